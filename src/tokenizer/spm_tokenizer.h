@@ -1,0 +1,39 @@
+#pragma once
+// SentencePiece-style BPE with byte fallback, as llama2.c and GGUF tokenizer model `llama` use it:
+// spaces become "▁", a dummy "▁" prefix is added, text is split into UTF-8 characters (bytes
+// that are not valid UTF-8, or characters without a piece, fall back to <0xNN> byte tokens), then
+// the adjacent pair whose merged piece has the highest score is merged (leftmost on ties) until
+// no merge is possible. O(n log n) with a priority queue, so whole corpora tokenize quickly.
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/vocab.h"
+
+namespace ss {
+
+class SpmTokenizer {
+ public:
+  explicit SpmTokenizer(Vocab vocab);
+
+  // Token ids of text, BOS first when add_bos.
+  std::vector<int> encode(std::string_view text, bool add_bos) const;
+  // The text of one token as it continues a sequence whose previous token is prev
+  // (after BOS the leading space of the dummy prefix is dropped, as llama2.c does).
+  std::string decode_token(int prev, int token) const;
+  // The text of a whole sequence (BOS/EOS/control tokens produce nothing).
+  std::string decode(std::span<const int> ids) const;
+
+  const Vocab& vocab() const { return vocab_; }
+  int bos_id() const { return vocab_.bos_id; }
+  int eos_id() const { return vocab_.eos_id; }
+
+ private:
+  Vocab vocab_;
+  std::unordered_map<std::string, int> piece_to_id_;
+  int byte_ids_[256];
+};
+
+}  // namespace ss

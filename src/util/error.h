@@ -1,0 +1,21 @@
+#pragma once
+// Errors. Bad input (a malformed file, a missing option value, an empty dataset) throws InputError,
+// whose message is "<file>: <what is wrong>"; the CLI prints it as one line and exits with 2.
+// Anything else is an internal failure (exit 1).
+#include <stdexcept>
+#include <string>
+
+namespace ss {
+
+class InputError : public std::runtime_error {
+ public:
+  InputError(const std::string& file, const std::string& what)
+      : std::runtime_error(file + ": " + what) {}
+};
+
+// Throws InputError(file, what) unless cond holds.
+inline void require(bool cond, const std::string& file, const std::string& what) {
+  if (!cond) throw InputError(file, what);
+}
+
+}  // namespace ss
