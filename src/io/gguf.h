@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ struct GgufTensor {
   std::string name;
   std::vector<uint64_t> ne;  // dims, ne[0] is the contiguous (fastest) dimension
   DType type = DType::F32;
-  uint64_t offset = 0;          // relative to the start of the data section
+  uint64_t offset = 0;            // relative to the start of the data section
   const uint8_t* data = nullptr;  // into the mapping
   uint64_t nbytes = 0;
   uint64_t n_elements() const;
@@ -69,12 +70,15 @@ struct GgufTensor {
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);  // throws InputError on any malformation
-  const std::string& path() const { return file_->path(); }
+  // Parses an in-memory image without copying it (tests, fuzzing): `bytes` must outlive the
+  // object, and `name` stands in for the path in error messages.
+  GgufFile(std::span<const uint8_t> bytes, const std::string& name);
+  const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
 
   const std::map<std::string, GgufValue>& metadata() const { return kv_; }
   const std::vector<GgufTensor>& tensors() const { return tensors_; }
-  const GgufValue* find(const std::string& key) const;        // nullptr if absent
+  const GgufValue* find(const std::string& key) const;           // nullptr if absent
   const GgufTensor* find_tensor(const std::string& name) const;  // nullptr if absent
 
   // Typed getters; a present key of the wrong type throws InputError naming the key.
@@ -91,7 +95,10 @@ class GgufFile {
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
-  std::unique_ptr<MappedFile> file_;
+  void parse(std::span<const uint8_t> bytes);
+
+  std::string path_;
+  std::unique_ptr<MappedFile> file_;  // null for in-memory images
   uint32_t version_ = 0;
   std::map<std::string, GgufValue> kv_;
   std::vector<GgufTensor> tensors_;
@@ -103,8 +110,7 @@ class GgufFile {
 class GgufWriter {
  public:
   void set(const std::string& key, GgufValue value);  // keeps insertion order
-  void add_tensor(const std::string& name, DType type, std::vector<uint64_t> ne,
-                  const void* data);
+  void add_tensor(const std::string& name, DType type, std::vector<uint64_t> ne, const void* data);
   void write(const std::string& path, uint32_t alignment = 32) const;
 
  private:

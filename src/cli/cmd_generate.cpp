@@ -1,0 +1,54 @@
+// sinkscope generate: continue a prompt, streaming the text to stdout.
+#include <cstdio>
+
+#include "cli/common.h"
+#include "io/load_model.h"
+#include "runtime/generate.h"
+#include "runtime/sampler.h"
+#include "util/error.h"
+
+namespace ss::cli {
+
+namespace {
+struct GenerateArgs : CommonArgs {
+  std::string prompt;
+  int n_new = 128;
+  float temperature = 0.0f;
+  float top_p = 0.9f;
+  uint64_t seed = 42;
+};
+}  // namespace
+
+void add_generate(CLI::App& root) {
+  auto a = std::make_shared<GenerateArgs>();
+  CLI::App* cmd = root.add_subcommand("generate", "Generate text from a prompt");
+  add_common(cmd, *a);
+  cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->capture_default_str();
+  cmd->add_option("-n,--n-new", a->n_new, "Number of new tokens")->capture_default_str();
+  cmd->add_option("--temp", a->temperature, "Temperature; 0 is greedy")->capture_default_str();
+  cmd->add_option("--top-p", a->top_p, "Nucleus sampling mass (used when --temp > 0)")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Random seed for sampling")->capture_default_str();
+  cmd->callback([a] {
+    Model model = load_model(a->model);
+    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    require(a->n_new >= 0, "-n", "must not be negative");
+    std::vector<int> ids = tok.encode(a->prompt, true);
+    require(static_cast<int>(ids.size()) < model.config.max_seq_len, a->model,
+            "prompt of " + std::to_string(ids.size()) + " tokens fills the context of " +
+                std::to_string(model.config.max_seq_len));
+    ThreadPool pool(a->threads);
+    Runtime rt(model, pool);
+    Sampler sampler(a->temperature, a->top_p, a->seed);
+    for (size_t i = 1; i < ids.size(); ++i)
+      std::fputs(tok.decode_token(ids[i - 1], ids[i]).c_str(), stdout);
+    std::fflush(stdout);
+    generate(rt, ids, a->n_new, sampler, {tok.bos_id(), tok.eos_id()}, [&](int prev, int next) {
+      std::fputs(tok.decode_token(prev, next).c_str(), stdout);
+      std::fflush(stdout);
+    });
+    std::fputs("\n", stdout);
+  });
+}
+
+}  // namespace ss::cli

@@ -1,0 +1,46 @@
+// sinkscope info: what a model file holds.
+#include <cstdio>
+#include <map>
+
+#include "cli/common.h"
+#include "io/load_model.h"
+
+namespace ss::cli {
+
+void add_info(CLI::App& root) {
+  auto a = std::make_shared<CommonArgs>();
+  CLI::App* cmd =
+      root.add_subcommand("info", "Architecture, dimensions, dtypes and parameter count");
+  add_common(cmd, *a, false);
+  cmd->callback([a] {
+    Model m = load_model(a->model);
+    const ModelConfig& c = m.config;
+    std::printf("file          %s\n", m.path.c_str());
+    std::printf("architecture  %s\n", c.arch.c_str());
+    std::printf("dim           %d\n", c.dim);
+    std::printf("hidden_dim    %d\n", c.hidden_dim);
+    std::printf("layers        %d\n", c.n_layers);
+    std::printf("heads         %d\n", c.n_heads);
+    std::printf("kv_heads      %d\n", c.n_kv_heads);
+    std::printf("head_dim      %d\n", c.head_dim);
+    std::printf("vocab         %d\n", c.vocab_size);
+    std::printf("context       %d\n", c.max_seq_len);
+    std::printf("rope_theta    %g\n", static_cast<double>(c.rope_theta));
+    std::printf("norm_eps      %g\n", static_cast<double>(c.norm_eps));
+    std::printf("classifier    %s\n", m.tied_output ? "tied to the embedding" : "separate");
+    std::printf("parameters    %zu\n", m.n_params());
+    // dtype per tensor kind: "blk.3.attn_q.weight" -> "attn_q.weight"
+    std::map<std::string, std::map<std::string, int>> kinds;
+    for (const Tensor* t : m.all_tensors()) {
+      std::string kind = t->name;
+      if (kind.rfind("blk.", 0) == 0) kind = kind.substr(kind.find('.', 4) + 1);
+      ++kinds[kind][dtype_name(t->type)];
+    }
+    std::printf("dtypes\n");
+    for (const auto& [kind, types] : kinds)
+      for (const auto& [type, count] : types)
+        std::printf("  %-22s %-5s x%d\n", kind.c_str(), type.c_str(), count);
+  });
+}
+
+}  // namespace ss::cli

@@ -1,0 +1,26 @@
+#pragma once
+// Options shared by the subcommands, and small helpers for them.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+namespace ss::cli {
+
+struct CommonArgs {
+  std::string model;
+  std::string tokenizer;
+  int threads = 0;
+  bool quiet = false;
+};
+
+// -m/--model, --tokenizer, --threads, --quiet.
+void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true);
+
+// Each file adds one subcommand with its callback.
+void add_info(CLI::App& root);
+void add_generate(CLI::App& root);
+void add_forward(CLI::App& root);
+void add_perplexity(CLI::App& root);
+void add_convert(CLI::App& root);
+
+}  // namespace ss::cli

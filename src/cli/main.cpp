@@ -1,0 +1,37 @@
+// sinkscope: the command-line front end. Each subcommand lives in its own file.
+#include <cstdio>
+#include <exception>
+
+#include "cli/common.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sinkscope " SINKSCOPE_VERSION
+               ": attention-sink analysis, head ablation and evaluation for language models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", SINKSCOPE_VERSION);
+  ss::cli::add_info(app);
+  ss::cli::add_generate(app);
+  ss::cli::add_forward(app);
+  ss::cli::add_perplexity(app);
+  ss::cli::add_convert(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sinkscope: %s (see --help)\n", e.what());
+    return 2;
+  } catch (const ss::InputError& e) {
+    std::fprintf(stderr, "sinkscope: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sinkscope: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

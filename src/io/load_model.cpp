@@ -1,0 +1,110 @@
+#include "io/load_model.h"
+
+#include <cstring>
+#include <fstream>
+
+#include "io/gguf.h"
+#include "io/llama2c.h"
+#include "util/error.h"
+
+namespace ss {
+
+bool is_gguf_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open");
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+namespace {
+
+Tensor tensor_from(const GgufFile& g, const std::string& name, bool required = true) {
+  const GgufTensor* t = g.find_tensor(name);
+  if (!t) {
+    if (required) g.fail("missing tensor " + name);
+    return Tensor{name, DType::F32, {}, nullptr};
+  }
+  Tensor out{name, t->type, {}, t->data};
+  for (auto d : t->ne) out.ne.push_back(static_cast<int64_t>(d));
+  return out;
+}
+
+int get_dim(const GgufFile& g, const std::string& key) {
+  int64_t v = g.get_int(key, -1);
+  if (v <= 0 || v >= (int64_t{1} << 24))
+    g.fail("missing or invalid " + key + " (" + std::to_string(v) + ")");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+Model load_gguf_model(const std::string& path) {
+  auto g = std::make_shared<GgufFile>(path);
+  std::string arch = g->get_string("general.architecture");
+  if (arch != "llama") g->fail("unsupported architecture '" + arch + "' (supported: llama)");
+  Model m;
+  m.path = path;
+  m.storage = g;
+  ModelConfig& c = m.config;
+  c.arch = arch;
+  const std::string p = arch + ".";
+  c.dim = get_dim(*g, p + "embedding_length");
+  c.hidden_dim = get_dim(*g, p + "feed_forward_length");
+  c.n_layers = get_dim(*g, p + "block_count");
+  c.n_heads = get_dim(*g, p + "attention.head_count");
+  c.n_kv_heads = g->has(p + "attention.head_count_kv") ? get_dim(*g, p + "attention.head_count_kv")
+                                                       : c.n_heads;
+  c.max_seq_len = get_dim(*g, p + "context_length");
+  if (c.dim % c.n_heads != 0) g->fail("embedding_length is not a multiple of head_count");
+  c.head_dim = g->has(p + "attention.key_length") ? get_dim(*g, p + "attention.key_length")
+                                                  : c.dim / c.n_heads;
+  c.norm_eps = static_cast<float>(g->get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
+  c.rope_theta = static_cast<float>(g->get_float(p + "rope.freq_base", 10000.0));
+
+  m.token_embd = tensor_from(*g, "token_embd.weight");
+  c.vocab_size = static_cast<int>(m.token_embd.rows());
+  m.output_norm = tensor_from(*g, "output_norm.weight");
+  m.output = tensor_from(*g, "output.weight", false);
+  m.tied_output = m.output.data == nullptr;
+  if (m.tied_output) {
+    m.output = m.token_embd;
+    m.output.name = "output.weight (tied to token_embd.weight)";
+  }
+  m.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    LayerWeights& w = m.layers[l];
+    w.attn_norm = tensor_from(*g, b + "attn_norm.weight");
+    w.wq = tensor_from(*g, b + "attn_q.weight");
+    w.wk = tensor_from(*g, b + "attn_k.weight");
+    w.wv = tensor_from(*g, b + "attn_v.weight");
+    w.wo = tensor_from(*g, b + "attn_output.weight");
+    w.ffn_norm = tensor_from(*g, b + "ffn_norm.weight");
+    w.w_gate = tensor_from(*g, b + "ffn_gate.weight");
+    w.w_down = tensor_from(*g, b + "ffn_down.weight");
+    w.w_up = tensor_from(*g, b + "ffn_up.weight");
+  }
+  validate_model(m);
+  return m;
+}
+
+Model load_model(const std::string& path) {
+  if (is_gguf_file(path)) return load_gguf_model(path);
+  return load_llama2c(path);
+}
+
+SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& tokenizer_path) {
+  if (!tokenizer_path.empty()) {
+    if (is_gguf_file(tokenizer_path))
+      return SpmTokenizer(vocab_from_gguf(GgufFile(tokenizer_path)));
+    return SpmTokenizer(load_llama2c_vocab(tokenizer_path));
+  }
+  if (!is_gguf_file(model_path))
+    throw InputError(model_path, "a llama2.c checkpoint has no tokenizer: pass --tokenizer FILE");
+  GgufFile g(model_path);
+  if (!g.has("tokenizer.ggml.tokens")) g.fail("no tokenizer in this file: pass --tokenizer FILE");
+  return SpmTokenizer(vocab_from_gguf(g));
+}
+
+}  // namespace ss

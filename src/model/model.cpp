@@ -1,0 +1,74 @@
+#include "model/model.h"
+
+#include "util/error.h"
+
+namespace ss {
+
+std::vector<const Tensor*> Model::all_tensors() const {
+  std::vector<const Tensor*> out{&token_embd, &output_norm};
+  if (!tied_output) out.push_back(&output);
+  for (const auto& l : layers)
+    for (const Tensor* t :
+         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_down, &l.w_up})
+      out.push_back(t);
+  return out;
+}
+
+size_t Model::n_params() const {
+  size_t n = 0;
+  for (const Tensor* t : all_tensors()) n += static_cast<size_t>(t->n_elements());
+  return n;
+}
+
+static void check_shape(const Model& m, const Tensor& t, int64_t cols, int64_t rows) {
+  require(t.data != nullptr, m.path, "missing tensor " + t.name);
+  bool ok = t.ne.size() <= 2 && t.cols() == cols && t.rows() == rows;
+  require(ok, m.path,
+          "tensor " + t.name + " has shape [" + std::to_string(t.cols()) + ", " +
+              std::to_string(t.rows()) + "], expected [" + std::to_string(cols) + ", " +
+              std::to_string(rows) + "]");
+  auto info = dtype_info(static_cast<uint32_t>(t.type));
+  require(info && cols % static_cast<int64_t>(info->block_elems) == 0, m.path,
+          "tensor " + t.name + ": row length " + std::to_string(cols) +
+              " is not a multiple of the block size of " + dtype_name(t.type));
+}
+
+static void check_norm(const Model& m, const Tensor& t, int64_t n) {
+  check_shape(m, t, n, 1);
+  require(t.type == DType::F32, m.path, "norm tensor " + t.name + " must be F32");
+}
+
+void validate_model(const Model& m) {
+  const ModelConfig& c = m.config;
+  auto positive = [&](int v, const char* what) {
+    require(v > 0 && v < (1 << 24), m.path,
+            std::string("invalid ") + what + ": " + std::to_string(v));
+  };
+  positive(c.dim, "dim");
+  positive(c.hidden_dim, "hidden_dim");
+  positive(c.n_layers, "n_layers");
+  positive(c.n_heads, "n_heads");
+  positive(c.n_kv_heads, "n_kv_heads");
+  positive(c.vocab_size, "vocab_size");
+  positive(c.max_seq_len, "max_seq_len");
+  positive(c.head_dim, "head_dim");
+  require(c.n_heads % c.n_kv_heads == 0, m.path, "n_heads is not a multiple of n_kv_heads");
+  require(c.head_dim % 2 == 0, m.path, "head_dim must be even for rotary embeddings");
+  require(static_cast<int>(m.layers.size()) == c.n_layers, m.path, "layer count mismatch");
+  check_shape(m, m.token_embd, c.dim, c.vocab_size);
+  check_norm(m, m.output_norm, c.dim);
+  check_shape(m, m.output, c.dim, c.vocab_size);
+  for (const auto& l : m.layers) {
+    check_norm(m, l.attn_norm, c.dim);
+    check_shape(m, l.wq, c.dim, c.q_dim());
+    check_shape(m, l.wk, c.dim, c.kv_dim());
+    check_shape(m, l.wv, c.dim, c.kv_dim());
+    check_shape(m, l.wo, c.q_dim(), c.dim);
+    check_norm(m, l.ffn_norm, c.dim);
+    check_shape(m, l.w_gate, c.dim, c.hidden_dim);
+    check_shape(m, l.w_down, c.hidden_dim, c.dim);
+    check_shape(m, l.w_up, c.dim, c.hidden_dim);
+  }
+}
+
+}  // namespace ss

@@ -1,0 +1,45 @@
+#pragma once
+// A loaded model: configuration plus views of its weights. The bytes stay in the file mapping
+// (or in `owned` for formats that need conversion), so loading is cheap.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/tensor.h"
+
+namespace ss {
+
+struct LayerWeights {
+  Tensor attn_norm;  // [dim] f32
+  Tensor wq;         // [dim] -> [q_dim]
+  Tensor wk;         // [dim] -> [kv_dim]
+  Tensor wv;         // [dim] -> [kv_dim]
+  Tensor wo;         // [q_dim] -> [dim]
+  Tensor ffn_norm;   // [dim] f32
+  Tensor w_gate;     // [dim] -> [hidden] (llama2.c w1)
+  Tensor w_down;     // [hidden] -> [dim] (llama2.c w2)
+  Tensor w_up;       // [dim] -> [hidden] (llama2.c w3)
+};
+
+struct Model {
+  std::string path;
+  ModelConfig config;
+  Tensor token_embd;   // [dim] x vocab rows
+  Tensor output_norm;  // [dim] f32
+  Tensor output;       // classifier, [dim] x vocab rows; the same bytes as token_embd when tied
+  bool tied_output = false;
+  std::vector<LayerWeights> layers;
+
+  std::shared_ptr<const void> storage;  // keeps the mapping / buffers alive
+  std::vector<std::vector<uint8_t>> owned;
+
+  // Every weight tensor with its role, for `info` and export.
+  std::vector<const Tensor*> all_tensors() const;
+  size_t n_params() const;
+};
+
+// Checks every tensor's shape and dtype against the config; throws InputError(path, ...).
+void validate_model(const Model& m);
+
+}  // namespace ss

@@ -1,0 +1,95 @@
+#include "model/synth.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+#include "ops/dequant.h"
+
+namespace ss {
+namespace {
+
+// Gives each tensor its own buffer in m.owned and points the view at it.
+Tensor own(Model& m, std::string name, DType type, std::vector<int64_t> ne, const float* values) {
+  Tensor t{std::move(name), type, std::move(ne), nullptr};
+  const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
+  auto& buf = m.owned.emplace_back(dtype_row_bytes(type, cols) * rows);
+  for (size_t r = 0; r < rows; ++r)
+    quantize_row(type, values + r * cols, buf.data() + r * dtype_row_bytes(type, cols), cols);
+  t.data = buf.data();
+  return t;
+}
+
+}  // namespace
+
+Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, bool tied) {
+  Model m;
+  m.path = "synthetic";
+  m.config = c;
+  m.owned.reserve(4 + 9 * static_cast<size_t>(c.n_layers));
+  std::mt19937_64 rng(seed);
+  auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
+    std::normal_distribution<float> dist(0.0f, 1.0f / std::sqrt(static_cast<float>(cols)));
+    std::vector<float> v(static_cast<size_t>(cols * rows));
+    for (float& x : v) x = dist(rng);
+    return own(m, name, weight_type, {cols, rows}, v.data());
+  };
+  auto norm = [&](const std::string& name) {
+    std::normal_distribution<float> dist(1.0f, 0.1f);
+    std::vector<float> v(c.dim);
+    for (float& x : v) x = dist(rng);
+    return own(m, name, DType::F32, {c.dim}, v.data());
+  };
+  m.token_embd = matrix("token_embd.weight", c.dim, c.vocab_size);
+  m.output_norm = norm("output_norm.weight");
+  m.tied_output = tied;
+  m.output = tied ? m.token_embd : matrix("output.weight", c.dim, c.vocab_size);
+  m.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    LayerWeights& w = m.layers[l];
+    w.attn_norm = norm(b + "attn_norm.weight");
+    w.wq = matrix(b + "attn_q.weight", c.dim, c.q_dim());
+    w.wk = matrix(b + "attn_k.weight", c.dim, c.kv_dim());
+    w.wv = matrix(b + "attn_v.weight", c.dim, c.kv_dim());
+    w.wo = matrix(b + "attn_output.weight", c.q_dim(), c.dim);
+    w.ffn_norm = norm(b + "ffn_norm.weight");
+    w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
+    w.w_down = matrix(b + "ffn_down.weight", c.hidden_dim, c.dim);
+    w.w_up = matrix(b + "ffn_up.weight", c.dim, c.hidden_dim);
+  }
+  validate_model(m);
+  return m;
+}
+
+Model clone_model(const Model& src) {
+  Model m;
+  m.path = src.path;
+  m.config = src.config;
+  m.tied_output = src.tied_output;
+  m.owned.reserve(4 + 9 * src.layers.size());
+  auto copy = [&](const Tensor& t) {
+    Tensor out = t;
+    auto& buf = m.owned.emplace_back(t.row_bytes() * static_cast<size_t>(t.rows()));
+    std::memcpy(buf.data(), t.data, buf.size());
+    out.data = buf.data();
+    return out;
+  };
+  m.token_embd = copy(src.token_embd);
+  m.output_norm = copy(src.output_norm);
+  m.output = src.tied_output ? m.token_embd : copy(src.output);
+  m.output.name = src.output.name;
+  for (const auto& l : src.layers)
+    m.layers.push_back({copy(l.attn_norm), copy(l.wq), copy(l.wk), copy(l.wv), copy(l.wo),
+                        copy(l.ffn_norm), copy(l.w_gate), copy(l.w_down), copy(l.w_up)});
+  return m;
+}
+
+uint8_t* mutable_data(Model& m, const Tensor& t) {
+  for (auto& buf : m.owned)
+    if (buf.data() == t.data) return buf.data();
+  throw std::logic_error("tensor " + t.name + " is not owned by the model");
+}
+
+}  // namespace ss

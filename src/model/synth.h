@@ -1,0 +1,20 @@
+#pragma once
+// Models with random weights of any shape and dtype, for tests and benchmarks.
+#include <cstdint>
+
+#include "model/model.h"
+
+namespace ss {
+
+// Weights ~ N(0, 1/sqrt(fan_in)) from a seeded generator; norms are 1 + small noise.
+// Matrices are stored as weight_type (F32, F16, BF16 or Q8_0).
+Model make_random_model(const ModelConfig& config, uint64_t seed, DType weight_type = DType::F32,
+                        bool tied_output = true);
+
+// A deep copy whose tensors live in the model's own buffers, so they can be edited.
+Model clone_model(const Model& m);
+
+// Mutable access to a tensor's bytes in a model made by make_random_model or clone_model.
+uint8_t* mutable_data(Model& m, const Tensor& t);
+
+}  // namespace ss

@@ -1,0 +1,98 @@
+#include "runtime/head_mask.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace ss {
+
+HeadMask::HeadMask(const ModelConfig& c)
+    : n_layers_(c.n_layers),
+      n_heads_(c.n_heads),
+      head_dim_(c.head_dim),
+      action_(static_cast<size_t>(c.n_layers) * c.n_heads, HeadAction::Keep) {}
+
+void HeadMask::set(int layer, int head, HeadAction action) {
+  action_.at(index(layer, head)) = action;
+}
+
+bool HeadMask::any() const {
+  return n_masked() > 0;
+}
+
+int HeadMask::n_masked() const {
+  return static_cast<int>(std::count_if(action_.begin(), action_.end(),
+                                        [](HeadAction a) { return a != HeadAction::Keep; }));
+}
+
+void HeadMask::set_means(std::vector<float> means) {
+  mean_ = std::move(means);
+}
+
+void HeadMask::apply(int layer, float* z, int n_tokens) const {
+  const size_t q_dim = static_cast<size_t>(n_heads_) * head_dim_;
+  for (int h = 0; h < n_heads_; ++h) {
+    HeadAction a = action_[index(layer, h)];
+    if (a == HeadAction::Keep) continue;
+    const float* mean = a == HeadAction::Mean && !mean_.empty()
+                            ? mean_.data() + index(layer, h) * head_dim_
+                            : nullptr;
+    for (int t = 0; t < n_tokens; ++t) {
+      float* zh = z + t * q_dim + static_cast<size_t>(h) * head_dim_;
+      for (int i = 0; i < head_dim_; ++i) zh[i] = mean ? mean[i] : 0.0f;
+    }
+  }
+}
+
+MeanZObserver::MeanZObserver(const ModelConfig& c)
+    : q_dim_(c.q_dim()),
+      sum_(static_cast<size_t>(c.n_layers) * c.q_dim(), 0.0),
+      count_(c.n_layers, 0) {}
+
+void MeanZObserver::on_z(int layer, int, int n_tokens, const float* z) {
+  double* s = sum_.data() + static_cast<size_t>(layer) * q_dim_;
+  for (int t = 0; t < n_tokens; ++t)
+    for (int i = 0; i < q_dim_; ++i) s[i] += z[static_cast<size_t>(t) * q_dim_ + i];
+  count_[layer] += n_tokens;
+}
+
+std::vector<float> MeanZObserver::means() const {
+  std::vector<float> out(sum_.size());
+  for (size_t l = 0; l < count_.size(); ++l)
+    for (int i = 0; i < q_dim_; ++i) {
+      size_t k = l * q_dim_ + i;
+      out[k] = count_[l] ? static_cast<float>(sum_[k] / static_cast<double>(count_[l])) : 0.0f;
+    }
+  return out;
+}
+
+std::vector<std::pair<int, int>> parse_head_list(const std::string& text, const ModelConfig& c,
+                                                 const std::string& what) {
+  std::vector<std::pair<int, int>> heads;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    size_t colon = item.find(':');
+    int l = -1, h = -1;
+    try {
+      size_t used = 0;
+      if (colon == std::string::npos) throw std::invalid_argument("no colon");
+      l = std::stoi(item.substr(0, colon), &used);
+      if (used != colon) throw std::invalid_argument("junk");
+      std::string hs = item.substr(colon + 1);
+      h = std::stoi(hs, &used);
+      if (used != hs.size()) throw std::invalid_argument("junk");
+    } catch (const std::exception&) {
+      throw InputError(what, "'" + item + "' is not LAYER:HEAD");
+    }
+    require(l >= 0 && l < c.n_layers && h >= 0 && h < c.n_heads, what,
+            "head " + item + " is out of range (model has " + std::to_string(c.n_layers) +
+                " layers of " + std::to_string(c.n_heads) + " heads)");
+    heads.emplace_back(l, h);
+  }
+  return heads;
+}
+
+}  // namespace ss

@@ -1,0 +1,22 @@
+#include "runtime/hooks.h"
+
+namespace ss {
+
+std::string hook_name(Hook hook, int layer) {
+  const std::string b = "blocks." + std::to_string(layer) + ".";
+  switch (hook) {
+    case Hook::ResidPre:
+      return b + "hook_resid_pre";
+    case Hook::Pattern:
+      return b + "attn.hook_pattern";
+    case Hook::Z:
+      return b + "attn.hook_z";
+    case Hook::MlpPost:
+      return b + "mlp.hook_post";
+    case Hook::ResidPost:
+      return b + "hook_resid_post";
+  }
+  return b;
+}
+
+}  // namespace ss

@@ -1,0 +1,35 @@
+#pragma once
+// Instrumentation points of the forward pass, named as in TransformerLens:
+//   blocks.{L}.hook_resid_pre     residual stream entering block L        [n_tokens][dim]
+//   blocks.{L}.attn.hook_pattern  softmax row of one query of one head    [pos + 1] (keys 0..pos)
+//   blocks.{L}.attn.hook_z        per-head attention output before W_O [n_tokens][n_heads*head_dim]
+//   blocks.{L}.mlp.hook_post      FFN activation silu(gate) * up          [n_tokens][hidden_dim]
+//   blocks.{L}.hook_resid_post    residual stream leaving block L         [n_tokens][dim]
+// Batched calls cover tokens at positions pos0 .. pos0 + n_tokens - 1.
+#include <span>
+#include <string>
+
+namespace ss {
+
+class Observer {
+ public:
+  virtual ~Observer() = default;
+
+  // Return true to receive attention rows for this layer (the kernel skips the calls otherwise).
+  virtual bool wants_pattern(int layer) const { return false; }
+  // Called from worker threads: for one (layer, head) always from a single thread, in increasing
+  // pos order; different heads may be delivered concurrently.
+  virtual void on_pattern(int layer, int head, int pos, std::span<const float> row) {}
+
+  virtual void on_resid_pre(int layer, int pos0, int n_tokens, const float* x) {}
+  virtual void on_z(int layer, int pos0, int n_tokens, const float* z) {}  // after the head mask
+  virtual void on_mlp_post(int layer, int pos0, int n_tokens, const float* h) {}
+  virtual void on_resid_post(int layer, int pos0, int n_tokens, const float* x) {}
+};
+
+enum class Hook { ResidPre, Pattern, Z, MlpPost, ResidPost };
+
+// "blocks.3.attn.hook_z" etc.
+std::string hook_name(Hook hook, int layer);
+
+}  // namespace ss

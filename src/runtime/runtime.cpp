@@ -1,0 +1,122 @@
+#include "runtime/runtime.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "ops/basic.h"
+#include "ops/dequant.h"
+#include "ops/dot.h"
+#include "ops/matmul.h"
+
+namespace ss {
+
+Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
+    : model_(model), pool_(pool), max_ctx_(max_ctx > 0 ? max_ctx : model.config.max_seq_len) {
+  const size_t n = static_cast<size_t>(model.config.n_layers) * max_ctx_ * model.config.kv_dim();
+  k_cache_.assign(n, 0.0f);
+  v_cache_.assign(n, 0.0f);
+}
+
+// Causal attention of n queries (positions pos0..pos0+n-1) over the cached keys of one layer.
+// One task per query head, so each head's rows reach observers in order from one thread.
+void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
+  const ModelConfig& c = model_.config;
+  const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
+  const float* kc = k_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
+  const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  std::vector<Observer*> watching;
+  for (Observer* o : observers_)
+    if (o->wants_pattern(layer)) watching.push_back(o);
+
+  pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
+    std::vector<float> att(static_cast<size_t>(pos0 + n));
+    for (size_t h = h0; h < h1; ++h) {
+      const size_t kv_off = (h / c.kv_group()) * hd;
+      for (int i = 0; i < n; ++i) {
+        const int pos = pos0 + i;
+        const float* qh = q + static_cast<size_t>(i) * q_dim + h * hd;
+        for (int k = 0; k <= pos; ++k)
+          att[k] = dot(qh, kc + static_cast<size_t>(k) * kv_dim + kv_off, hd) * scale;
+        softmax(att.data(), pos + 1);
+        for (Observer* o : watching)
+          o->on_pattern(layer, static_cast<int>(h), pos,
+                        {att.data(), static_cast<size_t>(pos + 1)});
+        float* zh = z + static_cast<size_t>(i) * q_dim + h * hd;
+        for (int d = 0; d < hd; ++d) zh[d] = 0.0f;
+        for (int k = 0; k <= pos; ++k) {
+          const float a = att[k];
+          const float* vk = vc + static_cast<size_t>(k) * kv_dim + kv_off;
+          for (int d = 0; d < hd; ++d) zh[d] += a * vk[d];
+        }
+      }
+    }
+  });
+}
+
+std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits logits) {
+  const ModelConfig& c = model_.config;
+  const int n = static_cast<int>(tokens.size());
+  if (n == 0) return {};
+  if (pos0 < 0 || pos0 + n > max_ctx_)
+    throw std::invalid_argument("positions " + std::to_string(pos0) + ".." +
+                                std::to_string(pos0 + n - 1) + " exceed the KV cache of " +
+                                std::to_string(max_ctx_) + " tokens");
+  const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim, N = n;
+  std::vector<float> x(N * D), xb(N * D), q(N * Q), k(N * KV), v(N * KV), z(N * Q), o(N * D),
+      gate(N * F), up(N * F);
+
+  for (int i = 0; i < n; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+      throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is out of range");
+    dequantize_row(model_.token_embd.type, model_.token_embd.row(tokens[i]), x.data() + i * D, D);
+  }
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& w = model_.layers[l];
+    for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x.data());
+
+    for (size_t i = 0; i < N; ++i)
+      rmsnorm(xb.data() + i * D, x.data() + i * D, w.attn_norm.f32(), D, c.norm_eps);
+    matmul(w.wq, xb.data(), N, q.data(), pool_);
+    matmul(w.wk, xb.data(), N, k.data(), pool_);
+    matmul(w.wv, xb.data(), N, v.data(), pool_);
+    float* kc = k_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    for (int i = 0; i < n; ++i) {
+      const int pos = pos0 + i;
+      for (int h = 0; h < c.n_heads; ++h)
+        rope_adjacent(q.data() + i * Q + h * c.head_dim, c.head_dim, pos, c.rope_theta);
+      for (int h = 0; h < c.n_kv_heads; ++h)
+        rope_adjacent(k.data() + i * KV + h * c.head_dim, c.head_dim, pos, c.rope_theta);
+      std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
+      std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
+    }
+    attention(l, pos0, n, q.data(), z.data());
+    if (mask_) mask_->apply(l, z.data(), n);
+    for (Observer* ob : observers_) ob->on_z(l, pos0, n, z.data());
+    matmul(w.wo, z.data(), N, o.data(), pool_);
+    for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+
+    for (size_t i = 0; i < N; ++i)
+      rmsnorm(xb.data() + i * D, x.data() + i * D, w.ffn_norm.f32(), D, c.norm_eps);
+    matmul(w.w_gate, xb.data(), N, gate.data(), pool_);
+    matmul(w.w_up, xb.data(), N, up.data(), pool_);
+    swiglu(gate.data(), up.data(), N * F);
+    for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate.data());
+    matmul(w.w_down, gate.data(), N, o.data(), pool_);
+    for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+    for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x.data());
+  }
+
+  if (logits == Logits::None) return {};
+  const size_t first = logits == Logits::Last ? N - 1 : 0, rows = N - first;
+  for (size_t i = first; i < N; ++i)
+    rmsnorm(xb.data() + i * D, x.data() + i * D, model_.output_norm.f32(), D, c.norm_eps);
+  std::vector<float> out(rows * c.vocab_size);
+  matmul(model_.output, xb.data() + first * D, rows, out.data(), pool_);
+  return out;
+}
+
+}  // namespace ss

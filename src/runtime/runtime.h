@@ -1,0 +1,43 @@
+#pragma once
+// The forward pass of the Llama family (RMSNorm, RoPE, grouped-query attention, SwiGLU) over a
+// batch of tokens, with a KV cache for incremental decoding, hook points and a head mask.
+#include <span>
+#include <vector>
+
+#include "model/model.h"
+#include "runtime/head_mask.h"
+#include "runtime/hooks.h"
+#include "util/thread_pool.h"
+
+namespace ss {
+
+enum class Logits { None, Last, All };
+
+class Runtime {
+ public:
+  // max_ctx: KV cache capacity in tokens (0: the model's training context).
+  Runtime(const Model& model, ThreadPool& pool, int max_ctx = 0);
+
+  // Runs tokens at positions pos0 .. pos0+n-1 (the cache must hold positions < pos0) and returns
+  // logits: none, [vocab] for the last token, or [n][vocab].
+  std::vector<float> forward(std::span<const int> tokens, int pos0, Logits logits = Logits::All);
+
+  void add_observer(Observer* o) { observers_.push_back(o); }
+  void clear_observers() { observers_.clear(); }
+  void set_head_mask(const HeadMask* mask) { mask_ = mask; }
+
+  const Model& model() const { return model_; }
+  int max_ctx() const { return max_ctx_; }
+
+ private:
+  void attention(int layer, int pos0, int n, const float* q, float* z);
+
+  const Model& model_;
+  ThreadPool& pool_;
+  int max_ctx_;
+  std::vector<float> k_cache_, v_cache_;  // [layer][pos][kv_dim], keys already rotated
+  std::vector<Observer*> observers_;
+  const HeadMask* mask_ = nullptr;
+};
+
+}  // namespace ss
