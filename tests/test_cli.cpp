@@ -77,9 +77,12 @@ TEST(Cli, ForwardJsonMatchesGolden) {
 TEST(Cli, PerplexityJsonMatchesGoldenWithAblation) {
   const auto& ab = test::golden()["ablation"][2];
   std::string heads;
-  for (const auto& lh : ab["zeroed_heads"])
-    heads += (heads.empty() ? "" : ",") + std::to_string(lh[0].get<int>()) + ":" +
-             std::to_string(lh[1].get<int>());
+  for (const auto& lh : ab["zeroed_heads"]) {
+    if (!heads.empty()) heads.push_back(',');
+    heads.append(std::to_string(lh[0].get<int>()))
+        .append(":")
+        .append(std::to_string(lh[1].get<int>()));
+  }
   auto r = run_cli("perplexity " + kModel + " -f " +
                    test::shared("data/text/tinystories-valid-sample.txt") +
                    " --ctx 256 --chunks 1 --json --threads 2 --ablate " + heads);

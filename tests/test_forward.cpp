@@ -97,6 +97,9 @@ void expect_golden_forward(const Model& model, const SpmTokenizer& tok, int thre
         max_c_err = std::max(max_c_err, std::fabs(rec.at(rec.contrib_norm, l, h, q) -
                                                   g["contrib_norm"][l][h][q].get<double>()));
       }
+  std::printf(
+      "max |error| vs golden: logits %.3g, attention %.3g, z_norm %.3g, contrib_norm %.3g\n",
+      max_logit_err, max_att_err, max_z_err, max_c_err);
   EXPECT_LT(max_logit_err, 1e-4);
   EXPECT_LT(max_att_err, 1e-6);
   EXPECT_LT(max_z_err, 1e-5);

@@ -2,6 +2,17 @@
 
 namespace ss::cli {
 
+static std::string g_command_line;
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+}
+
+const std::string& command_line() {
+  return g_command_line;
+}
+
 void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer) {
   cmd->add_option("-m,--model", a.model, "Model file: GGUF, or a llama2.c checkpoint (.bin)")
       ->required();

@@ -16,7 +16,12 @@ struct CommonArgs {
 // -m/--model, --tokenizer, --threads, --quiet.
 void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true);
 
+// The command line as typed, for run.json (set by main).
+void set_command_line(int argc, char** argv);
+const std::string& command_line();
+
 // Each file adds one subcommand with its callback.
+void add_analyze(CLI::App& root);
 void add_info(CLI::App& root);
 void add_generate(CLI::App& root);
 void add_forward(CLI::App& root);

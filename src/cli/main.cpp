@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
                ": attention-sink analysis, head ablation and evaluation for language models"};
   app.require_subcommand(1);
   app.set_version_flag("--version", SINKSCOPE_VERSION);
+  ss::cli::set_command_line(argc, argv);
   ss::cli::add_info(app);
+  ss::cli::add_analyze(app);
   ss::cli::add_generate(app);
   ss::cli::add_forward(app);
   ss::cli::add_perplexity(app);

@@ -22,7 +22,4 @@ PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, i
                             int max_windows = 0,
                             const std::function<void(int, int)>& progress = nullptr);
 
-// -log softmax(logits)[target], in double.
-double token_nll(std::span<const float> logits, int target);
-
 }  // namespace ss

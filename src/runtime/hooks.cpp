@@ -7,6 +7,8 @@ std::string hook_name(Hook hook, int layer) {
   switch (hook) {
     case Hook::ResidPre:
       return b + "hook_resid_pre";
+    case Hook::Values:
+      return b + "attn.hook_v";
     case Hook::Pattern:
       return b + "attn.hook_pattern";
     case Hook::Z:

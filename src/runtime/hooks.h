@@ -1,6 +1,7 @@
 #pragma once
 // Instrumentation points of the forward pass, named as in TransformerLens:
 //   blocks.{L}.hook_resid_pre     residual stream entering block L        [n_tokens][dim]
+//   blocks.{L}.attn.hook_v        value vectors of the new tokens [n_tokens][n_kv_heads*head_dim]
 //   blocks.{L}.attn.hook_pattern  softmax row of one query of one head    [pos + 1] (keys 0..pos)
 //   blocks.{L}.attn.hook_z        per-head attention output before W_O [n_tokens][n_heads*head_dim]
 //   blocks.{L}.mlp.hook_post      FFN activation silu(gate) * up          [n_tokens][hidden_dim]
@@ -22,12 +23,13 @@ class Observer {
   virtual void on_pattern(int layer, int head, int pos, std::span<const float> row) {}
 
   virtual void on_resid_pre(int layer, int pos0, int n_tokens, const float* x) {}
+  virtual void on_values(int layer, int pos0, int n_tokens, const float* v) {}
   virtual void on_z(int layer, int pos0, int n_tokens, const float* z) {}  // after the head mask
   virtual void on_mlp_post(int layer, int pos0, int n_tokens, const float* h) {}
   virtual void on_resid_post(int layer, int pos0, int n_tokens, const float* x) {}
 };
 
-enum class Hook { ResidPre, Pattern, Z, MlpPost, ResidPost };
+enum class Hook { ResidPre, Values, Pattern, Z, MlpPost, ResidPost };
 
 // "blocks.3.attn.hook_z" etc.
 std::string hook_name(Hook hook, int layer);

@@ -1,5 +1,6 @@
 #include "runtime/runtime.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -25,21 +26,28 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float* kc = k_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
   const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   std::vector<Observer*> watching;
   for (Observer* o : observers_)
     if (o->wants_pattern(layer)) watching.push_back(o);
 
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
     std::vector<float> att(static_cast<size_t>(pos0 + n));
+    std::vector<double> attd(static_cast<size_t>(pos0 + n));
     for (size_t h = h0; h < h1; ++h) {
       const size_t kv_off = (h / c.kv_group()) * hd;
       for (int i = 0; i < n; ++i) {
         const int pos = pos0 + i;
         const float* qh = q + static_cast<size_t>(i) * q_dim + h * hd;
+        // Scores and softmax in double: attention rows are what sinkscope measures, and f32
+        // scores leave them only just within 1e-6 of the float64 reference.
         for (int k = 0; k <= pos; ++k)
-          att[k] = dot(qh, kc + static_cast<size_t>(k) * kv_dim + kv_off, hd) * scale;
-        softmax(att.data(), pos + 1);
+          attd[k] = dot_f64(qh, kc + static_cast<size_t>(k) * kv_dim + kv_off, hd) * scale;
+        double mx = attd[0];
+        for (int k = 1; k <= pos; ++k) mx = std::max(mx, attd[k]);
+        double sum = 0;
+        for (int k = 0; k <= pos; ++k) sum += attd[k] = std::exp(attd[k] - mx);
+        for (int k = 0; k <= pos; ++k) att[k] = static_cast<float>(attd[k] / sum);
         for (Observer* o : watching)
           o->on_pattern(layer, static_cast<int>(h), pos,
                         {att.data(), static_cast<size_t>(pos + 1)});
@@ -55,10 +63,9 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   });
 }
 
-std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits logits) {
+std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
-  if (n == 0) return {};
   if (pos0 < 0 || pos0 + n > max_ctx_)
     throw std::invalid_argument("positions " + std::to_string(pos0) + ".." +
                                 std::to_string(pos0 + n - 1) + " exceed the KV cache of " +
@@ -93,6 +100,7 @@ std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logit
       std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
       std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
     }
+    for (Observer* ob : observers_) ob->on_values(l, pos0, n, v.data());
     attention(l, pos0, n, q.data(), z.data());
     if (mask_) mask_->apply(l, z.data(), n);
     for (Observer* ob : observers_) ob->on_z(l, pos0, n, z.data());
@@ -110,13 +118,47 @@ std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logit
     for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x.data());
   }
 
-  if (logits == Logits::None) return {};
-  const size_t first = logits == Logits::Last ? N - 1 : 0, rows = N - first;
-  for (size_t i = first; i < N; ++i)
+  for (size_t i = 0; i < N; ++i)
     rmsnorm(xb.data() + i * D, x.data() + i * D, model_.output_norm.f32(), D, c.norm_eps);
-  std::vector<float> out(rows * c.vocab_size);
-  matmul(model_.output, xb.data() + first * D, rows, out.data(), pool_);
+  return xb;
+}
+
+std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits logits) {
+  if (tokens.empty()) return {};
+  std::vector<float> h = hidden(tokens, pos0);
+  if (logits == Logits::None) return {};
+  const size_t n = tokens.size(), D = model_.config.dim;
+  const size_t first = logits == Logits::Last ? n - 1 : 0;
+  std::vector<float> out((n - first) * model_.config.vocab_size);
+  matmul(model_.output, h.data() + first * D, n - first, out.data(), pool_);
   return out;
+}
+
+std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) {
+  if (tokens.size() < 2) {
+    forward(tokens, pos0, Logits::None);
+    return {};
+  }
+  std::vector<float> h = hidden(tokens, pos0);
+  const size_t n = tokens.size() - 1, D = model_.config.dim, V = model_.config.vocab_size;
+  constexpr size_t kBlock = 64;
+  std::vector<float> logits(kBlock * V);
+  std::vector<double> nll(n);
+  for (size_t b = 0; b < n; b += kBlock) {
+    const size_t rows = std::min(kBlock, n - b);
+    matmul(model_.output, h.data() + b * D, rows, logits.data(), pool_);
+    for (size_t r = 0; r < rows; ++r)
+      nll[b + r] = token_nll({logits.data() + r * V, V}, tokens[b + r + 1]);
+  }
+  return nll;
+}
+
+double token_nll(std::span<const float> logits, int target) {
+  double mx = logits[0];
+  for (float v : logits) mx = std::max(mx, static_cast<double>(v));
+  double sum = 0;
+  for (float v : logits) sum += std::exp(static_cast<double>(v) - mx);
+  return std::log(sum) + mx - static_cast<double>(logits[target]);
 }
 
 }  // namespace ss

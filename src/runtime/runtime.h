@@ -13,6 +13,9 @@ namespace ss {
 
 enum class Logits { None, Last, All };
 
+// -log softmax(logits)[target], in double.
+double token_nll(std::span<const float> logits, int target);
+
 class Runtime {
  public:
   // max_ctx: KV cache capacity in tokens (0: the model's training context).
@@ -21,6 +24,11 @@ class Runtime {
   // Runs tokens at positions pos0 .. pos0+n-1 (the cache must hold positions < pos0) and returns
   // logits: none, [vocab] for the last token, or [n][vocab].
   std::vector<float> forward(std::span<const int> tokens, int pos0, Logits logits = Logits::All);
+
+  // Runs tokens like forward() and returns, for i = 0..n-2, the negative log-likelihood of
+  // tokens[i+1] after tokens[0..i]. Logits are made a block of rows at a time, so memory stays
+  // small even for large vocabularies.
+  std::vector<double> forward_nll(std::span<const int> tokens, int pos0);
 
   void add_observer(Observer* o) { observers_.push_back(o); }
   void clear_observers() { observers_.clear(); }
@@ -31,6 +39,8 @@ class Runtime {
 
  private:
   void attention(int layer, int pos0, int n, const float* q, float* z);
+  // All blocks and the final norm: returns the normed hidden states [n][dim].
+  std::vector<float> hidden(std::span<const int> tokens, int pos0);
 
   const Model& model_;
   ThreadPool& pool_;

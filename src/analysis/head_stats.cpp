@@ -1,0 +1,166 @@
+#include "analysis/head_stats.h"
+
+#include <cmath>
+
+#include "ops/dequant.h"
+
+namespace ss {
+
+const std::vector<std::string>& head_stat_names() {
+  static const std::vector<std::string> names = {
+      "bos_sink_score", "bos_attention_mean_q1", "first_k_mass", "top_key", "top_key_score",
+      "entropy_mean_q1", "z_norm_mean", "z_norm_layer_ratio", "contrib_norm_mean",
+      "value_norm_first", "value_norm_ratio",
+      // dormant-head scores
+      "awft", "awft_ln", "ahon", "ahon_ln", "entropy", "entropy_ln", "value_first",
+      "value_first_ln", "value_avg", "value_avg_ln", "last_output", "last_output_ln", "contrib",
+      "contrib_ln"};
+  return names;
+}
+
+SinkStatsObserver::SinkStatsObserver(const Model& model, SinkStatsOptions opt)
+    : model_(model), opt_(opt) {
+  const ModelConfig& c = model.config;
+  const int hd = c.head_dim;
+  // ‖W_O^(h) z‖² = zᵀ G_h z with G_h = W_O^(h)ᵀ W_O^(h): hd² work per token instead of dim·hd.
+  gram_.assign(static_cast<size_t>(c.n_layers) * c.n_heads * hd * hd, 0.0);
+  std::vector<float> row(c.q_dim());
+  for (int l = 0; l < c.n_layers; ++l) {
+    const Tensor& wo = model.layers[l].wo;
+    for (int r = 0; r < c.dim; ++r) {
+      dequantize_row(wo.type, wo.row(r), row.data(), c.q_dim());
+      for (int h = 0; h < c.n_heads; ++h) {
+        double* g = gram_.data() + (static_cast<size_t>(l) * c.n_heads + h) * hd * hd;
+        const float* w = row.data() + h * hd;
+        for (int i = 0; i < hd; ++i)
+          for (int j = 0; j < hd; ++j) g[i * hd + j] += static_cast<double>(w[i]) * w[j];
+      }
+    }
+  }
+}
+
+void SinkStatsObserver::begin_window(int T) {
+  const ModelConfig& c = model_.config;
+  T_ = T;
+  heads_.assign(static_cast<size_t>(c.n_layers) * c.n_heads, Accum{});
+  for (auto& a : heads_) a.received.assign(T, 0.0);
+  kv_.assign(static_cast<size_t>(c.n_layers) * c.n_kv_heads, KvAccum{});
+}
+
+void SinkStatsObserver::on_pattern(int layer, int head, int pos, std::span<const float> row) {
+  Accum& a = heads_[static_cast<size_t>(layer) * model_.config.n_heads + head];
+  const double bos = row[0];
+  double first_k = 0, entropy = 0;
+  const size_t k_end = std::min(row.size(), static_cast<size_t>(opt_.sink_tokens));
+  for (size_t k = 0; k < row.size(); ++k) {
+    const double p = row[k];
+    a.received[k] += p;
+    if (k < k_end) first_k += p;
+    if (p > 0) entropy -= p * std::log(p);
+  }
+  a.bos_all += bos;
+  a.first_k += first_k;
+  a.entropy_all += entropy;
+  if (pos >= 1) {
+    a.bos_q1 += bos;
+    a.entropy_q1 += entropy;
+  }
+}
+
+void SinkStatsObserver::on_values(int layer, int pos0, int n, const float* v) {
+  const ModelConfig& c = model_.config;
+  for (int t = 0; t < n; ++t)
+    for (int g = 0; g < c.n_kv_heads; ++g) {
+      const float* vg = v + static_cast<size_t>(t) * c.kv_dim() + g * c.head_dim;
+      double s = 0;
+      for (int d = 0; d < c.head_dim; ++d) s += static_cast<double>(vg[d]) * vg[d];
+      const double norm = std::sqrt(s);
+      KvAccum& a = kv_[static_cast<size_t>(layer) * c.n_kv_heads + g];
+      a.v_norm_sum += norm;
+      if (pos0 + t == 0)
+        a.v0_norm = norm;
+      else
+        a.v_norm_sum_k1 += norm;
+    }
+}
+
+void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
+  const ModelConfig& c = model_.config;
+  const int hd = c.head_dim;
+  for (int h = 0; h < c.n_heads; ++h) {
+    Accum& a = heads_[static_cast<size_t>(layer) * c.n_heads + h];
+    const double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
+    for (int t = 0; t < n; ++t) {
+      const float* zh = z + static_cast<size_t>(t) * c.q_dim() + h * hd;
+      double zz = 0, quad = 0;
+      for (int i = 0; i < hd; ++i) {
+        zz += static_cast<double>(zh[i]) * zh[i];
+        double gi = 0;
+        for (int j = 0; j < hd; ++j) gi += g[i * hd + j] * zh[j];
+        quad += zh[i] * gi;
+      }
+      const double z_norm = std::sqrt(zz);
+      a.z_norm += z_norm;
+      a.contrib_norm += std::sqrt(std::max(0.0, quad));
+      if (pos0 + t == T_ - 1) a.last_z_norm = z_norm;
+    }
+  }
+}
+
+HeadTable SinkStatsObserver::finish_window() const {
+  const ModelConfig& c = model_.config;
+  const int L = c.n_layers, H = c.n_heads;
+  const double T = T_, Tq1 = std::max(1, T_ - 1);
+  HeadTable out;
+  for (const auto& name : head_stat_names()) out[name].assign(static_cast<size_t>(L) * H, 0.0);
+  for (int l = 0; l < L; ++l)
+    for (int h = 0; h < H; ++h) {
+      const size_t i = static_cast<size_t>(l) * H + h;
+      const Accum& a = heads_[i];
+      const KvAccum& kv = kv_[static_cast<size_t>(l) * c.n_kv_heads + h / c.kv_group()];
+      double top_score = 0;
+      int top_key = 0;
+      for (int k = 1; k < T_; ++k) {
+        const double s = a.received[k] / (T - k);
+        if (s > top_score) top_score = s, top_key = k;
+      }
+      const double v_mean_k1 = T_ > 1 ? kv.v_norm_sum_k1 / (T - 1) : 0.0;
+      out["bos_sink_score"][i] = a.bos_all / T;
+      out["bos_attention_mean_q1"][i] = a.bos_q1 / Tq1;
+      out["first_k_mass"][i] = a.first_k / T;
+      out["top_key"][i] = top_key;
+      out["top_key_score"][i] = top_score;
+      out["entropy_mean_q1"][i] = a.entropy_q1 / Tq1;
+      out["z_norm_mean"][i] = a.z_norm / T;
+      out["contrib_norm_mean"][i] = a.contrib_norm / T;
+      out["value_norm_first"][i] = kv.v0_norm;
+      out["value_norm_ratio"][i] = v_mean_k1 > 0 ? kv.v0_norm / v_mean_k1 : 0.0;
+      out["awft"][i] = a.bos_all / T;
+      out["ahon"][i] = a.z_norm / T;
+      out["entropy"][i] = a.entropy_all / T;
+      out["value_first"][i] = kv.v0_norm;
+      out["value_avg"][i] = kv.v_norm_sum / T;
+      out["last_output"][i] = a.last_z_norm;
+      out["contrib"][i] = a.contrib_norm / T;
+    }
+  // "(LN)": divided by the mean of the same score over the heads of the layer.
+  auto layer_normalise = [&](const std::string& from, const std::string& to) {
+    const auto& src = out[from];
+    auto& dst = out[to];
+    for (int l = 0; l < L; ++l) {
+      double mean = 0;
+      for (int h = 0; h < H; ++h) mean += src[static_cast<size_t>(l) * H + h];
+      mean /= H;
+      for (int h = 0; h < H; ++h)
+        dst[static_cast<size_t>(l) * H + h] =
+            mean > 0 ? src[static_cast<size_t>(l) * H + h] / mean : 0.0;
+    }
+  };
+  layer_normalise("z_norm_mean", "z_norm_layer_ratio");
+  for (const char* s :
+       {"awft", "ahon", "entropy", "value_first", "value_avg", "last_output", "contrib"})
+    layer_normalise(s, std::string(s) + "_ln");
+  return out;
+}
+
+}  // namespace ss

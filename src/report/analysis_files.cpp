@@ -1,0 +1,72 @@
+#include "report/analysis_files.h"
+
+#include <filesystem>
+
+#include "analysis/head_stats.h"
+#include "report/csv.h"
+#include "report/html_report.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+namespace ss {
+
+void write_analysis_files(const std::string& dir, const nlohmann::json& analysis,
+                          const nlohmann::json& run_info) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  require(!ec, dir, "cannot create directory: " + ec.message());
+  auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
+
+  nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array(),
+                 massive = nlohmann::json::array();
+  for (const auto& run : analysis["runs"]) {
+    for (const auto& h : run["heads"]) heads.push_back(h);
+    for (auto l : run["layers"]) {
+      l["ctx"] = run["ctx"];
+      l["bos"] = run["bos"];
+      layers.push_back(std::move(l));
+    }
+    for (const auto& m : run["massive"]) massive.push_back(m);
+    for (const auto& d : run["dumps"]) {
+      std::string csv;
+      for (const auto& row : d["rows"]) {
+        for (size_t k = 0; k < row.size(); ++k) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%s%.9g", k ? "," : "", row[k].get<double>());
+          csv += buf;
+        }
+        csv += "\n";
+      }
+      write_file_atomic(path("attention_L" + d["layer"].dump() + "_H" + d["head"].dump() + "_ctx" +
+                             run["ctx"].dump() + "_bos-" + run["bos"].get<std::string>() + ".csv"),
+                        csv);
+    }
+  }
+
+  std::vector<std::string> head_cols = {"ctx", "bos", "layer", "head", "windows"};
+  std::vector<std::string> layer_cols = {"ctx",       "bos",           "layer",
+                                         "sink_rate", "sink_rate_0.8", "sink_rate_top_key"};
+  for (const auto& name : head_stat_names()) {
+    head_cols.push_back(name);
+    if (name != "top_key") {
+      head_cols.push_back(name + "_std");
+      layer_cols.push_back(name);
+    }
+  }
+  head_cols.push_back("is_sink_head");
+  head_cols.push_back("is_sink_head_0.8");
+
+  write_file_atomic(path("heads.csv"), to_csv(heads, head_cols));
+  write_file_atomic(path("heads.json"), heads.dump(1) + "\n");
+  write_file_atomic(path("layers.csv"), to_csv(layers, layer_cols));
+  write_file_atomic(path("massive.csv"),
+                    to_csv(massive, {"ctx", "bos", "layer", "rank", "value", "abs", "window", "pos",
+                                     "channel", "token", "median_abs", "ratio", "massive"}));
+  write_file_atomic(path("stability.csv"),
+                    to_csv(analysis["stability"], {"bos", "ctx_a", "ctx_b", "spearman"}));
+  write_file_atomic(path("analysis.json"), analysis.dump() + "\n");
+  write_file_atomic(path("run.json"), run_info.dump(2) + "\n");
+  write_file_atomic(path("report.html"), render_analysis_report(analysis, run_info));
+}
+
+}  // namespace ss

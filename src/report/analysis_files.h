@@ -1,0 +1,13 @@
+#pragma once
+// Writes the files of an analysis run directory from the analysis document: heads.csv,
+// heads.json, layers.csv, massive.csv, stability.csv, attention dumps, analysis.json and
+// report.html. Every file is written atomically.
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ss {
+
+void write_analysis_files(const std::string& dir, const nlohmann::json& analysis,
+                          const nlohmann::json& run_info);
+
+}  // namespace ss

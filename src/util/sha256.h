@@ -1,0 +1,12 @@
+#pragma once
+// SHA-256 (FIPS 180-4) of a file, as lowercase hex; run.json records the model's hash with it.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ss {
+
+std::string sha256_hex(std::string_view bytes);
+std::string sha256_file(const std::string& path);  // throws InputError if unreadable
+
+}  // namespace ss
