@@ -30,12 +30,20 @@ void MassiveObserver::on_resid_post(int layer, int pos0, int n, const float* x) 
 
   auto& best = best_[layer];
   for (size_t r = 0; r < k; ++r) {
+    // Windows that start with the same token give identical activations at position 0: keep
+    // one entry per (pos, channel, value).
+    const int pos = pos0 + static_cast<int>(idx[r] / dim_),
+              channel = static_cast<int>(idx[r] % dim_);
+    if (std::any_of(best.begin(), best.end(), [&](const MassiveEntry& e) {
+          return e.pos == pos && e.channel == channel && e.value == x[idx[r]];
+        }))
+      continue;
     MassiveEntry e;
     e.layer = layer;
     e.value = x[idx[r]];
     e.window = window_;
-    e.pos = pos0 + static_cast<int>(idx[r] / dim_);
-    e.channel = static_cast<int>(idx[r] % dim_);
+    e.pos = pos;
+    e.channel = channel;
     e.token = e.pos < static_cast<int>(ids_.size()) ? ids_[e.pos] : -1;
     e.median_abs = median;
     best.push_back(e);

@@ -1,0 +1,136 @@
+// Sink statistics against the golden reference, invariants, and the analysis output files.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "analysis/analyze.h"
+#include "analysis/rank_correlation.h"
+#include "io/load_model.h"
+#include "report/csv.h"
+#include "test_util.h"
+#include "util/sha256.h"
+#include "util/text_file.h"
+
+namespace ss {
+namespace {
+
+std::vector<int> corpus_ids(const SpmTokenizer& tok) {
+  return tok.encode(read_text_file(test::shared("data/text/tinystories-valid-sample.txt")), false);
+}
+
+// Columns of a CSV file as name -> values (as text).
+std::map<std::string, std::vector<std::string>> read_csv(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> names;
+  std::stringstream hs(line);
+  for (std::string n; std::getline(hs, n, ',');) names.push_back(n);
+  std::map<std::string, std::vector<std::string>> cols;
+  while (std::getline(in, line)) {
+    std::stringstream ls(line);
+    size_t i = 0;
+    for (std::string v; std::getline(ls, v, ',') && i < names.size(); ++i)
+      cols[names[i]].push_back(v);
+  }
+  return cols;
+}
+
+TEST(Analysis, HeadsCsvMatchesGoldenWindowStats) {
+  std::string out = test::temp_dir() + "/run";
+  auto r = test::run_cli("analyze -m " + test::model_bin() + " --tokenizer " + test::tok_bin() +
+                         " -f " + test::shared("data/text/tinystories-valid-sample.txt") +
+                         " --ctx 256 --chunks 1 --quiet --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto cols = read_csv(out + "/heads.csv");
+  const auto& g = test::golden()["window"]["head_stats"];
+  ASSERT_EQ(cols["layer"].size(), 40u);
+  int checked = 0;
+  for (const auto& [name, table] : g.items()) {
+    ASSERT_TRUE(cols.count(name)) << name;
+    for (size_t row = 0; row < 40; ++row) {
+      int l = std::stoi(cols["layer"][row]), h = std::stoi(cols["head"][row]);
+      EXPECT_NEAR(std::stod(cols[name][row]), table[l][h].get<double>(), 1e-5)
+          << name << " " << l << ":" << h;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 5 * 40);
+  for (const char* f :
+       {"run.json", "heads.json", "layers.csv", "massive.csv", "report.html", "stability.csv"})
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
+  auto run = nlohmann::json::parse(std::ifstream(out + "/run.json"));
+  EXPECT_EQ(run["model"]["sha256"],
+            "b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696");
+  EXPECT_EQ(run["tokens_processed"], 256);
+}
+
+TEST(Analysis, InvariantsOverSeveralWindowsAndModes) {
+  Model m = load_model(test::model_bin());
+  SpmTokenizer tok = load_tokenizer(test::model_bin(), test::tok_bin());
+  std::vector<int> ids = corpus_ids(tok);
+  AnalyzeOptions opt;
+  opt.contexts = {64, 128};
+  opt.chunks = 3;
+  opt.modes = {{"on", tok.bos_id()}, {"off", -1}};
+  ThreadPool pool(2);
+  nlohmann::json a = analyze(m, pool, ids, opt);
+  ASSERT_EQ(a["runs"].size(), 4u);
+  for (const auto& run : a["runs"]) {
+    EXPECT_EQ(run["windows"], 3);
+    for (const auto& h : run["heads"]) {
+      double bos = h["bos_sink_score"], q1 = h["bos_attention_mean_q1"],
+             T = run["ctx"].get<double>();
+      // Row 0 puts all its mass on key 0: bos_sink_score = (1 + (T-1) q1) / T.
+      EXPECT_NEAR(bos, (1.0 + (T - 1) * q1) / T, 1e-9);
+      EXPECT_GE(h["first_k_mass"].get<double>(), bos - 1e-12);
+      EXPECT_LE(h["first_k_mass"].get<double>(), 1.0 + 1e-9);
+      EXPECT_GE(h["entropy_mean_q1"].get<double>(), 0.0);
+      EXPECT_LE(h["entropy_mean_q1"].get<double>(), std::log(T));
+      EXPECT_EQ(h["awft"], h["bos_sink_score"]);
+      EXPECT_EQ(h["ahon_ln"], h["z_norm_layer_ratio"]);
+    }
+    for (const auto& l : run["layers"])
+      EXPECT_NEAR(l["z_norm_layer_ratio"].get<double>(), 1.0, 1e-9);
+  }
+  ASSERT_EQ(a["stability"].size(), 2u);
+  for (const auto& s : a["stability"]) {
+    EXPECT_GE(s["spearman"].get<double>(), -1.0);
+    EXPECT_LE(s["spearman"].get<double>(), 1.0);
+  }
+  EXPECT_EQ(a["tokens_processed"], 2 * 3 * (64 + 128));
+}
+
+TEST(Analysis, WindowsAndFirstTokenModes) {
+  std::vector<int> text(10);
+  for (int i = 0; i < 10; ++i) text[i] = 100 + i;
+  auto on = make_windows(text, 4, {"on", 1}, 0);
+  ASSERT_EQ(on.size(), 3u);  // 3 text tokens per window, no token lost or repeated
+  EXPECT_EQ(on[1], (std::vector<int>{1, 103, 104, 105}));
+  auto off = make_windows(text, 4, {"off", -1}, 0);
+  ASSERT_EQ(off.size(), 2u);
+  EXPECT_EQ(off[1], (std::vector<int>{104, 105, 106, 107}));
+  EXPECT_EQ(make_windows(text, 4, {"on", 1}, 2).size(), 2u);
+}
+
+TEST(Analysis, SpearmanKnownValues) {
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+  EXPECT_DOUBLE_EQ(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0);
+  // Ranks a = 1,2,3,4,5; b = 2,1,4,3,5: ρ = 1 - 6·4/(5·24) = 0.8
+  EXPECT_NEAR(spearman({1, 2, 3, 4, 5}, {2, 1, 4, 3, 5}), 0.8, 1e-12);
+  EXPECT_EQ(average_ranks({5, 1, 5, 2}), (std::vector<double>{3.5, 1, 3.5, 2}));
+}
+
+TEST(Analysis, Sha256AndCsv) {
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(sha256_hex(std::string(1000, 'a')),
+            "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+  nlohmann::json rows = {{{"a", 1}, {"b", "x,y"}, {"c", 0.5}}, {{"a", 2}, {"c", true}}};
+  EXPECT_EQ(to_csv(rows, {"a", "b", "c"}), "a,b,c\n1,\"x,y\",0.5\n2,,1\n");
+}
+
+}  // namespace
+}  // namespace ss
