@@ -6,9 +6,11 @@
 #include <sstream>
 
 #include "analysis/analyze.h"
+#include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
 #include "io/load_model.h"
 #include "report/csv.h"
+#include "runtime/runtime.h"
 #include "test_util.h"
 #include "util/sha256.h"
 #include "util/text_file.h"
@@ -130,6 +132,65 @@ TEST(Analysis, Sha256AndCsv) {
             "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
   nlohmann::json rows = {{{"a", 1}, {"b", "x,y"}, {"c", 0.5}}, {{"a", 2}, {"c", true}}};
   EXPECT_EQ(to_csv(rows, {"a", "b", "c"}), "a,b,c\n1,\"x,y\",0.5\n2,,1\n");
+}
+
+}  // namespace
+}  // namespace ss
+
+namespace ss {
+namespace {
+
+// Statistics folded inside the attention kernel equal those computed afterwards from the full
+// dumped matrices of the same window.
+TEST(Analysis, FusedStatisticsEqualFullMatrixStatistics) {
+  Model m = load_model(test::model_bin());
+  SpmTokenizer tok = load_tokenizer(test::model_bin(), test::tok_bin());
+  std::vector<int> ids = corpus_ids(tok);
+  const int T = 512;
+  std::vector<int> window{tok.bos_id()};
+  window.insert(window.end(), ids.begin(), ids.begin() + T - 1);
+  std::vector<std::pair<int, int>> heads{{0, 0}, {1, 5}, {2, 6}, {4, 7}};
+  ThreadPool pool(2);
+  Runtime rt(m, pool, T);
+  SinkStatsObserver stats(m, {});
+  PatternDumpObserver dump(heads, T);
+  rt.add_observer(&stats);
+  rt.add_observer(&dump);
+  stats.begin_window(T);
+  rt.forward(window, 0, Logits::None);
+  HeadTable t = stats.finish_window();
+  for (auto [l, h] : heads) {
+    const auto& a = dump.pattern(l, h);
+    double bos = 0, q1 = 0, firstk = 0, ent_q1 = 0;
+    std::vector<double> recv(T, 0.0);
+    for (int q = 0; q < T; ++q) {
+      double row_sum = 0, ent = 0;
+      for (int k = 0; k < T; ++k) {
+        const double p = a[q][k];
+        if (k > q) {
+          EXPECT_EQ(p, 0.0);
+        }
+        row_sum += p;
+        recv[k] += p;
+        if (k < 4) firstk += p;
+        if (p > 0) ent -= p * std::log(p);
+      }
+      ASSERT_NEAR(row_sum, 1.0, 1e-5);
+      bos += a[q][0];
+      if (q > 0) q1 += a[q][0], ent_q1 += ent;
+    }
+    double top = 0;
+    int top_k = 0;
+    for (int k = 1; k < T; ++k)
+      if (recv[k] / (T - k) > top) top = recv[k] / (T - k), top_k = k;
+    const size_t i = static_cast<size_t>(l) * m.config.n_heads + h;
+    EXPECT_NEAR(t["bos_sink_score"][i], bos / T, 1e-9);
+    EXPECT_NEAR(t["bos_attention_mean_q1"][i], q1 / (T - 1), 1e-9);
+    EXPECT_NEAR(t["first_k_mass"][i], firstk / T, 1e-9);
+    EXPECT_NEAR(t["entropy_mean_q1"][i], ent_q1 / (T - 1), 1e-7);
+    EXPECT_NEAR(t["top_key_score"][i], top, 1e-9);
+    EXPECT_EQ(t["top_key"][i], top_k);
+  }
 }
 
 }  // namespace

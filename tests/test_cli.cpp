@@ -38,6 +38,9 @@ const std::string& converted_gguf() {
 // The command fails with exit code 2 and one line "sinkscope: <file>: ...".
 void expect_input_error(const std::string& args, const std::string& file) {
   auto r = run_cli(args);
+  // Warnings may come first; the error is the one line that is not a warning.
+  for (size_t w; (w = r.err.find("sinkscope: warning:")) != std::string::npos;)
+    r.err.erase(w, r.err.find('\n', w) + 1 - w);
   EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
   EXPECT_EQ(r.err.rfind("sinkscope: " + file + ": ", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -169,8 +172,26 @@ TEST(Cli, EmptyAndInvalidTextFiles) {
   write_bytes(dir + "/empty.txt", "");
   expect_input_error("perplexity " + kModel + " -f " + dir + "/empty.txt --ctx 64",
                      dir + "/empty.txt");
-  write_bytes(dir + "/bad.txt", "hello \xff\xfe world");
-  expect_input_error("perplexity " + kModel + " -f " + dir + "/bad.txt --ctx 64", dir + "/bad.txt");
+  // Invalid UTF-8 is replaced by U+FFFD, counted and reported; the run goes on.
+  write_bytes(dir + "/bad.txt", "Once upon a time \xff\xfe there was a cat.");
+  auto r = run_cli("perplexity " + kModel + " -f " + dir + "/bad.txt --ctx 64");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 bytes of invalid UTF-8"), std::string::npos) << r.err;
+  r = run_cli("analyze " + kModel + " -f " + dir + "/bad.txt --ctx 8 --quiet --out " + dir + "/an");
+  EXPECT_EQ(r.code, 0) << r.err;
+  auto run = nlohmann::json::parse(std::ifstream(dir + "/an/run.json"));
+  EXPECT_EQ(run["invalid_utf8_replaced"][dir + "/bad.txt"], 2);
+  // Shorter than one window, unwritable output directory, context past the trained one.
+  expect_input_error("analyze " + kModel + " -f " + dir + "/bad.txt --ctx 256 --out " + dir + "/x",
+                     "--ctx");
+  write_bytes(dir + "/file", "x");
+  expect_input_error(
+      "analyze " + kModel + " -f " + dir + "/bad.txt --ctx 8 --out " + dir + "/file/sub",
+      dir + "/file/sub");
+  r = run_cli("perplexity " + kModel + " -f " +
+              test::shared("data/text/tinystories-valid-sample.txt") + " --ctx 600 --chunks 1");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("exceeds the model's trained context of 512"), std::string::npos) << r.err;
 }
 
 TEST(Cli, BadOptionValues) {

@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "io/load_model.h"
 #include "report/analysis_files.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
 #include "util/sha256.h"
@@ -63,8 +64,16 @@ void add_analyze(CLI::App& root) {
     Model model = load_model(a->model);
     SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
     std::vector<int> text_ids;
+    nlohmann::json invalid = nlohmann::json::object();
     for (const auto& f : a->files) {
-      std::vector<int> ids = tok.encode(read_text_file(f), false);
+      TextFile file = read_text(f);
+      if (file.invalid_utf8) {
+        invalid[f] = file.invalid_utf8;
+        std::fprintf(stderr,
+                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                     f.c_str(), file.invalid_utf8);
+      }
+      std::vector<int> ids = tok.encode(file.text, false);
       text_ids.insert(text_ids.end(), ids.begin(), ids.end());
     }
     std::sort(a->contexts.begin(), a->contexts.end());
@@ -93,6 +102,7 @@ void add_analyze(CLI::App& root) {
     for (auto [l, h] : parse_head_list(a->ablate, model.config)) mask.set(l, h, HeadAction::Zero);
     opt.mask = &mask;
 
+    ensure_output_dir(a->out);
     ThreadPool pool(a->threads);
     Progress bar("analyze", !a->quiet);
     nlohmann::json result =
@@ -107,6 +117,7 @@ void add_analyze(CLI::App& root) {
                        {"model", {{"path", a->model}, {"sha256", sha256_file(a->model)}}},
                        {"tokenizer", a->tokenizer},
                        {"files", a->files},
+                       {"invalid_utf8_replaced", invalid},
                        {"options",
                         {{"ctx", a->contexts},
                          {"chunks", a->chunks},

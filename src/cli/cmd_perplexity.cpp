@@ -41,13 +41,21 @@ void add_perplexity(CLI::App& root) {
   cmd->callback([a] {
     Model model = load_model(a->model);
     SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
-    std::string text = read_text_file(a->file);
+    TextFile file = read_text(a->file);
+    if (file.invalid_utf8)
+      std::fprintf(stderr,
+                   "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                   a->file.c_str(), file.invalid_utf8);
     const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;
     require(ctx >= 2, "--ctx", "must be at least 2");
+    if (ctx > model.config.max_seq_len)
+      std::fprintf(stderr,
+                   "sinkscope: warning: --ctx %d exceeds the model's trained context of %d\n", ctx,
+                   model.config.max_seq_len);
     require(a->chunks >= 0, "--chunks", "must not be negative");
     HeadMask mask(model.config);
     for (auto [l, h] : parse_head_list(a->ablate, model.config)) mask.set(l, h, HeadAction::Zero);
-    std::vector<int> ids = tok.encode(text, true);
+    std::vector<int> ids = tok.encode(file.text, true);
     require(ids.size() >= 2, a->file, "too short to score any token");
     ThreadPool pool(a->threads);
     Runtime rt(model, pool, ctx);

@@ -12,9 +12,7 @@ namespace ss {
 
 void write_analysis_files(const std::string& dir, const nlohmann::json& analysis,
                           const nlohmann::json& run_info) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  require(!ec, dir, "cannot create directory: " + ec.message());
+  ensure_output_dir(dir);
   auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
 
   nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array(),

@@ -5,10 +5,22 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "util/error.h"
 
 namespace ss {
+
+void ensure_output_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InputError(dir, "cannot create directory: " + ec.message());
+  const std::string probe = dir + "/.sinkscope-write-test";
+  std::FILE* f = std::fopen(probe.c_str(), "wb");
+  if (!f) throw InputError(dir, std::string("not writable: ") + std::strerror(errno));
+  std::fclose(f);
+  std::remove(probe.c_str());
+}
 
 void write_file_atomic(const std::string& path, std::string_view content) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());

@@ -7,10 +7,10 @@
 
 namespace ss {
 
-size_t find_invalid_utf8(const std::string& s) {
+size_t find_invalid_utf8(const std::string& s, size_t from) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  size_t i = 0;
+  size_t i = from;
   while (i < n) {
     unsigned char c = p[i];
     size_t len = c < 0x80           ? 1
@@ -32,16 +32,27 @@ size_t find_invalid_utf8(const std::string& s) {
   return std::string::npos;
 }
 
-std::string read_text_file(const std::string& path) {
+std::string sanitize_utf8(const std::string& s, size_t* replaced) {
+  std::string out;
+  size_t from = 0, count = 0;
+  for (size_t bad; (bad = find_invalid_utf8(s, from)) != std::string::npos; from = bad + 1, ++count)
+    out.append(s, from, bad - from).append("\xEF\xBF\xBD");
+  out.append(s, from, std::string::npos);
+  if (replaced) *replaced = count;
+  return out;
+}
+
+TextFile read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open");
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
-  require(!text.empty(), path, "empty text file");
-  size_t bad = find_invalid_utf8(text);
-  require(bad == std::string::npos, path, "invalid UTF-8 at byte " + std::to_string(bad));
-  return text;
+  TextFile f;
+  f.text = ss.str();
+  require(!f.text.empty(), path, "empty text file");
+  if (find_invalid_utf8(f.text) != std::string::npos)
+    f.text = sanitize_utf8(f.text, &f.invalid_utf8);
+  return f;
 }
 
 }  // namespace ss
