@@ -26,7 +26,6 @@ struct AnalyzeArgs : CommonArgs {
   float eps = 0.3f;
   std::string dump_attention;
   int dump_window = 64;
-  std::string ablate;
 };
 }  // namespace
 
@@ -58,7 +57,7 @@ void add_analyze(CLI::App& root) {
                   "Write the full pattern of these heads (L:H,...) for the first window");
   cmd->add_option("--dump-window", a->dump_window, "Tokens of each dumped pattern")
       ->capture_default_str();
-  cmd->add_option("--ablate", a->ablate, "Zero these heads while analysing: L:H,...");
+  add_ablate(cmd, *a);
   cmd->callback([a] {
     const auto start = std::chrono::steady_clock::now();
     Model model = load_model(a->model);
@@ -98,8 +97,7 @@ void add_analyze(CLI::App& root) {
               "'" + a->first_token + "' is " + std::to_string(ids.size()) + " tokens, not one");
       opt.modes.push_back({"first-token", ids[0]});
     }
-    HeadMask mask(model.config);
-    for (auto [l, h] : parse_head_list(a->ablate, model.config)) mask.set(l, h, HeadAction::Zero);
+    HeadMask mask = ablation_mask(*a, model.config);
     opt.mask = &mask;
 
     ensure_output_dir(a->out);

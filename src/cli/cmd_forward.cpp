@@ -57,6 +57,7 @@ void add_forward(CLI::App& root) {
   auto a = std::make_shared<ForwardArgs>();
   CLI::App* cmd = root.add_subcommand("forward", "One forward pass over a prompt, printed as JSON");
   add_common(cmd, *a);
+  add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->required();
   cmd->add_flag("--json", a->json, "Print one JSON object (the only output format for now)");
   cmd->add_flag("--attention", a->attention,
@@ -69,6 +70,8 @@ void add_forward(CLI::App& root) {
             "longer than the model's context");
     ThreadPool pool(a->threads);
     Runtime rt(model, pool);
+    HeadMask mask = ablation_mask(*a, model.config);
+    rt.set_head_mask(&mask);
     PatternRecorder rec(model.config, static_cast<int>(ids.size()));
     if (a->attention) rt.add_observer(&rec);
     std::vector<float> logits = rt.forward(ids, 0, Logits::All);

@@ -23,6 +23,7 @@ void add_generate(CLI::App& root) {
   auto a = std::make_shared<GenerateArgs>();
   CLI::App* cmd = root.add_subcommand("generate", "Generate text from a prompt");
   add_common(cmd, *a);
+  add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->capture_default_str();
   cmd->add_option("-n,--n-new", a->n_new, "Number of new tokens")->capture_default_str();
   cmd->add_option("--temp", a->temperature, "Temperature; 0 is greedy")->capture_default_str();
@@ -39,6 +40,8 @@ void add_generate(CLI::App& root) {
                 std::to_string(model.config.max_seq_len));
     ThreadPool pool(a->threads);
     Runtime rt(model, pool);
+    HeadMask mask = ablation_mask(*a, model.config);
+    rt.set_head_mask(&mask);
     Sampler sampler(a->temperature, a->top_p, a->seed);
     for (size_t i = 1; i < ids.size(); ++i)
       std::fputs(tok.decode_token(ids[i - 1], ids[i]).c_str(), stdout);

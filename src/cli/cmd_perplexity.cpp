@@ -18,7 +18,6 @@ struct PerplexityArgs : CommonArgs {
   std::string file;
   int ctx = 0;
   int chunks = 0;
-  std::string ablate;
   bool json = false;
 };
 }  // namespace
@@ -36,7 +35,7 @@ void add_perplexity(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--chunks", a->chunks, "Keep only the first K windows (0: all)")
       ->capture_default_str();
-  cmd->add_option("--ablate", a->ablate, "Zero these heads: L:H,L:H,... (0-based)");
+  add_ablate(cmd, *a);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
   cmd->callback([a] {
     Model model = load_model(a->model);
@@ -53,8 +52,7 @@ void add_perplexity(CLI::App& root) {
                    "sinkscope: warning: --ctx %d exceeds the model's trained context of %d\n", ctx,
                    model.config.max_seq_len);
     require(a->chunks >= 0, "--chunks", "must not be negative");
-    HeadMask mask(model.config);
-    for (auto [l, h] : parse_head_list(a->ablate, model.config)) mask.set(l, h, HeadAction::Zero);
+    HeadMask mask = ablation_mask(*a, model.config);
     std::vector<int> ids = tok.encode(file.text, true);
     require(ids.size() >= 2, a->file, "too short to score any token");
     ThreadPool pool(a->threads);

@@ -24,4 +24,15 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer) {
   cmd->add_flag("--quiet", a.quiet, "No progress output on stderr");
 }
 
+void add_ablate(CLI::App* cmd, CommonArgs& a) {
+  cmd->add_option("--ablate", a.ablate,
+                  "Zero these heads: L:H,L:H,... (0-based) or a JSON file of [layer, head] pairs");
+}
+
+HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c) {
+  HeadMask mask(c);
+  for (auto [l, h] : parse_heads_option(a.ablate, c, "--ablate")) mask.set(l, h, HeadAction::Zero);
+  return mask;
+}
+
 }  // namespace ss::cli

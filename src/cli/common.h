@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "runtime/head_mask.h"
+
 namespace ss::cli {
 
 struct CommonArgs {
@@ -11,10 +13,15 @@ struct CommonArgs {
   std::string tokenizer;
   int threads = 0;
   bool quiet = false;
+  std::string ablate;  // heads to zero: "L:H,..." or a JSON file
 };
 
 // -m/--model, --tokenizer, --threads, --quiet.
 void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true);
+// --ablate L:H,...|FILE.json
+void add_ablate(CLI::App* cmd, CommonArgs& a);
+// The head mask --ablate asks for (all heads kept when it is empty).
+HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 
 // The command line as typed, for run.json (set by main).
 void set_command_line(int argc, char** argv);
@@ -27,5 +34,6 @@ void add_generate(CLI::App& root);
 void add_forward(CLI::App& root);
 void add_perplexity(CLI::App& root);
 void add_convert(CLI::App& root);
+void add_eval(CLI::App& root);
 
 }  // namespace ss::cli

@@ -1,6 +1,9 @@
 #include "runtime/head_mask.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "util/error.h"
@@ -90,6 +93,32 @@ std::vector<std::pair<int, int>> parse_head_list(const std::string& text, const 
     require(l >= 0 && l < c.n_layers && h >= 0 && h < c.n_heads, what,
             "head " + item + " is out of range (model has " + std::to_string(c.n_layers) +
                 " layers of " + std::to_string(c.n_heads) + " heads)");
+    heads.emplace_back(l, h);
+  }
+  return heads;
+}
+
+std::vector<std::pair<int, int>> parse_heads_option(const std::string& value, const ModelConfig& c,
+                                                    const std::string& what) {
+  if (value.find(':') != std::string::npos || value.empty()) return parse_head_list(value, c, what);
+  std::ifstream in(value);
+  if (!in) throw InputError(value, "cannot open (expected L:H,... or a JSON file of heads)");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) throw InputError(value, "not valid JSON");
+  if (j.is_object() && j.contains("heads")) j = j["heads"];
+  if (!j.is_array()) throw InputError(value, "expected an array of heads");
+  std::vector<std::pair<int, int>> heads;
+  for (const auto& e : j) {
+    bool pair =
+        e.is_array() && e.size() == 2 && e[0].is_number_integer() && e[1].is_number_integer();
+    bool obj = e.is_object() && e.contains("layer") && e.contains("head") &&
+               e["layer"].is_number_integer() && e["head"].is_number_integer();
+    if (!pair && !obj)
+      throw InputError(value, "each head must be [layer, head] or {\"layer\", \"head\"}");
+    int l = pair ? e[0].get<int>() : e["layer"].get<int>();
+    int h = pair ? e[1].get<int>() : e["head"].get<int>();
+    require(l >= 0 && l < c.n_layers && h >= 0 && h < c.n_heads, value,
+            "head " + std::to_string(l) + ":" + std::to_string(h) + " is out of range");
     heads.emplace_back(l, h);
   }
   return heads;

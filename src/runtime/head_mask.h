@@ -56,4 +56,9 @@ class MeanZObserver : public Observer {
 std::vector<std::pair<int, int>> parse_head_list(const std::string& text, const ModelConfig& c,
                                                  const std::string& what = "--ablate");
 
+// A head list given on the command line: "L:H,..." or the path of a JSON file holding
+// [[layer, head], ...], [{"layer": L, "head": H}, ...] or {"heads": <either>}.
+std::vector<std::pair<int, int>> parse_heads_option(const std::string& value, const ModelConfig& c,
+                                                    const std::string& what);
+
 }  // namespace ss
