@@ -1,14 +1,116 @@
-// sinkscope eval: zero-shot multiple-choice scoring (placeholder until the evaluator lands).
+// sinkscope eval: zero-shot multiple-choice and cloze accuracy on benchmark files.
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli/common.h"
+#include "eval/mc_eval.h"
+#include "io/load_model.h"
 #include "util/error.h"
+#include "util/progress.h"
 
 namespace ss::cli {
 
+namespace {
+struct EvalArgs : CommonArgs {
+  std::vector<std::string> tasks;
+  int limit = 0;
+  int ctx = 0;
+  bool json = false;
+};
+
+nlohmann::json to_json(const McResult& r, const McTask& t, const std::string& file) {
+  nlohmann::json j{{"task", r.task},
+                   {"file", file},
+                   {"format", t.format},
+                   {"n", r.n},
+                   {"acc", r.acc},
+                   {"acc_stderr", r.acc_stderr},
+                   {"truncated", r.truncated}};
+  if (r.is_cloze) {
+    j["ppl"] = r.ppl;
+    j["ppl_token"] = r.ppl_token;
+  } else {
+    j["acc_norm"] = r.acc_norm;
+    j["acc_norm_stderr"] = r.acc_norm_stderr;
+  }
+  return j;
+}
+}  // namespace
+
 void add_eval(CLI::App& root) {
-  auto a = std::make_shared<CommonArgs>();
-  CLI::App* cmd = root.add_subcommand("eval", "Multiple-choice evaluation (not yet available)");
+  auto a = std::make_shared<EvalArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "eval",
+      "Zero-shot multiple-choice accuracy (lm-evaluation-harness style): each choice is scored by "
+      "the sum of log-probabilities of \" \" + choice after BOS + context; acc takes the best "
+      "sum, acc_norm the best sum per UTF-8 byte of the choice. Cloze tasks (LAMBADA) report "
+      "greedy exact-match accuracy and perplexity. Formats and prompts: docs/tasks.md");
   add_common(cmd, *a);
-  cmd->callback([] { throw InputError("eval", "not implemented yet"); });
+  cmd->add_option("--task", a->tasks,
+                  "Task file (repeatable): ARC/PIQA/BoolQ/WinoGrande/LAMBADA jsonl or llama.cpp "
+                  "HellaSwag text")
+      ->required();
+  cmd->add_option("--limit", a->limit, "Score only the first N items of each task (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--ctx", a->ctx,
+                  "KV cache length in tokens (0: the model's context); longer items keep BOS "
+                  "and lose the tokens after it")
+      ->capture_default_str();
+  add_ablate(cmd, *a);
+  cmd->add_flag("--json", a->json, "Print one JSON object instead of a table");
+  cmd->callback([a] {
+    require(a->limit >= 0, "--limit", "must not be negative");
+    Model model = load_model(a->model);
+    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;
+    require(ctx >= 2, "--ctx", "must be at least 2");
+    if (ctx > model.config.max_seq_len)
+      std::fprintf(stderr,
+                   "sinkscope: warning: --ctx %d exceeds the model's trained context of %d\n", ctx,
+                   model.config.max_seq_len);
+    HeadMask mask = ablation_mask(*a, model.config);
+    // Read every file first, so a bad one fails before any model time is spent.
+    std::vector<McTask> tasks;
+    for (const std::string& f : a->tasks) {
+      tasks.push_back(read_mc_task(f, a->limit));
+      if (tasks.back().invalid_utf8)
+        std::fprintf(stderr,
+                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                     f.c_str(), tasks.back().invalid_utf8);
+    }
+
+    ThreadPool pool(a->threads);
+    Runtime rt(model, pool, ctx);
+    rt.set_head_mask(&mask);
+    nlohmann::json out{{"ctx", ctx}, {"limit", a->limit}, {"heads_ablated", mask.n_masked()}};
+    out["tasks"] = nlohmann::json::array();
+    if (!a->json)
+      std::printf("%-20s %6s %8s %10s %8s %15s %12s\n", "task", "n", "acc", "acc_stderr",
+                  "acc_norm", "acc_norm_stderr", "ppl");
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      const McTask& t = tasks[i];
+      Progress bar("eval " + t.name, !a->quiet);
+      McResult r = evaluate_task(rt, tok, t, [&](int done, int total) { bar.update(done, total); });
+      bar.finish();
+      if (r.truncated)
+        std::fprintf(stderr,
+                     "sinkscope: warning: %s: %d of %d items exceed the %d-token context; the "
+                     "tokens after BOS were dropped\n",
+                     a->tasks[i].c_str(), r.truncated, r.n, ctx);
+      if (a->json) {
+        out["tasks"].push_back(to_json(r, t, a->tasks[i]));
+      } else if (r.is_cloze) {
+        std::printf("%-20s %6d %8.4f %10.4f %8s %15s %12.3f\n", r.task.c_str(), r.n, r.acc,
+                    r.acc_stderr, "-", "-", r.ppl);
+      } else {
+        std::printf("%-20s %6d %8.4f %10.4f %8.4f %15.4f %12s\n", r.task.c_str(), r.n, r.acc,
+                    r.acc_stderr, r.acc_norm, r.acc_norm_stderr, "-");
+      }
+      std::fflush(stdout);
+    }
+    if (a->json) std::cout << out.dump(2) << "\n";
+  });
 }
 
 }  // namespace ss::cli
