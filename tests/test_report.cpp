@@ -177,6 +177,7 @@ TEST(ReportSvg, LineChartSeriesAndTicks) {
       {{"run <1>", {0.5, 1.0, svg::kNaN}, "#123456", ""}, {"run 2", {0, 0, 0}, "#abcdef", "4 2"}},
       "layer",
       "sink_rate",
+      {},
       0,
       1};
   std::string s = svg::line_chart(c);

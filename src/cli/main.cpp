@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   ss::cli::add_perplexity(app);
   ss::cli::add_convert(app);
   ss::cli::add_eval(app);
+  ss::cli::add_prune(app);
+  ss::cli::add_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -80,6 +80,7 @@ Model load_gguf_model(const std::string& path) {
     w.wk = tensor_from(*g, b + "attn_k.weight");
     w.wv = tensor_from(*g, b + "attn_v.weight");
     w.wo = tensor_from(*g, b + "attn_output.weight");
+    w.bo = tensor_from(*g, b + "attn_output.bias", false);
     w.ffn_norm = tensor_from(*g, b + "ffn_norm.weight");
     w.w_gate = tensor_from(*g, b + "ffn_gate.weight");
     w.w_down = tensor_from(*g, b + "ffn_down.weight");

@@ -8,7 +8,8 @@
 namespace ss {
 
 void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string& path,
-                      DType weight_type, const std::string& name) {
+                      std::optional<DType> weight_type, const std::string& name,
+                      const std::vector<std::pair<std::string, GgufValue>>& extra) {
   const ModelConfig& c = model.config;
   GgufWriter w;
   w.set("general.architecture", GgufValue::of_string("llama"));
@@ -38,10 +39,12 @@ void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string&
   w.set("tokenizer.ggml.add_eos_token", GgufValue::of_bool(false));
   w.set("tokenizer.ggml.add_space_prefix", GgufValue::of_bool(vocab.add_space_prefix));
 
+  for (const auto& [key, value] : extra) w.set(key, value);
+
   // Converted tensors need storage that outlives write().
   std::vector<std::vector<uint8_t>> buffers;
   auto add = [&](const std::string& gguf_name, const Tensor& t, bool is_matrix) {
-    DType out = is_matrix ? weight_type : DType::F32;
+    DType out = is_matrix ? weight_type.value_or(t.type) : DType::F32;
     std::vector<uint64_t> ne;
     for (auto d : t.ne) ne.push_back(static_cast<uint64_t>(d));
     if (out == t.type) {
@@ -69,6 +72,7 @@ void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string&
     add(b + "attn_k.weight", L.wk, true);
     add(b + "attn_v.weight", L.wv, true);
     add(b + "attn_output.weight", L.wo, true);
+    if (L.bo.data) add(b + "attn_output.bias", L.bo, false);
     add(b + "ffn_norm.weight", L.ffn_norm, false);
     add(b + "ffn_gate.weight", L.w_gate, true);
     add(b + "ffn_down.weight", L.w_down, true);

@@ -64,6 +64,7 @@ void validate_model(const Model& m) {
     check_shape(m, l.wk, c.dim, c.kv_dim());
     check_shape(m, l.wv, c.dim, c.kv_dim());
     check_shape(m, l.wo, c.q_dim(), c.dim);
+    if (l.bo.data) check_norm(m, l.bo, c.dim);
     check_norm(m, l.ffn_norm, c.dim);
     check_shape(m, l.w_gate, c.dim, c.hidden_dim);
     check_shape(m, l.w_down, c.hidden_dim, c.dim);

@@ -16,6 +16,7 @@ struct LayerWeights {
   Tensor wk;         // [dim] -> [kv_dim]
   Tensor wv;         // [dim] -> [kv_dim]
   Tensor wo;         // [q_dim] -> [dim]
+  Tensor bo;         // optional [dim] f32 bias after wo (a mean-ablated pruned head's constant)
   Tensor ffn_norm;   // [dim] f32
   Tensor w_gate;     // [dim] -> [hidden] (llama2.c w1)
   Tensor w_down;     // [hidden] -> [dim] (llama2.c w2)

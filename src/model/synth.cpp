@@ -68,7 +68,7 @@ Model clone_model(const Model& src) {
   m.path = src.path;
   m.config = src.config;
   m.tied_output = src.tied_output;
-  m.owned.reserve(4 + 9 * src.layers.size());
+  m.owned.reserve(5 + 10 * src.layers.size());
   auto copy = [&](const Tensor& t) {
     Tensor out = t;
     auto& buf = m.owned.emplace_back(t.row_bytes() * static_cast<size_t>(t.rows()));
@@ -82,8 +82,14 @@ Model clone_model(const Model& src) {
   m.output.name = src.output.name;
   for (const auto& l : src.layers)
     m.layers.push_back({copy(l.attn_norm), copy(l.wq), copy(l.wk), copy(l.wv), copy(l.wo),
-                        copy(l.ffn_norm), copy(l.w_gate), copy(l.w_down), copy(l.w_up)});
+                        l.bo.data ? copy(l.bo) : Tensor{}, copy(l.ffn_norm), copy(l.w_gate),
+                        copy(l.w_down), copy(l.w_up)});
   return m;
+}
+
+Tensor add_owned_f32(Model& m, const std::string& name, std::vector<int64_t> ne,
+                     const std::vector<float>& values) {
+  return own(m, name, DType::F32, std::move(ne), values.data());
 }
 
 uint8_t* mutable_data(Model& m, const Tensor& t) {

@@ -1,6 +1,8 @@
 #pragma once
 // Models with random weights of any shape and dtype, for tests and benchmarks.
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "model/model.h"
 
@@ -13,6 +15,10 @@ Model make_random_model(const ModelConfig& config, uint64_t seed, DType weight_t
 
 // A deep copy whose tensors live in the model's own buffers, so they can be edited.
 Model clone_model(const Model& m);
+
+// A new f32 tensor owned by the model (e.g. a bias added by pruning).
+Tensor add_owned_f32(Model& m, const std::string& name, std::vector<int64_t> ne,
+                     const std::vector<float>& values);
 
 // Mutable access to a tensor's bytes in a model made by make_random_model or clone_model.
 uint8_t* mutable_data(Model& m, const Tensor& t);

@@ -95,7 +95,7 @@ svg::Series series_for(const json& run, const std::vector<int>& ctxs, const std:
 
 std::string line_chart(const json& runs, const std::vector<int>& ctxs, const std::string& stat,
                        double y_lo, double y_hi) {
-  svg::Chart c{{}, "layer", stat, y_lo, y_hi};
+  svg::Chart c{{}, "layer", stat, {}, y_lo, y_hi};
   for (const auto& run : runs) c.series.push_back(series_for(run, ctxs, stat));
   return svg::line_chart(c);
 }
@@ -341,24 +341,6 @@ std::string run_section(const json& run, bool primary, bool tooltips) {
 // Heatmap cells (heads × runs) up to which every run's heatmaps get tooltips.
 constexpr size_t kMaxTooltipCells = 4096;
 
-constexpr const char* kStyle = R"(<style>
-body{font:14px/1.4 system-ui,sans-serif;color:#222;max-width:1100px;margin:0 auto;padding:8px 16px}
-h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 4px}
-p{margin:4px 0}.tw{max-width:100%;overflow-x:auto}
-table{border-collapse:collapse;margin:6px 0;font-size:13px}
-th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-th{background:#f4f4f4}small{color:#777}
-table.kv th{text-align:left}table.kv td{text-align:left;white-space:normal;overflow-wrap:anywhere}
-code{font-size:12px}.row{display:flex;flex-wrap:wrap;gap:12px 16px;align-items:flex-start}
-figure{margin:4px 0;display:table}figcaption{display:table-caption;caption-side:bottom;font-size:12px;color:#444}
-details{margin:10px 0;border:1px solid #ddd;border-radius:4px;padding:4px 10px}
-summary{font-weight:600;cursor:pointer;padding:4px 0}
-.swatch{display:inline-block;min-width:44px;padding:1px 4px}
-svg text{fill:#333}svg text.axis{font-size:11px;fill:#000}
-svg .grid{stroke:#e4e4e4}svg .frame{stroke:#555;fill:none}
-svg rect:hover{stroke:#f0f;stroke-width:.15}
-</style>)";
-
 }  // namespace
 
 std::string render_analysis_report(const nlohmann::json& analysis, const nlohmann::json& run_info) {
@@ -369,9 +351,7 @@ std::string render_analysis_report(const nlohmann::json& analysis, const nlohman
       ctxs.push_back(integer(get(r, "ctx")));
 
   std::string out =
-      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sinkscope "
-      "report</title>" +
-      std::string(kStyle) + "</head><body>" + header(analysis, run_info) + summary(analysis);
+      svg::page_start("sinkscope report") + header(analysis, run_info) + summary(analysis);
   if (runs.is_array() && !runs.empty()) {
     out += layer_curves(runs, ctxs) + bos_comparison(runs, ctxs) + stability(analysis);
     // The first BOS-on run first and open. Per-cell tooltips in every run's heatmaps unless

@@ -216,8 +216,10 @@ std::string line_chart(const Chart& c) {
     out += text(left - 4, Y(t) + 3.5, num(std::abs(t) < step * 1e-6 ? 0.0 : t), "end");
   }
   const int xstep = tick_step(n > 1 ? pw / (n - 1) : pw, 20);
-  for (size_t i = 0; i < n; i += xstep)
-    out += text(X(i), top + ph + 13, std::to_string(i), "middle");
+  auto x_label = [&](size_t i) {
+    return i < c.x_labels.size() ? c.x_labels[i] : std::to_string(i);
+  };
+  for (size_t i = 0; i < n; i += xstep) out += text(X(i), top + ph + 13, x_label(i), "middle");
   out += "<path d=\"M" + px(left) + " " + px(top) + "V" + px(top + ph) + "H" + px(left + pw) +
          "\" class=\"frame\"/>";
   out += text(left + pw / 2, top + ph + 28, c.x_name, "middle", " class=\"axis\"");
@@ -233,7 +235,7 @@ std::string line_chart(const Chart& c) {
       points += px(X(i)) + "," + px(Y(s.y[i])) + " ";
       markers += "<circle cx=\"" + px(X(i)) + "\" cy=\"" + px(Y(s.y[i])) + "\" r=\"" +
                  (n > 32 ? "1.6" : "2.5") + "\" fill=\"" + s.colour + "\"><title>" +
-                 escape(s.name + ", " + c.x_name + " " + std::to_string(i) + ": " + num(s.y[i])) +
+                 escape(s.name + ", " + c.x_name + " " + x_label(i) + ": " + num(s.y[i])) +
                  "</title></circle>";
     }
     out += "<polyline points=\"" + points + "\" fill=\"none\" stroke-width=\"1.6\"" + stroke +
@@ -244,6 +246,31 @@ std::string line_chart(const Chart& c) {
     out += text(lx + 30, ly + 3.5, s.name, "start");
   }
   return out + "</svg>";
+}
+
+namespace {
+constexpr const char* kStyle = R"(<style>
+body{font:14px/1.4 system-ui,sans-serif;color:#222;max-width:1100px;margin:0 auto;padding:8px 16px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 4px}
+p{margin:4px 0}.tw{max-width:100%;overflow-x:auto}
+table{border-collapse:collapse;margin:6px 0;font-size:13px}
+th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+th{background:#f4f4f4}small{color:#777}
+table.kv th{text-align:left}table.kv td{text-align:left;white-space:normal;overflow-wrap:anywhere}
+code{font-size:12px}.row{display:flex;flex-wrap:wrap;gap:12px 16px;align-items:flex-start}
+figure{margin:4px 0;display:table}figcaption{display:table-caption;caption-side:bottom;font-size:12px;color:#444}
+details{margin:10px 0;border:1px solid #ddd;border-radius:4px;padding:4px 10px}
+summary{font-weight:600;cursor:pointer;padding:4px 0}
+.swatch{display:inline-block;min-width:44px;padding:1px 4px}
+svg text{fill:#333}svg text.axis{font-size:11px;fill:#000}
+svg .grid{stroke:#e4e4e4}svg .frame{stroke:#555;fill:none}
+svg rect:hover{stroke:#f0f;stroke-width:.15}
+</style>)";
+}  // namespace
+
+std::string page_start(const std::string& title) {
+  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+         escape(title) + "</title>" + kStyle + "</head><body>";
 }
 
 }  // namespace ss::svg

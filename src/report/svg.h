@@ -42,10 +42,14 @@ struct Series {
 struct Chart {
   std::vector<Series> series;
   std::string x_name, y_name;
-  double y_lo = kNaN, y_hi = kNaN;  // NaN: from the data
+  std::vector<std::string> x_labels;  // label of x = i (default: i)
+  double y_lo = kNaN, y_hi = kNaN;    // NaN: from the data
   int width = 520, height = 260;
 };
 // Lines with a point marker (tooltip) per value and a legend on the right.
 std::string line_chart(const Chart& c);
+
+// "<!doctype html>…<body>" with the reports' shared style sheet.
+std::string page_start(const std::string& title);
 
 }  // namespace ss::svg

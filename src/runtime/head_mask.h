@@ -26,6 +26,10 @@ class HeadMask {
   // Mean head outputs for HeadAction::Mean, [n_layers][n_heads][head_dim].
   void set_means(std::vector<float> means);
   bool has_means() const { return !mean_.empty(); }
+  // The mean z of a head ([head_dim]), or nullptr without means.
+  const float* mean(int layer, int head) const {
+    return mean_.empty() ? nullptr : mean_.data() + index(layer, head) * head_dim_;
+  }
 
   // Rewrites z ([n_tokens][n_heads*head_dim]) of one layer in place.
   void apply(int layer, float* z, int n_tokens) const;

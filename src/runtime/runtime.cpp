@@ -106,6 +106,9 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     for (Observer* ob : observers_) ob->on_z(l, pos0, n, z.data());
     matmul(w.wo, z.data(), N, o.data(), pool_);
     for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+    if (w.bo.data)
+      for (size_t i = 0; i < N; ++i)
+        for (size_t d = 0; d < D; ++d) x[i * D + d] += w.bo.f32()[d];
 
     for (size_t i = 0; i < N; ++i)
       rmsnorm(xb.data() + i * D, x.data() + i * D, w.ffn_norm.f32(), D, c.norm_eps);

@@ -1,0 +1,90 @@
+// sinkscope export: a pruned model as GGUF, loadable by sinkscope and llama.cpp.
+#include <cstdio>
+
+#include "cli/common.h"
+#include "io/load_model.h"
+#include "prune/criteria.h"
+#include "prune/export_pruned.h"
+#include "prune/select.h"
+#include "util/error.h"
+#include "util/text_file.h"
+
+namespace ss::cli {
+
+namespace {
+struct ExportArgs : CommonArgs {
+  std::string prune_heads;
+  std::string criterion;
+  double ratio = 0;
+  std::string scope = "global";
+  std::string mode = "zero";
+  std::string calib;
+  int calib_ctx = 256;
+  int calib_chunks = 4;
+  uint64_t seed = 0;
+  std::string out;
+};
+}  // namespace
+
+void add_export(CLI::App& root) {
+  auto a = std::make_shared<ExportArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "export",
+      "Write a GGUF with heads pruned: their W_O slices zeroed (mean mode: their calibration "
+      "mean folded into attn_output.bias); the pruned set is recorded in sinkscope.pruned_heads");
+  add_common(cmd, *a);
+  cmd->add_option("--prune-heads", a->prune_heads, "Heads to prune: L:H,... or a JSON file");
+  cmd->add_option("--criterion", a->criterion, "Or choose heads by this criterion (see prune)");
+  cmd->add_option("--ratio", a->ratio, "Fraction of heads the criterion removes")
+      ->capture_default_str();
+  cmd->add_option("--scope", a->scope, "global or per-layer")
+      ->check(CLI::IsMember({"global", "per-layer"}))
+      ->capture_default_str();
+  cmd->add_option("--mode", a->mode, "zero or mean")
+      ->check(CLI::IsMember({"zero", "mean"}))
+      ->capture_default_str();
+  cmd->add_option("--calib", a->calib, "Calibration text (criteria that need it, and --mode mean)");
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str();
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
+  cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
+  cmd->callback([a] {
+    Model model = load_model(a->model);
+    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    require(a->prune_heads.empty() != a->criterion.empty(), "--prune-heads",
+            "give either --prune-heads or --criterion with --ratio");
+    CalibrationData calib{{}, a->calib_ctx, a->calib_chunks, tok.bos_id(), a->seed};
+    if (!a->calib.empty()) calib.ids = tok.encode(read_text(a->calib).text, false);
+    const bool needs_calib =
+        a->mode == "mean" ||
+        (!a->criterion.empty() && a->criterion != "random" && a->criterion != "weight-magnitude");
+    require(!needs_calib || !calib.ids.empty(), "--calib",
+            "this criterion or mode needs --calib FILE");
+
+    std::vector<std::pair<int, int>> heads;
+    std::string note;
+    ThreadPool pool(a->threads);
+    if (!a->criterion.empty()) {
+      require(is_valid_criterion(a->criterion), "--criterion",
+              "unknown criterion '" + a->criterion + "'");
+      require(a->ratio >= 0 && a->ratio <= 1, "--ratio", "must be in [0, 1]");
+      auto r = removability(model, pool, a->criterion, calib);
+      heads = select_heads(r, model.config, a->ratio,
+                           a->scope == "global" ? PruneScope::Global : PruneScope::PerLayer);
+      note =
+          "criterion " + a->criterion + " ratio " + std::to_string(a->ratio) + " scope " + a->scope;
+    } else {
+      heads = parse_heads_option(a->prune_heads, model.config, "--prune-heads");
+      note = "heads " + a->prune_heads;
+    }
+    HeadMask mask(model.config);
+    const HeadAction action = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
+    for (auto [l, h] : heads) mask.set(l, h, action);
+    if (action == HeadAction::Mean) mask.set_means(calibration_means(model, pool, calib));
+    export_pruned_gguf(model, tok.vocab(), mask, a->out, note + " mode " + a->mode);
+    if (!a->quiet)
+      std::fprintf(stderr, "wrote %s (%zu heads pruned)\n", a->out.c_str(), heads.size());
+  });
+}
+
+}  // namespace ss::cli

@@ -1,0 +1,141 @@
+// sinkscope prune: sweep criteria × pruning ratios, evaluating every point.
+#include <cstdio>
+#include <filesystem>
+
+#include "analysis/analyze.h"
+#include "cli/common.h"
+#include "eval/mc_eval.h"
+#include "eval/perplexity.h"
+#include "io/load_model.h"
+#include "prune/sweep.h"
+#include "util/error.h"
+#include "util/progress.h"
+#include "util/sha256.h"
+#include "util/text_file.h"
+
+namespace ss::cli {
+
+namespace {
+struct PruneArgs : CommonArgs {
+  std::vector<std::string> criteria{"bos-sink", "weight-magnitude", "activation-magnitude",
+                                    "random"};
+  std::vector<double> ratios{0, 0.1, 0.2, 0.3, 0.4, 0.5};
+  std::string calib;
+  int calib_ctx = 256;
+  int calib_chunks = 4;
+  std::vector<std::string> evals;
+  int eval_ctx = 256;
+  int eval_chunks = 8;
+  int limit = 200;
+  std::string mode = "zero";
+  std::string scope = "global";
+  uint64_t seed = 0;
+  std::string out = "sinkscope-prune";
+};
+
+std::vector<int> text_tokens(const SpmTokenizer& tok, const std::string& path, bool bos) {
+  return tok.encode(read_text(path).text, bos);
+}
+}  // namespace
+
+void add_prune(CLI::App& root) {
+  auto a = std::make_shared<PruneArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "prune",
+      "Sweep pruning criteria × ratios; each point is evaluated and saved at once, and a rerun "
+      "with the same --out resumes. Writes sweep.csv, sweep.json, scores.json and report.html");
+  add_common(cmd, *a);
+  cmd->add_option("--criteria", a->criteria,
+                  "Comma-separated: bos-sink, dormant:<score> (e.g. dormant:ahon_ln), "
+                  "weight-magnitude, activation-magnitude, random, ablation-delta")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--ratios", a->ratios, "Fractions of all query heads to remove")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--calib", a->calib, "Calibration text for the criteria")->required();
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str();
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str();
+  cmd->add_option("--eval", a->evals,
+                  "ppl:FILE (perplexity) or mc:FILE (multiple choice); repeatable")
+      ->required();
+  cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")->capture_default_str();
+  cmd->add_option("--eval-chunks", a->eval_chunks, "Perplexity windows (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--limit", a->limit, "Items per multiple-choice task (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--mode", a->mode, "zero: zero the head; mean: replace by its calibration mean")
+      ->check(CLI::IsMember({"zero", "mean"}))
+      ->capture_default_str();
+  cmd->add_option("--scope", a->scope, "global ranking, or the same number of heads in every layer")
+      ->check(CLI::IsMember({"global", "per-layer"}))
+      ->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
+  cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->callback([a] {
+    Model model = load_model(a->model);
+    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    for (const auto& c : a->criteria)
+      require(is_valid_criterion(c), "--criteria", "unknown criterion '" + c + "'");
+    for (double r : a->ratios)
+      require(r >= 0 && r <= 1, "--ratios", "each ratio must be in [0, 1]");
+    require(!a->criteria.empty() && !a->ratios.empty(), "--criteria", "nothing to sweep");
+    require(a->calib_ctx >= 2 && a->eval_ctx >= 2, "--calib-ctx",
+            "window lengths must be at least 2");
+
+    SweepOptions opt;
+    opt.criteria = a->criteria;
+    opt.ratios = a->ratios;
+    opt.scope = a->scope == "global" ? PruneScope::Global : PruneScope::PerLayer;
+    opt.mode = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
+    opt.calib = {text_tokens(tok, a->calib, false), a->calib_ctx, a->calib_chunks, tok.bos_id(),
+                 a->seed};
+    require(!make_windows(opt.calib.ids, a->calib_ctx, {"on", tok.bos_id()}, 1).empty(), a->calib,
+            "shorter than one calibration window");
+    opt.eval_ctx = a->eval_ctx;
+    opt.out_dir = a->out;
+
+    std::string setup = sha256_file(a->model) + " calib " + sha256_file(a->calib) + " " +
+                        std::to_string(a->calib_ctx) + "x" + std::to_string(a->calib_chunks) +
+                        " seed " + std::to_string(a->seed) + " mode " + a->mode + " scope " +
+                        a->scope + " eval-ctx " + std::to_string(a->eval_ctx) + "x" +
+                        std::to_string(a->eval_chunks) + " limit " + std::to_string(a->limit);
+    std::vector<SweepMetric> metrics;
+    for (const auto& e : a->evals) {
+      const size_t colon = e.find(':');
+      require(colon != std::string::npos, "--eval", "'" + e + "' is not ppl:FILE or mc:FILE");
+      const std::string kind = e.substr(0, colon), path = e.substr(colon + 1);
+      const std::string name = kind + ":" + std::filesystem::path(path).stem().string();
+      setup += " " + e + " " + sha256_file(path);
+      if (kind == "ppl") {
+        auto ids = std::make_shared<std::vector<int>>(text_tokens(tok, path, true));
+        const int ctx = a->eval_ctx, chunks = a->eval_chunks, bos = tok.bos_id();
+        metrics.push_back({name, [ids, ctx, chunks, bos](Runtime& rt) {
+                             PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
+                             return nlohmann::json{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+                           }});
+      } else if (kind == "mc") {
+        auto task = std::make_shared<McTask>(read_mc_task(path, a->limit));
+        const SpmTokenizer* t = &tok;
+        metrics.push_back({name, [task, t](Runtime& rt) {
+                             McResult r = evaluate_task(rt, *t, *task);
+                             if (r.is_cloze) return nlohmann::json{{"acc", r.acc}, {"ppl", r.ppl}};
+                             return nlohmann::json{{"acc", r.acc}, {"acc_norm", r.acc_norm}};
+                           }});
+      } else {
+        throw InputError("--eval", "unknown kind '" + kind + "' (ppl or mc)");
+      }
+    }
+    opt.setup_key = setup;
+
+    ThreadPool pool(a->threads);
+    Progress bar("prune", !a->quiet);
+    nlohmann::json doc =
+        run_sweep(model, pool, opt, metrics,
+                  [&](int done, int total, const std::string&) { bar.update(done, total); });
+    bar.finish();
+    if (!a->quiet) std::fprintf(stderr, "wrote %s/sweep.csv and report.html\n", a->out.c_str());
+  });
+}
+
+}  // namespace ss::cli

@@ -1,0 +1,157 @@
+#include "prune/criteria.h"
+
+#include <algorithm>
+#include <random>
+
+#include "analysis/analyze.h"
+#include "ops/dequant.h"
+#include "runtime/runtime.h"
+#include "util/error.h"
+
+namespace ss {
+namespace {
+
+// Dormant scores flag a head when the score is high (awft) or low (all others).
+bool high_is_dormant(const std::string& score) {
+  return score == "awft" || score == "awft_ln";
+}
+
+const std::vector<std::string>& dormant_scores() {
+  static const std::vector<std::string> s = {
+      "awft",        "awft_ln",        "ahon",           "ahon_ln",   "entropy",
+      "entropy_ln",  "value_first",    "value_first_ln", "value_avg", "value_avg_ln",
+      "last_output", "last_output_ln", "contrib",        "contrib_ln"};
+  return s;
+}
+
+double sum_sq_rows(const Tensor& t, int64_t r0, int64_t r1) {
+  std::vector<float> row(t.cols());
+  double s = 0;
+  for (int64_t r = r0; r < r1; ++r) {
+    dequantize_row(t.type, t.row(r), row.data(), row.size());
+    for (float v : row) s += static_cast<double>(v) * v;
+  }
+  return s;
+}
+
+// Per-head mean statistics over the calibration windows (BOS first).
+std::vector<double> calibration_stat(const Model& model, ThreadPool& pool,
+                                     const CalibrationData& calib, const std::string& stat) {
+  AnalyzeOptions opt;
+  opt.contexts = {calib.ctx};
+  opt.chunks = calib.windows;
+  opt.modes = {{"on", calib.bos_id}};
+  opt.pattern_window = 1;
+  nlohmann::json a = analyze(model, pool, calib.ids, opt);
+  std::vector<double> out;
+  for (const auto& h : a["runs"][0]["heads"]) out.push_back(h[stat].get<double>());
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& criterion_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"bos-sink", "weight-magnitude", "activation-magnitude", "random",
+                                  "ablation-delta"};
+    for (const auto& s : dormant_scores()) n.push_back("dormant:" + s);
+    return n;
+  }();
+  return names;
+}
+
+bool is_valid_criterion(const std::string& name) {
+  const auto& n = criterion_names();
+  return std::find(n.begin(), n.end(), name) != n.end();
+}
+
+std::vector<double> weight_magnitude(const Model& model) {
+  const ModelConfig& c = model.config;
+  const int hd = c.head_dim;
+  std::vector<double> out;
+  for (const auto& w : model.layers) {
+    // W_O^(h) is a column slice: accumulate per head over rows.
+    std::vector<double> wo(c.n_heads, 0.0);
+    std::vector<float> row(c.q_dim());
+    for (int r = 0; r < c.dim; ++r) {
+      dequantize_row(w.wo.type, w.wo.row(r), row.data(), row.size());
+      for (int h = 0; h < c.n_heads; ++h)
+        for (int d = 0; d < hd; ++d)
+          wo[h] += static_cast<double>(row[h * hd + d]) * row[h * hd + d];
+    }
+    for (int h = 0; h < c.n_heads; ++h) {
+      const int g = h / c.kv_group();
+      double s = sum_sq_rows(w.wq, h * hd, (h + 1) * hd) + wo[h];
+      s += (sum_sq_rows(w.wk, g * hd, (g + 1) * hd) + sum_sq_rows(w.wv, g * hd, (g + 1) * hd)) /
+           c.kv_group();
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+std::vector<float> calibration_means(const Model& model, ThreadPool& pool,
+                                     const CalibrationData& calib) {
+  MeanZObserver obs(model.config);
+  Runtime rt(model, pool, calib.ctx);
+  rt.add_observer(&obs);
+  for (const auto& w : make_windows(calib.ids, calib.ctx, {"on", calib.bos_id}, calib.windows))
+    rt.forward(w, 0, Logits::None);
+  return obs.means();
+}
+
+double calibration_nll(const Model& model, ThreadPool& pool, const CalibrationData& calib,
+                       const std::vector<std::pair<int, int>>& zeroed) {
+  HeadMask mask(model.config);
+  for (auto [l, h] : zeroed) mask.set(l, h, HeadAction::Zero);
+  Runtime rt(model, pool, calib.ctx);
+  rt.set_head_mask(&mask);
+  double sum = 0;
+  long n = 0;
+  for (const auto& w : make_windows(calib.ids, calib.ctx, {"on", calib.bos_id}, calib.windows))
+    for (double nll : rt.forward_nll(w, 0)) sum += nll, ++n;
+  return n ? sum / n : 0.0;
+}
+
+std::vector<double> removability(const Model& model, ThreadPool& pool, const std::string& criterion,
+                                 const CalibrationData& calib,
+                                 const std::function<void(int, int)>& progress) {
+  const ModelConfig& c = model.config;
+  const int n_heads = c.n_layers * c.n_heads;
+  auto negate = [](std::vector<double> v) {
+    for (double& x : v) x = -x;
+    return v;
+  };
+  if (criterion == "bos-sink") return calibration_stat(model, pool, calib, "bos_sink_score");
+  if (criterion == "activation-magnitude")
+    return negate(calibration_stat(model, pool, calib, "contrib_norm_mean"));
+  if (criterion == "weight-magnitude") return negate(weight_magnitude(model));
+  if (criterion == "random") {
+    std::mt19937_64 rng(calib.seed);
+    std::vector<double> r(n_heads);
+    for (double& x : r) x = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    return r;
+  }
+  if (criterion == "ablation-delta") {
+    // The expensive reference: the loss increase of zeroing each head alone; the smallest
+    // increase is the most removable.
+    const double base = calibration_nll(model, pool, calib, {});
+    std::vector<double> r(n_heads);
+    for (int i = 0; i < n_heads; ++i) {
+      r[i] = base - calibration_nll(model, pool, calib, {{i / c.n_heads, i % c.n_heads}});
+      if (progress) progress(i + 1, n_heads);
+    }
+    return r;
+  }
+  if (criterion.rfind("dormant:", 0) == 0) {
+    const std::string score = criterion.substr(8);
+    require(std::find(dormant_scores().begin(), dormant_scores().end(), score) !=
+                dormant_scores().end(),
+            "--criteria", "unknown dormant score '" + score + "'");
+    std::vector<double> s = calibration_stat(model, pool, calib, score);
+    return high_is_dormant(score) ? s : negate(s);
+  }
+  throw InputError("--criteria", "unknown criterion '" + criterion + "'");
+}
+
+}  // namespace ss

@@ -1,0 +1,11 @@
+#pragma once
+// The HTML report of a pruning sweep: one curve per criterion for each metric against the
+// pruning ratio, with the dense baseline marked (the figure of Sok et al.).
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ss {
+
+std::string render_sweep_report(const nlohmann::json& sweep);
+
+}  // namespace ss
