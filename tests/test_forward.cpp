@@ -207,3 +207,36 @@ TEST(Perplexity, IdenticalAcrossThreadCounts) {
 
 }  // namespace
 }  // namespace ss
+
+namespace ss {
+namespace {
+
+TEST(Perplexity, StrideScoresEveryTokenOnce) {
+  Model m = load_model(test::model_bin());
+  SpmTokenizer tok = load_tokenizer(test::model_bin(), test::tok_bin());
+  std::vector<int> ids =
+      tok.encode(read_text_file(test::shared("data/text/tinystories-valid-sample.txt")), true);
+  ids.resize(300);
+  ThreadPool pool(2);
+  Runtime rt(m, pool, 128);
+  PerplexityResult strided = perplexity(rt, ids, 128, 1, 0, nullptr, 64);
+  EXPECT_EQ(strided.windows, 4);  // starts 0, 64, 128, 192
+  EXPECT_EQ(strided.tokens_scored, 299);
+  // By hand: the window at 64 scores stream positions 128..191 (window positions 64..127).
+  double sum = 0;
+  for (int begin : {0, 64, 128, 192}) {
+    std::vector<int> w(ids.begin() + begin, ids.begin() + std::min(300, begin + 128));
+    w[0] = 1;
+    auto nll = rt.forward_nll(w, 0);
+    for (size_t i = begin == 0 ? 1 : 64; i < w.size(); ++i) sum += nll[i - 1];
+  }
+  EXPECT_NEAR(strided.nll_mean, sum / 299, 1e-12);
+  // stride = ctx is the plain consecutive windows.
+  PerplexityResult plain = perplexity(rt, ids, 128, 1),
+                   same = perplexity(rt, ids, 128, 1, 0, nullptr, 128);
+  EXPECT_EQ(plain.tokens_scored, 127 + 127 + 43);
+  EXPECT_EQ(plain.nll_mean, same.nll_mean);
+}
+
+}  // namespace
+}  // namespace ss

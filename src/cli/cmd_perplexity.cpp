@@ -18,6 +18,7 @@ struct PerplexityArgs : CommonArgs {
   std::string file;
   int ctx = 0;
   int chunks = 0;
+  int stride = 0;
   bool json = false;
 };
 }  // namespace
@@ -34,6 +35,10 @@ void add_perplexity(CLI::App& root) {
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (0: the model's context)")
       ->capture_default_str();
   cmd->add_option("--chunks", a->chunks, "Keep only the first K windows (0: all)")
+      ->capture_default_str();
+  cmd->add_option("--stride", a->stride,
+                  "Start a window every N tokens and score only tokens no earlier window scored "
+                  "(0: --ctx, consecutive windows)")
       ->capture_default_str();
   add_ablate(cmd, *a);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
@@ -52,6 +57,7 @@ void add_perplexity(CLI::App& root) {
                    "sinkscope: warning: --ctx %d exceeds the model's trained context of %d\n", ctx,
                    model.config.max_seq_len);
     require(a->chunks >= 0, "--chunks", "must not be negative");
+    require(a->stride >= 0 && a->stride <= ctx, "--stride", "must be between 0 and --ctx");
     HeadMask mask = ablation_mask(*a, model.config);
     std::vector<int> ids = tok.encode(file.text, true);
     require(ids.size() >= 2, a->file, "too short to score any token");
@@ -64,9 +70,13 @@ void add_perplexity(CLI::App& root) {
         [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); });
     bar.finish();
     if (a->json) {
-      nlohmann::json out{
-          {"nll_mean", r.nll_mean}, {"ppl", r.ppl}, {"tokens_scored", r.tokens_scored},
-          {"windows", r.windows},   {"ctx", ctx},   {"heads_ablated", mask.n_masked()}};
+      nlohmann::json out{{"nll_mean", r.nll_mean},
+                         {"ppl", r.ppl},
+                         {"tokens_scored", r.tokens_scored},
+                         {"windows", r.windows},
+                         {"ctx", ctx},
+                         {"stride", a->stride > 0 ? a->stride : ctx},
+                         {"heads_ablated", mask.n_masked()}};
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("windows        %d x %d tokens\n", r.windows, ctx);

@@ -7,26 +7,37 @@
 namespace ss {
 
 PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, int bos_id,
-                            int max_windows, const std::function<void(int, int)>& progress) {
-  const size_t n = stream.size();
-  int total = static_cast<int>((n + ctx - 1) / ctx);
-  // A final window of a single token scores nothing.
-  if (total > 0 && n - static_cast<size_t>(total - 1) * ctx < 2) --total;
-  if (max_windows > 0) total = std::min(total, max_windows);
+                            int max_windows, const std::function<void(int, int)>& progress,
+                            int stride) {
+  const size_t n = stream.size(), step = stride > 0 ? stride : ctx;
+  // Window starts: 0, step, 2·step, ... while a window still has a token to score.
+  std::vector<size_t> starts;
+  for (size_t begin = 0, scored_to = 0; begin + 1 < n; begin += step) {
+    const size_t end = std::min(n, begin + ctx);
+    if (end <= std::max(scored_to, begin + 1)) break;  // nothing new to score
+    starts.push_back(begin);
+    scored_to = end;
+    if (end == n) break;
+  }
+  if (max_windows > 0 && starts.size() > static_cast<size_t>(max_windows))
+    starts.resize(max_windows);
 
   PerplexityResult r;
   double nll_sum = 0;
+  size_t scored_to = 0;  // stream positions before this one are already scored
   std::vector<int> window;
-  for (int w = 0; w < total; ++w) {
-    const size_t begin = static_cast<size_t>(w) * ctx, end = std::min(n, begin + ctx);
+  for (size_t w = 0; w < starts.size(); ++w) {
+    const size_t begin = starts[w], end = std::min(n, begin + ctx);
     window.assign(stream.begin() + begin, stream.begin() + end);
     window[0] = bos_id;
-    for (double nll : rt.forward_nll(window, 0)) {
-      nll_sum += nll;
+    const std::vector<double> nll = rt.forward_nll(window, 0);  // nll[i]: token i + 1
+    for (size_t i = std::max(scored_to, begin + 1) - begin; i < window.size(); ++i) {
+      nll_sum += nll[i - 1];
       ++r.tokens_scored;
     }
+    scored_to = end;
     ++r.windows;
-    if (progress) progress(w + 1, total);
+    if (progress) progress(static_cast<int>(w + 1), static_cast<int>(starts.size()));
   }
   r.nll_mean = r.tokens_scored ? nll_sum / static_cast<double>(r.tokens_scored) : 0.0;
   r.ppl = std::exp(r.nll_mean);

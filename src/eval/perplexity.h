@@ -1,7 +1,9 @@
 #pragma once
-// Perplexity over a token stream cut into consecutive windows of ctx tokens. Each window after
-// the first starts with BOS in place of its first token; positions 1..ctx-1 of every window are
-// scored (the last window may be shorter). NLL is computed in double from f32 logits.
+// Perplexity over a token stream cut into windows of ctx tokens, starting every `stride` tokens
+// (stride = ctx: consecutive windows). Each window after the first starts with BOS in place of
+// its first token. The first window scores positions 1..ctx-1; later windows score only the
+// tokens no earlier window scored (with stride = ctx: positions 1..ctx-1 again). The last window
+// may be shorter. NLL is computed in double from f32 logits.
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -17,9 +19,10 @@ struct PerplexityResult {
   int windows = 0;
 };
 
-// max_windows 0: all windows. progress(done, total) is called after each window.
+// max_windows 0: all windows; stride 0: ctx. progress(done, total) is called after each window.
 PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, int bos_id,
                             int max_windows = 0,
-                            const std::function<void(int, int)>& progress = nullptr);
+                            const std::function<void(int, int)>& progress = nullptr,
+                            int stride = 0);
 
 }  // namespace ss
