@@ -6,12 +6,15 @@
 #include <sstream>
 
 #include "analysis/analyze.h"
+#include "analysis/dormant.h"
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
+#include "eval/perplexity.h"
 #include "io/load_model.h"
 #include "report/csv.h"
 #include "runtime/runtime.h"
 #include "test_util.h"
+#include "util/error.h"
 #include "util/sha256.h"
 #include "util/text_file.h"
 
@@ -191,6 +194,77 @@ TEST(Analysis, FusedStatisticsEqualFullMatrixStatistics) {
     EXPECT_NEAR(t["top_key_score"][i], top, 1e-9);
     EXPECT_EQ(t["top_key"][i], top_k);
   }
+}
+
+}  // namespace
+}  // namespace ss
+
+namespace ss {
+namespace {
+
+TEST(Dormant, RulesFlagTheRightHeads) {
+  ModelConfig c;
+  c.n_layers = 2;
+  c.n_heads = 2;
+  std::vector<double> s = {0.05, 1.5, 0.2, 0.09};
+  EXPECT_EQ(flag_dormant(s, parse_dormant_threshold("ahon_ln=0.1", "t"), c),
+            (std::vector<std::pair<int, int>>{{0, 0}, {1, 1}}));
+  EXPECT_EQ(flag_dormant(s, parse_dormant_threshold("awft=0.1", "t"), c),
+            (std::vector<std::pair<int, int>>{{0, 1}, {1, 0}}));
+  EXPECT_EQ(flag_dormant(s, {"ahon_ln", -1, 0.25}, c), (std::vector<std::pair<int, int>>{{0, 0}}));
+  EXPECT_EQ(flag_dormant(s, {"awft", -1, 0.5}, c),
+            (std::vector<std::pair<int, int>>{{0, 1}, {1, 0}}));
+  EXPECT_THROW(parse_dormant_threshold("ahon_ln", "t"), InputError);
+  EXPECT_THROW(parse_dormant_threshold("bos_sink_score=0.1", "t"), InputError);
+  EXPECT_THROW(parse_dormant_threshold("ahon_ln=x", "t"), InputError);
+}
+
+// Per-input dormant ablation: each window is scored, its flagged heads are zeroed, then it is
+// evaluated; equal to doing the two passes by hand.
+TEST(Dormant, PerInputPerplexityEqualsTwoPassesByHand) {
+  Model m = load_model(test::model_bin());
+  SpmTokenizer tok = load_tokenizer(test::model_bin(), test::tok_bin());
+  std::vector<int> ids =
+      tok.encode(read_text_file(test::shared("data/text/tinystories-valid-sample.txt")), true);
+  ThreadPool pool(2);
+  const DormantRule rule{"ahon_ln", 0.8, -1};
+  Runtime rt(m, pool, 128);
+  HeadMask mask(m.config);
+  size_t flagged = 0;
+  auto prepare = [&](std::span<const int> w) {
+    SinkStatsObserver stats(m, {});
+    stats.begin_window(static_cast<int>(w.size()));
+    rt.set_head_mask(nullptr);
+    rt.add_observer(&stats);
+    rt.forward(w, 0, Logits::None);
+    rt.clear_observers();
+    mask = HeadMask(m.config);
+    for (auto [l, h] : flag_dormant(stats.finish_window()["ahon_ln"], rule, m.config))
+      mask.set(l, h, HeadAction::Zero);
+    flagged += mask.n_masked();
+    rt.set_head_mask(&mask);
+  };
+  PerplexityResult r = perplexity(rt, ids, 128, tok.bos_id(), 3, nullptr, 0, prepare);
+  EXPECT_GT(flagged, 0u);
+
+  double sum = 0;
+  int n = 0;
+  for (int w = 0; w < 3; ++w) {
+    std::vector<int> win(ids.begin() + w * 128, ids.begin() + (w + 1) * 128);
+    win[0] = tok.bos_id();
+    Runtime plain(m, pool, 128);
+    SinkStatsObserver stats(m, {});
+    stats.begin_window(128);
+    plain.add_observer(&stats);
+    plain.forward(win, 0, Logits::None);
+    HeadMask hm(m.config);
+    for (auto [l, h] : flag_dormant(stats.finish_window()["ahon_ln"], rule, m.config))
+      hm.set(l, h, HeadAction::Zero);
+    Runtime masked(m, pool, 128);
+    masked.set_head_mask(&hm);
+    for (double x : masked.forward_nll(win, 0)) sum += x, ++n;
+  }
+  EXPECT_NEAR(r.nll_mean, sum / n, 1e-12);
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "analysis/dormant.h"
 #include "cli/common.h"
 #include "eval/perplexity.h"
 #include "io/load_model.h"
+#include "prune/criteria.h"
 #include "runtime/head_mask.h"
 #include "util/error.h"
 #include "util/progress.h"
@@ -20,6 +22,13 @@ struct PerplexityArgs : CommonArgs {
   int chunks = 0;
   int stride = 0;
   bool json = false;
+  std::string dormant_threshold;
+  double dormant_fraction = -1;
+  std::string dormant_score = "ahon_ln";
+  std::string dormant_mode = "per-input";
+  std::string calib;
+  int calib_ctx = 256;
+  int calib_chunks = 4;
 };
 }  // namespace
 
@@ -28,8 +37,10 @@ void add_perplexity(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand(
       "perplexity",
       "Perplexity of a text file. The whole file is tokenized (BOS first) and cut into "
-      "consecutive windows of --ctx tokens; each window after the first starts with BOS in place "
-      "of its first token; positions 1..ctx-1 of every window are scored.");
+      "windows of --ctx tokens (consecutive, or every --stride tokens); each window after the "
+      "first starts with BOS in place of its first token; the first window scores positions "
+      "1..ctx-1, later ones the tokens no earlier window scored. Optionally zeroes dormant heads "
+      "(Sandoval-Segura et al.) chosen per window or from calibration text.");
   add_common(cmd, *a);
   cmd->add_option("-f,--file", a->file, "Text file (UTF-8)")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (0: the model's context)")
@@ -42,6 +53,21 @@ void add_perplexity(CLI::App& root) {
       ->capture_default_str();
   add_ablate(cmd, *a);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
+  cmd->add_option(
+      "--dormant-threshold", a->dormant_threshold,
+      "Zero dormant heads: SCORE=θ flags s < θ (s > θ for awft, awft_ln), e.g. ahon_ln=0.1");
+  cmd->add_option("--dormant-fraction", a->dormant_fraction,
+                  "Or zero this fraction of heads, most dormant by --dormant-score first");
+  cmd->add_option("--dormant-score", a->dormant_score, "Score for --dormant-fraction")
+      ->capture_default_str();
+  cmd->add_option("--dormant-mode", a->dormant_mode,
+                  "per-input: flag heads on each window (a scoring pass, then the scored pass); "
+                  "static: once, from scores averaged over --calib")
+      ->check(CLI::IsMember({"per-input", "static"}))
+      ->capture_default_str();
+  cmd->add_option("--calib", a->calib, "Calibration text for --dormant-mode static");
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str();
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str();
   cmd->callback([a] {
     Model model = load_model(a->model);
     SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
@@ -64,11 +90,51 @@ void add_perplexity(CLI::App& root) {
     ThreadPool pool(a->threads);
     Runtime rt(model, pool, ctx);
     rt.set_head_mask(&mask);
+
+    // Dormant heads: a rule, then either one head set from calibration or one per window.
+    const bool dormant = !a->dormant_threshold.empty() || a->dormant_fraction >= 0;
+    DormantRule rule;
+    if (!a->dormant_threshold.empty())
+      rule = parse_dormant_threshold(a->dormant_threshold, "--dormant-threshold");
+    else
+      rule = {a->dormant_score, -1, a->dormant_fraction};
+    require(is_dormant_score(rule.score), "--dormant-score",
+            "'" + rule.score + "' is not a dormant score");
+    require(a->dormant_fraction <= 1, "--dormant-fraction", "must be at most 1");
+    HeadMask window_mask = mask;
+    double flagged_sum = 0;
+    std::function<void(std::span<const int>)> prepare;
+    if (dormant && a->dormant_mode == "static") {
+      require(!a->calib.empty(), "--calib", "--dormant-mode static needs calibration text");
+      CalibrationData calib{tok.encode(read_text(a->calib).text, false), a->calib_ctx,
+                            a->calib_chunks, tok.bos_id(), 0};
+      auto heads =
+          flag_dormant(calibration_scores(model, pool, calib, rule.score), rule, model.config);
+      for (auto [l, h] : heads) mask.set(l, h, HeadAction::Zero);
+      flagged_sum = static_cast<double>(heads.size());
+    } else if (dormant) {
+      prepare = [&](std::span<const int> window) {
+        SinkStatsObserver stats(model, {});
+        stats.begin_window(static_cast<int>(window.size()));
+        rt.set_head_mask(&mask);
+        rt.add_observer(&stats);
+        rt.forward(window, 0, Logits::None);
+        rt.clear_observers();
+        window_mask = mask;
+        auto heads = flag_dormant(stats.finish_window()[rule.score], rule, model.config);
+        for (auto [l, h] : heads) window_mask.set(l, h, HeadAction::Zero);
+        flagged_sum += static_cast<double>(heads.size());
+        rt.set_head_mask(&window_mask);
+      };
+    }
+
     Progress bar("perplexity", !a->quiet);
     PerplexityResult r = perplexity(
         rt, ids, ctx, tok.bos_id(), a->chunks,
-        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); });
+        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); },
+        a->stride, prepare);
     bar.finish();
+    const double dormant_mean = prepare && r.windows ? flagged_sum / r.windows : flagged_sum;
     if (a->json) {
       nlohmann::json out{{"nll_mean", r.nll_mean},
                          {"ppl", r.ppl},
@@ -77,12 +143,24 @@ void add_perplexity(CLI::App& root) {
                          {"ctx", ctx},
                          {"stride", a->stride > 0 ? a->stride : ctx},
                          {"heads_ablated", mask.n_masked()}};
+      if (dormant)
+        out["dormant"] = {
+            {"score", rule.score},
+            {"threshold", rule.threshold >= 0 ? nlohmann::json(rule.threshold) : nlohmann::json()},
+            {"fraction", rule.fraction >= 0 ? nlohmann::json(rule.fraction) : nlohmann::json()},
+            {"mode", a->dormant_mode},
+            {"heads_flagged_mean", dormant_mean},
+            {"fraction_flagged_mean",
+             dormant_mean / (model.config.n_layers * model.config.n_heads)}};
       std::cout << out.dump(2) << "\n";
     } else {
       std::printf("windows        %d x %d tokens\n", r.windows, ctx);
       std::printf("tokens_scored  %lld\n", static_cast<long long>(r.tokens_scored));
       std::printf("nll_mean       %.8f\n", r.nll_mean);
       std::printf("ppl            %.6f\n", r.ppl);
+      if (dormant)
+        std::printf("dormant        %s, %.2f heads zeroed per window on average\n",
+                    a->dormant_mode.c_str(), dormant_mean);
     }
   });
 }

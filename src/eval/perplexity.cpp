@@ -8,7 +8,7 @@ namespace ss {
 
 PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, int bos_id,
                             int max_windows, const std::function<void(int, int)>& progress,
-                            int stride) {
+                            int stride, const std::function<void(std::span<const int>)>& prepare) {
   const size_t n = stream.size(), step = stride > 0 ? stride : ctx;
   // Window starts: 0, step, 2·step, ... while a window still has a token to score.
   std::vector<size_t> starts;
@@ -30,6 +30,7 @@ PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, i
     const size_t begin = starts[w], end = std::min(n, begin + ctx);
     window.assign(stream.begin() + begin, stream.begin() + end);
     window[0] = bos_id;
+    if (prepare) prepare(window);
     const std::vector<double> nll = rt.forward_nll(window, 0);  // nll[i]: token i + 1
     for (size_t i = std::max(scored_to, begin + 1) - begin; i < window.size(); ++i) {
       nll_sum += nll[i - 1];

@@ -19,10 +19,12 @@ struct PerplexityResult {
   int windows = 0;
 };
 
-// max_windows 0: all windows; stride 0: ctx. progress(done, total) is called after each window.
+// max_windows 0: all windows; stride 0: ctx. progress(done, total) is called after each window;
+// prepare(window), when given, runs before each window is scored (e.g. to choose per-input
+// dormant heads and set the runtime's head mask).
 PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, int bos_id,
                             int max_windows = 0,
-                            const std::function<void(int, int)>& progress = nullptr,
-                            int stride = 0);
+                            const std::function<void(int, int)>& progress = nullptr, int stride = 0,
+                            const std::function<void(std::span<const int>)>& prepare = nullptr);
 
 }  // namespace ss

@@ -34,9 +34,10 @@ double sum_sq_rows(const Tensor& t, int64_t r0, int64_t r1) {
   return s;
 }
 
-// Per-head mean statistics over the calibration windows (BOS first).
-std::vector<double> calibration_stat(const Model& model, ThreadPool& pool,
-                                     const CalibrationData& calib, const std::string& stat) {
+}  // namespace
+
+std::vector<double> calibration_scores(const Model& model, ThreadPool& pool,
+                                       const CalibrationData& calib, const std::string& stat) {
   AnalyzeOptions opt;
   opt.contexts = {calib.ctx};
   opt.chunks = calib.windows;
@@ -47,8 +48,6 @@ std::vector<double> calibration_stat(const Model& model, ThreadPool& pool,
   for (const auto& h : a["runs"][0]["heads"]) out.push_back(h[stat].get<double>());
   return out;
 }
-
-}  // namespace
 
 const std::vector<std::string>& criterion_names() {
   static const std::vector<std::string> names = [] {
@@ -122,9 +121,9 @@ std::vector<double> removability(const Model& model, ThreadPool& pool, const std
     for (double& x : v) x = -x;
     return v;
   };
-  if (criterion == "bos-sink") return calibration_stat(model, pool, calib, "bos_sink_score");
+  if (criterion == "bos-sink") return calibration_scores(model, pool, calib, "bos_sink_score");
   if (criterion == "activation-magnitude")
-    return negate(calibration_stat(model, pool, calib, "contrib_norm_mean"));
+    return negate(calibration_scores(model, pool, calib, "contrib_norm_mean"));
   if (criterion == "weight-magnitude") return negate(weight_magnitude(model));
   if (criterion == "random") {
     std::mt19937_64 rng(calib.seed);
@@ -148,7 +147,7 @@ std::vector<double> removability(const Model& model, ThreadPool& pool, const std
     require(std::find(dormant_scores().begin(), dormant_scores().end(), score) !=
                 dormant_scores().end(),
             "--criteria", "unknown dormant score '" + score + "'");
-    std::vector<double> s = calibration_stat(model, pool, calib, score);
+    std::vector<double> s = calibration_scores(model, pool, calib, score);
     return high_is_dormant(score) ? s : negate(s);
   }
   throw InputError("--criteria", "unknown criterion '" + criterion + "'");

@@ -35,6 +35,11 @@ std::vector<double> removability(const Model& model, ThreadPool& pool, const std
 // ‖W_Q^(h)‖² + ‖W_O^(h)‖² + (‖W_K^(g)‖² + ‖W_V^(g)‖²) / (query heads per KV head), per head.
 std::vector<double> weight_magnitude(const Model& model);
 
+// Per-head mean of an analysis statistic (e.g. "bos_sink_score", "ahon_ln") over the
+// calibration windows, BOS first.
+std::vector<double> calibration_scores(const Model& model, ThreadPool& pool,
+                                       const CalibrationData& calib, const std::string& stat);
+
 // Mean z of every head over the calibration windows, for HeadAction::Mean.
 std::vector<float> calibration_means(const Model& model, ThreadPool& pool,
                                      const CalibrationData& calib);
