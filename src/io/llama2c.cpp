@@ -39,15 +39,6 @@ std::string layer_name(int l, const char* what) {
 
 }  // namespace
 
-bool looks_like_llama2c(const std::string& path) {
-  MappedFile f(path);
-  if (f.size() < 28) return false;
-  uint32_t magic;
-  std::memcpy(&magic, f.data(), 4);
-  if (magic == kMagicV1) return true;
-  return std::memcmp(f.data(), "GGUF", 4) != 0;
-}
-
 Model load_llama2c(const std::string& path) {
   auto file = std::make_shared<MappedFile>(path);
   const MappedFile& f = *file;

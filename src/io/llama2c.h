@@ -10,7 +10,4 @@ namespace ss {
 
 Model load_llama2c(const std::string& path);
 
-// True if the file starts like a llama2.c checkpoint of either layout (used to pick a loader).
-bool looks_like_llama2c(const std::string& path);
-
 }  // namespace ss

@@ -137,7 +137,9 @@ std::string colour_legend(double lo, double hi, double x, double y, double width
 }
 
 std::string heatmap(const Grid& g) {
-  const auto [lo, hi] = finite_range(g.values);
+  // Plain variables: clang 14 cannot capture structured bindings in lambdas.
+  const auto range = finite_range(g.values);
+  const double lo = range.first, hi = range.second;
   const double left = 48, top = 6, right = 12;
   const double cw =
       std::clamp(std::floor((g.max_width - left - right) / std::max(g.cols, 1)), 1.0, 28.0);
@@ -197,7 +199,8 @@ std::string line_chart(const Chart& c) {
     n = std::max(n, s.y.size());
     all.insert(all.end(), s.y.begin(), s.y.end());
   }
-  auto [lo, hi] = finite_range(all);
+  const auto range = finite_range(all);
+  double lo = range.first, hi = range.second;
   if (!std::isnan(c.y_lo)) lo = c.y_lo;
   if (!std::isnan(c.y_hi)) hi = c.y_hi;
   if (hi <= lo) hi = lo + 1;
