@@ -1,15 +1,82 @@
 #include "ops/dequant.h"
 
-#include <cmath>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 #include "ops/fp16.h"
 
+#if defined(__F16C__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 namespace ss {
+namespace {
+
+using DequantFn = void (*)(const uint8_t*, float*, size_t);
+using QuantFn = void (*)(const float*, uint8_t*, size_t);
+
+struct BlockCodec {
+  size_t elems;
+  DequantFn dequant;
+  QuantFn quant;
+};
+
+// The block-quantized types; {0, nullptr, nullptr} for the rest.
+BlockCodec block_codec(DType t) {
+  switch (t) {
+    case DType::Q4_0:
+      return {32, dequantize_q4_0, quantize_q4_0};
+    case DType::Q4_1:
+      return {32, dequantize_q4_1, quantize_q4_1};
+    case DType::Q5_0:
+      return {32, dequantize_q5_0, quantize_q5_0};
+    case DType::Q5_1:
+      return {32, dequantize_q5_1, quantize_q5_1};
+    case DType::Q8_0:
+      return {32, dequantize_q8_0, quantize_q8_0};
+    case DType::Q8_1:
+      return {32, dequantize_q8_1, quantize_q8_1};
+    case DType::Q2_K:
+      return {kQK, dequantize_q2_k, quantize_q2_k};
+    case DType::Q3_K:
+      return {kQK, dequantize_q3_k, quantize_q3_k};
+    case DType::Q4_K:
+      return {kQK, dequantize_q4_k, quantize_q4_k};
+    case DType::Q5_K:
+      return {kQK, dequantize_q5_k, quantize_q5_k};
+    case DType::Q6_K:
+      return {kQK, dequantize_q6_k, quantize_q6_k};
+    case DType::Q8_K:
+      return {kQK, dequantize_q8_k, quantize_q8_k};
+    default:
+      return {0, nullptr, nullptr};
+  }
+}
+
+void check_length(DType type, size_t n, size_t block) {
+  if (n % block != 0)
+    throw std::invalid_argument("row of " + std::to_string(n) +
+                                " values is not a multiple of the " + std::to_string(block) +
+                                "-element blocks of " + dtype_name(type));
+}
+
+void f16_row_to_f32(const uint8_t* src, float* dst, size_t n) {
+  size_t i = 0;
+#if defined(__F16C__) && defined(__AVX__)
+  // The hardware conversion is exact, like f16_to_f32.
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i));
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+  }
+#endif
+  for (; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
+}
+
+}  // namespace
 
 bool can_dequantize(DType t) {
-  return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::Q8_0;
+  return t == DType::F32 || t == DType::F16 || t == DType::BF16 || block_codec(t).elems != 0;
 }
 
 void dequantize_row(DType type, const uint8_t* src, float* dst, size_t n) {
@@ -18,30 +85,18 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, size_t n) {
       std::memcpy(dst, src, n * sizeof(float));
       return;
     case DType::F16:
-      for (size_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        dst[i] = f16_to_f32(h);
-      }
+      f16_row_to_f32(src, dst, n);
       return;
     case DType::BF16:
-      for (size_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        dst[i] = bf16_to_f32(h);
-      }
-      return;
-    case DType::Q8_0:
-      for (size_t b = 0; b < n / 32; ++b) {
-        BlockQ8_0 blk;
-        std::memcpy(&blk, src + b * sizeof(BlockQ8_0), sizeof blk);
-        float d = f16_to_f32(blk.d);
-        for (int j = 0; j < 32; ++j) dst[b * 32 + j] = d * static_cast<float>(blk.qs[j]);
-      }
+      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
       return;
     default:
-      throw std::invalid_argument("no dequantizer for " + dtype_name(type));
+      break;
   }
+  const BlockCodec c = block_codec(type);
+  if (!c.dequant) throw std::invalid_argument("no dequantizer for " + dtype_name(type));
+  check_length(type, n, c.elems);
+  c.dequant(src, dst, n / c.elems);
 }
 
 void quantize_row(DType type, const float* src, uint8_t* dst, size_t n) {
@@ -50,33 +105,18 @@ void quantize_row(DType type, const float* src, uint8_t* dst, size_t n) {
       std::memcpy(dst, src, n * sizeof(float));
       return;
     case DType::F16:
-      for (size_t i = 0; i < n; ++i) {
-        uint16_t h = f32_to_f16(src[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
-      }
+      for (size_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_f16(src[i]));
       return;
     case DType::BF16:
-      for (size_t i = 0; i < n; ++i) {
-        uint16_t h = f32_to_bf16(src[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
-      }
-      return;
-    case DType::Q8_0:
-      for (size_t b = 0; b < n / 32; ++b) {
-        const float* x = src + b * 32;
-        float amax = 0;
-        for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
-        float d = amax / 127.0f;
-        float id = d != 0 ? 1.0f / d : 0.0f;
-        BlockQ8_0 blk;
-        blk.d = f32_to_f16(d);
-        for (int j = 0; j < 32; ++j) blk.qs[j] = static_cast<int8_t>(std::lround(x[j] * id));
-        std::memcpy(dst + b * sizeof(BlockQ8_0), &blk, sizeof blk);
-      }
+      for (size_t i = 0; i < n; ++i) store_u16(dst + 2 * i, f32_to_bf16(src[i]));
       return;
     default:
-      throw std::invalid_argument("no quantizer for " + dtype_name(type));
+      break;
   }
+  const BlockCodec c = block_codec(type);
+  if (!c.quant) throw std::invalid_argument("no quantizer for " + dtype_name(type));
+  check_length(type, n, c.elems);
+  c.quant(src, dst, n / c.elems);
 }
 
 }  // namespace ss
