@@ -69,13 +69,21 @@ TEST(Ops, QuantizeRoundTripWithinFormatBounds) {
   }
 }
 
-TEST(Ops, DotMatchesScalarReference) {
+TEST(Ops, DotIsBitIdenticalToItsLaneReferenceAndNearExact) {
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> dist(-1, 1);
-  for (size_t n : {1u, 7u, 16u, 33u, 64u, 172u, 1000u}) {
+  for (size_t n : {1u, 7u, 16u, 31u, 32u, 33u, 64u, 100u, 172u, 1000u, 4096u}) {
     std::vector<float> a(n), b(n);
     for (size_t i = 0; i < n; ++i) a[i] = dist(rng), b[i] = dist(rng);
-    EXPECT_NEAR(dot(a.data(), b.data(), n), dot_scalar(a.data(), b.data(), n), 1e-5 * std::sqrt(n));
+    const float simd = dot(a.data(), b.data(), n);
+    // Same lane layout on every ISA: bit-identical, not merely close.
+    EXPECT_EQ(simd, dot_lanes_reference(a.data(), b.data(), n)) << "n=" << n;
+    // Within a few f32 roundings of the exact (double) value; a plain f32 running sum is not
+    // held to this bound.
+    const double exact = dot_f64(a.data(), b.data(), n);
+    double abs_sum = 0;
+    for (size_t i = 0; i < n; ++i) abs_sum += std::fabs(static_cast<double>(a[i]) * b[i]);
+    EXPECT_LE(std::fabs(simd - exact), abs_sum * (n / kDotLanes + 2) * 0x1p-24) << "n=" << n;
   }
 }
 

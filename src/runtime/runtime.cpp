@@ -33,7 +33,7 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
 
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
     std::vector<float> att(static_cast<size_t>(pos0 + n));
-    std::vector<double> attd(static_cast<size_t>(pos0 + n));
+    std::vector<double> attd(static_cast<size_t>(pos0 + n)), zd(static_cast<size_t>(hd));
     for (size_t h = h0; h < h1; ++h) {
       const size_t kv_off = (h / c.kv_group()) * hd;
       for (int i = 0; i < n; ++i) {
@@ -51,13 +51,15 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
         for (Observer* o : watching)
           o->on_pattern(layer, static_cast<int>(h), pos,
                         {att.data(), static_cast<size_t>(pos + 1)});
+        // z = Σ_k p_k v_k with the double probabilities, accumulated in double, rounded once.
         float* zh = z + static_cast<size_t>(i) * q_dim + h * hd;
-        for (int d = 0; d < hd; ++d) zh[d] = 0.0f;
+        std::fill(zd.begin(), zd.end(), 0.0);
         for (int k = 0; k <= pos; ++k) {
-          const float a = att[k];
+          const double p = attd[k] / sum;
           const float* vk = vc + static_cast<size_t>(k) * kv_dim + kv_off;
-          for (int d = 0; d < hd; ++d) zh[d] += a * vk[d];
+          for (int d = 0; d < hd; ++d) zd[d] += p * vk[d];
         }
+        for (int d = 0; d < hd; ++d) zh[d] = static_cast<float>(zd[d]);
       }
     }
   });
