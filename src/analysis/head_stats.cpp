@@ -1,5 +1,6 @@
 #include "analysis/head_stats.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/dequant.h"
@@ -120,8 +121,12 @@ HeadTable SinkStatsObserver::finish_window() const {
       const KvAccum& kv = kv_[static_cast<size_t>(l) * c.n_kv_heads + h / c.kv_group()];
       double top_score = 0;
       int top_key = 0;
+      // sink_score_k averages over the queries that can see key k: on a sliding-window layer
+      // only the `window` queries from k on.
+      const int window = c.window(l);
       for (int k = 1; k < T_; ++k) {
-        const double s = a.received[k] / (T - k);
+        const int seen = window > 0 ? std::min(T_, k + window) - k : T_ - k;
+        const double s = a.received[k] / seen;
         if (s > top_score) top_score = s, top_key = k;
       }
       const double v_mean_k1 = T_ > 1 ? kv.v_norm_sum_k1 / (T - 1) : 0.0;

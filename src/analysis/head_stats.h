@@ -1,7 +1,8 @@
 #pragma once
 // Per-head sink statistics of one window (SPEC.md §Statistics and §Dormant heads), folded from
 // each attention row as the kernel produces it: no T×T matrix is kept. Memory per head is O(T)
-// (the attention each key receives, for sink_score_k).
+// (the attention each key receives, for sink_score_k). On sliding-window layers rows are zero
+// outside the window, so a key can only be a sink for the queries whose window holds it.
 #include <map>
 #include <span>
 #include <string>

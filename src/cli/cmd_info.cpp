@@ -1,6 +1,7 @@
 // sinkscope info: what a model file holds.
 #include <cstdio>
 #include <map>
+#include <string>
 
 #include "cli/common.h"
 #include "io/load_model.h"
@@ -27,6 +28,23 @@ void add_info(CLI::App& root) {
     std::printf("context       %d\n", c.max_seq_len);
     std::printf("rope_theta    %g\n", static_cast<double>(c.rope_theta));
     std::printf("norm_eps      %g\n", static_cast<double>(c.norm_eps));
+    std::printf("rope_style    %s\n", c.rope_style == RopeStyle::Neox ? "neox" : "adjacent");
+    if (c.rope_scale != 1.0f)
+      std::printf("rope_scale    %g (linear)\n", static_cast<double>(c.rope_scale));
+    if (m.rope_freqs.data) std::printf("rope_freqs    llama3 (rope_freqs.weight)\n");
+    std::printf("ffn           %s\n", c.ffn_act == FfnAct::GeluTanh ? "geglu-tanh" : "swiglu");
+    if (c.sliding_window > 0) {
+      std::string layers;
+      for (int l = 0; l < c.n_layers; ++l)
+        if (c.is_sliding(l)) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+      std::printf("sliding       window %d, layers %s, rope_theta %g\n", c.sliding_window,
+                  layers.c_str(), static_cast<double>(c.rope_theta_swa));
+    }
+    if (c.query_scale > 0) std::printf("query_scale   %g\n", static_cast<double>(c.query_scale));
+    if (c.embed_scale != 1.0f)
+      std::printf("embed_scale   %g\n", static_cast<double>(c.embed_scale));
+    if (c.final_logit_softcap > 0)
+      std::printf("logit_softcap %g\n", static_cast<double>(c.final_logit_softcap));
     std::printf("classifier    %s\n", m.tied_output ? "tied to the embedding" : "separate");
     std::printf("parameters    %zu\n", m.n_params());
     // dtype per tensor kind: "blk.3.attn_q.weight" -> "attn_q.weight"

@@ -37,5 +37,6 @@ void add_convert(CLI::App& root);
 void add_eval(CLI::App& root);
 void add_prune(CLI::App& root);
 void add_export(CLI::App& root);
+void add_synth(CLI::App& root);
 
 }  // namespace ss::cli

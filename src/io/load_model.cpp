@@ -5,6 +5,7 @@
 
 #include "io/gguf.h"
 #include "io/llama2c.h"
+#include "model/arch.h"
 #include "util/error.h"
 
 namespace ss {
@@ -42,7 +43,9 @@ int get_dim(const GgufFile& g, const std::string& key) {
 Model load_gguf_model(const std::string& path) {
   auto g = std::make_shared<GgufFile>(path);
   std::string arch = g->get_string("general.architecture");
-  if (arch != "llama") g->fail("unsupported architecture '" + arch + "' (supported: llama)");
+  const ArchTraits* traits = find_arch(arch);
+  if (!traits)
+    g->fail("unsupported architecture '" + arch + "' (supported: " + supported_archs() + ")");
   Model m;
   m.path = path;
   m.storage = g;
@@ -56,11 +59,29 @@ Model load_gguf_model(const std::string& path) {
   c.n_kv_heads = g->has(p + "attention.head_count_kv") ? get_dim(*g, p + "attention.head_count_kv")
                                                        : c.n_heads;
   c.max_seq_len = get_dim(*g, p + "context_length");
-  if (c.dim % c.n_heads != 0) g->fail("embedding_length is not a multiple of head_count");
+  if (c.dim % c.n_heads != 0 && !g->has(p + "attention.key_length"))
+    g->fail("embedding_length is not a multiple of head_count");
   c.head_dim = g->has(p + "attention.key_length") ? get_dim(*g, p + "attention.key_length")
                                                   : c.dim / c.n_heads;
+  if (g->has(p + "attention.value_length") &&
+      get_dim(*g, p + "attention.value_length") != c.head_dim)
+    g->fail("attention.value_length differs from key_length (not supported)");
   c.norm_eps = static_cast<float>(g->get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
   c.rope_theta = static_cast<float>(g->get_float(p + "rope.freq_base", 10000.0));
+  const std::string scaling = g->get_string(p + "rope.scaling.type", "none");
+  if (scaling == "linear")
+    c.rope_scale = static_cast<float>(g->get_float(p + "rope.scaling.factor", 1.0));
+  else if (scaling != "none" && scaling != "")
+    g->fail("unsupported rope scaling '" + scaling + "' (supported: linear)");
+  if (traits->swa_pattern > 0) {
+    const int64_t window = g->get_int(p + "attention.sliding_window", 0);
+    if (window < 0 || window >= (int64_t{1} << 24))
+      g->fail("invalid " + p + "attention.sliding_window");
+    c.sliding_window = static_cast<int>(window);
+    c.rope_theta_swa = static_cast<float>(g->get_float(p + "rope.freq_base_swa", 10000.0));
+  }
+  c.final_logit_softcap = static_cast<float>(g->get_float(p + "final_logit_softcapping", 0.0));
+  apply_arch(c);
 
   m.token_embd = tensor_from(*g, "token_embd.weight");
   c.vocab_size = static_cast<int>(m.token_embd.rows());
@@ -71,20 +92,24 @@ Model load_gguf_model(const std::string& path) {
     m.output = m.token_embd;
     m.output.name = "output.weight (tied to token_embd.weight)";
   }
+  m.rope_freqs = tensor_from(*g, "rope_freqs.weight", false);
+  // Tensors the architecture requires; the others are used when a file has them (e.g. the
+  // attn_output.bias of a pruned export, or biases llama.cpp also accepts for llama).
+  auto required = [&](const LayerSlot& s) {
+    const Tensor LayerWeights::*t = s.member;
+    if (t == &LayerWeights::bo) return false;
+    if (t == &LayerWeights::bq || t == &LayerWeights::bk || t == &LayerWeights::bv)
+      return traits->qkv_bias;
+    if (t == &LayerWeights::q_norm || t == &LayerWeights::k_norm) return traits->qk_norm;
+    if (t == &LayerWeights::post_attn_norm || t == &LayerWeights::post_ffn_norm)
+      return traits->post_norms;
+    return true;
+  };
   m.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
-    LayerWeights& w = m.layers[l];
-    w.attn_norm = tensor_from(*g, b + "attn_norm.weight");
-    w.wq = tensor_from(*g, b + "attn_q.weight");
-    w.wk = tensor_from(*g, b + "attn_k.weight");
-    w.wv = tensor_from(*g, b + "attn_v.weight");
-    w.wo = tensor_from(*g, b + "attn_output.weight");
-    w.bo = tensor_from(*g, b + "attn_output.bias", false);
-    w.ffn_norm = tensor_from(*g, b + "ffn_norm.weight");
-    w.w_gate = tensor_from(*g, b + "ffn_gate.weight");
-    w.w_down = tensor_from(*g, b + "ffn_down.weight");
-    w.w_up = tensor_from(*g, b + "ffn_up.weight");
+    for (const LayerSlot& s : layer_slots())
+      m.layers[l].*s.member = tensor_from(*g, b + s.gguf_name, required(s));
   }
   validate_model(m);
   return m;

@@ -1,6 +1,7 @@
 #pragma once
-// Writes a model (and its tokenizer vocabulary) as a GGUF file of architecture `llama` that
-// sinkscope and llama.cpp load. Rotary convention needs no change: see rope_adjacent().
+// Writes a model (and its tokenizer) as a GGUF file of its own architecture (llama, qwen2,
+// qwen3, gemma3) that sinkscope and llama.cpp load. GGUF `llama` Q/K rows are in the
+// adjacent-pair rotary order sinkscope runs, so no permutation is needed: see rope().
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,9 +13,22 @@
 
 namespace ss {
 
-// weight_type: dtype of the 2-D weight matrices (F32, F16, BF16 or Q8_0; nullopt keeps each
-// tensor's own type); norms stay F32.
-// extra: further metadata (e.g. the pruned head set), written after the standard keys.
+using GgufMetadata = std::vector<std::pair<std::string, GgufValue>>;
+
+// tokenizer.ggml.* keys describing a vocabulary.
+GgufMetadata vocab_metadata(const Vocab& vocab);
+// Every tokenizer.* key of a GGUF file as it is (merges, pre-tokenizer, special ids, ...).
+GgufMetadata tokenizer_metadata(const GgufFile& gguf);
+
+// weight_type: dtype of the 2-D weight matrices (any type quantize_row writes; nullopt keeps
+// each tensor's own type); norms, biases and rope frequencies stay F32.
+// tokenizer: the tokenizer.* keys; extra: further metadata (e.g. the pruned head set), written
+// after the standard keys.
+void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const std::string& path,
+                      std::optional<DType> weight_type = DType::F32, const std::string& name = "",
+                      const GgufMetadata& extra = {});
+
+// write_model_gguf with the tokenizer of `vocab` (the name predates the other architectures).
 void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string& path,
                       std::optional<DType> weight_type = DType::F32, const std::string& name = "",
                       const std::vector<std::pair<std::string, GgufValue>>& extra = {});

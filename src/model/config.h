@@ -4,6 +4,13 @@
 
 namespace ss {
 
+// How rotary embedding pairs the values of a head: (2i, 2i+1) as GGUF `llama` stores Q/K, or
+// (i, i + head_dim/2) ("NEOX", rotate halves) as GGUF qwen2, qwen3 and gemma3 do.
+enum class RopeStyle { Adjacent, Neox };
+
+// The FFN gate activation: SwiGLU (silu) or GeGLU with tanh-approximated GELU (Gemma).
+enum class FfnAct { Silu, GeluTanh };
+
 struct ModelConfig {
   std::string arch = "llama";
   int dim = 0;         // residual stream width
@@ -17,9 +24,25 @@ struct ModelConfig {
   float norm_eps = 1e-5f;
   float rope_theta = 10000.0f;
 
+  // Architecture variations (defaults: the llama family).
+  RopeStyle rope_style = RopeStyle::Adjacent;
+  FfnAct ffn_act = FfnAct::Silu;
+  float rope_scale = 1.0f;           // linear rope scaling of global layers: positions / scale
+  int sliding_window = 0;            // keys a sliding-window layer sees, itself included (0: none)
+  int swa_pattern = 0;               // layer l slides iff l % swa_pattern < swa_pattern - 1
+  float rope_theta_swa = 10000.0f;   // rope base of sliding-window layers
+  float query_scale = 0.0f;          // attention score scale (0: 1/sqrt(head_dim))
+  float embed_scale = 1.0f;          // token embeddings are multiplied by this (Gemma: sqrt(dim))
+  float final_logit_softcap = 0.0f;  // logits = c·tanh(logits/c) when > 0
+
   int kv_dim() const { return n_kv_heads * head_dim; }
   int q_dim() const { return n_heads * head_dim; }
   int kv_group() const { return n_heads / n_kv_heads; }  // query heads per KV head
+  bool is_sliding(int layer) const {
+    return sliding_window > 0 && swa_pattern > 0 && layer % swa_pattern < swa_pattern - 1;
+  }
+  // Keys visible to a query of this layer, itself included (0: all earlier keys).
+  int window(int layer) const { return is_sliding(layer) ? sliding_window : 0; }
 };
 
 }  // namespace ss

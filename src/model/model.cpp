@@ -4,13 +4,37 @@
 
 namespace ss {
 
+const std::vector<LayerSlot>& layer_slots() {
+  using L = LayerWeights;
+  static const std::vector<LayerSlot> slots = {
+      {&L::attn_norm, "attn_norm.weight", false},
+      {&L::wq, "attn_q.weight", true},
+      {&L::bq, "attn_q.bias", false},
+      {&L::wk, "attn_k.weight", true},
+      {&L::bk, "attn_k.bias", false},
+      {&L::wv, "attn_v.weight", true},
+      {&L::bv, "attn_v.bias", false},
+      {&L::q_norm, "attn_q_norm.weight", false},
+      {&L::k_norm, "attn_k_norm.weight", false},
+      {&L::wo, "attn_output.weight", true},
+      {&L::bo, "attn_output.bias", false},
+      {&L::post_attn_norm, "post_attention_norm.weight", false},
+      {&L::ffn_norm, "ffn_norm.weight", false},
+      {&L::w_gate, "ffn_gate.weight", true},
+      {&L::w_up, "ffn_up.weight", true},
+      {&L::w_down, "ffn_down.weight", true},
+      {&L::post_ffn_norm, "post_ffw_norm.weight", false},
+  };
+  return slots;
+}
+
 std::vector<const Tensor*> Model::all_tensors() const {
   std::vector<const Tensor*> out{&token_embd, &output_norm};
   if (!tied_output) out.push_back(&output);
+  if (rope_freqs.data) out.push_back(&rope_freqs);
   for (const auto& l : layers)
-    for (const Tensor* t :
-         {&l.attn_norm, &l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_norm, &l.w_gate, &l.w_down, &l.w_up})
-      out.push_back(t);
+    for (const LayerSlot& s : layer_slots())
+      if ((l.*s.member).data) out.push_back(&(l.*s.member));
   return out;
 }
 
@@ -58,6 +82,11 @@ void validate_model(const Model& m) {
   check_shape(m, m.token_embd, c.dim, c.vocab_size);
   check_norm(m, m.output_norm, c.dim);
   check_shape(m, m.output, c.dim, c.vocab_size);
+  if (m.rope_freqs.data) check_norm(m, m.rope_freqs, c.head_dim / 2);
+  require(c.sliding_window >= 0 && c.swa_pattern >= 0, m.path, "invalid sliding window");
+  require(c.rope_scale > 0 && c.embed_scale > 0 && c.query_scale >= 0 &&
+              c.final_logit_softcap >= 0 && c.rope_theta > 0 && c.rope_theta_swa > 0,
+          m.path, "invalid rope, embedding, query or logit scale");
   for (const auto& l : m.layers) {
     check_norm(m, l.attn_norm, c.dim);
     check_shape(m, l.wq, c.dim, c.q_dim());
@@ -69,6 +98,13 @@ void validate_model(const Model& m) {
     check_shape(m, l.w_gate, c.dim, c.hidden_dim);
     check_shape(m, l.w_down, c.hidden_dim, c.dim);
     check_shape(m, l.w_up, c.dim, c.hidden_dim);
+    if (l.bq.data) check_norm(m, l.bq, c.q_dim());
+    if (l.bk.data) check_norm(m, l.bk, c.kv_dim());
+    if (l.bv.data) check_norm(m, l.bv, c.kv_dim());
+    if (l.q_norm.data) check_norm(m, l.q_norm, c.head_dim);
+    if (l.k_norm.data) check_norm(m, l.k_norm, c.head_dim);
+    if (l.post_attn_norm.data) check_norm(m, l.post_attn_norm, c.dim);
+    if (l.post_ffn_norm.data) check_norm(m, l.post_ffn_norm, c.dim);
   }
 }
 

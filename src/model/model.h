@@ -10,18 +10,32 @@
 
 namespace ss {
 
+// Optional tensors have data == nullptr when the architecture (or file) has none.
 struct LayerWeights {
-  Tensor attn_norm;  // [dim] f32
-  Tensor wq;         // [dim] -> [q_dim]
-  Tensor wk;         // [dim] -> [kv_dim]
-  Tensor wv;         // [dim] -> [kv_dim]
-  Tensor wo;         // [q_dim] -> [dim]
-  Tensor bo;         // optional [dim] f32 bias after wo (a mean-ablated pruned head's constant)
-  Tensor ffn_norm;   // [dim] f32
-  Tensor w_gate;     // [dim] -> [hidden] (llama2.c w1)
-  Tensor w_down;     // [hidden] -> [dim] (llama2.c w2)
-  Tensor w_up;       // [dim] -> [hidden] (llama2.c w3)
+  Tensor attn_norm;   // [dim] f32
+  Tensor wq;          // [dim] -> [q_dim]
+  Tensor wk;          // [dim] -> [kv_dim]
+  Tensor wv;          // [dim] -> [kv_dim]
+  Tensor wo;          // [q_dim] -> [dim]
+  Tensor bo;          // optional [dim] f32 bias after wo (a mean-ablated pruned head's constant)
+  Tensor ffn_norm;    // [dim] f32
+  Tensor w_gate;      // [dim] -> [hidden] (llama2.c w1)
+  Tensor w_down;      // [hidden] -> [dim] (llama2.c w2)
+  Tensor w_up;        // [dim] -> [hidden] (llama2.c w3)
+  Tensor bq, bk, bv;  // optional f32 biases of wq, wk, wv (qwen2)
+  Tensor q_norm, k_norm;  // optional [head_dim] f32 RMSNorm of each head's q / k (qwen3, gemma3)
+  Tensor post_attn_norm;  // optional [dim] f32 RMSNorm of the attention output (gemma3)
+  Tensor post_ffn_norm;   // optional [dim] f32 RMSNorm of the FFN output (gemma3)
 };
+
+// Every tensor of a layer with its GGUF name (after "blk.N."), in file order. Loader, exporter,
+// synth and clone all walk this one table.
+struct LayerSlot {
+  Tensor LayerWeights::*member;
+  const char* gguf_name;
+  bool matrix;  // weight matrix (any dtype) rather than an f32 norm or bias
+};
+const std::vector<LayerSlot>& layer_slots();
 
 struct Model {
   std::string path;
@@ -30,6 +44,7 @@ struct Model {
   Tensor output_norm;  // [dim] f32
   Tensor output;       // classifier, [dim] x vocab rows; the same bytes as token_embd when tied
   bool tied_output = false;
+  Tensor rope_freqs;  // optional [head_dim/2] f32 divisors of the rope frequencies (Llama 3)
   std::vector<LayerWeights> layers;
 
   std::shared_ptr<const void> storage;  // keeps the mapping / buffers alive

@@ -5,6 +5,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "model/arch.h"
 #include "ops/dequant.h"
 
 namespace ss {
@@ -27,7 +28,7 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
   Model m;
   m.path = "synthetic";
   m.config = c;
-  m.owned.reserve(4 + 9 * static_cast<size_t>(c.n_layers));
+  m.owned.reserve(5 + layer_slots().size() * static_cast<size_t>(c.n_layers));
   std::mt19937_64 rng(seed);
   auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
     std::normal_distribution<float> dist(0.0f, 1.0f / std::sqrt(static_cast<float>(cols)));
@@ -35,12 +36,15 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     for (float& x : v) x = dist(rng);
     return own(m, name, weight_type, {cols, rows}, v.data());
   };
-  auto norm = [&](const std::string& name) {
-    std::normal_distribution<float> dist(1.0f, 0.1f);
-    std::vector<float> v(c.dim);
+  auto vec = [&](const std::string& name, int n, float mean, float sd) {
+    std::normal_distribution<float> dist(mean, sd);
+    std::vector<float> v(n);
     for (float& x : v) x = dist(rng);
-    return own(m, name, DType::F32, {c.dim}, v.data());
+    return own(m, name, DType::F32, {n}, v.data());
   };
+  auto norm = [&](const std::string& name) { return vec(name, c.dim, 1.0f, 0.1f); };
+  const ArchTraits* arch = find_arch(c.arch);
+  if (!arch) throw std::invalid_argument("make_random_model: unknown architecture " + c.arch);
   m.token_embd = matrix("token_embd.weight", c.dim, c.vocab_size);
   m.output_norm = norm("output_norm.weight");
   m.tied_output = tied;
@@ -58,6 +62,20 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
     w.w_down = matrix(b + "ffn_down.weight", c.hidden_dim, c.dim);
     w.w_up = matrix(b + "ffn_up.weight", c.dim, c.hidden_dim);
+    // Tensors of the other architectures come after, so llama models keep their weights.
+    if (arch->qkv_bias) {
+      w.bq = vec(b + "attn_q.bias", c.q_dim(), 0.0f, 0.5f);
+      w.bk = vec(b + "attn_k.bias", c.kv_dim(), 0.0f, 0.5f);
+      w.bv = vec(b + "attn_v.bias", c.kv_dim(), 0.0f, 0.5f);
+    }
+    if (arch->qk_norm) {
+      w.q_norm = vec(b + "attn_q_norm.weight", c.head_dim, 1.0f, 0.1f);
+      w.k_norm = vec(b + "attn_k_norm.weight", c.head_dim, 1.0f, 0.1f);
+    }
+    if (arch->post_norms) {
+      w.post_attn_norm = norm(b + "post_attention_norm.weight");
+      w.post_ffn_norm = norm(b + "post_ffw_norm.weight");
+    }
   }
   validate_model(m);
   return m;
@@ -68,7 +86,7 @@ Model clone_model(const Model& src) {
   m.path = src.path;
   m.config = src.config;
   m.tied_output = src.tied_output;
-  m.owned.reserve(5 + 10 * src.layers.size());
+  m.owned.reserve(5 + layer_slots().size() * src.layers.size());
   auto copy = [&](const Tensor& t) {
     Tensor out = t;
     auto& buf = m.owned.emplace_back(t.row_bytes() * static_cast<size_t>(t.rows()));
@@ -80,10 +98,12 @@ Model clone_model(const Model& src) {
   m.output_norm = copy(src.output_norm);
   m.output = src.tied_output ? m.token_embd : copy(src.output);
   m.output.name = src.output.name;
-  for (const auto& l : src.layers)
-    m.layers.push_back({copy(l.attn_norm), copy(l.wq), copy(l.wk), copy(l.wv), copy(l.wo),
-                        l.bo.data ? copy(l.bo) : Tensor{}, copy(l.ffn_norm), copy(l.w_gate),
-                        copy(l.w_down), copy(l.w_up)});
+  if (src.rope_freqs.data) m.rope_freqs = copy(src.rope_freqs);
+  for (const auto& l : src.layers) {
+    LayerWeights& w = m.layers.emplace_back();
+    for (const LayerSlot& s : layer_slots())
+      if ((l.*s.member).data) w.*s.member = copy(l.*s.member);
+  }
   return m;
 }
 

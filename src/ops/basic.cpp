@@ -26,15 +26,39 @@ void softmax(float* x, size_t n) {
 }
 
 void rope_adjacent(float* v, size_t head_dim, int pos, float theta) {
-  for (size_t i = 0; i < head_dim; i += 2) {
+  rope(v, head_dim, pos, theta, RopeStyle::Adjacent);
+}
+
+void rope(float* v, size_t head_dim, int pos, float theta, RopeStyle style, float pos_scale,
+          const float* freq_div) {
+  const size_t half = head_dim / 2;
+  for (size_t p = 0; p < half; ++p) {
     double freq = std::pow(static_cast<double>(theta),
-                           -static_cast<double>(i) / static_cast<double>(head_dim));
-    double angle = pos * freq;
+                           -static_cast<double>(2 * p) / static_cast<double>(head_dim));
+    if (freq_div) freq /= freq_div[p];
+    // Multiplying or dividing by 1 is exact, so the unscaled llama path is unchanged.
+    const double angle = pos / static_cast<double>(pos_scale) * freq;
     const double c = std::cos(angle), s = std::sin(angle);
-    const double a = v[i], b = v[i + 1];
+    const size_t i = style == RopeStyle::Adjacent ? 2 * p : p;
+    const size_t j = style == RopeStyle::Adjacent ? 2 * p + 1 : p + half;
+    const double a = v[i], b = v[j];
     v[i] = static_cast<float>(a * c - b * s);
-    v[i + 1] = static_cast<float>(a * s + b * c);
+    v[j] = static_cast<float>(a * s + b * c);
   }
+}
+
+void geglu_tanh(float* gate, const float* up, size_t n) {
+  const double k = std::sqrt(2.0 / 3.14159265358979323846);
+  for (size_t i = 0; i < n; ++i) {
+    const double g = gate[i];
+    gate[i] =
+        static_cast<float>(0.5 * g * (1.0 + std::tanh(k * (g + 0.044715 * g * g * g))) * up[i]);
+  }
+}
+
+void softcap(float* x, size_t n, float cap) {
+  for (size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(cap * std::tanh(x[i] / static_cast<double>(cap)));
 }
 
 void swiglu(float* gate, const float* up, size_t n) {

@@ -2,6 +2,8 @@
 // Small element-wise kernels of the transformer block.
 #include <cstddef>
 
+#include "model/config.h"
+
 namespace ss {
 
 // out = x / sqrt(mean(x²) + eps) * w
@@ -16,7 +18,21 @@ void softmax(float* x, size_t n);
 // are adjacent), so llama2.c weights go to GGUF without any permutation.
 void rope_adjacent(float* v, size_t head_dim, int pos, float theta);
 
+// Rotary embedding of one head vector at position pos in either pairing (see RopeStyle): pair i
+// (i < head_dim/2) turns by pos / pos_scale · theta^(-2i/head_dim) / freq_div[i] (freq_div:
+// Llama 3's per-frequency divisors, or nullptr). With pos_scale 1 and no divisors the adjacent
+// style is exactly rope_adjacent().
+void rope(float* v, size_t head_dim, int pos, float theta, RopeStyle style, float pos_scale = 1,
+          const float* freq_div = nullptr);
+
 // SwiGLU: gate[i] = silu(gate[i]) * up[i]
 void swiglu(float* gate, const float* up, size_t n);
+
+// GeGLU with tanh GELU (PyTorch gelu(approximate="tanh"), ggml_gelu):
+// gate[i] = 0.5·g·(1 + tanh(sqrt(2/π)·(g + 0.044715·g³))) * up[i]
+void geglu_tanh(float* gate, const float* up, size_t n);
+
+// Logit soft-capping: x[i] = cap · tanh(x[i] / cap)
+void softcap(float* x, size_t n, float cap);
 
 }  // namespace ss

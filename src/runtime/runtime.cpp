@@ -26,7 +26,9 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float* kc = k_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
   const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const double scale = c.query_scale > 0 ? static_cast<double>(c.query_scale)
+                                         : 1.0 / std::sqrt(static_cast<double>(hd));
+  const int window = c.window(layer);
   std::vector<Observer*> watching;
   for (Observer* o : observers_)
     if (o->wants_pattern(layer)) watching.push_back(o);
@@ -38,23 +40,26 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
       const size_t kv_off = (h / c.kv_group()) * hd;
       for (int i = 0; i < n; ++i) {
         const int pos = pos0 + i;
+        // A sliding-window query sees keys k0..pos; the rest of its row is zero.
+        const int k0 = window > 0 ? std::max(0, pos - window + 1) : 0;
         const float* qh = q + static_cast<size_t>(i) * q_dim + h * hd;
         // Scores and softmax in double: attention rows are what sinkscope measures, and f32
         // scores leave them only just within 1e-6 of the float64 reference.
-        for (int k = 0; k <= pos; ++k)
+        for (int k = k0; k <= pos; ++k)
           attd[k] = dot_f64(qh, kc + static_cast<size_t>(k) * kv_dim + kv_off, hd) * scale;
-        double mx = attd[0];
-        for (int k = 1; k <= pos; ++k) mx = std::max(mx, attd[k]);
+        double mx = attd[k0];
+        for (int k = k0 + 1; k <= pos; ++k) mx = std::max(mx, attd[k]);
         double sum = 0;
-        for (int k = 0; k <= pos; ++k) sum += attd[k] = std::exp(attd[k] - mx);
-        for (int k = 0; k <= pos; ++k) att[k] = static_cast<float>(attd[k] / sum);
+        for (int k = k0; k <= pos; ++k) sum += attd[k] = std::exp(attd[k] - mx);
+        std::fill(att.begin(), att.begin() + k0, 0.0f);
+        for (int k = k0; k <= pos; ++k) att[k] = static_cast<float>(attd[k] / sum);
         for (Observer* o : watching)
           o->on_pattern(layer, static_cast<int>(h), pos,
                         {att.data(), static_cast<size_t>(pos + 1)});
         // z = Σ_k p_k v_k with the double probabilities, accumulated in double, rounded once.
         float* zh = z + static_cast<size_t>(i) * q_dim + h * hd;
         std::fill(zd.begin(), zd.end(), 0.0);
-        for (int k = 0; k <= pos; ++k) {
+        for (int k = k0; k <= pos; ++k) {
           const double p = attd[k] / sum;
           const float* vk = vc + static_cast<size_t>(k) * kv_dim + kv_off;
           for (int d = 0; d < hd; ++d) zd[d] += p * vk[d];
@@ -65,6 +70,22 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   });
 }
 
+namespace {
+
+// x[i] += b for each of n rows of width b's length.
+void add_bias(float* x, const Tensor& b, size_t n) {
+  const size_t w = static_cast<size_t>(b.cols());
+  for (size_t i = 0; i < n; ++i)
+    for (size_t d = 0; d < w; ++d) x[i * w + d] += b.f32()[d];
+}
+
+// RMSNorm of each of n rows of width w, in place.
+void norm_rows(float* x, const Tensor& weight, size_t n, size_t w, float eps) {
+  for (size_t i = 0; i < n; ++i) rmsnorm(x + i * w, x + i * w, weight.f32(), w, eps);
+}
+
+}  // namespace
+
 std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
@@ -73,14 +94,20 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
                                 std::to_string(pos0 + n - 1) + " exceed the KV cache of " +
                                 std::to_string(max_ctx_) + " tokens");
   const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim, N = n;
+  const size_t HD = c.head_dim;
   std::vector<float> x(N * D), xb(N * D), q(N * Q), k(N * KV), v(N * KV), z(N * Q), o(N * D),
       gate(N * F), up(N * F);
 
   for (int i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
       throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is out of range");
-    dequantize_row(model_.token_embd.type, model_.token_embd.row(tokens[i]), x.data() + i * D, D);
+    float* xi = x.data() + i * D;
+    dequantize_row(model_.token_embd.type, model_.token_embd.row(tokens[i]), xi, D);
+    if (c.embed_scale != 1.0f)
+      for (size_t d = 0; d < D; ++d)
+        xi[d] = static_cast<float>(xi[d] * static_cast<double>(c.embed_scale));
   }
+  const float* freq_div = model_.rope_freqs.data ? model_.rope_freqs.f32() : nullptr;
 
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers[l];
@@ -91,14 +118,23 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     matmul(w.wq, xb.data(), N, q.data(), pool_);
     matmul(w.wk, xb.data(), N, k.data(), pool_);
     matmul(w.wv, xb.data(), N, v.data(), pool_);
+    if (w.bq.data) add_bias(q.data(), w.bq, N);
+    if (w.bk.data) add_bias(k.data(), w.bk, N);
+    if (w.bv.data) add_bias(v.data(), w.bv, N);
+    if (w.q_norm.data) norm_rows(q.data(), w.q_norm, N * c.n_heads, HD, c.norm_eps);
+    if (w.k_norm.data) norm_rows(k.data(), w.k_norm, N * c.n_kv_heads, HD, c.norm_eps);
+    // Sliding layers use their own base and no scaling (Gemma 3's local rope).
+    const bool sliding = c.is_sliding(l);
+    const float theta = sliding ? c.rope_theta_swa : c.rope_theta;
+    const float pos_scale = sliding ? 1.0f : c.rope_scale;
     float* kc = k_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     for (int i = 0; i < n; ++i) {
       const int pos = pos0 + i;
       for (int h = 0; h < c.n_heads; ++h)
-        rope_adjacent(q.data() + i * Q + h * c.head_dim, c.head_dim, pos, c.rope_theta);
+        rope(q.data() + i * Q + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
       for (int h = 0; h < c.n_kv_heads; ++h)
-        rope_adjacent(k.data() + i * KV + h * c.head_dim, c.head_dim, pos, c.rope_theta);
+        rope(k.data() + i * KV + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
       std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
       std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
     }
@@ -107,18 +143,26 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     if (mask_) mask_->apply(l, z.data(), n);
     for (Observer* ob : observers_) ob->on_z(l, pos0, n, z.data());
     matmul(w.wo, z.data(), N, o.data(), pool_);
-    for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
-    if (w.bo.data)
-      for (size_t i = 0; i < N; ++i)
-        for (size_t d = 0; d < D; ++d) x[i * D + d] += w.bo.f32()[d];
+    if (w.post_attn_norm.data) {
+      if (w.bo.data) add_bias(o.data(), w.bo, N);
+      norm_rows(o.data(), w.post_attn_norm, N, D, c.norm_eps);
+      for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+    } else {
+      for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+      if (w.bo.data) add_bias(x.data(), w.bo, N);  // after the sum, as pruned exports expect
+    }
 
     for (size_t i = 0; i < N; ++i)
       rmsnorm(xb.data() + i * D, x.data() + i * D, w.ffn_norm.f32(), D, c.norm_eps);
     matmul(w.w_gate, xb.data(), N, gate.data(), pool_);
     matmul(w.w_up, xb.data(), N, up.data(), pool_);
-    swiglu(gate.data(), up.data(), N * F);
+    if (c.ffn_act == FfnAct::GeluTanh)
+      geglu_tanh(gate.data(), up.data(), N * F);
+    else
+      swiglu(gate.data(), up.data(), N * F);
     for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate.data());
     matmul(w.w_down, gate.data(), N, o.data(), pool_);
+    if (w.post_ffn_norm.data) norm_rows(o.data(), w.post_ffn_norm, N, D, c.norm_eps);
     for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
     for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x.data());
   }
@@ -136,6 +180,8 @@ std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logit
   const size_t first = logits == Logits::Last ? n - 1 : 0;
   std::vector<float> out((n - first) * model_.config.vocab_size);
   matmul(model_.output, h.data() + first * D, n - first, out.data(), pool_);
+  if (model_.config.final_logit_softcap > 0)
+    softcap(out.data(), out.size(), model_.config.final_logit_softcap);
   return out;
 }
 
@@ -152,6 +198,8 @@ std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) 
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t rows = std::min(kBlock, n - b);
     matmul(model_.output, h.data() + b * D, rows, logits.data(), pool_);
+    if (model_.config.final_logit_softcap > 0)
+      softcap(logits.data(), rows * V, model_.config.final_logit_softcap);
     for (size_t r = 0; r < rows; ++r)
       nll[b + r] = token_nll({logits.data() + r * V, V}, tokens[b + r + 1]);
   }

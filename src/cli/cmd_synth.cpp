@@ -1,0 +1,153 @@
+// sinkscope synth: a random-weight model of any supported architecture, written as GGUF, so
+// every architecture can be tested end to end without downloading weights.
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <sstream>
+
+#include "cli/common.h"
+#include "io/gguf.h"
+#include "io/load_model.h"
+#include "io/model_export.h"
+#include "model/arch.h"
+#include "model/llama3_rope.h"
+#include "model/synth.h"
+#include "ops/dequant.h"
+#include "tokenizer/vocab.h"
+#include "util/error.h"
+
+namespace ss::cli {
+
+namespace {
+
+struct SynthArgs {
+  std::string arch, shape = "tiny", vocab, out, dtype = "f32", llama3_rope;
+  uint64_t seed = 0;
+  int sliding_window = -1;  // -1: the shape's
+  float softcap = 0;
+  bool quiet = false;
+};
+
+// Shapes are small enough for tests; per architecture they keep its peculiarities visible:
+// qwen3 and gemma3 get head_dim != dim / n_heads, gemma3 six layers (five sliding, one global)
+// and a window shorter than a test prompt.
+ModelConfig shape_config(const std::string& arch, const std::string& shape) {
+  const bool tiny = shape == "tiny";
+  if (!tiny && shape != "small")
+    throw InputError("--shape", "unknown shape '" + shape + "' (tiny, small)");
+  const bool wide_heads = arch == "qwen3" || arch == "gemma3";
+  ModelConfig c;
+  c.arch = arch;
+  c.dim = tiny ? 64 : 256;
+  c.hidden_dim = tiny ? 128 : 512;
+  c.n_heads = tiny ? 4 : 8;
+  c.n_kv_heads = tiny ? 2 : 4;
+  c.head_dim = (tiny ? 16 : 32) * (wide_heads ? 2 : 1);
+  c.n_layers = arch == "gemma3" ? 6 : (tiny ? 2 : 4);
+  c.max_seq_len = tiny ? 256 : 1024;
+  c.norm_eps = arch == "llama" ? 1e-5f : 1e-6f;
+  c.rope_theta = arch == "llama" ? 10000.0f : 1e6f;
+  if (arch == "gemma3") {
+    c.sliding_window = tiny ? 8 : 64;
+    c.rope_theta_swa = 10000.0f;
+    c.rope_scale = 8.0f;  // Gemma 3 4B+: linear scaling of the global layers
+  }
+  return c;
+}
+
+DType parse_weight_type(const std::string& s) {
+  std::string names;
+  for (uint32_t id = 0; id < 64; ++id) {
+    auto info = dtype_info(id);
+    if (!info || !can_dequantize(static_cast<DType>(id))) continue;
+    std::string name = info->name;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (name == s) return static_cast<DType>(id);
+    names += (names.empty() ? "" : ", ") + name;
+  }
+  throw InputError("--dtype", "unknown type '" + s + "' (" + names + ")");
+}
+
+Llama3RopeScaling parse_llama3_rope(const std::string& s) {
+  Llama3RopeScaling r;
+  std::istringstream in(s);
+  char c1 = 0, c2 = 0, c3 = 0;
+  in >> r.factor >> c1 >> r.low_freq_factor >> c2 >> r.high_freq_factor >> c3 >> r.original_context;
+  if (!in || c1 != ',' || c2 != ',' || c3 != ',' || !in.eof() || r.factor <= 0 ||
+      r.high_freq_factor <= r.low_freq_factor || r.low_freq_factor <= 0 || r.original_context <= 0)
+    throw InputError("--llama3-rope", "expected FACTOR,LOW,HIGH,ORIGINAL_CONTEXT, e.g. 8,1,4,8192");
+  return r;
+}
+
+}  // namespace
+
+void add_synth(CLI::App& root) {
+  auto a = std::make_shared<SynthArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "synth", "Write a model with random weights of a given architecture as GGUF (for tests)");
+  cmd->add_option("--arch", a->arch, "Architecture: " + supported_archs())->required();
+  cmd->add_option("--shape", a->shape, "tiny or small")->capture_default_str();
+  cmd->add_option("--seed", a->seed, "Seed of the weights")->capture_default_str();
+  cmd->add_option("--vocab", a->vocab,
+                  "Tokenizer to embed: a GGUF file (its tokenizer.* keys are copied) or a "
+                  "llama2.c tokenizer .bin; the vocabulary size follows it")
+      ->required();
+  cmd->add_option("--dtype", a->dtype,
+                  "Type of the weight matrices (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, ...)")
+      ->capture_default_str();
+  cmd->add_option("--llama3-rope", a->llama3_rope,
+                  "llama only: Llama-3 rope scaling FACTOR,LOW,HIGH,ORIGINAL_CONTEXT "
+                  "(stored as rope_freqs.weight, e.g. 8,1,4,8192)");
+  cmd->add_option("--sliding-window", a->sliding_window,
+                  "gemma3 only: window of the sliding layers (0: none; default: the shape's)");
+  cmd->add_option("--softcap", a->softcap, "Final logit soft-capping (0: none)")
+      ->capture_default_str();
+  cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
+  cmd->add_flag("-q,--quiet", a->quiet, "No progress messages");
+  cmd->callback([a] {
+    if (!find_arch(a->arch))
+      throw InputError("--arch",
+                       "unknown architecture '" + a->arch + "' (" + supported_archs() + ")");
+    ModelConfig c = shape_config(a->arch, a->shape);
+    if (a->sliding_window >= 0) {
+      require(a->arch == "gemma3", "--sliding-window", "only gemma3 has sliding-window layers");
+      c.sliding_window = a->sliding_window;
+    }
+    require(a->softcap >= 0, "--softcap", "must be >= 0");
+    c.final_logit_softcap = a->softcap;
+    const DType type = parse_weight_type(a->dtype);
+    const size_t block = dtype_info(static_cast<uint32_t>(type))->block_elems;
+    for (int cols : {c.dim, c.q_dim(), c.hidden_dim})
+      require(cols % static_cast<int>(block) == 0, "--dtype",
+              a->dtype + " needs rows that are a multiple of " + std::to_string(block) +
+                  " values; use a larger --shape");
+
+    GgufMetadata tokenizer;
+    if (is_gguf_file(a->vocab)) {
+      GgufFile g(a->vocab);
+      tokenizer = tokenizer_metadata(g);
+      c.vocab_size = static_cast<int>(g.get_string_array("tokenizer.ggml.tokens").size());
+    } else {
+      Vocab v = load_llama2c_vocab(a->vocab);
+      c.vocab_size = static_cast<int>(v.size());
+      tokenizer = vocab_metadata(v);
+    }
+    require(c.vocab_size > 0, a->vocab, "no tokenizer.ggml.tokens");
+    apply_arch(c);
+
+    Model m = make_random_model(c, a->seed, DType::F32, /*tied_output=*/a->arch != "llama");
+    if (!a->llama3_rope.empty()) {
+      require(a->arch == "llama", "--llama3-rope", "only for --arch llama");
+      std::vector<float> div =
+          llama3_rope_divisors(c.head_dim, c.rope_theta, parse_llama3_rope(a->llama3_rope));
+      m.rope_freqs = add_owned_f32(m, "rope_freqs.weight", {c.head_dim / 2}, div);
+    }
+    write_model_gguf(
+        m, tokenizer, a->out, type,
+        "sinkscope synth " + a->arch + " " + a->shape + " seed " + std::to_string(a->seed));
+    if (!a->quiet) std::fprintf(stderr, "wrote %s\n", a->out.c_str());
+  });
+}
+
+}  // namespace ss::cli
