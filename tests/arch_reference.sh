@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Every architecture against its float64 numpy reference (tests/reference/forward_ref.py): a
+# synthesized model's logits and attention from `sinkscope forward` must match within 1e-4.
+# Skipped (77) where Debian's python3-numpy is missing.
+set -euo pipefail
+bin=$1 shared=$2
+here=$(cd "$(dirname "$0")" && pwd)
+py=/usr/bin/python3
+if ! "$py" -c "import numpy" 2>/dev/null; then
+  echo "skipped: $py has no numpy (apt-get install python3-numpy)"
+  exit 77
+fi
+dir=$(mktemp -d /tmp/sinkscope-arch-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+prompt="Once upon a time there was a little girl named Lily who loved to play"
+check() {  # name, synth options, reference options
+  local name=$1 synth=$2 ref=${3:-}
+  # shellcheck disable=SC2086
+  "$bin" synth $synth --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
+  "$bin" forward -m "$dir/$name.gguf" -p "$prompt" --json --attention --threads 2 >"$dir/$name.json"
+  # shellcheck disable=SC2086
+  "$py" "$here/reference/forward_ref.py" "$dir/$name.gguf" "$dir/$name.json" $ref
+}
+check llama "--arch llama --seed 1"
+check llama3 "--arch llama --seed 2 --llama3-rope 8,1,4,64" "--llama3 8,1,4,64"
+check qwen2 "--arch qwen2 --seed 3"
+check qwen3 "--arch qwen3 --seed 4"
+# 21 tokens against a window of 8: layers 0-4 slide, layer 5 is global.
+check gemma3 "--arch gemma3 --seed 5"
+check gemma3-softcap "--arch gemma3 --seed 6 --softcap 3"

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Float64 reference forward pass for GGUF llama, qwen2, qwen3 and gemma3 models, checked
+against `sinkscope forward --json --attention`.
+
+Written from the Hugging Face transformers implementations (modeling_llama.py,
+modeling_qwen2.py, modeling_qwen3.py, modeling_gemma3.py), not from sinkscope: weights are first
+brought back to Hugging Face conventions the way llama.cpp's convert_hf_to_gguf.py changed them
+(llama Q/K rows un-permuted, Gemma norm weights w = stored - 1), then the HF computations run in
+float64 (rotate-half rope, GQA by repeating K/V heads, masked softmax, ...).
+
+usage: forward_ref.py MODEL.gguf FORWARD.json [--llama3 F,LOW,HIGH,ORIG] [--tol 1e-4]
+Prints the max abs errors of logits and attention; exit 1 if one exceeds --tol.
+"""
+import argparse
+import json
+import math
+import sys
+
+import numpy as np
+
+from gguf_read import read_gguf
+
+
+def rms_norm(x, w, eps, plus_one=False):
+    """HF LlamaRMSNorm / Qwen3RMSNorm (x * w) and Gemma3RMSNorm (x * (1 + w))."""
+    y = x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)
+    return y * (1.0 + w) if plus_one else y * w
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+
+
+def apply_rope(x, inv_freq):
+    """x: [T, heads, head_dim] at positions 0..T-1 (HF apply_rotary_pos_emb)."""
+    freqs = np.outer(np.arange(x.shape[0], dtype=np.float64), inv_freq)
+    emb = np.concatenate([freqs, freqs], axis=-1)[:, None, :]
+    return x * np.cos(emb) + rotate_half(x) * np.sin(emb)
+
+
+def llama3_inv_freq(inv_freq, factor, low, high, orig):
+    """HF modeling_rope_utils._compute_llama3_parameters."""
+    low_wavelen = orig / low
+    high_wavelen = orig / high
+    wavelen = 2 * math.pi / inv_freq
+    out = np.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+    smooth = (orig / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * out / factor + smooth * out
+    medium = ~(wavelen < high_wavelen) & ~(wavelen > low_wavelen)
+    return np.where(medium, smoothed, out)
+
+
+def unpermute(w, n_head):
+    """Undo convert_hf_to_gguf.py's LlamaModel.permute of Q/K rows (HF rotate-half order)."""
+    rows, cols = w.shape
+    return w.reshape(n_head, rows // n_head // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols)
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def silu(x):
+    return x / (1.0 + np.exp(-x))
+
+
+def forward(meta, t, ids, llama3=None):
+    arch = meta["general.architecture"]
+    p = arch + "."
+    dim = meta[p + "embedding_length"]
+    n_layers = meta[p + "block_count"]
+    n_head = meta[p + "attention.head_count"]
+    n_kv = meta.get(p + "attention.head_count_kv", n_head)
+    hd = meta.get(p + "attention.key_length", dim // n_head)
+    eps = meta[p + "attention.layer_norm_rms_epsilon"]
+    theta = meta.get(p + "rope.freq_base", 10000.0)
+    gemma = arch == "gemma3"
+    if gemma:  # HF stores w, GGUF w + 1 (convert_hf_to_gguf.py Gemma3Model)
+        t = {k: (v - 1.0 if k.endswith("norm.weight") else v) for k, v in t.items()}
+
+    n = len(ids)
+    embed = t["token_embd.weight"]
+    lm_head = t.get("output.weight", embed)
+    x = embed[ids]
+    if gemma:
+        x = x * dim ** 0.5  # Gemma3TextScaledWordEmbedding
+    inv_freq = 1.0 / theta ** (np.arange(0, hd, 2, dtype=np.float64) / hd)
+    if llama3:
+        inv_freq = llama3_inv_freq(inv_freq, *llama3)
+    scaling = hd ** -0.5
+    window = 0
+    if gemma:
+        # Gemma3TextModel: global layers use rope_theta with rope_scaling (linear: inv_freq /
+        # factor); sliding layers rope_local_base_freq without scaling. query_pre_attn_scalar
+        # is head_dim for the synthesized shapes.
+        if meta.get(p + "rope.scaling.type") == "linear":
+            inv_freq = inv_freq / meta[p + "rope.scaling.factor"]
+        local = meta.get(p + "rope.freq_base_swa", 10000.0)
+        inv_local = 1.0 / local ** (np.arange(0, hd, 2, dtype=np.float64) / hd)
+        window = meta.get(p + "attention.sliding_window", 0)
+
+    q_idx = np.arange(n)[:, None]
+    k_idx = np.arange(n)[None, :]
+    attention = []
+    for layer in range(n_layers):
+        b = f"blk.{layer}."
+        sliding = gemma and window > 0 and (layer + 1) % 6 != 0
+        wq, wk = t[b + "attn_q.weight"], t[b + "attn_k.weight"]
+        if arch == "llama":
+            wq, wk = unpermute(wq, n_head), unpermute(wk, n_kv)
+        h = rms_norm(x, t[b + "attn_norm.weight"], eps, gemma)
+        q, k, v = h @ wq.T, h @ wk.T, h @ t[b + "attn_v.weight"].T
+        if arch == "qwen2":
+            q, k, v = q + t[b + "attn_q.bias"], k + t[b + "attn_k.bias"], v + t[b + "attn_v.bias"]
+        q, k, v = q.reshape(n, n_head, hd), k.reshape(n, n_kv, hd), v.reshape(n, n_kv, hd)
+        if arch in ("qwen3", "gemma3"):
+            q = rms_norm(q, t[b + "attn_q_norm.weight"], eps, gemma)
+            k = rms_norm(k, t[b + "attn_k_norm.weight"], eps, gemma)
+        inv = inv_local if sliding else inv_freq
+        q, k = apply_rope(q, inv), apply_rope(k, inv)
+        k = np.repeat(k, n_head // n_kv, axis=1)  # repeat_kv
+        v = np.repeat(v, n_head // n_kv, axis=1)
+        scores = np.einsum("qhd,khd->hqk", q, k) * scaling
+        masked = k_idx > q_idx
+        if sliding:
+            masked = masked | (q_idx - k_idx >= window)
+        scores = np.where(masked[None], -np.inf, scores)
+        scores = scores - scores.max(axis=-1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(axis=-1, keepdims=True)
+        attention.append(probs)
+        z = np.einsum("hqk,khd->qhd", probs, v).reshape(n, n_head * hd)
+        o = z @ t[b + "attn_output.weight"].T
+        if b + "attn_output.bias" in t:
+            o = o + t[b + "attn_output.bias"]
+        if gemma:
+            o = rms_norm(o, t[b + "post_attention_norm.weight"], eps, True)
+        x = x + o
+        h = rms_norm(x, t[b + "ffn_norm.weight"], eps, gemma)
+        g, u = h @ t[b + "ffn_gate.weight"].T, h @ t[b + "ffn_up.weight"].T
+        m = ((gelu_tanh(g) if gemma else silu(g)) * u) @ t[b + "ffn_down.weight"].T
+        if gemma:
+            m = rms_norm(m, t[b + "post_ffw_norm.weight"], eps, True)
+        x = x + m
+    x = rms_norm(x, t["output_norm.weight"], eps, gemma)
+    logits = x @ lm_head.T
+    cap = meta.get(p + "final_logit_softcapping", 0.0)
+    if cap:
+        logits = np.tanh(logits / cap) * cap
+    return logits, np.array(attention)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("forward_json")
+    ap.add_argument("--llama3", help="FACTOR,LOW,HIGH,ORIG of Llama-3 rope scaling")
+    ap.add_argument("--tol", type=float, default=1e-4)
+    args = ap.parse_args()
+    meta, tensors = read_gguf(args.model)
+    with open(args.forward_json) as f:
+        got = json.load(f)
+    llama3 = [float(v) for v in args.llama3.split(",")] if args.llama3 else None
+    logits, attention = forward(meta, tensors, got["ids"], llama3)
+    logit_err = float(np.max(np.abs(np.array(got["logits"]) - logits)))
+    att_err = float(np.max(np.abs(np.array(got["attention"]) - attention)))
+    arch = meta["general.architecture"]
+    print(f"{arch}: {len(got['ids'])} tokens, max |logit error| {logit_err:.3g}, "
+          f"max |attention error| {att_err:.3g}")
+    if not (logit_err <= args.tol and att_err <= args.tol):
+        print(f"{arch}: error above {args.tol}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
