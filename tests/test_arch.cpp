@@ -1,0 +1,276 @@
+// The architectures beyond llama (qwen2, qwen3, gemma3, Llama-3 rope) end to end on synthesized
+// models: dims in `info`, export/reload with identical logits, KV-cache decoding, head masks,
+// sliding-window attention rows and statistics, analyze/perplexity (also Q4_K). Their numbers
+// against float64 references are checked by tests/arch_reference.sh.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <vector>
+
+#include "analysis/head_stats.h"
+#include "io/gguf.h"
+#include "io/load_model.h"
+#include "io/model_export.h"
+#include "runtime/runtime.h"
+#include "test_util.h"
+#include "util/error.h"
+
+using namespace ss;
+
+namespace {
+
+const std::vector<std::string> kArchs = {"llama", "qwen2", "qwen3", "gemma3"};
+
+// A synthesized model per architecture (and extra options), written once per test binary.
+std::string synth(const std::string& arch, const std::string& extra = "") {
+  static std::map<std::string, std::string> made;
+  static const std::string dir = test::temp_dir();
+  const std::string key = arch + extra;
+  if (made.count(key)) return made[key];
+  std::string path = dir + "/" + arch + std::to_string(made.size()) + ".gguf";
+  auto r = test::run_cli("synth --arch " + arch + " --seed 7 --vocab " + test::tok_bin() + " " +
+                         extra + " -q -o " + path);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return made[key] = path;
+}
+
+std::vector<int> prompt_ids(int n) {
+  std::vector<int> ids(n);
+  for (int i = 0; i < n; ++i) ids[i] = i == 0 ? 1 : 3 + (i * 37) % 500;
+  return ids;
+}
+
+std::vector<float> logits_of(const Model& m, const std::vector<int>& ids) {
+  ThreadPool pool(2);
+  Runtime rt(m, pool, 64);
+  return rt.forward(ids, 0, Logits::All);
+}
+
+// Attention rows by (layer, head, pos) for positions < T; rows of different heads arrive from
+// different threads, so each goes to its own preallocated slot.
+class RowRecorder : public Observer {
+ public:
+  RowRecorder(const ModelConfig& c, int T) : heads_(c.n_heads), T_(T) {
+    rows_.resize(static_cast<size_t>(c.n_layers) * c.n_heads * T);
+  }
+  bool wants_pattern(int) const override { return true; }
+  void on_pattern(int layer, int head, int pos, std::span<const float> row) override {
+    rows_[index(layer, head, pos)].assign(row.begin(), row.end());
+  }
+  const std::vector<float>& row(int layer, int head, int pos) const {
+    return rows_[index(layer, head, pos)];
+  }
+
+ private:
+  size_t index(int layer, int head, int pos) const {
+    return (static_cast<size_t>(layer) * heads_ + head) * T_ + pos;
+  }
+  int heads_, T_;
+  std::vector<std::vector<float>> rows_;
+};
+
+// The first ~2 KB of the TinyStories sample: enough windows, quick to tokenize.
+std::string short_text() {
+  static const std::string path = [] {
+    std::ifstream in(test::shared("data/text/tinystories-valid-sample.txt"));
+    std::string text(2048, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80)) text.pop_back();
+    std::string p = test::temp_dir() + "/short.txt";
+    std::ofstream(p) << text;
+    return p;
+  }();
+  return path;
+}
+
+}  // namespace
+
+TEST(Arch, InfoPrintsDims) {
+  struct Want {
+    std::string arch, lines;
+  };
+  for (const auto& w : std::vector<Want>{
+           {"llama", "layers        2\n[\\s\\S]*head_dim      16\n[\\s\\S]*rope_style    adjacent"},
+           {"qwen2", "head_dim      16\n[\\s\\S]*rope_style    neox\n[\\s\\S]*swiglu"},
+           {"qwen3", "heads         4\n[\\s\\S]*kv_heads      2\n[\\s\\S]*head_dim      32\n"},
+           {"gemma3",
+            "layers        6\n[\\s\\S]*head_dim      32\n[\\s\\S]*geglu-tanh\n[\\s\\S]*sliding     "
+            "  window "
+            "8, layers 0,1,2,3,4, rope_theta 10000\n[\\s\\S]*embed_scale   8"}}) {
+    auto r = test::run_cli("info -m " + synth(w.arch));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("architecture  " + w.arch + "\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("dim           64\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("vocab         512\n"), std::string::npos) << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(w.lines))) << w.arch << "\n" << r.out;
+  }
+  // A real tokenizer's vocabulary (GPT-2's byte-level BPE) sets the vocabulary size.
+  std::string path = test::temp_dir() + "/qwen2-gpt2.gguf";
+  auto r = test::run_cli("synth --arch qwen2 -q --vocab " +
+                         test::shared("models/vocab/ggml-vocab-gpt-2.gguf") + " -o " + path);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("info -m " + path);
+  EXPECT_NE(r.out.find("vocab         50257\n"), std::string::npos) << r.out;
+  GgufFile g(path);
+  EXPECT_EQ(g.get_string("tokenizer.ggml.model"), "gpt2");
+  EXPECT_FALSE(g.get_string_array("tokenizer.ggml.merges").empty());
+}
+
+TEST(Arch, BadInputIsOneLineError) {
+  auto r = test::run_cli("synth --arch gpt5 --vocab " + test::tok_bin() + " -o /tmp/x.gguf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown architecture 'gpt5'"), std::string::npos) << r.err;
+  r = test::run_cli("synth --arch qwen2 --dtype q4_k --vocab " + test::tok_bin() +
+                    " -o /tmp/x.gguf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("multiple of 256"), std::string::npos) << r.err;
+  // A qwen3 file without its q/k head norms names the file and the tensor.
+  Model m = load_model(synth("qwen3"));
+  for (auto& l : m.layers) l.q_norm = Tensor{};
+  std::string path = test::temp_dir() + "/broken.gguf";
+  write_model_gguf(m, tokenizer_metadata(GgufFile(synth("qwen3"))), path);
+  try {
+    load_model(path);
+    FAIL() << "loaded a qwen3 model without attn_q_norm";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": missing tensor blk.0.attn_q_norm.weight"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Arch, ConvertReloadsWithIdenticalLogits) {
+  for (const auto& arch : kArchs) {
+    const std::string src = synth(arch), dst = test::temp_dir() + "/" + arch + ".gguf";
+    auto r = test::run_cli("convert -m " + src + " -o " + dst + " --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    Model a = load_model(src), b = load_model(dst);
+    EXPECT_EQ(b.config.arch, arch);
+    EXPECT_EQ(b.all_tensors().size(), a.all_tensors().size());
+    EXPECT_EQ(logits_of(a, prompt_ids(20)), logits_of(b, prompt_ids(20))) << arch;
+  }
+  // Llama-3 rope divisors travel as rope_freqs.weight.
+  Model a = load_model(synth("llama", "--llama3-rope 8,1,4,64"));
+  ASSERT_TRUE(a.rope_freqs.data);
+  std::string dst = test::temp_dir() + "/l3.gguf";
+  write_model_gguf(a, tokenizer_metadata(GgufFile(a.path)), dst);
+  Model b = load_model(dst);
+  ASSERT_TRUE(b.rope_freqs.data);
+  EXPECT_EQ(logits_of(a, prompt_ids(20)), logits_of(b, prompt_ids(20)));
+  EXPECT_NE(logits_of(a, prompt_ids(20)), logits_of(load_model(synth("llama")), prompt_ids(20)));
+}
+
+TEST(Arch, IncrementalDecodingMatchesBatch) {
+  for (const auto& arch : kArchs) {
+    Model m = load_model(synth(arch));
+    const std::vector<int> ids = prompt_ids(20);
+    std::vector<float> all = logits_of(m, ids);
+    ThreadPool pool(2);
+    Runtime rt(m, pool, 64);
+    rt.forward(std::span(ids).first(13), 0, Logits::None);
+    const size_t V = m.config.vocab_size;
+    for (int i = 13; i < 20; ++i) {
+      std::vector<float> last = rt.forward(std::span(ids).subspan(i, 1), i, Logits::Last);
+      for (size_t v = 0; v < V; ++v) ASSERT_NEAR(last[v], all[i * V + v], 1e-5) << arch << " " << i;
+    }
+  }
+}
+
+TEST(Arch, SlidingWindowRowsAndSinkScores) {
+  Model m = load_model(synth("gemma3"));
+  const ModelConfig& c = m.config;
+  ASSERT_EQ(c.sliding_window, 8);
+  const int T = 20;
+  ThreadPool pool(2);
+  Runtime rt(m, pool, 64);
+  RowRecorder rec(c, T);
+  SinkStatsObserver stats(m, {});
+  rt.add_observer(&rec);
+  rt.add_observer(&stats);
+  stats.begin_window(T);
+  rt.forward(prompt_ids(T), 0, Logits::None);
+  HeadTable table = stats.finish_window();
+  for (int l = 0; l < c.n_layers; ++l)
+    for (int h = 0; h < c.n_heads; ++h) {
+      std::vector<double> received(T, 0.0);
+      for (int t = 0; t < T; ++t) {
+        const auto& row = rec.row(l, h, t);
+        ASSERT_EQ(row.size(), static_cast<size_t>(t + 1));
+        double sum = 0;
+        for (int k = 0; k <= t; ++k) {
+          const bool visible = l == 5 || t - k < 8;
+          if (visible) {
+            EXPECT_GT(row[k], 0.0f);
+          } else {
+            EXPECT_EQ(row[k], 0.0f) << l << ":" << h << " " << t << "," << k;
+          }
+          sum += row[k];
+          received[k] += row[k];
+        }
+        EXPECT_NEAR(sum, 1.0, 1e-6);
+      }
+      // sink_score_k averages over the queries whose window holds key k.
+      double top = 0;
+      for (int k = 1; k < T; ++k)
+        top = std::max(top, received[k] / (l == 5 ? T - k : std::min(T, k + 8) - k));
+      EXPECT_NEAR(table["top_key_score"][l * c.n_heads + h], top, 1e-9) << l << ":" << h;
+    }
+}
+
+TEST(Arch, HeadMaskZeroesOneHeadOnEachArch) {
+  for (const auto& arch : kArchs) {
+    Model m = load_model(synth(arch));
+    const std::vector<int> ids = prompt_ids(12);
+    HeadMask mask(m.config);
+    mask.set(1, 2, HeadAction::Zero);
+    ThreadPool pool(2);
+    Runtime rt(m, pool, 64);
+    rt.set_head_mask(&mask);
+    std::vector<float> masked = rt.forward(ids, 0, Logits::All);
+    EXPECT_NE(masked, logits_of(m, ids)) << arch;
+    // Zeroing W_O's columns of the head gives the same model (pruned export).
+    std::string path = test::temp_dir() + "/pruned.gguf";
+    auto r =
+        test::run_cli("export -m " + synth(arch) + " --prune-heads 1:2 -o " + path + " --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::vector<float> exported = logits_of(load_model(path), ids);
+    for (size_t i = 0; i < masked.size(); ++i) ASSERT_NEAR(exported[i], masked[i], 1e-5) << arch;
+  }
+}
+
+// Perplexity and analyze through the CLI on every architecture's model made with `extra`.
+void run_perplexity_and_analyze(const std::string& extra) {
+  const std::string text = short_text();
+  for (const auto& arch : kArchs) {
+    const std::string model = synth(arch, extra);
+    auto r = test::run_cli("perplexity -m " + model + " -f " + text +
+                           " --ctx 32 --chunks 2 --json --threads 2");
+    ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_TRUE(std::isfinite(j["nll_mean"].get<double>())) << arch;
+    // Random weights over 512 tokens: near ln 512 = 6.24, far from a broken model's.
+    EXPECT_LT(j["nll_mean"].get<double>(), 12.0) << arch;
+    const std::string out = test::temp_dir() + "/run";
+    r = test::run_cli("analyze -m " + model + " -f " + text +
+                      " --ctx 24 --chunks 1 --quiet --threads 2 --out " + out);
+    ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
+    EXPECT_TRUE(std::filesystem::exists(out + "/heads.csv"));
+  }
+}
+
+TEST(Arch, AnalyzeAndPerplexityRunOnEach) {
+  run_perplexity_and_analyze("");
+}
+
+TEST(Arch, AnalyzeAndPerplexityRunOnEachQ4K) {
+  run_perplexity_and_analyze("--shape small --dtype q4_k");
+  GgufFile g(synth("gemma3", "--shape small --dtype q4_k"));
+  EXPECT_EQ(g.find_tensor("blk.0.attn_q.weight")->type, DType::Q4_K);
+  EXPECT_EQ(g.find_tensor("blk.0.attn_q_norm.weight")->type, DType::F32);
+}
