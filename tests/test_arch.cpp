@@ -155,6 +155,16 @@ TEST(Arch, ConvertReloadsWithIdenticalLogits) {
     EXPECT_EQ(b.all_tensors().size(), a.all_tensors().size());
     EXPECT_EQ(logits_of(a, prompt_ids(20)), logits_of(b, prompt_ids(20))) << arch;
   }
+  // A byte-level BPE vocabulary (GPT-2's) survives conversion, merges and all.
+  const std::string gpt2 = test::temp_dir() + "/qwen2-gpt2.gguf", out = gpt2 + ".converted";
+  auto r = test::run_cli("synth --arch qwen2 -q --vocab " +
+                         test::shared("models/vocab/ggml-vocab-gpt-2.gguf") + " -o " + gpt2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("convert -m " + gpt2 + " -o " + out + " --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(GgufFile(out).get_string_array("tokenizer.ggml.merges"),
+            GgufFile(gpt2).get_string_array("tokenizer.ggml.merges"));
+  EXPECT_EQ(logits_of(load_model(gpt2), prompt_ids(8)), logits_of(load_model(out), prompt_ids(8)));
   // Llama-3 rope divisors travel as rope_freqs.weight.
   Model a = load_model(synth("llama", "--llama3-rope 8,1,4,64"));
   ASSERT_TRUE(a.rope_freqs.data);
