@@ -1,0 +1,287 @@
+#include "train/grad_ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ops/dot.h"
+
+namespace ss::train {
+
+namespace {
+// a[i] += s · b[i]; element-wise, so the compiler vectorises it without reordering any sum.
+inline void axpy(float* a, float s, const float* b, size_t n) {
+  for (size_t i = 0; i < n; ++i) a[i] += s * b[i];
+}
+}  // namespace
+
+// ---- linear ----
+
+void linear_fwd(float* y, const float* x, const float* w, size_t n, size_t in, size_t out,
+                ThreadPool& pool) {
+  pool.parallel_for(n, [&](size_t t0, size_t t1, int) {
+    // Four rows of x share each row of w while it is in L1.
+    size_t t = t0;
+    for (; t + 4 <= t1; t += 4)
+      for (size_t o = 0; o < out; ++o) {
+        const float* wo = w + o * in;
+        for (size_t r = 0; r < 4; ++r) y[(t + r) * out + o] = dot(x + (t + r) * in, wo, in);
+      }
+    for (; t < t1; ++t)
+      for (size_t o = 0; o < out; ++o) y[t * out + o] = dot(x + t * in, w + o * in, in);
+  });
+}
+
+void linear_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, size_t n,
+                size_t in, size_t out, ThreadPool& pool) {
+  if (dx)
+    pool.parallel_for(n, [&](size_t t0, size_t t1, int) {
+      for (size_t t = t0; t < t1; ++t)
+        for (size_t o = 0; o < out; ++o) axpy(dx + t * in, dy[t * out + o], w + o * in, in);
+    });
+  // Each thread owns whole rows of dw and sums over t in order: deterministic for any pool size.
+  // Rows go in blocks of 8 so each row of x is read once per block.
+  constexpr size_t kBlock = 8;
+  const size_t blocks = (out + kBlock - 1) / kBlock;
+  pool.parallel_for(blocks, [&](size_t b0, size_t b1, int) {
+    for (size_t b = b0; b < b1; ++b) {
+      const size_t o0 = b * kBlock, o1 = std::min(out, o0 + kBlock);
+      for (size_t t = 0; t < n; ++t) {
+        const float* xt = x + t * in;
+        for (size_t o = o0; o < o1; ++o) {
+          const float g = dy[t * out + o];
+          if (g != 0.0f) axpy(dw + o * in, g, xt, in);
+        }
+      }
+    }
+  });
+}
+
+void linear_fwd_ref(float* y, const float* x, const float* w, size_t n, size_t in, size_t out) {
+  for (size_t t = 0; t < n; ++t)
+    for (size_t o = 0; o < out; ++o) {
+      double s = 0;
+      for (size_t i = 0; i < in; ++i) s += static_cast<double>(x[t * in + i]) * w[o * in + i];
+      y[t * out + o] = static_cast<float>(s);
+    }
+}
+
+void linear_bwd_ref(float* dx, float* dw, const float* dy, const float* x, const float* w, size_t n,
+                    size_t in, size_t out) {
+  for (size_t t = 0; t < n; ++t)
+    for (size_t o = 0; o < out; ++o)
+      for (size_t i = 0; i < in; ++i) {
+        if (dx) dx[t * in + i] += dy[t * out + o] * w[o * in + i];
+        dw[o * in + i] += dy[t * out + o] * x[t * in + i];
+      }
+}
+
+// ---- RMSNorm ----
+
+void rmsnorm_fwd(float* y, float* r, const float* x, const float* w, size_t n, size_t d,
+                 float eps) {
+  for (size_t t = 0; t < n; ++t) {
+    const float* xt = x + t * d;
+    double ss = 0;
+    for (size_t i = 0; i < d; ++i) ss += static_cast<double>(xt[i]) * xt[i];
+    const double rs = 1.0 / std::sqrt(ss / static_cast<double>(d) + eps);
+    r[t] = static_cast<float>(rs);
+    for (size_t i = 0; i < d; ++i) y[t * d + i] = static_cast<float>(w[i] * (rs * xt[i]));
+  }
+}
+
+void rmsnorm_bwd(float* dx, float* dw, const float* dy, const float* x, const float* r,
+                 const float* w, size_t n, size_t d) {
+  for (size_t t = 0; t < n; ++t) {
+    const float* xt = x + t * d;
+    const float* g = dy + t * d;
+    const double rs = r[t];
+    double m = 0;  // mean(x ⊙ w ⊙ dy)
+    for (size_t i = 0; i < d; ++i) m += static_cast<double>(xt[i]) * w[i] * g[i];
+    m /= static_cast<double>(d);
+    const double c = rs * rs * rs * m;
+    for (size_t i = 0; i < d; ++i) {
+      dx[t * d + i] += static_cast<float>(rs * w[i] * g[i] - c * xt[i]);
+      dw[i] += static_cast<float>(g[i] * xt[i] * rs);
+    }
+  }
+}
+
+// ---- RoPE ----
+
+RopeTable::RopeTable(int max_pos, int hd, float theta) : head_dim(hd) {
+  const size_t half = static_cast<size_t>(hd / 2);
+  cos.resize(static_cast<size_t>(max_pos) * half);
+  sin.resize(cos.size());
+  for (int p = 0; p < max_pos; ++p)
+    for (size_t i = 0; i < half; ++i) {
+      // Same angle as rope_adjacent(): pos · theta^(−2i/head_dim), in double.
+      const double freq = std::pow(static_cast<double>(theta),
+                                   -static_cast<double>(2 * i) / static_cast<double>(hd));
+      const double a = p * freq;
+      cos[p * half + i] = static_cast<float>(std::cos(a));
+      sin[p * half + i] = static_cast<float>(std::sin(a));
+    }
+}
+
+void rope_apply(float* v, int n_heads, int pos, const RopeTable& t, bool inverse) {
+  const size_t half = static_cast<size_t>(t.head_dim / 2);
+  const float* c = t.cos.data() + pos * half;
+  const float* s = t.sin.data() + pos * half;
+  const float sign = inverse ? -1.0f : 1.0f;
+  for (int h = 0; h < n_heads; ++h) {
+    float* x = v + static_cast<size_t>(h) * t.head_dim;
+    for (size_t i = 0; i < half; ++i) {
+      const float a = x[2 * i], b = x[2 * i + 1], si = sign * s[i];
+      x[2 * i] = a * c[i] - b * si;
+      x[2 * i + 1] = a * si + b * c[i];
+    }
+  }
+}
+
+// ---- SwiGLU ----
+
+void swiglu_fwd(float* h, const float* g, const float* u, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float sg = 1.0f / (1.0f + std::exp(-g[i]));
+    h[i] = g[i] * sg * u[i];
+  }
+}
+
+void swiglu_bwd(float* dg, float* du, const float* dh, const float* g, const float* u, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float sg = 1.0f / (1.0f + std::exp(-g[i]));
+    const float silu = g[i] * sg;
+    du[i] = dh[i] * silu;
+    dg[i] = dh[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));  // silu'(g)
+  }
+}
+
+// ---- attention ----
+
+namespace {
+size_t qk_row(const AttnShape& s, int b, int t, int heads) {
+  return (static_cast<size_t>(b) * s.seq + t) * heads;
+}
+}  // namespace
+
+void attention_fwd(float* z, float* p, const float* q, const float* k, const float* v,
+                   const AttnShape& s, ThreadPool& pool) {
+  const size_t hd = static_cast<size_t>(s.head_dim);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int group = s.n_heads / s.n_kv;
+  pool.parallel_for(static_cast<size_t>(s.batch) * s.n_heads, [&](size_t j0, size_t j1, int) {
+    for (size_t job = j0; job < j1; ++job) {
+      const int b = static_cast<int>(job) / s.n_heads, h = static_cast<int>(job) % s.n_heads;
+      const int g = h / group;
+      for (int i = 0; i < s.seq; ++i) {
+        float* row = p + ((static_cast<size_t>(b) * s.n_heads + h) * s.seq + i) * s.seq;
+        const float* qi = q + (qk_row(s, b, i, s.n_heads) + h) * hd;
+        float mx = -INFINITY;
+        for (int j = 0; j <= i; ++j) {
+          row[j] = dot(qi, k + (qk_row(s, b, j, s.n_kv) + g) * hd, hd) * scale;
+          mx = std::max(mx, row[j]);
+        }
+        double sum = 0;
+        for (int j = 0; j <= i; ++j) sum += (row[j] = std::exp(row[j] - mx));
+        const float inv = static_cast<float>(1.0 / sum);
+        float* zi = z + (qk_row(s, b, i, s.n_heads) + h) * hd;
+        std::fill(zi, zi + hd, 0.0f);
+        for (int j = 0; j <= i; ++j) {
+          row[j] *= inv;
+          axpy(zi, row[j], v + (qk_row(s, b, j, s.n_kv) + g) * hd, hd);
+        }
+      }
+    }
+  });
+}
+
+void attention_bwd(float* dq, float* dk, float* dv, const float* dz, const float* p, const float* q,
+                   const float* k, const float* v, const AttnShape& s, ThreadPool& pool) {
+  const size_t hd = static_cast<size_t>(s.head_dim);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int group = s.n_heads / s.n_kv;
+  // One job per (sequence, KV head): the query heads sharing dk/dv run in order in one thread.
+  pool.parallel_for(static_cast<size_t>(s.batch) * s.n_kv, [&](size_t j0, size_t j1, int) {
+    std::vector<float> ds(static_cast<size_t>(s.seq));
+    for (size_t job = j0; job < j1; ++job) {
+      const int b = static_cast<int>(job) / s.n_kv, g = static_cast<int>(job) % s.n_kv;
+      for (int h = g * group; h < (g + 1) * group; ++h)
+        for (int i = 0; i < s.seq; ++i) {
+          const float* row = p + ((static_cast<size_t>(b) * s.n_heads + h) * s.seq + i) * s.seq;
+          const size_t qi = (qk_row(s, b, i, s.n_heads) + h) * hd;
+          double sum = 0;
+          for (int j = 0; j <= i; ++j) {
+            const size_t kj = (qk_row(s, b, j, s.n_kv) + g) * hd;
+            ds[j] = dot(dz + qi, v + kj, hd);  // dP_ij
+            sum += static_cast<double>(row[j]) * ds[j];
+            axpy(dv + kj, row[j], dz + qi, hd);
+          }
+          const float fs = static_cast<float>(sum);
+          for (int j = 0; j <= i; ++j) {
+            const size_t kj = (qk_row(s, b, j, s.n_kv) + g) * hd;
+            const float d = row[j] * (ds[j] - fs) * scale;  // dScore_ij
+            axpy(dq + qi, d, k + kj, hd);
+            axpy(dk + kj, d, q + qi, hd);
+          }
+        }
+    }
+  });
+}
+
+void attention_fwd_ref(float* z, float* p, const float* q, const float* k, const float* v,
+                       const AttnShape& s) {
+  const size_t hd = static_cast<size_t>(s.head_dim);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const int group = s.n_heads / s.n_kv;
+  for (int b = 0; b < s.batch; ++b)
+    for (int h = 0; h < s.n_heads; ++h)
+      for (int i = 0; i < s.seq; ++i) {
+        std::vector<double> sc(static_cast<size_t>(i + 1));
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0; j <= i; ++j) {
+          sc[j] = dot_f64(q + (qk_row(s, b, i, s.n_heads) + h) * hd,
+                          k + (qk_row(s, b, j, s.n_kv) + h / group) * hd, hd) *
+                  scale;
+          mx = std::max(mx, sc[j]);
+        }
+        for (auto& x : sc) sum += (x = std::exp(x - mx));
+        float* row = p + ((static_cast<size_t>(b) * s.n_heads + h) * s.seq + i) * s.seq;
+        for (size_t d = 0; d < hd; ++d) {
+          double acc = 0;
+          for (int j = 0; j <= i; ++j)
+            acc += sc[j] / sum * v[(qk_row(s, b, j, s.n_kv) + h / group) * hd + d];
+          z[(qk_row(s, b, i, s.n_heads) + h) * hd + d] = static_cast<float>(acc);
+        }
+        for (int j = 0; j <= i; ++j) row[j] = static_cast<float>(sc[j] / sum);
+      }
+}
+
+// ---- loss ----
+
+double cross_entropy(float* dlogits, const float* logits, const int* targets, const float* weight,
+                     size_t n, size_t vocab, double norm, ThreadPool& pool) {
+  std::vector<double> nll(n, 0.0);
+  pool.parallel_for(n, [&](size_t t0, size_t t1, int) {
+    for (size_t t = t0; t < t1; ++t) {
+      const float* l = logits + t * vocab;
+      float* d = dlogits + t * vocab;
+      if (weight[t] == 0.0f) {
+        std::fill(d, d + vocab, 0.0f);
+        continue;
+      }
+      const float mx = *std::max_element(l, l + vocab);
+      double sum = 0;
+      for (size_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(l[i] - mx));
+      nll[t] = std::log(sum) - (l[targets[t]] - mx);
+      const double c = weight[t] / norm;
+      for (size_t i = 0; i < vocab; ++i)
+        d[i] = static_cast<float>(std::exp(static_cast<double>(l[i] - mx)) / sum * c);
+      d[targets[t]] -= static_cast<float>(c);
+    }
+  });
+  double total = 0;
+  for (double x : nll) total += x;
+  return total;
+}
+
+}  // namespace ss::train

@@ -1,0 +1,232 @@
+// Training loop: memorisation, schedule, batches, determinism across threads and resume, reload.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "eval/perplexity.h"
+#include "io/load_model.h"
+#include "runtime/runtime.h"
+#include "test_util.h"
+#include "train/trainer.h"
+
+namespace ss::train {
+namespace {
+
+ModelConfig small_config(int vocab, int ctx) {
+  ModelConfig c;
+  c.dim = 32;
+  c.hidden_dim = 64;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 8;
+  c.vocab_size = vocab;
+  c.max_seq_len = ctx;
+  return c;
+}
+
+// A random sequence seen over and over is learnt by heart: loss falls to ~0.
+TEST(Train, MemorisesASequence) {
+  ThreadPool pool(2);
+  ParamLayout l = make_layout(small_config(23, 24), true);
+  auto p = init_params(l, 1);
+  std::mt19937_64 rng(2);
+  std::vector<int> seq(25);
+  for (int& t : seq) t = static_cast<int>(rng() % 23);
+  Batch b;
+  b.batch = 1;
+  b.seq = 24;
+  b.tokens.assign(seq.begin(), seq.end() - 1);
+  b.targets.assign(seq.begin() + 1, seq.end());
+  b.weight.assign(24, 1.0f);
+  Network net(l, pool);
+  AdamW opt;
+  std::vector<float> g(l.total);
+  double first = 0, loss = 0;
+  for (int s = 0; s < 200; ++s) {
+    std::fill(g.begin(), g.end(), 0.0f);
+    loss = net.step(p.data(), g.data(), b);
+    if (s == 0) first = loss;
+    clip_grad_norm(g.data(), g.size(), 1.0);
+    opt.update(l, p.data(), g.data(), static_cast<float>(lr_at(s, 10, 200, 1e-2, 1e-3)), 0.0f);
+  }
+  EXPECT_NEAR(first, std::log(23.0), 0.1);  // uniform at init
+  EXPECT_LT(loss, 0.02);
+}
+
+TEST(Train, Schedule) {
+  EXPECT_DOUBLE_EQ(lr_at(0, 10, 100, 1.0, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(lr_at(9, 10, 100, 1.0, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(lr_at(10, 10, 100, 1.0, 0.1), 1.0);
+  EXPECT_NEAR(lr_at(55, 10, 100, 1.0, 0.1), 0.55, 1e-12);  // cosine midpoint
+  EXPECT_DOUBLE_EQ(lr_at(100, 10, 100, 1.0, 0.1), 0.1);
+  std::vector<float> g{3, 4};
+  EXPECT_DOUBLE_EQ(clip_grad_norm(g.data(), 2, 1.0), 5.0);
+  EXPECT_FLOAT_EQ(g[0], 0.6f);
+  EXPECT_FLOAT_EQ(g[1], 0.8f);
+}
+
+// AdamW's first step moves every weight by lr (sign of its gradient) plus decay on matrices only.
+TEST(Train, AdamWFirstStep) {
+  ParamLayout l = make_layout(small_config(5, 4), true);
+  std::vector<float> p(l.total, 0.5f), g(l.total, -2.0f);
+  AdamW opt;
+  opt.update(l, p.data(), g.data(), 0.1f, 0.5f);
+  EXPECT_NEAR(p[l.embd], 0.5f * (1 - 0.05f) + 0.1f, 1e-6);  // decayed
+  EXPECT_NEAR(p[l.output_norm], 0.5f + 0.1f, 1e-6);         // norms are not
+}
+
+std::string corpus_file() {
+  static const std::string path = [] {
+    const std::string dir = test::temp_dir();
+    std::ifstream in(test::shared("data/text/tinystories-valid-sample.txt"));
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    std::ofstream(dir + "/c.txt") << text.substr(0, 40000);
+    return dir + "/c.txt";
+  }();
+  return path;
+}
+
+TEST(Train, Batches) {
+  SpmTokenizer tok(load_llama2c_vocab(test::tok_bin()));
+  Corpus c = load_corpus({corpus_file()}, tok, 0.1);
+  EXPECT_GT(c.docs.size(), 20u);
+  EXPECT_FALSE(c.val_text.empty());
+  WindowOptions w;
+  w.ctx = 32;
+  w.bos_id = tok.bos_id();
+  w.pad_id = tok.eos_id();
+  Batch b = make_batch(c, w, 3, 7, 0);
+  EXPECT_EQ(b.seq, 32);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_EQ(b.tokens[r * 32], tok.bos_id());
+    for (int t = 0; t + 1 < 32; ++t) EXPECT_EQ(b.targets[r * 32 + t], b.tokens[r * 32 + t + 1]);
+  }
+  for (float x : b.weight) EXPECT_EQ(x, 1.0f);
+  // The same (seed, step) gives the same batch; another step another.
+  EXPECT_EQ(make_batch(c, w, 3, 7, 0).tokens, b.tokens);
+  EXPECT_NE(make_batch(c, w, 3, 7, 1).tokens, b.tokens);
+  // Documents: one paragraph per row, padding masked, never BOS with --bos none.
+  w.packed = false;
+  w.bos = false;
+  w.ctx = 256;
+  Batch d = make_batch(c, w, 4, 7, 3);
+  int masked = 0;
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_NE(d.tokens[r * 256], tok.bos_id());
+    bool pad = false;
+    for (int t = 0; t < 256; ++t) {
+      if (d.weight[r * 256 + t] == 0)
+        pad = true, ++masked;
+      else
+        EXPECT_FALSE(pad) << "padding only after the text";
+    }
+  }
+  EXPECT_GT(masked, 0);
+  // Variable context: lengths drawn in [min, ctx].
+  w.min_ctx = 8;
+  w.ctx = 16;
+  for (int s = 0; s < 20; ++s) {
+    const int len = make_batch(c, w, 1, 7, s).seq;
+    EXPECT_GE(len, 8);
+    EXPECT_LE(len, 16);
+  }
+}
+
+struct TrainRun {
+  std::vector<float> params;
+  double val;
+  std::string dir;
+};
+
+TrainRun run_training(int threads, int64_t steps, const std::string& resume_dir = "") {
+  SpmTokenizer tok(load_llama2c_vocab(test::tok_bin()));
+  Corpus c = load_corpus({corpus_file()}, tok, 0.1);
+  WindowOptions w;
+  w.ctx = 32;
+  w.bos_id = tok.bos_id();
+  TrainOptions o;
+  o.steps = steps;
+  o.batch = 2;
+  o.lr = 3e-3;
+  o.warmup = 2;
+  o.checkpoint_every = 2;
+  o.val_windows = 4;
+  o.out_dir = resume_dir.empty() ? test::temp_dir() : resume_dir;
+  ThreadPool pool(threads);
+  TrainState s;
+  if (!resume_dir.empty()) {
+    s = load_checkpoint(resume_dir + "/checkpoints/step-000002.gguf");
+  } else {
+    s.layout = make_layout(small_config(512, 32), true);
+    s.params = init_params(s.layout, o.seed);
+  }
+  const double val = train(s, c, w, tok.vocab(), o, pool);
+  return {s.params, val, o.out_dir};
+}
+
+TEST(Train, DeterministicAcrossThreadsAndResume) {
+  TrainRun a = run_training(1, 4), b = run_training(2, 4);
+  EXPECT_EQ(a.params, b.params);  // bit-identical
+  EXPECT_EQ(a.val, b.val);
+  // Resume from step 2 of a: same weights as the uninterrupted run.
+  TrainRun r = run_training(2, 4, a.dir);
+  EXPECT_EQ(r.params, a.params);
+}
+
+// The saved model, reloaded, gives the logged validation loss through `perplexity`.
+TEST(Train, ReloadGivesSameValidationLoss) {
+  TrainRun a = run_training(2, 4);
+  ASSERT_TRUE(std::isfinite(a.val));
+  Model m = load_model(a.dir + "/model.gguf");
+  SpmTokenizer tok = load_tokenizer(a.dir + "/model.gguf", "");
+  std::ifstream in(a.dir + "/val.txt");
+  std::string val(std::istreambuf_iterator<char>(in), {});
+  ThreadPool pool(2);
+  Runtime rt(m, pool, 32);
+  const double nll = perplexity(rt, tok.encode(val, true), 32, tok.bos_id(), 4).nll_mean;
+  EXPECT_EQ(nll, a.val);
+  // And the CLI prints it.
+  auto cli = test::run_cli("perplexity -m " + a.dir + "/model.gguf -f " + a.dir +
+                           "/val.txt --ctx 32 --chunks 4 --json --quiet");
+  ASSERT_EQ(cli.code, 0) << cli.err;
+  EXPECT_NEAR(nlohmann::json::parse(cli.out)["nll_mean"].get<double>(), a.val, 1e-12);
+}
+
+TEST(Train, CliErrors) {
+  auto r = test::run_cli("train --data /nonexistent.txt --tokenizer " + test::tok_bin() + " -o " +
+                         test::temp_dir() + " --steps 1 --quiet");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/nonexistent.txt"), std::string::npos) << r.err;
+  const std::string empty = test::temp_dir() + "/empty.txt";
+  std::ofstream(empty) << "\n\n";
+  r = test::run_cli("train --data " + empty + " --tokenizer " + test::tok_bin() + " -o " +
+                    test::temp_dir() + " --steps 1 --quiet");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(empty), std::string::npos) << r.err;
+  r = test::run_cli("train --data " + corpus_file() + " --tokenizer " + test::tok_bin() + " -o " +
+                    test::temp_dir() + " --bos sometimes --quiet");
+  EXPECT_NE(r.code, 0);
+}
+
+TEST(Train, CliTrainsAndCheckpointsLoad) {
+  const std::string dir = test::temp_dir();
+  auto r = test::run_cli("train --data " + corpus_file() + " --tokenizer " + test::tok_bin() +
+                         " -o " + dir + " --dim 32 --layers 1 --heads 2 --ctx 32 --steps 4 " +
+                         "--batch 2 --checkpoint-every 2 --packing document --bos none " +
+                         "--threads 2 --quiet --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["steps"], 4);
+  r = test::run_cli("info -m " + dir + "/checkpoints/step-000002.gguf");
+  EXPECT_EQ(r.code, 0) << r.err;
+  std::ifstream csv(dir + "/train.csv");
+  std::string line;
+  int lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 5);  // header + 4 steps
+}
+
+}  // namespace
+}  // namespace ss::train

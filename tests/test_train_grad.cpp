@@ -1,0 +1,227 @@
+// Finite-difference checks of every backward kernel of the training pass and of a whole model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "ops/basic.h"
+#include "runtime/runtime.h"
+#include "train/grad_ops.h"
+#include "train/network.h"
+
+namespace ss::train {
+namespace {
+
+std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+double dotd(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += static_cast<double>(a[i]) * b[i];
+  return s;
+}
+
+// ‖numeric − analytic‖ / ‖analytic‖ over coordinates `which` of x (all when empty), with central
+// differences of a loss computed in double.
+double grad_error(std::vector<float>& x, const std::vector<float>& analytic,
+                  const std::function<double()>& loss, float eps = 1e-3f,
+                  std::vector<size_t> which = {}) {
+  if (which.empty())
+    for (size_t i = 0; i < x.size(); ++i) which.push_back(i);
+  double num2 = 0, den2 = 0;
+  for (size_t i : which) {
+    const float keep = x[i];
+    x[i] = keep + eps;
+    const double lp = loss();
+    x[i] = keep - eps;
+    const double lm = loss();
+    x[i] = keep;
+    const double g = (lp - lm) / (2.0 * eps);
+    num2 += (g - analytic[i]) * (g - analytic[i]);
+    den2 += static_cast<double>(analytic[i]) * analytic[i];
+  }
+  return std::sqrt(num2 / std::max(den2, 1e-30));
+}
+
+TEST(TrainGrad, LinearMatchesReferenceAndGradient) {
+  ThreadPool pool(2);
+  const size_t n = 5, in = 37, out = 11;
+  auto x = randn(n * in, 1), w = randn(out * in, 2), r = randn(n * out, 3);
+  std::vector<float> y(n * out), yr(n * out);
+  linear_fwd(y.data(), x.data(), w.data(), n, in, out, pool);
+  linear_fwd_ref(yr.data(), x.data(), w.data(), n, in, out);
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], yr[i], 1e-5);
+  std::vector<float> dx(n * in), dw(out * in), dxr(n * in), dwr(out * in);
+  linear_bwd(dx.data(), dw.data(), r.data(), x.data(), w.data(), n, in, out, pool);
+  linear_bwd_ref(dxr.data(), dwr.data(), r.data(), x.data(), w.data(), n, in, out);
+  for (size_t i = 0; i < dx.size(); ++i) EXPECT_NEAR(dx[i], dxr[i], 1e-4);
+  for (size_t i = 0; i < dw.size(); ++i) EXPECT_NEAR(dw[i], dwr[i], 1e-4);
+  auto loss = [&] {
+    linear_fwd(y.data(), x.data(), w.data(), n, in, out, pool);
+    return dotd(y, r);
+  };
+  EXPECT_LT(grad_error(x, dx, loss), 1e-3);
+  EXPECT_LT(grad_error(w, dw, loss), 1e-3);
+}
+
+TEST(TrainGrad, RmsNorm) {
+  const size_t n = 3, d = 24;
+  auto x = randn(n * d, 4), w = randn(d, 5, 0.3f), r = randn(n * d, 6);
+  for (float& v : w) v += 1.0f;
+  std::vector<float> y(n * d), rs(n);
+  auto loss = [&] {
+    rmsnorm_fwd(y.data(), rs.data(), x.data(), w.data(), n, d, 1e-5f);
+    return dotd(y, r);
+  };
+  loss();
+  // Same output as the inference kernel.
+  std::vector<float> yi(d);
+  rmsnorm(yi.data(), x.data() + d, w.data(), d, 1e-5f);
+  for (size_t i = 0; i < d; ++i) EXPECT_NEAR(yi[i], y[d + i], 1e-6);
+  std::vector<float> dx(n * d), dw(d);
+  rmsnorm_bwd(dx.data(), dw.data(), r.data(), x.data(), rs.data(), w.data(), n, d);
+  EXPECT_LT(grad_error(x, dx, loss), 2e-3);
+  EXPECT_LT(grad_error(w, dw, loss), 2e-3);
+}
+
+TEST(TrainGrad, RopeMatchesInferenceAndInverts) {
+  const int hd = 16, heads = 3;
+  RopeTable t(64, hd, 10000.0f);
+  auto v = randn(heads * hd, 7);
+  auto a = v, b = v;
+  rope_apply(a.data(), heads, 37, t, false);
+  for (int h = 0; h < heads; ++h) rope_adjacent(b.data() + h * hd, hd, 37, 10000.0f);
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5);
+  rope_apply(a.data(), heads, 37, t, true);  // the transpose of a rotation is its inverse
+  for (size_t i = 0; i < v.size(); ++i) EXPECT_NEAR(a[i], v[i], 1e-5);
+}
+
+TEST(TrainGrad, SwiGlu) {
+  const size_t n = 40;
+  auto g = randn(n, 8, 2.0f), u = randn(n, 9), r = randn(n, 10);
+  std::vector<float> h(n), dg(n), du(n);
+  auto loss = [&] {
+    swiglu_fwd(h.data(), g.data(), u.data(), n);
+    return dotd(h, r);
+  };
+  swiglu_bwd(dg.data(), du.data(), r.data(), g.data(), u.data(), n);
+  EXPECT_LT(grad_error(g, dg, loss), 1e-3);
+  EXPECT_LT(grad_error(u, du, loss), 1e-3);
+}
+
+TEST(TrainGrad, AttentionMatchesReferenceAndGradient) {
+  ThreadPool pool(2);
+  const AttnShape s{2, 7, 4, 2, 8};
+  const size_t nq = 2 * 7 * 4 * 8, nk = 2 * 7 * 2 * 8;
+  auto q = randn(nq, 11), k = randn(nk, 12), v = randn(nk, 13), r = randn(nq, 14);
+  std::vector<float> z(nq), p(2 * 4 * 7 * 7), zr(nq), pr(p.size());
+  attention_fwd(z.data(), p.data(), q.data(), k.data(), v.data(), s, pool);
+  attention_fwd_ref(zr.data(), pr.data(), q.data(), k.data(), v.data(), s);
+  for (size_t i = 0; i < z.size(); ++i) EXPECT_NEAR(z[i], zr[i], 1e-5);
+  std::vector<float> dq(nq), dk(nk), dv(nk);
+  attention_bwd(dq.data(), dk.data(), dv.data(), r.data(), p.data(), q.data(), k.data(), v.data(),
+                s, pool);
+  auto loss = [&] {
+    attention_fwd(z.data(), p.data(), q.data(), k.data(), v.data(), s, pool);
+    return dotd(z, r);
+  };
+  EXPECT_LT(grad_error(q, dq, loss), 2e-3);
+  EXPECT_LT(grad_error(k, dk, loss), 2e-3);
+  EXPECT_LT(grad_error(v, dv, loss), 2e-3);
+}
+
+TEST(TrainGrad, CrossEntropy) {
+  ThreadPool pool(2);
+  const size_t n = 4, V = 13;
+  auto logits = randn(n * V, 15, 2.0f);
+  std::vector<int> tg{3, 0, 12, 7};
+  std::vector<float> w{1, 1, 0, 1}, dl(n * V);
+  cross_entropy(dl.data(), logits.data(), tg.data(), w.data(), n, V, 3.0, pool);
+  std::vector<float> tmp(n * V);
+  auto loss = [&] {
+    return cross_entropy(tmp.data(), logits.data(), tg.data(), w.data(), n, V, 3.0, pool) / 3.0;
+  };
+  EXPECT_LT(grad_error(logits, dl, loss), 1e-3);
+  for (size_t i = 2 * V; i < 3 * V; ++i) EXPECT_EQ(dl[i], 0.0f);  // weight 0: no gradient
+}
+
+ModelConfig tiny_config() {
+  ModelConfig c;
+  c.dim = 16;
+  c.hidden_dim = 24;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 4;
+  c.vocab_size = 19;
+  c.max_seq_len = 8;
+  return c;
+}
+
+Batch tiny_batch(const ModelConfig& c, int batch, int seq, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Batch b;
+  b.batch = batch;
+  b.seq = seq;
+  for (int i = 0; i < batch * seq; ++i) {
+    b.tokens.push_back(static_cast<int>(rng() % c.vocab_size));
+    b.targets.push_back(static_cast<int>(rng() % c.vocab_size));
+    b.weight.push_back(i % seq == seq - 1 && i / seq == 1 ? 0.0f : 1.0f);  // one padded position
+  }
+  return b;
+}
+
+// Every parameter tensor of a tied and an untied GQA model, against central differences.
+TEST(TrainGrad, WholeModel) {
+  for (bool tied : {true, false}) {
+    ThreadPool pool(2);
+    const ModelConfig c = tiny_config();
+    ParamLayout l = make_layout(c, tied);
+    auto p = init_params(l, 3);
+    // Larger weights than the 0.02 init so every path carries a visible gradient.
+    std::mt19937_64 rng(4);
+    std::normal_distribution<float> nd(0.0f, 0.3f);
+    for (float& x : p) x += nd(rng);
+    Network net(l, pool);
+    Batch b = tiny_batch(c, 2, 8, 5);
+    std::vector<float> g(l.total, 0.0f);
+    net.step(p.data(), g.data(), b);
+    auto loss = [&] { return net.step(p.data(), nullptr, b); };
+    for (const ParamTensor& t : l.tensors) {
+      std::vector<size_t> which;  // up to 24 coordinates of each tensor
+      for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
+        which.push_back(t.offset + i);
+      const double err = grad_error(p, g, loss, 1e-2f, which);
+      EXPECT_LT(err, 1e-2) << t.name << (tied ? " tied" : " untied");
+    }
+  }
+}
+
+// The training forward gives the inference runtime's logits.
+TEST(TrainGrad, ForwardMatchesRuntime) {
+  ThreadPool pool(2);
+  ModelConfig c = tiny_config();
+  c.max_seq_len = 16;
+  ParamLayout l = make_layout(c, false);
+  auto p = init_params(l, 6);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<float> nd(0.0f, 0.3f);
+  for (float& x : p) x += nd(rng);
+  Network net(l, pool);
+  Batch b = tiny_batch(c, 1, 16, 8);
+  net.step(p.data(), nullptr, b);
+  Model m = model_view(l, p.data());
+  Runtime rt(m, pool);
+  auto ref = rt.forward(b.tokens, 0, Logits::All);
+  ASSERT_EQ(ref.size(), net.logits().size());
+  for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(net.logits()[i], ref[i], 1e-5) << i;
+}
+
+}  // namespace
+}  // namespace ss::train
