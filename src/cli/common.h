@@ -38,6 +38,7 @@ void add_eval(CLI::App& root);
 void add_prune(CLI::App& root);
 void add_export(CLI::App& root);
 void add_train(CLI::App& root);
+void add_trajectory(CLI::App& root);
 void add_synth(CLI::App& root);
 
 }  // namespace ss::cli

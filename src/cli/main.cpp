@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   ss::cli::add_prune(app);
   ss::cli::add_export(app);
   ss::cli::add_train(app);
+  ss::cli::add_trajectory(app);
   ss::cli::add_synth(app);
   try {
     app.parse(argc, argv);
