@@ -90,11 +90,13 @@ TEST(Ops, DotIsBitIdenticalToItsLaneReferenceAndNearExact) {
 TEST(Ops, MatmulMatchesReferenceForEveryDtypeAndThreadCount) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> dist(-1, 1);
-  const size_t rows = 37, cols = 96, tokens = 5;
-  std::vector<float> wf(rows * cols), x(tokens * cols);
-  for (float& v : wf) v = dist(rng);
-  for (float& v : x) v = dist(rng);
-  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0}) {
+  // Partial register tiles, row blocks and token chunks; a 4-element tail outside Q8_0.
+  const size_t rows = 37, tokens = 70;
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_K}) {
+    const size_t cols = t == DType::Q8_0 ? 96 : t == DType::Q4_K ? 256 : 100;
+    std::vector<float> wf(rows * cols), x(tokens * cols);
+    for (float& v : wf) v = dist(rng);
+    for (float& v : x) v = dist(rng);
     std::vector<uint8_t> wq(dtype_row_bytes(t, cols) * rows);
     for (size_t r = 0; r < rows; ++r)
       quantize_row(t, wf.data() + r * cols, wq.data() + r * dtype_row_bytes(t, cols), cols);
@@ -105,8 +107,14 @@ TEST(Ops, MatmulMatchesReferenceForEveryDtypeAndThreadCount) {
     matmul(w, x.data(), tokens, y1.data(), p1);
     matmul(w, x.data(), tokens, y3.data(), p3);
     for (size_t i = 0; i < ref.size(); ++i) {
-      ASSERT_NEAR(y1[i], ref[i], 1e-4) << dtype_name(t);
+      ASSERT_EQ(y1[i], ref[i]) << dtype_name(t) << " i=" << i;
       ASSERT_EQ(y1[i], y3[i]) << "thread count changed the result";
+    }
+    // One token at a time (decode) gives the same bits as the batched product (prefill).
+    for (size_t tk : {0ul, 1ul, 69ul}) {
+      std::vector<float> one(rows);
+      matmul(w, x.data() + tk * cols, 1, one.data(), p3);
+      for (size_t r = 0; r < rows; ++r) ASSERT_EQ(one[r], y1[tk * rows + r]);
     }
   }
 }

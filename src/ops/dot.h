@@ -1,12 +1,15 @@
 #pragma once
-// f32 dot product: a SIMD version and the plain references it is tested against.
+// f32 dot products: the SIMD kernels (a register tile of dot products for GEMM) and the plain
+// references they are tested against.
 //
-// `dot` gives bit-identical results on AVX-512, AVX2+FMA and plain builds: element i always
-// accumulates into f32 lane i % 32 with a fused multiply-add, the 32 lanes are summed in double in
-// lane order, and the n % 32 tail is added in double. Together with -ffp-contract=off this makes
-// results independent of the machine the project is built on, so a number measured here is the
-// number CI sees. Each lane sums only n/32 products, and the double reduction keeps the rest exact
-// enough to match the float64 golden attention to 1e-6.
+// Every dot product in sinkscope's matmuls follows one arithmetic layout, whatever the ISA, tile
+// shape, token count or thread count:
+//   1. element i accumulates into f32 lane i % 16 with a fused multiply-add, in order of i;
+//   2. the 16 lanes are summed in double by a fixed tree (sum_lanes);
+//   3. the n % 16 tail is added in double, and the sum is rounded to f32 once.
+// With -ffp-contract=off elsewhere this makes results bit-identical between AVX-512, AVX2 and plain
+// builds (a number measured here is the number CI sees), and between prefill, decode and any
+// tiling or blocking of the GEMM.
 #include <cmath>
 #include <cstddef>
 
@@ -16,7 +19,7 @@
 
 namespace ss {
 
-inline constexpr size_t kDotLanes = 32;
+inline constexpr size_t kDotLanes = 16;
 
 inline double dot_f64(const float* a, const float* b, size_t n) {
   double s = 0;
@@ -31,53 +34,137 @@ inline float dot_scalar(const float* a, const float* b, size_t n) {
   return s;
 }
 
-// Scalar statement of the lane layout `dot` implements with SIMD.
+// Step 2 in scalar form: halves added pairwise, 16 → 8 → 4 → 2 → 1, in double.
+inline double sum_lanes_reference(const float* lanes) {
+  double s[8];
+  for (int j = 0; j < 8; ++j) s[j] = static_cast<double>(lanes[j]) + lanes[j + 8];
+  for (int j = 0; j < 4; ++j) s[j] += s[j + 4];
+  for (int j = 0; j < 2; ++j) s[j] += s[j + 2];
+  return s[0] + s[1];
+}
+
+// Step 2 with SIMD, the same tree.
+inline double sum_lanes(const float* lanes) {
+#if defined(__AVX512F__)
+  // maskz forms: GCC 12's unmasked ones read an "undefined" register that -Wmaybe-uninitialized
+  // reports.
+  const __m512d s8 = _mm512_add_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(lanes)),
+                                   _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(lanes + 8)));
+  alignas(64) double h[8];
+  _mm512_store_pd(h, s8);
+  const __m256d s4 = _mm256_add_pd(_mm256_load_pd(h), _mm256_load_pd(h + 4));
+  const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+#elif defined(__AVX2__) && defined(__FMA__)
+  const __m256d a =
+      _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(lanes)), _mm256_cvtps_pd(_mm_loadu_ps(lanes + 8)));
+  const __m256d b = _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(lanes + 4)),
+                                  _mm256_cvtps_pd(_mm_loadu_ps(lanes + 12)));
+  const __m256d s4 = _mm256_add_pd(a, b);
+  const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+#else
+  return sum_lanes_reference(lanes);
+#endif
+}
+
+// Steps 2 and 3: lanes hold the sums of a[0..i) · b[0..i) (i a multiple of 16).
+inline float finish_dot(const float* lanes, const float* a, const float* b, size_t i, size_t n) {
+  double sum = sum_lanes(lanes);
+  for (; i < n; ++i) sum += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(sum);
+}
+
+// Scalar statement of the whole layout.
 inline float dot_lanes_reference(const float* a, const float* b, size_t n) {
   float lanes[kDotLanes] = {};
   size_t i = 0;
   for (; i + kDotLanes <= n; i += kDotLanes)
     for (size_t l = 0; l < kDotLanes; ++l) lanes[l] = std::fma(a[i + l], b[i + l], lanes[l]);
-  double sum = 0;
-  for (float v : lanes) sum += v;
+  double sum = sum_lanes_reference(lanes);
   for (; i < n; ++i) sum += static_cast<double>(a[i]) * b[i];
   return static_cast<float>(sum);
 }
 
-inline float dot(const float* a, const float* b, size_t n) {
+// Step 1 for a register tile: M rows of w (row stride ldw) against N rows of x (stride ldx) over
+// elements [i0, i1), a range of whole 16-element groups. acc holds M × N × 16 lanes (pair (r, t)
+// at (r * N + t) * 16) and is loaded and stored, so a long dot product can be split into
+// cache-sized blocks without changing a bit. In registers, each loaded weight vector serves N
+// tokens and each token vector M rows: this lifts the GEMM from load-bound to FMA-bound.
+template <int M, int N>
+inline void dot_tile(const float* w, size_t ldw, const float* x, size_t ldx, size_t i0, size_t i1,
+                     float* acc) {
 #if defined(__AVX512F__)
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
+  __m512 a[M][N];
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) a[r][t] = _mm512_loadu_ps(acc + (r * N + t) * 16);
+  for (size_t i = i0; i < i1; i += 16) {
+    __m512 wv[M];
+    // The empty asm statements pin loaded vectors in registers: GCC otherwise folds a load into
+    // each FMA that uses it, and M × N loads per step make the kernel load-bound.
+    for (int r = 0; r < M; ++r) {
+      wv[r] = _mm512_loadu_ps(w + r * ldw + i);
+      __asm__("" : "+v"(wv[r]));
+    }
+    for (int t = 0; t < N; ++t) {
+      __m512 xv = _mm512_loadu_ps(x + t * ldx + i);
+      __asm__("" : "+v"(xv));
+      for (int r = 0; r < M; ++r) a[r][t] = _mm512_fmadd_ps(wv[r], xv, a[r][t]);
+    }
   }
-  alignas(64) float lanes[kDotLanes];
-  _mm512_store_ps(lanes, acc0);
-  _mm512_store_ps(lanes + 16, acc1);
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) _mm512_storeu_ps(acc + (r * N + t) * 16, a[r][t]);
 #elif defined(__AVX2__) && defined(__FMA__)
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), acc3);
+  // Lanes 0-7 and 8-15 of each dot product live in two registers.
+  __m256 lo[M][N], hi[M][N];
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) {
+      lo[r][t] = _mm256_loadu_ps(acc + (r * N + t) * 16);
+      hi[r][t] = _mm256_loadu_ps(acc + (r * N + t) * 16 + 8);
+    }
+  for (size_t i = i0; i < i1; i += 16) {
+    __m256 wv[M];
+    for (int r = 0; r < M; ++r) {
+      wv[r] = _mm256_loadu_ps(w + r * ldw + i);
+      __asm__("" : "+x"(wv[r]));  // as above
+    }
+    for (int t = 0; t < N; ++t) {
+      __m256 xv = _mm256_loadu_ps(x + t * ldx + i);
+      __asm__("" : "+x"(xv));
+      for (int r = 0; r < M; ++r) lo[r][t] = _mm256_fmadd_ps(wv[r], xv, lo[r][t]);
+    }
+    for (int r = 0; r < M; ++r) {
+      wv[r] = _mm256_loadu_ps(w + r * ldw + i + 8);
+      __asm__("" : "+x"(wv[r]));
+    }
+    for (int t = 0; t < N; ++t) {
+      __m256 xv = _mm256_loadu_ps(x + t * ldx + i + 8);
+      __asm__("" : "+x"(xv));
+      for (int r = 0; r < M; ++r) hi[r][t] = _mm256_fmadd_ps(wv[r], xv, hi[r][t]);
+    }
   }
-  alignas(32) float lanes[kDotLanes];
-  _mm256_store_ps(lanes, acc0);
-  _mm256_store_ps(lanes + 8, acc1);
-  _mm256_store_ps(lanes + 16, acc2);
-  _mm256_store_ps(lanes + 24, acc3);
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) {
+      _mm256_storeu_ps(acc + (r * N + t) * 16, lo[r][t]);
+      _mm256_storeu_ps(acc + (r * N + t) * 16 + 8, hi[r][t]);
+    }
 #else
-  return dot_lanes_reference(a, b, n);
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) {
+      float* lanes = acc + (r * N + t) * 16;
+      for (size_t i = i0; i < i1; i += 16)
+        for (size_t l = 0; l < kDotLanes; ++l)
+          lanes[l] = std::fma(w[r * ldw + i + l], x[t * ldx + i + l], lanes[l]);
+    }
 #endif
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-  double sum = 0;
-  for (float v : lanes) sum += v;
-  for (; i < n; ++i) sum += static_cast<double>(a[i]) * b[i];
-  return static_cast<float>(sum);
-#endif
+}
+
+// One dot product with the layout (decode-sized work; matmul tiles many of them).
+inline float dot(const float* a, const float* b, size_t n) {
+  alignas(64) float lanes[kDotLanes] = {};
+  const size_t n16 = n / kDotLanes * kDotLanes;
+  dot_tile<1, 1>(a, 0, b, 0, 0, n16, lanes);
+  return finish_dot(lanes, a, b, n16, n);
 }
 
 }  // namespace ss

@@ -1,7 +1,8 @@
 #pragma once
 // Y = X · Wᵀ for a weight matrix W (rows = output features, any supported dtype) and a batch of
-// n_tokens f32 input rows: Y[t][o] = Σ_i W[o][i] · X[t][i]. Rows of W are expanded to f32 one at a
-// time into a per-thread buffer, never the whole matrix.
+// n_tokens f32 input rows: Y[t][o] = Σ_i W[o][i] · X[t][i]. Quantized rows are expanded to f32 a
+// block of 16 rows at a time into a per-thread buffer, never the whole matrix. Every output follows
+// the dot-product layout of ops/dot.h, so results do not depend on threads, tiling or ISA.
 #include <cstddef>
 
 #include "model/tensor.h"
@@ -11,7 +12,8 @@ namespace ss {
 
 void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool);
 
-// The plain reference: dequantize each row, scalar dot products, one thread.
+// The plain reference: dequantize each row, scalar dot_lanes_reference, one thread. Bit-identical
+// to matmul.
 void matmul_reference(const Tensor& w, const float* x, size_t n_tokens, float* y);
 
 }  // namespace ss
