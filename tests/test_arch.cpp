@@ -176,6 +176,29 @@ TEST(Arch, ConvertReloadsWithIdenticalLogits) {
   EXPECT_NE(logits_of(a, prompt_ids(20)), logits_of(load_model(synth("llama")), prompt_ids(20)));
 }
 
+// A qwen2 model with GPT-2's byte-level BPE vocabulary: the CLI tokenizes with BPE and adds no
+// BOS (tokenizer.ggml.add_bos_token defaults to false for gpt2, as in llama.cpp).
+TEST(Arch, ByteLevelBpeVocabularyThroughTheCli) {
+  const std::string model = test::temp_dir() + "/qwen2-gpt2.gguf";
+  auto r = test::run_cli("synth --arch qwen2 -q --vocab " +
+                         test::shared("models/vocab/ggml-vocab-gpt-2.gguf") + " -o " + model);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("forward -m " + model + " -p \"Hello world, it's a test\" --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["ids"],
+            nlohmann::json::parse("[15496, 995, 11, 340, 338, 257, 1332]"));
+  r = test::run_cli("generate -m " + model + " -p \"Once upon a time\" -n 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Once upon a time", 0), 0u) << r.out;
+  r = test::run_cli("perplexity -m " + model + " -f " + short_text() +
+                    " --ctx 32 --chunks 2 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tokens_scored"], 62);
+  r = test::run_cli("analyze -m " + model + " -f " + short_text() +
+                    " --ctx 24 --chunks 1 --quiet --out " + test::temp_dir() + "/run");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
 TEST(Arch, IncrementalDecodingMatchesBatch) {
   for (const auto& arch : kArchs) {
     Model m = load_model(synth(arch));

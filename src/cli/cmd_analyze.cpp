@@ -61,7 +61,8 @@ void add_analyze(CLI::App& root) {
   cmd->callback([a] {
     const auto start = std::chrono::steady_clock::now();
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
     std::vector<int> text_ids;
     nlohmann::json invalid = nlohmann::json::object();
     for (const auto& f : a->files) {
@@ -90,7 +91,11 @@ void add_analyze(CLI::App& root) {
     opt.stats = {a->sink_tokens, a->eps};
     opt.dump_heads = parse_head_list(a->dump_attention, model.config, "--dump-attention");
     opt.dump_window = a->dump_window;
-    for (const auto& b : a->bos) opt.modes.push_back({b, b == "on" ? tok.bos_id() : -1});
+    for (const auto& b : a->bos) {
+      require(b != "on" || tok.bos_id() >= 0, "--bos",
+              "the tokenizer has no BOS token: use --bos off");
+      opt.modes.push_back({b, b == "on" ? tok.bos_id() : -1});
+    }
     if (!a->first_token.empty()) {
       std::vector<int> ids = tok.encode(a->first_token, false);
       require(ids.size() == 1, "--first-token",

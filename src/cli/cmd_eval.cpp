@@ -62,7 +62,8 @@ void add_eval(CLI::App& root) {
   cmd->callback([a] {
     require(a->limit >= 0, "--limit", "must not be negative");
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
     const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;
     require(ctx >= 2, "--ctx", "must be at least 2");
     if (ctx > model.config.max_seq_len)

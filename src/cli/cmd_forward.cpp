@@ -58,14 +58,17 @@ void add_forward(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("forward", "One forward pass over a prompt, printed as JSON");
   add_common(cmd, *a);
   add_ablate(cmd, *a);
-  cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->required();
+  cmd->add_option("-p,--prompt", a->prompt,
+                  "Prompt text (BOS is added when the tokenizer asks for it)")
+      ->required();
   cmd->add_flag("--json", a->json, "Print one JSON object (the only output format for now)");
   cmd->add_flag("--attention", a->attention,
                 "Include attention[layer][head][query][key] (zeros above the diagonal)");
   cmd->callback([a] {
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
-    std::vector<int> ids = tok.encode(a->prompt, true);
+    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
+    std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());
     require(static_cast<int>(ids.size()) <= model.config.max_seq_len, "--prompt",
             "longer than the model's context");
     ThreadPool pool(a->threads);

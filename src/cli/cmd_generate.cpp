@@ -32,9 +32,10 @@ void add_generate(CLI::App& root) {
   cmd->add_option("--seed", a->seed, "Random seed for sampling")->capture_default_str();
   cmd->callback([a] {
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
     require(a->n_new >= 0, "-n", "must not be negative");
-    std::vector<int> ids = tok.encode(a->prompt, true);
+    std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());
     require(static_cast<int>(ids.size()) < model.config.max_seq_len, a->model,
             "prompt of " + std::to_string(ids.size()) + " tokens fills the context of " +
                 std::to_string(model.config.max_seq_len));
@@ -43,8 +44,10 @@ void add_generate(CLI::App& root) {
     HeadMask mask = ablation_mask(*a, model.config);
     rt.set_head_mask(&mask);
     Sampler sampler(a->temperature, a->top_p, a->seed);
-    for (size_t i = 1; i < ids.size(); ++i)
-      std::fputs(tok.decode_token(ids[i - 1], ids[i]).c_str(), stdout);
+    // The prompt as the tokenizer reads it back; BOS (when added) prints nothing.
+    const size_t first = !ids.empty() && ids[0] == tok.bos_id() ? 1 : 0;
+    for (size_t i = first; i < ids.size(); ++i)
+      std::fputs(tok.decode_token(i > 0 ? ids[i - 1] : -1, ids[i]).c_str(), stdout);
     std::fflush(stdout);
     generate(rt, ids, a->n_new, sampler, {tok.bos_id(), tok.eos_id()}, [&](int prev, int next) {
       std::fputs(tok.decode_token(prev, next).c_str(), stdout);

@@ -70,7 +70,8 @@ void add_perplexity(CLI::App& root) {
   cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str();
   cmd->callback([a] {
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
     TextFile file = read_text(a->file);
     if (file.invalid_utf8)
       std::fprintf(stderr,
@@ -85,7 +86,7 @@ void add_perplexity(CLI::App& root) {
     require(a->chunks >= 0, "--chunks", "must not be negative");
     require(a->stride >= 0 && a->stride <= ctx, "--stride", "must be between 0 and --ctx");
     HeadMask mask = ablation_mask(*a, model.config);
-    std::vector<int> ids = tok.encode(file.text, true);
+    std::vector<int> ids = tok.encode(file.text, tok.add_bos());
     require(ids.size() >= 2, a->file, "too short to score any token");
     ThreadPool pool(a->threads);
     Runtime rt(model, pool, ctx);
@@ -130,7 +131,7 @@ void add_perplexity(CLI::App& root) {
 
     Progress bar("perplexity", !a->quiet);
     PerplexityResult r = perplexity(
-        rt, ids, ctx, tok.bos_id(), a->chunks,
+        rt, ids, ctx, tok.add_bos() ? tok.bos_id() : -1, a->chunks,
         [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); },
         a->stride, prepare);
     bar.finish();

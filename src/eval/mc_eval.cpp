@@ -52,7 +52,7 @@ McResult summarize_mc(const std::string& task, bool is_cloze, std::vector<McItem
   return r;
 }
 
-ContinuationTokens tokenize_continuation(const SpmTokenizer& tok, const std::string& context,
+ContinuationTokens tokenize_continuation(const Tokenizer& tok, const std::string& context,
                                          const std::string& continuation) {
   // lm-eval moves the context's trailing whitespace to the continuation, so the split falls
   // where a tokenizer that joins spaces with the following word puts it.
@@ -60,11 +60,11 @@ ContinuationTokens tokenize_continuation(const SpmTokenizer& tok, const std::str
   const std::string ctx = context.substr(0, keep);
   const std::string cont = context.substr(keep) + continuation;
   ContinuationTokens t;
-  t.whole = tok.encode(ctx + cont, true);
+  t.whole = tok.encode(ctx + cont, tok.add_bos());
   if (t.whole.size() < 2) throw std::invalid_argument("nothing to score: empty continuation");
   // The split can move when the last context token merges with the continuation; keep at least
   // one continuation token, and BOS always in the context.
-  t.split = std::clamp<size_t>(tok.encode(ctx, true).size(), 1, t.whole.size() - 1);
+  t.split = std::clamp<size_t>(tok.encode(ctx, tok.add_bos()).size(), 1, t.whole.size() - 1);
   return t;
 }
 
@@ -112,7 +112,7 @@ ContinuationScorer::Score ContinuationScorer::score(const std::string& context,
   return s;
 }
 
-McResult evaluate_task(Runtime& rt, const SpmTokenizer& tok, const McTask& task,
+McResult evaluate_task(Runtime& rt, const Tokenizer& tok, const McTask& task,
                        const std::function<void(int, int)>& progress) {
   ContinuationScorer scorer(rt, tok);
   std::vector<McItemScore> scores;

@@ -10,7 +10,7 @@
 
 #include "eval/mc_task.h"
 #include "runtime/runtime.h"
-#include "tokenizer/spm_tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace ss {
 
@@ -50,7 +50,7 @@ struct ContinuationTokens {
   std::vector<int> whole;
   size_t split = 0;  // whole[split:] is the continuation
 };
-ContinuationTokens tokenize_continuation(const SpmTokenizer& tok, const std::string& context,
+ContinuationTokens tokenize_continuation(const Tokenizer& tok, const std::string& context,
                                          const std::string& continuation);
 
 // Scores continuations with one Runtime, reusing its KV cache between calls: positions before the
@@ -59,7 +59,7 @@ ContinuationTokens tokenize_continuation(const SpmTokenizer& tok, const std::str
 // reset() after it did). A sequence longer than the cache keeps BOS and drops tokens after it.
 class ContinuationScorer {
  public:
-  ContinuationScorer(Runtime& rt, const SpmTokenizer& tok) : rt_(rt), tok_(tok) {}
+  ContinuationScorer(Runtime& rt, const Tokenizer& tok) : rt_(rt), tok_(tok) {}
 
   struct Score {
     double loglik = 0;
@@ -72,13 +72,13 @@ class ContinuationScorer {
 
  private:
   Runtime& rt_;
-  const SpmTokenizer& tok_;
+  const Tokenizer& tok_;
   std::vector<int> cached_;  // the tokens whose keys and values the cache holds, from position 0
 };
 
 // Scores every item of a task. progress(done, total) is called after each item. The Runtime's
 // head mask and observers apply; its cache contents on entry do not matter.
-McResult evaluate_task(Runtime& rt, const SpmTokenizer& tok, const McTask& task,
+McResult evaluate_task(Runtime& rt, const Tokenizer& tok, const McTask& task,
                        const std::function<void(int, int)>& progress = nullptr);
 
 }  // namespace ss

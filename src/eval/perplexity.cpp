@@ -29,7 +29,7 @@ PerplexityResult perplexity(Runtime& rt, std::span<const int> stream, int ctx, i
   for (size_t w = 0; w < starts.size(); ++w) {
     const size_t begin = starts[w], end = std::min(n, begin + ctx);
     window.assign(stream.begin() + begin, stream.begin() + end);
-    window[0] = bos_id;
+    if (bos_id >= 0) window[0] = bos_id;  // llama.cpp: only for models that add BOS
     if (prepare) prepare(window);
     const std::vector<double> nll = rt.forward_nll(window, 0);  // nll[i]: token i + 1
     for (size_t i = std::max(scored_to, begin + 1) - begin; i < window.size(); ++i) {

@@ -19,6 +19,7 @@ struct PerplexityResult {
   int windows = 0;
 };
 
+// Each window's first token is replaced by bos_id (-1: kept, for models without BOS).
 // max_windows 0: all windows; stride 0: ctx. progress(done, total) is called after each window;
 // prepare(window), when given, runs before each window is scored (e.g. to choose per-input
 // dormant heads and set the runtime's head mask).

@@ -133,4 +133,21 @@ SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& to
   return SpmTokenizer(vocab_from_gguf(g));
 }
 
+std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
+                                               const std::string& tokenizer_path) {
+  if (!tokenizer_path.empty()) {
+    if (is_gguf_file(tokenizer_path)) return tokenizer_from_gguf(GgufFile(tokenizer_path));
+    const std::string json = ".json";
+    if (tokenizer_path.size() >= json.size() &&
+        tokenizer_path.compare(tokenizer_path.size() - json.size(), json.size(), json) == 0)
+      return tokenizer_from_json(tokenizer_path);
+    return std::make_unique<SpmTokenizer>(load_llama2c_vocab(tokenizer_path));
+  }
+  if (!is_gguf_file(model_path))
+    throw InputError(model_path, "a llama2.c checkpoint has no tokenizer: pass --tokenizer FILE");
+  GgufFile g(model_path);
+  if (!g.has("tokenizer.ggml.tokens")) g.fail("no tokenizer in this file: pass --tokenizer FILE");
+  return tokenizer_from_gguf(g);
+}
+
 }  // namespace ss

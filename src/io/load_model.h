@@ -1,9 +1,11 @@
 #pragma once
 // Opens a model or tokenizer from whatever file the user points at.
+#include <memory>
 #include <string>
 
 #include "model/model.h"
 #include "tokenizer/spm_tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 namespace ss {
 
@@ -16,6 +18,12 @@ Model load_gguf_model(const std::string& path);
 // The tokenizer from tokenizer_path (llama2.c .bin or GGUF) if given, else from the model's GGUF
 // metadata; a llama2.c model without --tokenizer is an error.
 SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& tokenizer_path);
+
+// The same for commands that only encode and decode text, any tokenizer algorithm: GGUF by
+// tokenizer.ggml.model (llama: SentencePiece, gpt2: byte-level BPE), a Hugging Face
+// tokenizer.json, or a llama2.c tokenizer .bin.
+std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
+                                               const std::string& tokenizer_path);
 
 bool is_gguf_file(const std::string& path);
 

@@ -10,25 +10,28 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 
 namespace ss {
 
-class SpmTokenizer {
+class SpmTokenizer : public Tokenizer {
  public:
   explicit SpmTokenizer(Vocab vocab);
 
   // Token ids of text, BOS first when add_bos.
-  std::vector<int> encode(std::string_view text, bool add_bos) const;
+  std::vector<int> encode(std::string_view text, bool add_bos) const override;
   // The text of one token as it continues a sequence whose previous token is prev
   // (after BOS the leading space of the dummy prefix is dropped, as llama2.c does).
-  std::string decode_token(int prev, int token) const;
+  std::string decode_token(int prev, int token) const override;
   // The text of a whole sequence (BOS/EOS/control tokens produce nothing).
   std::string decode(std::span<const int> ids) const;
 
   const Vocab& vocab() const { return vocab_; }
-  int bos_id() const { return vocab_.bos_id; }
-  int eos_id() const { return vocab_.eos_id; }
+  int bos_id() const override { return vocab_.bos_id; }
+  int eos_id() const override { return vocab_.eos_id; }
+  bool add_bos() const override { return vocab_.add_bos; }
+  size_t vocab_size() const override { return vocab_.size(); }
 
  private:
   Vocab vocab_;
