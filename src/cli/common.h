@@ -39,6 +39,7 @@ void add_prune(CLI::App& root);
 void add_export(CLI::App& root);
 void add_train(CLI::App& root);
 void add_trajectory(CLI::App& root);
+void add_tokenizer(CLI::App& root);
 void add_synth(CLI::App& root);
 
 }  // namespace ss::cli

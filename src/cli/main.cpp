@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   ss::cli::add_export(app);
   ss::cli::add_train(app);
   ss::cli::add_trajectory(app);
+  ss::cli::add_tokenizer(app);
   ss::cli::add_synth(app);
   try {
     app.parse(argc, argv);
