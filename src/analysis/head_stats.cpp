@@ -48,17 +48,23 @@ void SinkStatsObserver::begin_window(int T) {
   kv_.assign(static_cast<size_t>(c.n_layers) * c.n_kv_heads, KvAccum{});
 }
 
+// Rows from the runtime carry the kernel's entropy; rows from elsewhere (tests) compute it here.
 void SinkStatsObserver::on_pattern(int layer, int head, int pos, std::span<const float> row) {
+  double entropy = 0;
+  for (float p : row)
+    if (p > 0) entropy -= static_cast<double>(p) * std::log(static_cast<double>(p));
+  on_pattern_row(layer, head, pos, row, entropy);
+}
+
+void SinkStatsObserver::on_pattern_row(int layer, int head, int pos, std::span<const float> row,
+                                       double entropy) {
   Accum& a = heads_[static_cast<size_t>(layer) * model_.config.n_heads + head];
   const double bos = row[0];
-  double first_k = 0, entropy = 0;
+  double first_k = 0;
   const size_t k_end = std::min(row.size(), static_cast<size_t>(opt_.sink_tokens));
-  for (size_t k = 0; k < row.size(); ++k) {
-    const double p = row[k];
-    a.received[k] += p;
-    if (k < k_end) first_k += p;
-    if (p > 0) entropy -= p * std::log(p);
-  }
+  for (size_t k = 0; k < k_end; ++k) first_k += row[k];
+  double* received = a.received.data();
+  for (size_t k = 0; k < row.size(); ++k) received[k] += row[k];
   a.bos_all += bos;
   a.first_k += first_k;
   a.entropy_all += entropy;
@@ -88,17 +94,24 @@ void SinkStatsObserver::on_values(int layer, int pos0, int n, const float* v) {
 void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
+  std::vector<double> gz;
   for (int h = 0; h < c.n_heads; ++h) {
     Accum& a = heads_[static_cast<size_t>(layer) * c.n_heads + h];
     const double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
     for (int t = 0; t < n; ++t) {
       const float* zh = z + static_cast<size_t>(t) * c.q_dim() + h * hd;
+      // quad = zᵀ G z with G symmetric: gz = Σ_j z_j G[j] row by row (element-wise, so it
+      // vectorizes), then one dot product.
+      gz.assign(static_cast<size_t>(hd), 0.0);
+      for (int j = 0; j < hd; ++j) {
+        const double zj = zh[j];
+        const double* gj = g + static_cast<size_t>(j) * hd;
+        for (int i = 0; i < hd; ++i) gz[i] += gj[i] * zj;
+      }
       double zz = 0, quad = 0;
       for (int i = 0; i < hd; ++i) {
         zz += static_cast<double>(zh[i]) * zh[i];
-        double gi = 0;
-        for (int j = 0; j < hd; ++j) gi += g[i * hd + j] * zh[j];
-        quad += zh[i] * gi;
+        quad += zh[i] * gz[i];
       }
       const double z_norm = std::sqrt(zz);
       a.z_norm += z_norm;

@@ -35,6 +35,8 @@ class SinkStatsObserver : public Observer {
 
   bool wants_pattern(int) const override { return true; }
   void on_pattern(int layer, int head, int pos, std::span<const float> row) override;
+  void on_pattern_row(int layer, int head, int pos, std::span<const float> row,
+                      double entropy) override;
   void on_values(int layer, int pos0, int n_tokens, const float* v) override;
   void on_z(int layer, int pos0, int n_tokens, const float* z) override;
 

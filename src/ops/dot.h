@@ -68,11 +68,17 @@ inline double sum_lanes(const float* lanes) {
 #endif
 }
 
-// Steps 2 and 3: lanes hold the sums of a[0..i) · b[0..i) (i a multiple of 16).
-inline float finish_dot(const float* lanes, const float* a, const float* b, size_t i, size_t n) {
+// Steps 2 and 3: lanes hold the sums of a[0..i) · b[0..i) (i a multiple of 16). The double sum
+// before its final rounding, for callers that go on in double (attention scores).
+inline double finish_dot_f64(const float* lanes, const float* a, const float* b, size_t i,
+                             size_t n) {
   double sum = sum_lanes(lanes);
   for (; i < n; ++i) sum += static_cast<double>(a[i]) * b[i];
-  return static_cast<float>(sum);
+  return sum;
+}
+
+inline float finish_dot(const float* lanes, const float* a, const float* b, size_t i, size_t n) {
+  return static_cast<float>(finish_dot_f64(lanes, a, b, i, n));
 }
 
 // Scalar statement of the whole layout.

@@ -1,38 +1,14 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
-#include <array>
-#include <utility>
 #include <vector>
 
 #include "ops/dequant.h"
 #include "ops/dot.h"
+#include "ops/dot_tiles.h"
 
 namespace ss {
 namespace {
-
-// Register tile of the GEMM: rows of W × tokens per dot_tile call (see dot.h for why).
-#if defined(__AVX512F__)
-constexpr int kTileRows = 4, kTileTokens = 4;  // 16 zmm accumulators + 4 weight vectors
-#elif defined(__AVX2__) && defined(__FMA__)
-constexpr int kTileRows = 2, kTileTokens = 3;  // 12 ymm accumulators + 2 weight vectors
-#else
-constexpr int kTileRows = 1, kTileTokens = 1;
-#endif
-
-using TileFn = void (*)(const float*, size_t, const float*, size_t, size_t, size_t, float*);
-
-// tile_fn(m, n) is dot_tile<m, n>, for full tiles and the partial ones at the edges of a block.
-template <size_t... I>
-constexpr std::array<TileFn, sizeof...(I)> make_tile_table(std::index_sequence<I...>) {
-  return {
-      &dot_tile<static_cast<int>(I / kTileTokens) + 1, static_cast<int>(I % kTileTokens) + 1>...};
-}
-constexpr auto kTileTable = make_tile_table(std::make_index_sequence<kTileRows * kTileTokens>());
-
-TileFn tile_fn(size_t m, size_t n) {
-  return kTileTable[(m - 1) * kTileTokens + (n - 1)];
-}
 
 // Blocking: a thread works on kRowBlock rows of W (expanded to f32 once per token chunk when W is
 // quantized) against kTokenChunk tokens, whose inputs then stay in L2 while every row passes over
@@ -43,7 +19,7 @@ TileFn tile_fn(size_t m, size_t n) {
 constexpr size_t kRowBlock = 16;
 constexpr size_t kTokenChunk = 64;
 constexpr size_t kKBlock = 4096;
-constexpr size_t kTileLanes = kTileRows * kTileTokens * kDotLanes;
+constexpr size_t kTileLanes = kTileRows * kTileCols * kDotLanes;
 
 }  // namespace
 
@@ -55,7 +31,7 @@ void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPo
   pool.parallel_for(n_blocks, [&](size_t b0, size_t b1, int) {
     thread_local std::vector<float> buf, acc;
     if (w.type != DType::F32) buf.resize(cols * kRowBlock);
-    acc.resize(kRowTiles * ((kTokenChunk + kTileTokens - 1) / kTileTokens) * kTileLanes);
+    acc.resize(kRowTiles * ((kTokenChunk + kTileCols - 1) / kTileCols) * kTileLanes);
     for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) {
       const size_t t1 = std::min(n_tokens, t0 + kTokenChunk);
       for (size_t b = b0; b < b1; ++b) {
@@ -72,13 +48,13 @@ void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPo
         // The accumulator slot of the tile at token t, row r.
         auto slot = [&](size_t t, size_t r) {
           return acc.data() +
-                 ((t - t0) / kTileTokens * kRowTiles + (r - r0) / kTileRows) * kTileLanes;
+                 ((t - t0) / kTileCols * kRowTiles + (r - r0) / kTileRows) * kTileLanes;
         };
         std::fill(acc.begin(), acc.end(), 0.0f);
         for (size_t k0 = 0; k0 < cols16; k0 += kKBlock) {
           const size_t k1 = std::min(cols16, k0 + kKBlock);
-          for (size_t t = t0; t < t1; t += kTileTokens) {
-            const size_t nt = std::min<size_t>(kTileTokens, t1 - t);
+          for (size_t t = t0; t < t1; t += kTileCols) {
+            const size_t nt = std::min<size_t>(kTileCols, t1 - t);
             for (size_t r = r0; r < r1; r += kTileRows) {
               const size_t nr = std::min<size_t>(kTileRows, r1 - r);
               tile_fn(nr, nt)(block + (r - r0) * cols, cols, x + t * cols, cols, k0, k1,
@@ -86,8 +62,8 @@ void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPo
             }
           }
         }
-        for (size_t t = t0; t < t1; t += kTileTokens) {
-          const size_t nt = std::min<size_t>(kTileTokens, t1 - t);
+        for (size_t t = t0; t < t1; t += kTileCols) {
+          const size_t nt = std::min<size_t>(kTileCols, t1 - t);
           for (size_t r = r0; r < r1; r += kTileRows) {
             const size_t nr = std::min<size_t>(kTileRows, r1 - r);
             const float* lanes = slot(t, r);

@@ -21,6 +21,13 @@ class Observer {
   // Called from worker threads: for one (layer, head) always from a single thread, in increasing
   // pos order; different heads may be delivered concurrently.
   virtual void on_pattern(int layer, int head, int pos, std::span<const float> row) {}
+  // The same row with its entropy in nats, which the attention kernel gets almost for free from
+  // the softmax (log Σe − Σ p·(s − max s)) instead of a logarithm per key. The runtime calls this
+  // one; by default it forwards to on_pattern.
+  virtual void on_pattern_row(int layer, int head, int pos, std::span<const float> row,
+                              double entropy) {
+    on_pattern(layer, head, pos, row);
+  }
 
   virtual void on_resid_pre(int layer, int pos0, int n_tokens, const float* x) {}
   virtual void on_values(int layer, int pos0, int n_tokens, const float* v) {}

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ops/attention.h"
 #include "ops/basic.h"
 #include "ops/dequant.h"
 #include "ops/dot.h"
@@ -33,39 +34,22 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   for (Observer* o : observers_)
     if (o->wants_pattern(layer)) watching.push_back(o);
 
+  AttentionShape shape;
+  shape.head_dim = hd;
+  shape.q_stride = shape.z_stride = static_cast<size_t>(q_dim);
+  shape.kv_stride = static_cast<size_t>(kv_dim);
+  shape.scale = scale;
+  shape.window = window;
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
-    std::vector<float> att(static_cast<size_t>(pos0 + n));
-    std::vector<double> attd(static_cast<size_t>(pos0 + n)), zd(static_cast<size_t>(hd));
     for (size_t h = h0; h < h1; ++h) {
       const size_t kv_off = (h / c.kv_group()) * hd;
-      for (int i = 0; i < n; ++i) {
-        const int pos = pos0 + i;
-        // A sliding-window query sees keys k0..pos; the rest of its row is zero.
-        const int k0 = window > 0 ? std::max(0, pos - window + 1) : 0;
-        const float* qh = q + static_cast<size_t>(i) * q_dim + h * hd;
-        // Scores and softmax in double: attention rows are what sinkscope measures, and f32
-        // scores leave them only just within 1e-6 of the float64 reference.
-        for (int k = k0; k <= pos; ++k)
-          attd[k] = dot_f64(qh, kc + static_cast<size_t>(k) * kv_dim + kv_off, hd) * scale;
-        double mx = attd[k0];
-        for (int k = k0 + 1; k <= pos; ++k) mx = std::max(mx, attd[k]);
-        double sum = 0;
-        for (int k = k0; k <= pos; ++k) sum += attd[k] = std::exp(attd[k] - mx);
-        std::fill(att.begin(), att.begin() + k0, 0.0f);
-        for (int k = k0; k <= pos; ++k) att[k] = static_cast<float>(attd[k] / sum);
-        for (Observer* o : watching)
-          o->on_pattern(layer, static_cast<int>(h), pos,
-                        {att.data(), static_cast<size_t>(pos + 1)});
-        // z = Σ_k p_k v_k with the double probabilities, accumulated in double, rounded once.
-        float* zh = z + static_cast<size_t>(i) * q_dim + h * hd;
-        std::fill(zd.begin(), zd.end(), 0.0);
-        for (int k = k0; k <= pos; ++k) {
-          const double p = attd[k] / sum;
-          const float* vk = vc + static_cast<size_t>(k) * kv_dim + kv_off;
-          for (int d = 0; d < hd; ++d) zd[d] += p * vk[d];
-        }
-        for (int d = 0; d < hd; ++d) zh[d] = static_cast<float>(zd[d]);
-      }
+      PatternFn on_row;
+      if (!watching.empty())
+        on_row = [&](int, int pos, std::span<const float> row, double entropy) {
+          for (Observer* o : watching)
+            o->on_pattern_row(layer, static_cast<int>(h), pos, row, entropy);
+        };
+      attend_head(q + h * hd, kc + kv_off, vc + kv_off, pos0, n, shape, z + h * hd, on_row);
     }
   });
 }

@@ -1,0 +1,35 @@
+#pragma once
+// Causal softmax attention of one query head over its KV head, one block of queries at a time,
+// never more than a few rows of scores in memory. Each query's probability row is handed to a
+// callback (the hook_pattern observers) before it is used, so statistics are fused into the
+// kernel rather than computed from a stored T×T matrix.
+#include <cstddef>
+#include <functional>
+#include <span>
+
+namespace ss {
+
+struct AttentionShape {
+  int head_dim = 0;
+  size_t q_stride = 0;   // floats between consecutive queries' vectors
+  size_t kv_stride = 0;  // floats between consecutive positions in the K and V caches
+  size_t z_stride = 0;   // floats between consecutive outputs
+  double scale = 1.0;    // score = q·k · scale
+  int window = 0;        // > 0: a query at pos sees keys pos-window+1..pos only
+};
+
+// Called for query i (0..n-1) at position pos with its probabilities over keys 0..pos (zero
+// outside a sliding window) and the row's entropy in nats, in order of i.
+using PatternFn = std::function<void(int i, int pos, std::span<const float> row, double entropy)>;
+
+// q: n query vectors at positions pos0..pos0+n-1; k, v: caches holding positions 0..pos0+n-1;
+// z: n outputs Σ_k p_k v_k. Scores use the dot-product layout of ops/dot.h, kept in double, with
+// the f32 exponentials summed in double; z accumulates the f32 probabilities in f32 FMAs.
+void attend_head(const float* q, const float* k, const float* v, int pos0, int n,
+                 const AttentionShape& s, float* z, const PatternFn& on_row);
+
+// The plain reference: everything in double from dot_f64 and std::exp, one query at a time.
+void attend_head_reference(const float* q, const float* k, const float* v, int pos0, int n,
+                           const AttentionShape& s, float* z, const PatternFn& on_row);
+
+}  // namespace ss

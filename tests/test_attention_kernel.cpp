@@ -1,0 +1,108 @@
+// The blocked attention kernel against its plain double reference, and its exp and sum.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "ops/attention.h"
+#include "ops/exp.h"
+
+using namespace ss;
+
+TEST(ExpKernel, RelativeErrorBelowThreeTenMillionthsOnNonPositiveRange) {
+  double worst = 0;
+  for (int i = 0; i <= 2000000; ++i) {
+    const float x = -87.0f * static_cast<float>(i) / 2000000.0f;
+    const double exact = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(exp_nonpositive(x) - exact) / exact);
+  }
+  EXPECT_LT(worst, 3e-7);
+  EXPECT_EQ(exp_nonpositive(0.0f), 1.0f);
+  EXPECT_GE(exp_nonpositive(-1e30f), 0.0f);
+  EXPECT_LT(exp_nonpositive(-1e30f), 1e-37f);
+}
+
+TEST(ExpKernel, ArrayFormIsBitIdenticalToScalar) {
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> dist(-90, 0);
+  std::vector<float> x(1001), y(x.size());
+  for (float& v : x) v = dist(rng);
+  exp_nonpositive(x.data(), y.data(), x.size());
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(y[i], exp_nonpositive(x[i])) << i;
+}
+
+TEST(ExpKernel, SumF64IsNearExact) {
+  std::vector<float> x(1003);
+  double exact = 0;
+  for (size_t i = 0; i < x.size(); ++i) exact += x[i] = 1.0f / static_cast<float>(i + 1);
+  EXPECT_NEAR(sum_f64(x.data(), x.size()), exact, 1e-12);
+}
+
+namespace {
+
+struct Case {
+  int hd, pos0, n, window;
+};
+
+void expect_matches_reference(const Case& c) {
+  std::mt19937 rng(static_cast<unsigned>(c.hd * 131 + c.n + c.window));
+  std::normal_distribution<float> dist(0, 1);
+  const int T = c.pos0 + c.n;
+  const size_t kv_stride = static_cast<size_t>(c.hd) * 3;  // the head sits inside a wider row
+  std::vector<float> q(static_cast<size_t>(c.n) * c.hd * 2), k(T * kv_stride), v(T * kv_stride);
+  for (float& x : q) x = 2.5f * dist(rng);  // large scores: peaked rows, like real sinks
+  for (float& x : k) x = dist(rng);
+  for (float& x : v) x = dist(rng);
+  AttentionShape s;
+  s.head_dim = c.hd;
+  s.q_stride = s.z_stride = static_cast<size_t>(c.hd) * 2;
+  s.kv_stride = kv_stride;
+  s.scale = 1.0 / std::sqrt(static_cast<double>(c.hd));
+  s.window = c.window;
+  std::vector<float> z(q.size()), zr(q.size());
+  std::vector<std::vector<float>> rows, rows_ref;
+  std::vector<double> ent, ent_ref;
+  int next = 0;
+  attend_head(q.data(), k.data() + c.hd, v.data() + c.hd, c.pos0, c.n, s, z.data(),
+              [&](int i, int pos, std::span<const float> row, double entropy) {
+                ASSERT_EQ(i, next++) << "rows out of order";
+                ASSERT_EQ(pos, c.pos0 + i);
+                rows.emplace_back(row.begin(), row.end());
+                ent.push_back(entropy);
+              });
+  attend_head_reference(q.data(), k.data() + c.hd, v.data() + c.hd, c.pos0, c.n, s, zr.data(),
+                        [&](int, int, std::span<const float> row, double entropy) {
+                          rows_ref.emplace_back(row.begin(), row.end());
+                          ent_ref.push_back(entropy);
+                        });
+  ASSERT_EQ(rows.size(), static_cast<size_t>(c.n));
+  double worst_p = 0, worst_z = 0;
+  for (int i = 0; i < c.n; ++i) {
+    ASSERT_EQ(rows[i].size(), static_cast<size_t>(c.pos0 + i + 1));
+    double sum = 0;
+    for (size_t kk = 0; kk < rows[i].size(); ++kk) {
+      sum += rows[i][kk];
+      worst_p = std::max(worst_p, static_cast<double>(std::fabs(rows[i][kk] - rows_ref[i][kk])));
+      if (c.window > 0 && static_cast<int>(kk) <= c.pos0 + i - c.window) {
+        ASSERT_EQ(rows[i][kk], 0.0f) << "key outside the window";
+      }
+    }
+    ASSERT_NEAR(sum, 1.0, 1e-5);
+    // Entropy from the softmax identity = −Σ p log p of the reference.
+    ASSERT_NEAR(ent[i], ent_ref[i], 2e-6 * std::max(1.0, ent_ref[i])) << "i=" << i;
+    for (int d = 0; d < c.hd; ++d)
+      worst_z = std::max(
+          worst_z, static_cast<double>(std::fabs(z[i * s.z_stride + d] - zr[i * s.z_stride + d])));
+  }
+  EXPECT_LT(worst_p, 3e-7) << "hd=" << c.hd << " n=" << c.n;
+  EXPECT_LT(worst_z, 2e-6) << "hd=" << c.hd << " n=" << c.n;
+}
+
+}  // namespace
+
+TEST(AttentionKernel, MatchesDoubleReference) {
+  for (const Case& c : {Case{8, 0, 13, 0}, Case{64, 0, 37, 0}, Case{64, 5, 1, 0},
+                        Case{128, 3, 20, 0}, Case{72, 0, 30, 7}, Case{64, 40, 9, 16}})
+    expect_matches_reference(c);
+}
