@@ -1,4 +1,5 @@
 // sinkscope train: pretrain a llama model from scratch (or resume a checkpoint) on text files.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -142,12 +143,18 @@ void add_train(CLI::App& root) {
     Progress bar("train", !a->quiet);
     const int64_t first = state.step;
     const int64_t per_step = static_cast<int64_t>(a->opt.batch) * a->ctx;
+    const auto started = std::chrono::steady_clock::now();
     const double val = train::train(
         state, corpus, win, tok.vocab(), a->opt, pool, [&](int64_t step, double, double) {
           bar.update(static_cast<long>(step), static_cast<long>(a->opt.steps),
                      static_cast<long>((step - first) * per_step));
         });
     bar.finish();
+    // Wall-clock speed of the steps run now (validation included, as a user would time it).
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double tokens_per_s =
+        seconds > 0 ? static_cast<double>((state.step - first) * per_step) / seconds : 0.0;
     const auto& c = state.layout.config;
     if (a->json) {
       nlohmann::json out{{"model", a->out + "/model.gguf"},
@@ -155,6 +162,9 @@ void add_train(CLI::App& root) {
                          {"tokens", state.tokens},
                          {"params", state.layout.total},
                          {"train_tokens_available", corpus.n_tokens()},
+                         {"tokens_per_s", tokens_per_s},
+                         {"flops_per_token", train::flops_per_token(state.layout, a->ctx)},
+                         {"threads", pool.size()},
                          {"val_loss", std::isnan(val) ? nlohmann::json() : nlohmann::json(val)}};
       std::cout << out.dump(2) << "\n";
     } else {
@@ -165,6 +175,8 @@ void add_train(CLI::App& root) {
       std::printf("steps      %lld (%lld target tokens)\n", static_cast<long long>(state.step),
                   static_cast<long long>(state.tokens));
       if (!std::isnan(val)) std::printf("val_loss   %.6f\n", val);
+      std::printf("speed      %.0f tokens/s, %.2f GFLOP/s on %d threads\n", tokens_per_s,
+                  tokens_per_s * train::flops_per_token(state.layout, a->ctx) * 1e-9, pool.size());
     }
   });
 }

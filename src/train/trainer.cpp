@@ -42,6 +42,14 @@ double validation_loss(const ParamLayout& l, const std::vector<float>& params,
   return perplexity(rt, val_ids, ctx, bos_id, windows).nll_mean;
 }
 
+double flops_per_token(const ParamLayout& l, int ctx) {
+  const ModelConfig& c = l.config;
+  const double d = c.dim, matrices = c.n_layers * (2.0 * d * c.q_dim() + 2.0 * d * c.kv_dim() +
+                                                   3.0 * d * c.hidden_dim) +
+                                     d * c.vocab_size;
+  return 6.0 * matrices + c.n_layers * 12.0 * c.q_dim() * (ctx + 1) / 2.0;
+}
+
 void save_checkpoint(const TrainState& s, const Vocab& vocab, const std::string& path,
                      const TrainOptions& opt) {
   std::vector<std::pair<std::string, GgufValue>> extra{

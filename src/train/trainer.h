@@ -44,6 +44,10 @@ using StepCallback = std::function<void(int64_t, double, double)>;
 double train(TrainState& state, const Corpus& corpus, const WindowOptions& win, const Vocab& vocab,
              const TrainOptions& opt, ThreadPool& pool, const StepCallback& on_step = nullptr);
 
+// Floating-point operations per trained token (forward + backward, multiply-adds counted as 2):
+// 6 per matrix weight, plus 12·q_dim·(ctx+1)/2 per layer for the causal attention.
+double flops_per_token(const ParamLayout& l, int ctx);
+
 // Checkpoint I/O: <path> is a GGUF model; <path>.optim holds the step, token count and moments.
 void save_checkpoint(const TrainState& s, const Vocab& vocab, const std::string& path,
                      const TrainOptions& opt);
