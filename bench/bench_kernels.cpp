@@ -37,6 +37,7 @@
 #include "ops/matmul.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
+#include "train/grad_ops.h"
 #include "util/thread_pool.h"
 
 namespace {
@@ -262,6 +263,35 @@ void BM_MatmulF32Efficiency(benchmark::State& state, int rows, int cols, bool al
   state.counters["threads"] = p.size();
 }
 
+// Training linear layers (forward Y = X·Wᵀ, backward dX and dW) at the shapes of the default
+// model, 2048 tokens per step; pct_of_peak as for matmul_eff. Part: 0 forward, 1 backward.
+void BM_TrainLinear(benchmark::State& state, int out, int in, int part, bool all_threads) {
+  static ss::ThreadPool one_thread(1);
+  ss::ThreadPool& p = all_threads ? pool() : one_thread;
+  const size_t n = 2048;
+  const double peak = core_peak_gflops();
+  const std::vector<float> x = random_floats(n * in, 1.0f, 21),
+                           w = random_floats(out * in, 0.1f, 22),
+                           dy = random_floats(n * out, 1.0f, 23);
+  std::vector<float> y(n * out), dx(n * in), dw(out * in);
+  const double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  for (auto _ : state) {
+    if (part == 0)
+      ss::train::linear_fwd(y.data(), x.data(), w.data(), n, in, out, p);
+    else
+      ss::train::linear_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), n, in, out, p);
+    benchmark::ClobberMemory();
+  }
+  const double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  const double flops = (part == 0 ? 2.0 : 4.0) * out * in * static_cast<double>(n);
+  const double per_cpu_s = flops * static_cast<double>(state.iterations()) / cpu / 1e9;
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS_per_core"] = per_cpu_s;
+  state.counters["pct_of_peak"] = 100.0 * per_cpu_s / peak;
+  state.counters["threads"] = p.size();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Attention: a model whose residual stream is tiny (dim 64, FFN 64) but whose attention is
 // Llama-1B-like (32 query heads, 8 KV heads, head_dim 64), so attention is ~95% of the work at
@@ -439,6 +469,18 @@ int register_all() {
           ->Arg(512)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
+  // Default-model shapes (dim 192, FFN 512, vocab 2048): attn_q, ffn_gate, ffn_down, output.
+  const std::pair<int, int> train_shapes[] = {{192, 192}, {512, 192}, {192, 512}, {2048, 192}};
+  for (bool all : {false, true})
+    for (int part : {0, 1})
+      for (auto [out, in] : train_shapes)
+        benchmark::RegisterBenchmark(
+            ("train_linear/" + std::string(part ? "bwd/" : "fwd/") + std::to_string(out) + "x" +
+             std::to_string(in) + (all ? "/pool" : "/1thread"))
+                .c_str(),
+            BM_TrainLinear, out, in, part, all)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
   for (ss::DType t : matmul_types())
     for (auto [rows, cols] : shapes)
       benchmark::RegisterBenchmark(

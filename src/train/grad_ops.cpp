@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "ops/dot.h"
+#include "ops/matmul.h"
+#include "train/gemm_acc.h"
 
 namespace ss::train {
 
@@ -12,48 +14,35 @@ namespace {
 inline void axpy(float* a, float s, const float* b, size_t n) {
   for (size_t i = 0; i < n; ++i) a[i] += s * b[i];
 }
+
+// A view of a row-major f32 matrix as a weight tensor, so the training pass runs on the same
+// register-tiled GEMM (ops/matmul) as inference.
+Tensor f32_matrix(const float* data, size_t rows, size_t cols) {
+  Tensor t;
+  t.type = DType::F32;
+  t.ne = {static_cast<int64_t>(cols), static_cast<int64_t>(rows)};
+  t.data = reinterpret_cast<const uint8_t*>(data);
+  return t;
+}
+
 }  // namespace
 
 // ---- linear ----
+// The forward is Y = X · Wᵀ on ops/matmul's kernel (inference's own GEMM); the backward's two
+// products have the shared dimension down the rows of B and run on gemm_accumulate. Both fix
+// each output's order of operations, so results do not depend on the thread count.
 
 void linear_fwd(float* y, const float* x, const float* w, size_t n, size_t in, size_t out,
                 ThreadPool& pool) {
-  pool.parallel_for(n, [&](size_t t0, size_t t1, int) {
-    // Four rows of x share each row of w while it is in L1.
-    size_t t = t0;
-    for (; t + 4 <= t1; t += 4)
-      for (size_t o = 0; o < out; ++o) {
-        const float* wo = w + o * in;
-        for (size_t r = 0; r < 4; ++r) y[(t + r) * out + o] = dot(x + (t + r) * in, wo, in);
-      }
-    for (; t < t1; ++t)
-      for (size_t o = 0; o < out; ++o) y[t * out + o] = dot(x + t * in, w + o * in, in);
-  });
+  matmul(f32_matrix(w, out, in), x, n, y, pool);
 }
 
 void linear_bwd(float* dx, float* dw, const float* dy, const float* x, const float* w, size_t n,
                 size_t in, size_t out, ThreadPool& pool) {
-  if (dx)
-    pool.parallel_for(n, [&](size_t t0, size_t t1, int) {
-      for (size_t t = t0; t < t1; ++t)
-        for (size_t o = 0; o < out; ++o) axpy(dx + t * in, dy[t * out + o], w + o * in, in);
-    });
-  // Each thread owns whole rows of dw and sums over t in order: deterministic for any pool size.
-  // Rows go in blocks of 8 so each row of x is read once per block.
-  constexpr size_t kBlock = 8;
-  const size_t blocks = (out + kBlock - 1) / kBlock;
-  pool.parallel_for(blocks, [&](size_t b0, size_t b1, int) {
-    for (size_t b = b0; b < b1; ++b) {
-      const size_t o0 = b * kBlock, o1 = std::min(out, o0 + kBlock);
-      for (size_t t = 0; t < n; ++t) {
-        const float* xt = x + t * in;
-        for (size_t o = o0; o < o1; ++o) {
-          const float g = dy[t * out + o];
-          if (g != 0.0f) axpy(dw + o * in, g, xt, in);
-        }
-      }
-    }
-  });
+  // dx[t][i] += Σ_o dy[t][o] · w[o][i]
+  if (dx) gemm_accumulate({dy, out, 1, w, in, dx, in, n, in, out}, pool);
+  // dw[o][i] += Σ_t dy[t][o] · x[t][i]
+  gemm_accumulate({dy, 1, out, x, in, dw, in, out, in, n}, pool);
 }
 
 void linear_fwd_ref(float* y, const float* x, const float* w, size_t n, size_t in, size_t out) {
