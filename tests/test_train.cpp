@@ -89,6 +89,25 @@ std::string corpus_file() {
   return path;
 }
 
+// Training text is the file as perplexity reads it: CR LF and blank lines kept, paragraphs (the
+// document form) and the packed stream both decode to the text itself.
+TEST(Train, CorpusKeepsTheTextVerbatim) {
+  const std::string dir = test::temp_dir();
+  const std::string text =
+      "\r\nFirst line\r\nof one paragraph.\r\n\r\n\r\nSecond  one\r\n   \r\nThird.\n\nLast";
+  std::ofstream(dir + "/crlf.txt", std::ios::binary) << text;
+  SpmTokenizer tok(load_llama2c_vocab(test::tok_bin()));
+  Corpus c = load_corpus({dir + "/crlf.txt"}, tok, 0.0);
+  ASSERT_EQ(c.docs.size(), 4u);
+  // Each piece is tokenized with the dummy-prefix space, which decodes as a leading space.
+  auto strip = [](std::string s) { return s.substr(s[0] == ' ' ? 1 : 0); };
+  EXPECT_EQ(strip(tok.decode(c.docs[0])), "\r\nFirst line\r\nof one paragraph.\r\n\r\n\r\n");
+  EXPECT_EQ(strip(tok.decode(c.docs[1])), "Second  one\r\n   \r\n");
+  EXPECT_EQ(strip(tok.decode(c.docs[2])), "Third.\n\n");
+  EXPECT_EQ(strip(tok.decode(c.docs[3])), "Last");
+  EXPECT_EQ(strip(tok.decode(c.stream)), text);
+}
+
 TEST(Train, Batches) {
   SpmTokenizer tok(load_llama2c_vocab(test::tok_bin()));
   Corpus c = load_corpus({corpus_file()}, tok, 0.1);

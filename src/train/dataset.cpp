@@ -9,29 +9,34 @@
 namespace ss::train {
 
 namespace {
-// Paragraphs: maximal runs of non-blank lines (CR LF treated as LF).
-std::vector<std::string> paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur, line;
-  auto flush = [&] {
-    if (!cur.empty()) out.push_back(cur);
-    cur.clear();
-  };
-  size_t i = 0;
-  while (i <= text.size()) {
+// Paragraphs with their text verbatim: each runs from its first non-blank line to the start of
+// the next paragraph, so its line endings (CR LF included) and the blank lines after it stay, and
+// the paragraphs concatenated give back the text. Training then sees text exactly as `perplexity`
+// and `analyze` read it.
+std::vector<std::string_view> paragraphs(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t start = std::string_view::npos;  // start of the current paragraph
+  bool after_blank = false;
+  for (size_t i = 0; i < text.size();) {
     size_t j = text.find('\n', i);
-    if (j == std::string::npos) j = text.size();
-    line.assign(text, i, j - i);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t\f\v\xef\xbb\xbf") == std::string::npos)
-      flush();
-    else
-      cur += (cur.empty() ? "" : "\n") + line;
-    i = j + 1;
+    j = j == std::string_view::npos ? text.size() : j + 1;
+    const bool blank =
+        text.substr(i, j - i).find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
+    if (!blank && (start == std::string_view::npos || after_blank)) {
+      if (start != std::string_view::npos) out.push_back(text.substr(start, i - start));
+      start = start == std::string_view::npos && out.empty() ? 0 : i;
+    }
+    after_blank = blank;
+    i = j;
   }
-  flush();
+  if (start != std::string_view::npos) out.push_back(text.substr(start));
   return out;
 }
+
+// Packed windows read the text in pieces of about this many bytes, cut at paragraph ends and each
+// tokenized whole, so the tokenizer's dummy-prefix space appears once a piece, not once a
+// paragraph as in the document form.
+constexpr size_t kStreamPieceBytes = 16384;
 
 uint64_t mix(uint64_t x) {  // splitmix64 finaliser
   x += 0x9e3779b97f4a7c15ULL;
@@ -55,11 +60,20 @@ Corpus load_corpus(const std::vector<std::string>& files, const SpmTokenizer& to
       cut = nl == std::string::npos ? cut : nl + 1;
       c.val_text += text.substr(cut);
     }
-    for (const std::string& p : paragraphs(text.substr(0, cut))) {
-      std::vector<int> ids = tok.encode(p + "\n", false);
+    const std::string_view train_text = std::string_view(text).substr(0, cut);
+    size_t piece_begin = 0, piece_end = 0;
+    auto flush_piece = [&] {
+      const std::vector<int> ids =
+          tok.encode(train_text.substr(piece_begin, piece_end - piece_begin), false);
       c.stream.insert(c.stream.end(), ids.begin(), ids.end());
-      c.docs.push_back(std::move(ids));
+      piece_begin = piece_end;
+    };
+    for (std::string_view p : paragraphs(train_text)) {
+      c.docs.push_back(tok.encode(p, false));
+      piece_end = static_cast<size_t>(p.data() + p.size() - train_text.data());
+      if (piece_end - piece_begin >= kStreamPieceBytes) flush_piece();
     }
+    if (piece_end > piece_begin) flush_piece();
   }
   return c;
 }
