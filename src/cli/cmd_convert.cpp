@@ -1,8 +1,11 @@
-// sinkscope convert: llama2.c checkpoint (or GGUF) + tokenizer -> GGUF.
+// sinkscope convert: llama2.c checkpoint, GGUF or Hugging Face folder (+ tokenizer) -> GGUF, or
+// any of them -> a Hugging Face folder (--format safetensors).
 #include <cstdio>
+#include <fstream>
 
 #include "cli/common.h"
 #include "io/gguf.h"
+#include "io/hf_model.h"
 #include "io/load_model.h"
 #include "io/model_export.h"
 #include "util/error.h"
@@ -13,6 +16,8 @@ namespace {
 struct ConvertArgs : CommonArgs {
   std::string out;
   std::string dtype = "f32";
+  std::string format = "gguf";
+  int shards = 1;
 };
 
 DType parse_dtype(const std::string& s) {
@@ -30,12 +35,38 @@ void add_convert(CLI::App& root) {
                                       "Write a model and its tokenizer as GGUF (the model's "
                                       "architecture; a GGUF keeps its tokenizer)");
   add_common(cmd, *a);
-  cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
+  cmd->add_option("-o,--out", a->out, "Output GGUF file (a folder with --format safetensors)")
+      ->required();
+  cmd->add_option("--format", a->format,
+                  "gguf, or safetensors: a Hugging Face folder (config.json, model.safetensors, "
+                  "the model folder's or --tokenizer's tokenizer.json when there is one)")
+      ->capture_default_str();
+  cmd->add_option("--shards", a->shards, "safetensors: number of files (> 1 adds the index)")
+      ->capture_default_str();
   cmd->add_option("--dtype", a->dtype, "Type of the weight matrices: f32, f16, bf16, q8_0")
       ->capture_default_str();
   cmd->callback([a] {
     DType type = parse_dtype(a->dtype);
+    require(a->format == "gguf" || a->format == "safetensors", "--format",
+            "unknown format '" + a->format + "' (gguf, safetensors)");
     Model model = load_model(a->model);
+    if (a->format == "safetensors") {
+      require(type != DType::Q8_0, "--dtype", "safetensors holds f32, f16 or bf16");
+      HfWriteOptions o;
+      o.weight_type = type;
+      o.shards = a->shards;
+      auto ends_with_json = [](const std::string& s) {
+        return s.size() >= 5 && s.compare(s.size() - 5, 5, ".json") == 0;
+      };
+      if (ends_with_json(a->tokenizer))
+        o.tokenizer_json = a->tokenizer;
+      else if (a->tokenizer.empty() && is_model_dir(a->model) &&
+               std::ifstream(a->model + "/tokenizer.json"))
+        o.tokenizer_json = a->model + "/tokenizer.json";
+      write_hf_model(model, a->out, o);
+      if (!a->quiet) std::fprintf(stderr, "wrote %s\n", a->out.c_str());
+      return;
+    }
     GgufMetadata tokenizer;
     size_t vocab_size = 0;
     if (a->tokenizer.empty() && is_gguf_file(a->model)) {

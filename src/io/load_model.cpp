@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "io/gguf.h"
+#include "io/hf_model.h"
 #include "io/llama2c.h"
 #include "model/arch.h"
 #include "util/error.h"
@@ -116,6 +117,7 @@ Model load_gguf_model(const std::string& path) {
 }
 
 Model load_model(const std::string& path) {
+  if (is_model_dir(path)) return load_hf_model(path);
   if (is_gguf_file(path)) return load_gguf_model(path);
   return load_llama2c(path);
 }
@@ -126,6 +128,10 @@ SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& to
       return SpmTokenizer(vocab_from_gguf(GgufFile(tokenizer_path)));
     return SpmTokenizer(load_llama2c_vocab(tokenizer_path));
   }
+  if (is_model_dir(model_path))
+    throw InputError(model_path,
+                     "this command needs a SentencePiece vocabulary (llama2.c tokenizer .bin or "
+                     "GGUF): pass --tokenizer FILE");
   if (!is_gguf_file(model_path))
     throw InputError(model_path, "a llama2.c checkpoint has no tokenizer: pass --tokenizer FILE");
   GgufFile g(model_path);
@@ -142,6 +148,12 @@ std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
         tokenizer_path.compare(tokenizer_path.size() - json.size(), json.size(), json) == 0)
       return tokenizer_from_json(tokenizer_path);
     return std::make_unique<SpmTokenizer>(load_llama2c_vocab(tokenizer_path));
+  }
+  if (is_model_dir(model_path)) {
+    const std::string json_path = model_path + "/tokenizer.json";
+    if (!std::ifstream(json_path))
+      throw InputError(model_path, "no tokenizer.json in this folder: pass --tokenizer FILE");
+    return tokenizer_from_json(json_path);
   }
   if (!is_gguf_file(model_path))
     throw InputError(model_path, "a llama2.c checkpoint has no tokenizer: pass --tokenizer FILE");

@@ -11,7 +11,8 @@ namespace ss {
 
 class GgufFile;
 
-// GGUF (architecture `llama`) or llama2.c checkpoint, chosen by the file's first bytes.
+// GGUF, llama2.c checkpoint (chosen by the file's first bytes), or a Hugging Face folder
+// (config.json + safetensors, io/hf_model.h) when path is a directory.
 Model load_model(const std::string& path);
 Model load_gguf_model(const std::string& path);
 
@@ -21,7 +22,7 @@ SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& to
 
 // The same for commands that only encode and decode text, any tokenizer algorithm: GGUF by
 // tokenizer.ggml.model (llama: SentencePiece, gpt2: byte-level BPE), a Hugging Face
-// tokenizer.json, or a llama2.c tokenizer .bin.
+// tokenizer.json (a model folder's own by default), or a llama2.c tokenizer .bin.
 std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
                                                const std::string& tokenizer_path);
 

@@ -1,7 +1,9 @@
 #include "util/sha256.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
@@ -82,15 +84,34 @@ std::string sha256_hex(std::string_view bytes) {
   return s.hex();
 }
 
-std::string sha256_file(const std::string& path) {
+static void hash_file(Sha256& s, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open");
-  Sha256 s;
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     s.update(reinterpret_cast<const uint8_t*>(buf.data()), static_cast<size_t>(in.gcount()));
   }
+}
+
+std::string sha256_file(const std::string& path) {
+  Sha256 s;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    // A model folder: its regular files in name order, each as name, NUL, content.
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(path, ec))
+      if (e.is_regular_file()) files.push_back(e.path());
+    if (ec) throw InputError(path, "cannot list: " + ec.message());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      const std::string name = f.filename().string();
+      s.update(reinterpret_cast<const uint8_t*>(name.c_str()), name.size() + 1);
+      hash_file(s, f.string());
+    }
+    return s.hex();
+  }
+  hash_file(s, path);
   return s.hex();
 }
 

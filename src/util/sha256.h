@@ -7,6 +7,7 @@
 namespace ss {
 
 std::string sha256_hex(std::string_view bytes);
+// A directory (a model folder) hashes its regular files in name order, each as name, NUL, bytes.
 std::string sha256_file(const std::string& path);  // throws InputError if unreadable
 
 }  // namespace ss

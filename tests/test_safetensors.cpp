@@ -1,0 +1,635 @@
+// safetensors files and Hugging Face model folders: every architecture synthesized as GGUF,
+// written as a folder (config.json + safetensors, single file or shards + index, F32/F16/BF16)
+// and loaded back must give the GGUF model's logits; malformed headers, folders and configs give
+// one-line errors naming the file; the CLI runs on a folder.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "io/gguf.h"
+#include "io/hf_model.h"
+#include "io/load_model.h"
+#include "io/model_export.h"
+#include "io/safetensors.h"
+#include "ops/dequant.h"
+#include "runtime/runtime.h"
+#include "test_util.h"
+#include "tokenizer/pretokenizer.h"
+#include "util/error.h"
+
+using namespace ss;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const std::vector<std::string> kArchs = {"llama", "qwen2", "qwen3", "gemma3"};
+
+std::string synth(const std::string& arch, const std::string& extra = "") {
+  static std::map<std::string, std::string> made;
+  static const std::string dir = test::temp_dir();
+  const std::string key = arch + extra;
+  if (made.count(key)) return made[key];
+  std::string path = dir + "/" + arch + std::to_string(made.size()) + ".gguf";
+  auto r = test::run_cli("synth --arch " + arch + " --seed 11 --vocab " + test::tok_bin() + " " +
+                         extra + " -q -o " + path);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return made[key] = path;
+}
+
+std::vector<int> prompt_ids(int n) {
+  std::vector<int> ids(n);
+  for (int i = 0; i < n; ++i) ids[i] = i == 0 ? 1 : 3 + (i * 37) % 500;
+  return ids;
+}
+
+std::vector<float> logits_of(const Model& m, int n = 20) {
+  ThreadPool pool(2);
+  Runtime rt(m, pool, 64);
+  return rt.forward(prompt_ids(n), 0, Logits::All);
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float d = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  return d;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// The message of the InputError f throws ("" if none).
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// An error names the file first and stays on one line.
+void expect_error(const std::function<void()>& f, const std::string& file,
+                  const std::string& part) {
+  const std::string e = error_of(f);
+  EXPECT_EQ(e.rfind(file + ": ", 0), 0u) << "error: " << e << "\nexpected file: " << file;
+  EXPECT_NE(e.find(part), std::string::npos) << "error: " << e << "\nexpected: " << part;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
+}  // namespace
+
+// ---- the format ----
+
+TEST(Safetensors, WriterReaderRoundTrip) {
+  const std::string path = test::temp_dir() + "/a.safetensors";
+  std::vector<float> a = {1, 2, 3, 4, 5, 6};
+  std::vector<uint16_t> b = {0x3c00, 0xc000};
+  SafetensorsWriter w;
+  w.set_metadata("format", "pt");
+  w.add_tensor("a", DType::F32, {2, 3}, a.data());
+  w.add_tensor("b.bias", DType::BF16, {2}, b.data());
+  w.add_tensor("empty", DType::F16, {0, 4}, nullptr);
+  w.write(path);
+  const std::string bytes = slurp(path);
+  uint64_t n;
+  std::memcpy(&n, bytes.data(), 8);
+  EXPECT_EQ((8 + n) % 8, 0u);  // data starts aligned
+  SafetensorsFile f(path);
+  ASSERT_EQ(f.tensors().size(), 3u);
+  EXPECT_EQ(f.metadata().at("format"), "pt");
+  const SafetensorsTensor* t = f.find("a");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->type, DType::F32);
+  EXPECT_EQ(t->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(std::memcmp(t->data, a.data(), 24), 0);
+  EXPECT_EQ(f.find("b.bias")->type, DType::BF16);
+  EXPECT_EQ(std::memcmp(f.find("b.bias")->data, b.data(), 4), 0);
+  EXPECT_EQ(f.find("empty")->nbytes(), 0u);
+  EXPECT_EQ(f.find("nope"), nullptr);
+}
+
+// A header in front of `data`, as the format lays it out.
+std::string image(const std::string& header, const std::string& data, int64_t n = -1) {
+  const uint64_t len = n < 0 ? header.size() : static_cast<uint64_t>(n);
+  std::string out(8, '\0');
+  std::memcpy(out.data(), &len, 8);
+  return out + header + data;
+}
+
+TEST(Safetensors, MalformedHeadersGiveOneLineErrors) {
+  const std::string dir = test::temp_dir();
+  const std::string data(16, '\x01');
+  auto parse = [&](const std::string& bytes) {
+    const std::string path = dir + "/bad.safetensors";
+    spit(path, bytes);
+    return [path] { SafetensorsFile f(path); };
+  };
+  const std::string file = dir + "/bad.safetensors";
+  const std::string ok = R"({"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
+  EXPECT_EQ(error_of(parse(image(ok, data))), "");
+
+  struct Case {
+    std::string bytes, part;
+  };
+  const std::vector<Case> cases = {
+      {"1234", "truncated"},
+      {image(ok, data).substr(0, 8 + ok.size() - 5), "truncated: header length"},
+      {image(ok, data).substr(0, 8 + ok.size() + 10), "past the data section"},  // truncated data
+      {image(ok, data, int64_t{1} << 40), "exceeds the limit"},
+      {image(ok, data, static_cast<int64_t>(ok.size() + 17)), "truncated: header length"},
+      {image(R"({"x":{"dtype":"F32",)", data), "not valid JSON"},
+      {image("[1,2]", data), "does not start with '{'"},
+      {image(R"({"x":1})", data), "not an object"},
+      {image(std::string(10, '{'), data), "not valid JSON"},
+      {image(std::string(1, '{') + std::string(5000, '['), data), "nests deeper"},
+      {image(R"({"x":{"dtype":"Q9","shape":[4],"data_offsets":[0,16]}})", data),
+       "unknown dtype 'Q9'"},
+      {image(R"({"x":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}})", data),
+       "dtype F64, which sinkscope does not read"},
+      {image(R"({"x":{"dtype":"I8","shape":[16],"data_offsets":[0,16]}})", data), "dtype I8"},
+      {image(R"({"x":{"dtype":"F32","shape":[4],"data_offsets":[0,17]}})", data),
+       "past the data section"},
+      {image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", data), "reversed"},
+      {image(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", data), "need 12"},
+      {image(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}})",
+             data),
+       "too many elements"},
+      {image(R"({"x":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", data),
+       "non-negative integer"},
+      {image(R"({"x":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}})", data),
+       "non-negative integer"},
+      {image(R"({"x":{"dtype":"F32","shape":[4],"data_offsets":[0]}})", data), "data_offsets"},
+      {image(R"({"x":{"shape":[4],"data_offsets":[0,16]}})", data), "dtype"},
+      {image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+             R"("y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+             data),
+       "overlap"},
+      {image(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+             R"("x":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+             data),
+       "duplicate tensor name 'x'"},
+      {image(R"({"__metadata__":{"a":1}})", data), "__metadata__"},
+      {image("{\"x\x01\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", data),
+       "not valid JSON"},
+  };
+  for (const Case& c : cases) expect_error(parse(c.bytes), file, c.part);
+
+  // In-memory images name what the caller passes.
+  const std::string bytes =
+      image(R"({"x":{"dtype":"BOOL","shape":[16],"data_offsets":[0,16]}})", data);
+  expect_error(
+      [&] {
+        SafetensorsFile f(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+                          "mem.safetensors");
+      },
+      "mem.safetensors", "dtype BOOL");
+}
+
+// ---- Hugging Face folders ----
+
+TEST(HfModel, EveryArchitectureMatchesItsGguf) {
+  for (const std::string& arch : kArchs) {
+    SCOPED_TRACE(arch);
+    const Model g = load_model(synth(arch));
+    const std::string dir = test::temp_dir() + "/" + arch;
+    write_hf_model(g, dir);
+    EXPECT_TRUE(fs::exists(dir + "/config.json"));
+    EXPECT_TRUE(fs::exists(dir + "/model.safetensors"));
+    EXPECT_FALSE(fs::exists(dir + "/model.safetensors.index.json"));
+    const Model h = load_model(dir);
+    EXPECT_EQ(h.config.arch, arch);
+    EXPECT_EQ(h.config.dim, g.config.dim);
+    EXPECT_EQ(h.config.head_dim, g.config.head_dim);
+    EXPECT_EQ(h.config.n_kv_heads, g.config.n_kv_heads);
+    EXPECT_EQ(h.config.rope_style, g.config.rope_style);
+    EXPECT_EQ(h.config.sliding_window, g.config.sliding_window);
+    EXPECT_EQ(h.config.swa_pattern, g.config.swa_pattern);
+    EXPECT_EQ(h.config.query_scale, g.config.query_scale);
+    EXPECT_EQ(h.config.rope_scale, g.config.rope_scale);
+    EXPECT_EQ(h.config.norm_eps, g.config.norm_eps);
+    EXPECT_EQ(h.config.rope_theta, g.config.rope_theta);
+    EXPECT_EQ(h.tied_output, g.tied_output);
+    EXPECT_EQ(logits_of(h), logits_of(g));
+    // Matrices that need no reordering are read from the mapping.
+    EXPECT_EQ(h.layers[0].wv.type, DType::F32);
+
+    // What the folder holds is what transformers expects: HF names, rotate-half q/k rows,
+    // Gemma norms without the 1.
+    const json config = json::parse(slurp(dir + "/config.json"));
+    SafetensorsFile st(dir + "/model.safetensors");
+    const SafetensorsTensor* q = st.find("model.layers.0.self_attn.q_proj.weight");
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->shape, (std::vector<int64_t>{g.config.q_dim(), g.config.dim}));
+    const size_t row = static_cast<size_t>(g.config.dim) * 4;
+    const int hd = g.config.head_dim;
+    // HF row hd/2 (the partner of row 0 under rotate-half) is GGUF row 1 for llama only.
+    const int gguf_row = arch == "llama" ? 1 : hd / 2;
+    EXPECT_EQ(std::memcmp(q->data + static_cast<size_t>(hd / 2) * row,
+                          g.layers[0].wq.data + static_cast<size_t>(gguf_row) * row, row),
+              0);
+    const SafetensorsTensor* norm = st.find("model.layers.0.input_layernorm.weight");
+    ASSERT_TRUE(norm);
+    float hf0, gguf0;
+    std::memcpy(&hf0, norm->data, 4);
+    std::memcpy(&gguf0, g.layers[0].attn_norm.data, 4);
+    EXPECT_EQ(hf0, arch == "gemma3" ? gguf0 - 1.0f : gguf0);
+    if (arch == "gemma3") {
+      EXPECT_EQ(config["model_type"], "gemma3_text");
+      EXPECT_NE(st.find("model.layers.0.pre_feedforward_layernorm.weight"), nullptr);
+      EXPECT_NE(st.find("model.layers.0.post_feedforward_layernorm.weight"), nullptr);
+      EXPECT_EQ(config["query_pre_attn_scalar"], hd);
+      EXPECT_EQ(config["sliding_window"], 8);
+      EXPECT_EQ(config["rope_scaling"]["rope_type"], "linear");
+    }
+    EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr, arch == "qwen2");
+    EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr,
+              arch == "qwen3" || arch == "gemma3");
+    EXPECT_EQ(st.find("lm_head.weight") != nullptr, arch == "llama");
+
+    // And back to GGUF with identical logits.
+    const std::string back = dir + "/back.gguf";
+    write_model_gguf(h, tokenizer_metadata(GgufFile(g.path)), back);
+    EXPECT_EQ(logits_of(load_model(back)), logits_of(g));
+  }
+}
+
+TEST(HfModel, LlamaRopeScalingAndSoftcap) {
+  // Llama-3 rope: the divisors become rope_scaling "llama3" and are recomputed on load.
+  const Model a = load_model(synth("llama", "--llama3-rope 8,1,4,64"));
+  ASSERT_TRUE(a.rope_freqs.data);
+  const std::string dir = test::temp_dir() + "/l3";
+  write_hf_model(a, dir);
+  const json config = json::parse(slurp(dir + "/config.json"));
+  EXPECT_EQ(config["rope_scaling"]["rope_type"], "llama3");
+  EXPECT_EQ(config["rope_scaling"]["factor"], 8.0);
+  const Model b = load_model(dir);
+  ASSERT_TRUE(b.rope_freqs.data);
+  EXPECT_EQ(std::memcmp(a.rope_freqs.data, b.rope_freqs.data, a.rope_freqs.row_bytes()), 0);
+  EXPECT_EQ(logits_of(a), logits_of(b));
+  // Final logit soft-capping and a gemma3 without sliding layers.
+  const Model c = load_model(synth("gemma3", "--softcap 3 --sliding-window 0"));
+  const std::string dir2 = test::temp_dir() + "/g";
+  write_hf_model(c, dir2);
+  const Model d = load_model(dir2);
+  EXPECT_EQ(d.config.final_logit_softcap, 3.0f);
+  EXPECT_EQ(d.config.sliding_window, 0);
+  EXPECT_EQ(logits_of(c), logits_of(d));
+}
+
+TEST(HfModel, ShardedFolderWithIndex) {
+  for (const std::string& arch : {std::string("llama"), std::string("gemma3")}) {
+    const Model g = load_model(synth(arch));
+    const std::string dir = test::temp_dir() + "/sharded";
+    HfWriteOptions o;
+    o.shards = 2;
+    write_hf_model(g, dir, o);
+    EXPECT_FALSE(fs::exists(dir + "/model.safetensors"));
+    EXPECT_TRUE(fs::exists(dir + "/model-00001-of-00002.safetensors"));
+    EXPECT_TRUE(fs::exists(dir + "/model-00002-of-00002.safetensors"));
+    const json index = json::parse(slurp(dir + "/model.safetensors.index.json"));
+    std::set<std::string> files;
+    for (const auto& [name, file] : index["weight_map"].items()) files.insert(file);
+    EXPECT_EQ(files.size(), 2u);
+    EXPECT_EQ(logits_of(load_model(dir)), logits_of(g));
+    // Rewritten as one file, the folder keeps no stale index (and the other way round).
+    write_hf_model(g, dir);
+    EXPECT_FALSE(fs::exists(dir + "/model.safetensors.index.json"));
+    EXPECT_EQ(logits_of(load_model(dir)), logits_of(g));
+    o.shards = 3;
+    write_hf_model(g, dir, o);
+    EXPECT_FALSE(fs::exists(dir + "/model.safetensors"));
+    EXPECT_TRUE(fs::exists(dir + "/model-00003-of-00003.safetensors"));
+    EXPECT_EQ(logits_of(load_model(dir)), logits_of(g));
+  }
+}
+
+TEST(HfModel, HalfPrecisionTensors) {
+  for (const std::string dtype : {"bf16", "f16"}) {
+    SCOPED_TRACE(dtype);
+    // Half-precision matrices stay as they are: the same computation as the GGUF.
+    const Model g = load_model(synth("qwen3", "--dtype " + dtype));
+    const DType type = dtype == "bf16" ? DType::BF16 : DType::F16;
+    ASSERT_EQ(g.layers[0].wq.type, type);
+    const std::string dir = test::temp_dir() + "/" + dtype;
+    write_hf_model(g, dir);
+    const Model h = load_model(dir);
+    EXPECT_EQ(h.layers[0].wq.type, type);
+    EXPECT_EQ(json::parse(slurp(dir + "/config.json"))["torch_dtype"],
+              dtype == "bf16" ? "bfloat16" : "float16");
+    EXPECT_EQ(logits_of(h), logits_of(g));
+  }
+  // Checkpoints as published: every tensor BF16, norms and biases too (and Gemma's norms as w).
+  for (const std::string arch : {"gemma3", "qwen2", "llama"}) {
+    SCOPED_TRACE(arch);
+    const Model g = load_model(synth(arch));
+    const std::string dir = test::temp_dir() + "/all-bf16";
+    HfWriteOptions o;
+    o.weight_type = DType::BF16;
+    o.norm_type = DType::BF16;
+    write_hf_model(g, dir, o);
+    const Model h = load_model(dir);
+    EXPECT_EQ(h.layers[0].wq.type, DType::BF16);
+    ASSERT_EQ(h.layers[0].attn_norm.type, DType::F32);  // norms are widened
+    SafetensorsFile st(dir + "/model.safetensors");
+    const SafetensorsTensor* n = st.find("model.layers.0.input_layernorm.weight");
+    ASSERT_EQ(n->type, DType::BF16);
+    float w;
+    dequantize_row(DType::BF16, n->data, &w, 1);
+    EXPECT_EQ(h.layers[0].attn_norm.f32()[0], w + (arch == "gemma3" ? 1.0f : 0.0f));
+    if (arch == "qwen2") {
+      ASSERT_TRUE(h.layers[0].bq.data);
+      EXPECT_EQ(h.layers[0].bq.type, DType::F32);
+    }
+    // BF16 rounding moves the logits a little, not more.
+    const float diff = max_abs_diff(logits_of(h), logits_of(g));
+    EXPECT_GT(diff, 0.0f);
+    EXPECT_LT(diff, 0.2f);
+  }
+}
+
+TEST(HfModel, QuantizedModelsAreWrittenAsFloat) {
+  const Model g = load_model(synth("llama", "--shape small --dtype q8_0"));
+  const std::string dir = test::temp_dir() + "/q8";
+  write_hf_model(g, dir);
+  const Model h = load_model(dir);
+  EXPECT_EQ(h.layers[0].wq.type, DType::F32);
+  EXPECT_LT(max_abs_diff(logits_of(h), logits_of(g)), 1e-4f);
+}
+
+// Multimodal Gemma 3 configs nest the text model's config and prefix its tensors; configs
+// leave out what equals transformers' defaults.
+TEST(HfModel, Gemma3MultimodalLayoutAndDefaults) {
+  const Model g = load_model(synth("gemma3"));
+  const std::string dir = test::temp_dir() + "/mm";
+  write_hf_model(g, dir);
+  json text = json::parse(slurp(dir + "/config.json"));
+  text.erase("layer_types");
+  text.erase("sliding_window_pattern");
+  text.erase("rope_local_base_freq");  // default 10000, as synth uses
+  text.erase("hidden_activation");
+  text.erase("final_logit_softcapping");
+  text.erase("attn_logit_softcapping");
+  json root = {{"model_type", "gemma3"},
+               {"architectures", {"Gemma3ForConditionalGeneration"}},
+               {"text_config", text},
+               {"vision_config", {{"hidden_size", 1152}}}};
+  spit(dir + "/config.json", root.dump());
+  // Rename every tensor to the language_model prefix of transformers >= 4.52.
+  SafetensorsFile st(dir + "/model.safetensors");
+  SafetensorsWriter w;
+  for (const SafetensorsTensor& t : st.tensors()) {
+    std::string name = t.name;
+    name.replace(0, 6, "model.language_model.");
+    w.add_tensor(name, t.type, t.shape, t.data);
+  }
+  std::vector<float> vision(4, 1.0f);
+  w.add_tensor("vision_tower.patch_embedding.weight", DType::F32, {4}, vision.data());
+  w.write(dir + "/model2.safetensors");
+  fs::rename(dir + "/model2.safetensors", dir + "/model.safetensors");
+  const Model h = load_model(dir);
+  EXPECT_EQ(h.config.sliding_window, 8);
+  EXPECT_EQ(logits_of(h), logits_of(g));
+}
+
+TEST(HfModel, MalformedFoldersGiveOneLineErrorsNamingTheFile) {
+  const Model g = load_model(synth("qwen2"));
+  const std::string dir = test::temp_dir() + "/bad";
+  write_hf_model(g, dir);
+  const std::string config = slurp(dir + "/config.json");
+  const std::string weights = slurp(dir + "/model.safetensors");
+  auto restore = [&] {
+    spit(dir + "/config.json", config);
+    spit(dir + "/model.safetensors", weights);
+    fs::remove(dir + "/model.safetensors.index.json");
+  };
+  auto load = [&] { load_model(dir); };
+  auto edit_config = [&](const std::function<void(json&)>& f) {
+    json j = json::parse(config);
+    f(j);
+    spit(dir + "/config.json", j.dump());
+  };
+  const std::string st = dir + "/model.safetensors", cfg = dir + "/config.json";
+
+  restore();
+  EXPECT_NO_THROW(load());
+  // Truncated weights.
+  spit(st, weights.substr(0, weights.size() - 100));
+  expect_error(load, st, "past the data section");
+  restore();
+  // Header length beyond the file.
+  std::string w = weights;
+  const uint64_t big = weights.size();
+  std::memcpy(w.data(), &big, 8);
+  spit(st, w);
+  expect_error(load, st, "truncated: header length");
+  restore();
+  // Bad JSON in the header.
+  w = weights;
+  w[8] = '[';
+  spit(st, w);
+  expect_error(load, st, "does not start with '{'");
+  w[8] = '{';
+  w[9] = '{';
+  spit(st, w);
+  expect_error(load, st, "not valid JSON");
+  restore();
+  // Header edits: unknown dtype; offsets out of range, reversed, overlapping.
+  auto edit_header = [&](const std::function<void(json&)>& f) {
+    uint64_t n;
+    std::memcpy(&n, weights.data(), 8);
+    json h = json::parse(weights.substr(8, n));
+    f(h);
+    spit(st, image(h.dump(), weights.substr(8 + n)));
+  };
+  const std::string q = "model.layers.0.self_attn.q_proj.weight";
+  edit_header([&](json& h) { h[q]["dtype"] = "Q32"; });
+  expect_error(load, st, "tensor '" + q + "' has unknown dtype 'Q32'");
+  edit_header([&](json& h) { h[q]["dtype"] = "F8_E4M3"; });
+  expect_error(load, st, "dtype F8_E4M3, which sinkscope does not read (F32, F16, BF16)");
+  edit_header([&](json& h) {
+    h[q]["data_offsets"][0] = uint64_t{1} << 40;
+    h[q]["data_offsets"][1] = (uint64_t{1} << 40) + 16384;
+  });
+  expect_error(load, st, "past the data section");
+  edit_header([&](json& h) { std::swap(h[q]["data_offsets"][0], h[q]["data_offsets"][1]); });
+  expect_error(load, st, "reversed");
+  edit_header([&](json& h) {
+    const std::string k = "model.layers.0.self_attn.k_proj.weight";
+    h[k]["data_offsets"] = h[q]["data_offsets"];
+    h[k]["shape"] = h[q]["shape"];
+  });
+  expect_error(load, st, "overlap");
+  edit_header([&](json& h) { h[q]["shape"] = {128, 32}; });
+  expect_error(load, st, "tensor '" + q + "' has shape [128, 32], config.json implies [64, 64]");
+  restore();
+  // Shape vs config.
+  edit_config([](json& j) { j["intermediate_size"] = 256; });
+  expect_error(load, st, "config.json implies");
+  edit_config([](json& j) { j["vocab_size"] = 100; });
+  expect_error(load, st, "model.embed_tokens.weight' has shape [512, 64], config.json implies");
+  restore();
+  // Missing tensor: rewrite the file without one.
+  {
+    SafetensorsFile f(st);
+    SafetensorsWriter out;
+    for (const SafetensorsTensor& t : f.tensors())
+      if (t.name != "model.layers.1.mlp.up_proj.weight")
+        out.add_tensor(t.name, t.type, t.shape, t.data);
+    out.write(dir + "/tmp.safetensors");
+  }
+  fs::rename(dir + "/tmp.safetensors", st);
+  expect_error(load, st, "missing tensor 'model.layers.1.mlp.up_proj.weight'");
+  restore();
+  // config.json problems.
+  edit_config([](json& j) { j["model_type"] = "mamba"; });
+  expect_error(load, cfg, "unsupported model_type 'mamba'");
+  edit_config([](json& j) { j["num_attention_heads"] = -4; });
+  expect_error(load, cfg, "num_attention_heads must be a positive integer");
+  edit_config([](json& j) { j.erase("hidden_size"); });
+  expect_error(load, cfg, "missing hidden_size");
+  edit_config([](json& j) { j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4}}; });
+  expect_error(load, cfg, "unsupported rope_scaling type 'yarn'");
+  spit(cfg, "{\"model_type\": ");
+  expect_error(load, cfg, "not valid JSON");
+  fs::remove(cfg);
+  expect_error(load, dir, "no config.json");
+  restore();
+  // Index problems.
+  fs::remove(st);
+  expect_error(load, dir, "no model.safetensors");
+  spit(dir + "/model.safetensors.index.json", R"({"weight_map": {"a": "../x.safetensors"}})");
+  expect_error(load, dir + "/model.safetensors.index.json", "not a file in the model folder");
+  spit(dir + "/model.safetensors.index.json", R"({"weight_map": {"a": "gone.safetensors"}})");
+  expect_error(load, dir + "/gone.safetensors", "cannot open");
+  spit(dir + "/model.safetensors.index.json", R"({"weights": {}})");
+  expect_error(load, dir + "/model.safetensors.index.json", "no weight_map");
+  restore();
+  // An index naming a tensor its shard lacks; a tensor the index does not list.
+  HfWriteOptions o;
+  o.shards = 2;
+  const std::string sdir = test::temp_dir() + "/bad-shards";
+  write_hf_model(g, sdir, o);
+  const std::string index_path = sdir + "/model.safetensors.index.json";
+  json index = json::parse(slurp(index_path));
+  index["weight_map"]["model.norm.weight"] = "model-00001-of-00002.safetensors";
+  spit(index_path, index.dump());
+  expect_error([&] { load_model(sdir); }, sdir + "/model-00001-of-00002.safetensors",
+               "missing tensor 'model.norm.weight' (listed in the index)");
+  index["weight_map"].erase("model.norm.weight");
+  spit(index_path, index.dump());
+  expect_error([&] { load_model(sdir); }, index_path, "missing tensor 'model.norm.weight'");
+}
+
+// ---- the CLI on a folder ----
+
+// A byte-level BPE tokenizer.json: the 256 byte characters and a few merges (ids below 512,
+// the synthesized models' vocabulary).
+json byte_level_tokenizer() {
+  json vocab = json::object();
+  int id = 0;
+  for (int b = 0; b < 256; ++b) vocab[bpe::byte_char_utf8(static_cast<uint8_t>(b))] = id++;
+  const std::string G = "\xc4\xa0";
+  json merges = json::array();
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{
+           {G, "t"}, {"h", "e"}, {G + "t", "he"}, {"e", "d"}, {G, "a"}, {"i", "n"}}) {
+    if (!vocab.contains(a + b)) vocab[a + b] = id++;
+    merges.push_back(json::array({a, b}));
+  }
+  return {
+      {"version", "1.0"},
+      {"added_tokens", json::array()},
+      {"normalizer", nullptr},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers", json::array({{{"type", "Split"},
+                                        {"pattern", {{"Regex", bpe::kGpt2Pattern}}},
+                                        {"behavior", "Isolated"},
+                                        {"invert", false}},
+                                       {{"type", "ByteLevel"},
+                                        {"add_prefix_space", false},
+                                        {"trim_offsets", false},
+                                        {"use_regex", false}}})}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}, {"byte_fallback", false}}}};
+}
+
+TEST(HfModel, CliRunsOnAFolder) {
+  const std::string tmp = test::temp_dir();
+  const std::string tok = tmp + "/tokenizer.json";
+  spit(tok, byte_level_tokenizer().dump());
+  std::string text_path = tmp + "/text.txt";
+  {
+    std::ifstream in(test::shared("data/text/tinystories-valid-sample.txt"));
+    std::string text(1500, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80)) text.pop_back();
+    spit(text_path, text);
+  }
+  for (const std::string& arch : kArchs) {
+    SCOPED_TRACE(arch);
+    const std::string dir = tmp + "/" + arch;
+    auto r = test::run_cli("convert -m " + synth(arch) + " --format safetensors --shards 2 -o " +
+                           dir + " --tokenizer " + tok + " --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(fs::exists(dir + "/tokenizer.json"));
+    r = test::run_cli("info -m " + dir);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("architecture  " + arch + "\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("dim           64\n"), std::string::npos) << r.out;
+    r = test::run_cli("perplexity -m " + dir + " -f " + text_path + " --ctx 32 --chunks 2 --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json ppl = json::parse(r.out);
+    // The GGUF with the same tokenizer gives the same perplexity.
+    auto g = test::run_cli("perplexity -m " + synth(arch) + " --tokenizer " + tok + " -f " +
+                           text_path + " --ctx 32 --chunks 2 --json");
+    ASSERT_EQ(g.code, 0) << g.err;
+    EXPECT_EQ(ppl["ppl"], json::parse(g.out)["ppl"]);
+    EXPECT_GT(ppl["tokens_scored"].get<int>(), 0);
+    r = test::run_cli("analyze -m " + dir + " -f " + text_path +
+                      " --ctx 24 --chunks 1 --bos off --quiet --out " + tmp + "/run-" + arch);
+    EXPECT_EQ(r.code, 0) << r.err;
+    // run.json hashes the folder's files (not an empty read of the directory).
+    const json run = json::parse(slurp(tmp + "/run-" + arch + "/run.json"));
+    EXPECT_EQ(run["model"]["sha256"].get<std::string>().size(), 64u);
+    EXPECT_NE(run["model"]["sha256"],
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  }
+  // Back from a folder to a folder (its tokenizer.json comes along) and to GGUF.
+  auto r = test::run_cli("convert -m " + tmp + "/llama --format safetensors --dtype bf16 -o " +
+                         tmp + "/llama-bf16 --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(tmp + "/llama-bf16/tokenizer.json"));
+  r = test::run_cli("convert -m " + tmp + "/llama --tokenizer " + test::tok_bin() + " -o " + tmp +
+                    "/llama.gguf --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(logits_of(load_model(tmp + "/llama.gguf")), logits_of(load_model(synth("llama"))));
+  // A folder without tokenizer.json needs --tokenizer; a broken one is a one-line error, exit 2.
+  fs::remove(tmp + "/qwen3/tokenizer.json");
+  r = test::run_cli("perplexity -m " + tmp + "/qwen3 -f " + text_path + " --ctx 32");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no tokenizer.json"), std::string::npos) << r.err;
+  spit(tmp + "/qwen3/model-00002-of-00002.safetensors", "garbage!");
+  r = test::run_cli("info -m " + tmp + "/qwen3");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("sinkscope: " + tmp + "/qwen3/model-00002-of-00002.safetensors: ", 0), 0u)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
