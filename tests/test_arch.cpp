@@ -197,6 +197,28 @@ TEST(Arch, ByteLevelBpeVocabularyThroughTheCli) {
   r = test::run_cli("analyze -m " + model + " -f " + short_text() +
                     " --ctx 24 --chunks 1 --quiet --out " + test::temp_dir() + "/run");
   EXPECT_EQ(r.code, 0) << r.err;
+  // Pruning a BPE model: the exported GGUF keeps its byte-level vocabulary and scores as the
+  // sweep's point with the same heads.
+  const std::string dir = test::temp_dir();
+  const std::string calib = " --calib " + short_text() + " --calib-ctx 24 --calib-chunks 1";
+  r = test::run_cli("prune -m " + model + " --criteria bos-sink --ratios 0.25" + calib +
+                    " --eval ppl:" + short_text() +
+                    " --eval-ctx 32 --eval-chunks 2 --quiet --out " + dir + "/sweep");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto sweep = nlohmann::json::parse(std::ifstream(dir + "/sweep/sweep.json"));
+  r = test::run_cli("export -m " + model + " --criterion bos-sink --ratio 0.25" + calib + " -o " +
+                    dir + "/pruned.gguf --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(GgufFile(dir + "/pruned.gguf").get_string("tokenizer.ggml.model"), "gpt2");
+  r = test::run_cli("perplexity -m " + dir + "/pruned.gguf -f " + short_text() +
+                    " --ctx 32 --chunks 2 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NEAR(
+      nlohmann::json::parse(r.out)["nll_mean"].get<double>(),
+      sweep["points"][0]["ppl:" + std::filesystem::path(short_text()).stem().string() + ".nll_mean"]
+          .get<double>(),
+      1e-5)
+      << sweep.dump();
 }
 
 TEST(Arch, IncrementalDecodingMatchesBatch) {
@@ -294,6 +316,18 @@ void run_perplexity_and_analyze(const std::string& extra) {
                       " --ctx 24 --chunks 1 --quiet --threads 2 --out " + out);
     ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
     EXPECT_TRUE(std::filesystem::exists(out + "/heads.csv"));
+    r = test::run_cli("eval -m " + model + " --task " + test::shared("data/mc/piqa.jsonl") +
+                      " --limit 3 --json --threads 2");
+    ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["tasks"][0]["n"], 3) << r.out;
+    const std::string sweep = test::temp_dir() + "/sweep";
+    r = test::run_cli("prune -m " + model +
+                      " --criteria bos-sink,weight-magnitude --ratios 0,0.25" + " --calib " + text +
+                      " --calib-ctx 24 --calib-chunks 1 --eval ppl:" + text +
+                      " --eval-ctx 24 --eval-chunks 2 --quiet --threads 2 --out " + sweep);
+    ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
+    const auto points = nlohmann::json::parse(std::ifstream(sweep + "/sweep.json"));
+    EXPECT_EQ(points["points"].size(), 4u) << arch;
   }
 }
 

@@ -106,7 +106,7 @@ TEST(Prune, ExportedGgufEqualsRuntimeAblation) {
   for (const auto& ab : test::golden()["ablation"]) {
     HeadMask mask(m.config);
     for (const auto& lh : ab["zeroed_heads"]) mask.set(lh[0], lh[1], HeadAction::Zero);
-    export_pruned_gguf(m, tok.vocab(), mask, dir + "/p.gguf", "test");
+    export_pruned_gguf(m, vocab_metadata(tok.vocab()), mask, dir + "/p.gguf", "test");
     Model pruned = load_model(dir + "/p.gguf");
     EXPECT_NEAR(nll(pruned, nullptr), ab["nll_mean"].get<double>(), 1e-5) << ab.dump();
     GgufFile g(dir + "/p.gguf");
@@ -119,7 +119,7 @@ TEST(Prune, ExportedGgufEqualsRuntimeAblation) {
   mean_mask.set(1, 3, HeadAction::Mean);
   mean_mask.set(3, 0, HeadAction::Mean);
   mean_mask.set_means(calibration_means(m, pool, calib));
-  export_pruned_gguf(m, tok.vocab(), mean_mask, dir + "/mean.gguf", "test");
+  export_pruned_gguf(m, vocab_metadata(tok.vocab()), mean_mask, dir + "/mean.gguf", "test");
   Model pruned = load_model(dir + "/mean.gguf");
   ASSERT_TRUE(pruned.layers[1].bo.data);
   const double runtime = nll(m, &mean_mask), exported = nll(pruned, nullptr);

@@ -2,7 +2,9 @@
 #include <cstdio>
 
 #include "cli/common.h"
+#include "io/gguf.h"
 #include "io/load_model.h"
+#include "io/model_export.h"
 #include "prune/criteria.h"
 #include "prune/export_pruned.h"
 #include "prune/select.h"
@@ -24,6 +26,18 @@ struct ExportArgs : CommonArgs {
   uint64_t seed = 0;
   std::string out;
 };
+}  // namespace
+
+namespace {
+// The tokenizer.* keys of the exported file: a GGUF's own, kept as they are (BPE merges and all),
+// else those of the SentencePiece vocabulary --tokenizer names.
+GgufMetadata export_tokenizer(const std::string& model, const std::string& tokenizer) {
+  if (tokenizer.empty() && is_gguf_file(model)) {
+    GgufFile g(model);
+    if (g.has("tokenizer.ggml.tokens")) return tokenizer_metadata(g);
+  }
+  return vocab_metadata(load_tokenizer(model, tokenizer).vocab());
+}
 }  // namespace
 
 void add_export(CLI::App& root) {
@@ -50,10 +64,12 @@ void add_export(CLI::App& root) {
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->callback([a] {
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    const std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
     require(a->prune_heads.empty() != a->criterion.empty(), "--prune-heads",
             "give either --prune-heads or --criterion with --ratio");
-    CalibrationData calib{{}, a->calib_ctx, a->calib_chunks, tok.bos_id(), a->seed};
+    CalibrationData calib{
+        {}, a->calib_ctx, a->calib_chunks, tok.add_bos() ? tok.bos_id() : -1, a->seed};
     if (!a->calib.empty()) calib.ids = tok.encode(read_text(a->calib).text, false);
     const bool needs_calib =
         a->mode == "mean" ||
@@ -81,7 +97,8 @@ void add_export(CLI::App& root) {
     const HeadAction action = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
     for (auto [l, h] : heads) mask.set(l, h, action);
     if (action == HeadAction::Mean) mask.set_means(calibration_means(model, pool, calib));
-    export_pruned_gguf(model, tok.vocab(), mask, a->out, note + " mode " + a->mode);
+    export_pruned_gguf(model, export_tokenizer(a->model, a->tokenizer), mask, a->out,
+                       note + " mode " + a->mode);
     if (!a->quiet)
       std::fprintf(stderr, "wrote %s (%zu heads pruned)\n", a->out.c_str(), heads.size());
   });

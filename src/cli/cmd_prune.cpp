@@ -33,7 +33,7 @@ struct PruneArgs : CommonArgs {
   std::string out = "sinkscope-prune";
 };
 
-std::vector<int> text_tokens(const SpmTokenizer& tok, const std::string& path, bool bos) {
+std::vector<int> text_tokens(const Tokenizer& tok, const std::string& path, bool bos) {
   return tok.encode(read_text(path).text, bos);
 }
 }  // namespace
@@ -44,7 +44,7 @@ void add_prune(CLI::App& root) {
       "prune",
       "Sweep pruning criteria × ratios; each point is evaluated and saved at once, and a rerun "
       "with the same --out resumes. Writes sweep.csv, sweep.json, scores.json and report.html");
-  add_common(cmd, *a);
+  add_common(cmd, *a, true, true);
   cmd->add_option("--criteria", a->criteria,
                   "Comma-separated: bos-sink, dormant:<score> (e.g. dormant:ahon_ln), "
                   "weight-magnitude, activation-magnitude, random, ablation-delta")
@@ -74,7 +74,10 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->callback([a] {
     Model model = load_model(a->model);
-    SpmTokenizer tok = load_tokenizer(a->model, a->tokenizer);
+    const std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const Tokenizer& tok = *tok_ptr;
+    // BOS where the model's tokenizer asks for it; otherwise windows keep their first token.
+    const int bos = tok.add_bos() ? tok.bos_id() : -1;
     for (const auto& c : a->criteria)
       require(is_valid_criterion(c), "--criteria", "unknown criterion '" + c + "'");
     for (double r : a->ratios)
@@ -88,9 +91,8 @@ void add_prune(CLI::App& root) {
     opt.ratios = a->ratios;
     opt.scope = a->scope == "global" ? PruneScope::Global : PruneScope::PerLayer;
     opt.mode = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
-    opt.calib = {text_tokens(tok, a->calib, false), a->calib_ctx, a->calib_chunks, tok.bos_id(),
-                 a->seed};
-    require(!make_windows(opt.calib.ids, a->calib_ctx, {"on", tok.bos_id()}, 1).empty(), a->calib,
+    opt.calib = {text_tokens(tok, a->calib, false), a->calib_ctx, a->calib_chunks, bos, a->seed};
+    require(!make_windows(opt.calib.ids, a->calib_ctx, {"on", bos}, 1).empty(), a->calib,
             "shorter than one calibration window");
     opt.eval_ctx = a->eval_ctx;
     opt.out_dir = a->out;
@@ -108,15 +110,15 @@ void add_prune(CLI::App& root) {
       const std::string name = kind + ":" + std::filesystem::path(path).stem().string();
       setup += " " + e + " " + sha256_file(path);
       if (kind == "ppl") {
-        auto ids = std::make_shared<std::vector<int>>(text_tokens(tok, path, true));
-        const int ctx = a->eval_ctx, chunks = a->eval_chunks, bos = tok.bos_id();
+        auto ids = std::make_shared<std::vector<int>>(text_tokens(tok, path, tok.add_bos()));
+        const int ctx = a->eval_ctx, chunks = a->eval_chunks;
         metrics.push_back({name, [ids, ctx, chunks, bos](Runtime& rt) {
                              PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
                              return nlohmann::json{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
                            }});
       } else if (kind == "mc") {
         auto task = std::make_shared<McTask>(read_mc_task(path, a->limit));
-        const SpmTokenizer* t = &tok;
+        const Tokenizer* t = &tok;
         metrics.push_back({name, [task, t](Runtime& rt) {
                              McResult r = evaluate_task(rt, *t, *task);
                              if (r.is_cloze) return nlohmann::json{{"acc", r.acc}, {"ppl", r.ppl}};

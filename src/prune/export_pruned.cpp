@@ -53,7 +53,7 @@ Model apply_head_mask(const Model& model, const HeadMask& mask) {
   return m;
 }
 
-void export_pruned_gguf(const Model& model, const Vocab& vocab, const HeadMask& mask,
+void export_pruned_gguf(const Model& model, const GgufMetadata& tokenizer, const HeadMask& mask,
                         const std::string& path, const std::string& note) {
   Model pruned = apply_head_mask(model, mask);
   std::vector<std::string> heads;
@@ -64,7 +64,7 @@ void export_pruned_gguf(const Model& model, const Vocab& vocab, const HeadMask& 
         heads.push_back(std::to_string(l) + ":" + std::to_string(h));
         mean = mean || mask.get(l, h) == HeadAction::Mean;
       }
-  write_llama_gguf(pruned, vocab, path, std::nullopt, "sinkscope pruned model",
+  write_model_gguf(pruned, tokenizer, path, std::nullopt, "sinkscope pruned model",
                    {{"sinkscope.pruned_heads", GgufValue::of_strings(heads)},
                     {"sinkscope.prune_mode", GgufValue::of_string(mean ? "mean" : "zero")},
                     {"sinkscope.prune_note", GgufValue::of_string(note)}});

@@ -8,18 +8,19 @@
 #include <utility>
 #include <vector>
 
+#include "io/model_export.h"
 #include "model/model.h"
 #include "runtime/head_mask.h"
-#include "tokenizer/vocab.h"
 
 namespace ss {
 
 // A copy of model with the heads the mask does not keep folded into the weights (see above).
 Model apply_head_mask(const Model& model, const HeadMask& mask);
 
-// apply_head_mask + GGUF with metadata sinkscope.pruned_heads ("L:H" strings),
-// sinkscope.prune_mode and sinkscope.prune_note (e.g. the criterion and ratio).
-void export_pruned_gguf(const Model& model, const Vocab& vocab, const HeadMask& mask,
+// apply_head_mask + GGUF of the model's own architecture with the given tokenizer.* keys and
+// metadata sinkscope.pruned_heads ("L:H" strings), sinkscope.prune_mode and sinkscope.prune_note
+// (e.g. the criterion and ratio).
+void export_pruned_gguf(const Model& model, const GgufMetadata& tokenizer, const HeadMask& mask,
                         const std::string& path, const std::string& note);
 
 }  // namespace ss
