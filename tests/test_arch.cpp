@@ -299,11 +299,19 @@ TEST(Arch, HeadMaskZeroesOneHeadOnEachArch) {
   }
 }
 
-// Perplexity and analyze through the CLI on every architecture's model made with `extra`.
-void run_perplexity_and_analyze(const std::string& extra) {
+// Perplexity, analyze, eval and prune through the CLI on every architecture's model made with
+// `extra`; with `folder`, on its Hugging Face safetensors form (vocabulary from the GGUF).
+void run_perplexity_and_analyze(const std::string& extra, bool folder = false) {
   const std::string text = short_text();
   for (const auto& arch : kArchs) {
-    const std::string model = synth(arch, extra);
+    std::string model = synth(arch, extra);
+    if (folder) {
+      const std::string dir = test::temp_dir() + "/" + arch + "-hf";
+      auto c =
+          test::run_cli("convert -m " + model + " --format safetensors -o " + dir + " --quiet");
+      ASSERT_EQ(c.code, 0) << arch << ": " << c.err;
+      model = dir + " --tokenizer " + model;
+    }
     auto r = test::run_cli("perplexity -m " + model + " -f " + text +
                            " --ctx 32 --chunks 2 --json --threads 2");
     ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
@@ -333,6 +341,10 @@ void run_perplexity_and_analyze(const std::string& extra) {
 
 TEST(Arch, AnalyzeAndPerplexityRunOnEach) {
   run_perplexity_and_analyze("");
+}
+
+TEST(Arch, AnalyzeAndPerplexityRunOnEachSafetensorsFolder) {
+  run_perplexity_and_analyze("", true);
 }
 
 TEST(Arch, AnalyzeAndPerplexityRunOnEachQ4K) {
