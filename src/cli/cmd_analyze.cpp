@@ -35,7 +35,7 @@ void add_analyze(CLI::App& root) {
       "analyze",
       "Per-head sink statistics (SPEC.md) over a corpus in windows of each --ctx; writes run.json, "
       "heads.csv/json, layers.csv, massive.csv, stability.csv and report.html to --out");
-  add_common(cmd, *a);
+  add_common(cmd, *a, true, true);
   cmd->add_option("-f,--file", a->files, "Text files (UTF-8), tokenized and concatenated")
       ->required();
   cmd->add_option("--ctx", a->contexts, "Window lengths, comma-separated")

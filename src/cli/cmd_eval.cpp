@@ -46,7 +46,7 @@ void add_eval(CLI::App& root) {
       "the sum of log-probabilities of \" \" + choice after BOS + context; acc takes the best "
       "sum, acc_norm the best sum per UTF-8 byte of the choice. Cloze tasks (LAMBADA) report "
       "greedy exact-match accuracy and perplexity. Formats and prompts: docs/tasks.md");
-  add_common(cmd, *a);
+  add_common(cmd, *a, true, true);
   cmd->add_option("--task", a->tasks,
                   "Task file (repeatable): ARC/PIQA/BoolQ/WinoGrande/LAMBADA jsonl or llama.cpp "
                   "HellaSwag text")

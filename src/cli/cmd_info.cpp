@@ -12,7 +12,7 @@ void add_info(CLI::App& root) {
   auto a = std::make_shared<CommonArgs>();
   CLI::App* cmd =
       root.add_subcommand("info", "Architecture, dimensions, dtypes and parameter count");
-  add_common(cmd, *a, false);
+  add_common(cmd, *a, false, true);
   cmd->callback([a] {
     Model m = load_model(a->model);
     const ModelConfig& c = m.config;

@@ -41,7 +41,7 @@ void add_perplexity(CLI::App& root) {
       "first starts with BOS in place of its first token; the first window scores positions "
       "1..ctx-1, later ones the tokens no earlier window scored. Optionally zeroes dormant heads "
       "(Sandoval-Segura et al.) chosen per window or from calibration text.");
-  add_common(cmd, *a);
+  add_common(cmd, *a, true, true);
   cmd->add_option("-f,--file", a->file, "Text file (UTF-8)")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (0: the model's context)")
       ->capture_default_str();

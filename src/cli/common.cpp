@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include <filesystem>
+
 namespace ss::cli {
 
 static std::string g_command_line;
@@ -13,9 +15,25 @@ const std::string& command_line() {
   return g_command_line;
 }
 
-void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer) {
-  cmd->add_option("-m,--model", a.model, "Model file: GGUF, or a llama2.c checkpoint (.bin)")
-      ->required();
+std::string default_model_path() {
+  // The committed default model: next to the working directory when run from a checkout, else in
+  // the source tree this binary was built from.
+  const char* rel = "models/sinkscope-tiny.gguf";
+  if (std::filesystem::exists(rel)) return rel;
+  return std::string(SINKSCOPE_SOURCE_DIR) + "/" + rel;
+}
+
+void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer, bool default_model) {
+  if (default_model) {
+    a.model = default_model_path();
+    cmd->add_option("-m,--model", a.model,
+                    "Model file: GGUF, or a llama2.c checkpoint (.bin); default: the bundled "
+                    "sinkscope-tiny model")
+        ->capture_default_str();
+  } else {
+    cmd->add_option("-m,--model", a.model, "Model file: GGUF, or a llama2.c checkpoint (.bin)")
+        ->required();
+  }
   if (with_tokenizer)
     cmd->add_option("--tokenizer", a.tokenizer,
                     "Tokenizer file (llama2.c tokenizer .bin or GGUF); default: the model's GGUF "

@@ -16,8 +16,12 @@ struct CommonArgs {
   std::string ablate;  // heads to zero: "L:H,..." or a JSON file
 };
 
-// -m/--model, --tokenizer, --threads, --quiet.
-void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true);
+// -m/--model, --tokenizer, --threads, --quiet. With default_model, --model may be left out and
+// means the bundled models/sinkscope-tiny.gguf.
+void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true,
+                bool default_model = false);
+// Where the bundled default model is looked for.
+std::string default_model_path();
 // --ablate L:H,...|FILE.json
 void add_ablate(CLI::App* cmd, CommonArgs& a);
 // The head mask --ablate asks for (all heads kept when it is empty).
