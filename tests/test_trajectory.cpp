@@ -61,6 +61,14 @@ TEST(Trajectory, CheckpointsInStepOrderWithConsistentStats) {
   write_trajectory(out, pts, 4, opt);
   for (const char* f : {"trajectory.csv", "trajectory_heads.csv", "trajectory.json", "report.html"})
     EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
+  {
+    // Every curve is drawn in a colour (an empty stroke draws nothing).
+    std::ifstream in(out + "/report.html");
+    const std::string html(std::istreambuf_iterator<char>(in), {});
+    EXPECT_NE(html.find("<polyline"), std::string::npos);
+    EXPECT_EQ(html.find("stroke=\"\""), std::string::npos);
+    EXPECT_EQ(html.find("fill=\"\""), std::string::npos);
+  }
   // CLI: the same directory, and an empty one is a one-line input error.
   auto r = test::run_cli("trajectory --checkpoints " + dir + " -f " +
                          test::shared("data/text/tinystories-valid-sample.txt") +

@@ -117,8 +117,9 @@ void write_trajectory(const std::string& dir, const std::vector<TrajectoryPoint>
   // Report: summary curves, then every head's BOS sink score, over steps.
   std::vector<std::string> steps;
   for (const auto& p : pts) steps.push_back(std::to_string(p.step));
+  size_t n_series = 0;  // colours in order within each chart
   auto series = [&](const std::string& name, auto get) {
-    svg::Series s{name, {}, "", ""};
+    svg::Series s{name, {}, svg::palette(n_series++), ""};
     for (const auto& p : pts) s.y.push_back(get(p));
     return s;
   };
@@ -138,11 +139,13 @@ void write_trajectory(const std::string& dir, const std::vector<TrajectoryPoint>
       steps,
       0.0,
       1.0};
+  n_series = 0;
   svg::Chart loss{{series("nll_mean", [](const TrajectoryPoint& p) { return p.nll_mean; })},
                   "step",
                   "nats/token",
                   steps};
   svg::Chart per_head{{}, "step", "bos_sink_score", steps, 0.0, 1.0};
+  n_series = 0;
   const size_t n = pts.empty() ? 0 : pts.front().bos_sink.size();
   for (size_t i = 0; i < n; ++i)
     per_head.series.push_back(

@@ -34,6 +34,13 @@ std::string heatmap(const Grid& g);
 // A horizontal colour bar from lo to hi with its numbers: an SVG fragment at (x, y).
 std::string colour_legend(double lo, double hi, double x, double y, double width);
 
+// Ten well-separated line colours (the Tableau 10 palette), by series index.
+inline const char* palette(size_t i) {
+  static const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
+                                  "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+  return colours[i % 10];
+}
+
 struct Series {
   std::string name;
   std::vector<double> y;  // at x = 0, 1, ...; NaN points are skipped
