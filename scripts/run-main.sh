@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The main job on the default model (stories260K): a story, its perplexity on TinyStories, and a
-# full sink analysis with BOS on and off at three window lengths, written to out/analysis/.
+# The main job on the default model (models/sinkscope-tiny.gguf, trained by this project on War and
+# Peace and Shakespeare): a sample, perplexity on held-out text, and a full sink analysis with BOS
+# on and off at three window lengths, written to out/analysis/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/build.sh release
-models=../shared/models
-text=../shared/data/text/tinystories-valid-sample.txt
+text=../shared/data/text/pg2600-war-and-peace.txt
 bin=build/release/sinkscope
-model=(-m $models/stories260K.bin --tokenizer $models/tok512.bin)
-$bin generate "${model[@]}" -p "Once upon a time" -n 200
-$bin perplexity "${model[@]}" -f $text --ctx 256 --chunks 32
-$bin analyze "${model[@]}" -f $text --ctx 128,256,512 --chunks 16 --bos on,off --out out/analysis
+held_out=out/war-and-peace-tail.txt
+mkdir -p out
+# The last 5% of the book (before the Gutenberg licence) was held out of training.
+sed '/^\*\*\* END OF/,$d' "$text" | tail -c 140000 >"$held_out"
+$bin generate -p "The Emperor" -n 120 --temp 0.8 --top-p 0.9 --seed 1
+$bin perplexity -f "$held_out" --ctx 256
+$bin analyze -f "$held_out" --ctx 128,256,512 --chunks 16 --bos on,off --out out/analysis
 echo "report: out/analysis/report.html"

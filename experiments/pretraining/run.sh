@@ -13,7 +13,7 @@ shared=${SINKSCOPE_SHARED:-$root/../shared}
 data="$shared/data/text/pg2600-war-and-peace.txt $shared/data/text/tinyshakespeare-input.txt"
 tok=$shared/models/tok512.bin
 threads=${THREADS:-2}
-steps=${STEPS:-400}
+steps=${STEPS:-600}
 mkdir -p "$out"
 # Analysis text: the last 100 kB of War and Peace before the Gutenberg licence, inside the 5% tail
 # that train holds out for validation, so no run has trained on it.
@@ -21,7 +21,7 @@ analysis=$out/analysis.txt
 sed '/^\*\*\* END OF/,$d' "$shared/data/text/pg2600-war-and-peace.txt" | tail -c 100000 >"$analysis"
 
 common=(--tokenizer "$tok" --dim 64 --layers 4 --heads 4 --ctx 128 --batch 8 --steps "$steps"
-  --lr 3e-3 --wd 0.1 --checkpoint-every $((steps / 8)) --val-windows 8 --threads "$threads"
+  --lr 2e-2 --wd 0.1 --checkpoint-every $((steps / 8)) --val-windows 8 --threads "$threads"
   --seed 1 --quiet)
 
 run() {  # name, extra train options...
