@@ -30,25 +30,6 @@ constexpr uint64_t kMinKvBytes = 8 + 4 + 1;  // empty key, type, 1-byte value
 constexpr uint64_t kMinTensorInfoBytes =
     8 + 4 + 8 + 4 + 8;  // empty name, n_dims, ne[0], type, offset
 
-// A name from the file, quoted for an error message: control and non-ASCII bytes are escaped
-// (the message must stay one line) and very long names are cut.
-std::string quoted(std::string_view s) {
-  constexpr size_t kMaxShown = 80;
-  std::string r = "'";
-  for (size_t k = 0; k < std::min(s.size(), kMaxShown); ++k) {
-    const auto c = static_cast<unsigned char>(s[k]);
-    if (c >= 0x20 && c < 0x7f) {
-      r += static_cast<char>(c);
-    } else {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\x%02x", c);
-      r += esc;
-    }
-  }
-  if (s.size() > kMaxShown) r += "...";
-  return r + "'";
-}
-
 bool is_unsigned(GgufType t) {
   return t == GgufType::UINT8 || t == GgufType::UINT16 || t == GgufType::UINT32 ||
          t == GgufType::UINT64;
@@ -145,7 +126,7 @@ class Reader {
   void at_value_of(const std::string* key) { key_ = key; }
 
   std::string where() const {
-    if (key_) return "value of key " + quoted(*key_);
+    if (key_) return "value of key " + quoted_name(*key_);
     // Appended piece by piece: `" " + std::to_string(...)` trips a false -Wrestrict in GCC 12.
     std::string w = section_;
     if (count_) {
@@ -282,7 +263,7 @@ uint64_t read_alignment(const GgufFile& g) {
 
 // Checks a tensor's shape and type and fills in nbytes; offsets are checked later.
 void check_shape(const GgufFile& g, GgufTensor& t, uint32_t type) {
-  const std::string name = "tensor " + quoted(t.name);
+  const std::string name = "tensor " + quoted_name(t.name);
   const auto info = dtype_info(type);
   if (!info) g.fail(name + " has unknown type " + std::to_string(type));
   t.type = static_cast<DType>(type);
@@ -339,7 +320,7 @@ void GgufFile::parse(std::span<const uint8_t> bytes) {
     const auto type = static_cast<GgufType>(r.read<uint32_t>());
     r.at_value_of(&key);
     GgufValue value = r.read_value(type, 0);
-    if (kv_.contains(key)) fail("duplicate key " + quoted(key));
+    if (kv_.contains(key)) fail("duplicate key " + quoted_name(key));
     kv_.emplace(std::move(key), std::move(value));
   }
   const uint64_t alignment = read_alignment(*this);
@@ -351,7 +332,7 @@ void GgufFile::parse(std::span<const uint8_t> bytes) {
     t.name = r.read_string();
     const auto n_dims = r.read<uint32_t>();
     if (n_dims == 0 || n_dims > kMaxDims) {
-      fail("tensor " + quoted(t.name) + " has " + std::to_string(n_dims) +
+      fail("tensor " + quoted_name(t.name) + " has " + std::to_string(n_dims) +
            " dimensions (must be 1 to " + std::to_string(kMaxDims) + ")");
     }
     t.ne.resize(n_dims);
@@ -359,7 +340,7 @@ void GgufFile::parse(std::span<const uint8_t> bytes) {
     const auto type = r.read<uint32_t>();
     t.offset = r.read<uint64_t>();
     check_shape(*this, t, type);
-    if (tensor_index_.contains(t.name)) fail("duplicate tensor name " + quoted(t.name));
+    if (tensor_index_.contains(t.name)) fail("duplicate tensor name " + quoted_name(t.name));
     tensor_index_.emplace(t.name, tensors_.size());
     tensors_.push_back(std::move(t));
   }
@@ -369,12 +350,12 @@ void GgufFile::parse(std::span<const uint8_t> bytes) {
   const uint64_t data_start = (r.pos() + alignment - 1) / alignment * alignment;
   for (GgufTensor& t : tensors_) {
     if (t.offset % alignment != 0) {
-      fail("tensor " + quoted(t.name) + " offset " + std::to_string(t.offset) +
+      fail("tensor " + quoted_name(t.name) + " offset " + std::to_string(t.offset) +
            " is not a multiple of the alignment " + std::to_string(alignment));
     }
     if (data_start > r.size() || t.offset > r.size() - data_start ||
         t.nbytes > r.size() - data_start - t.offset)
-      fail("tensor " + quoted(t.name) + " extends past the end of the file");
+      fail("tensor " + quoted_name(t.name) + " extends past the end of the file");
     t.data = bytes.data() + data_start + t.offset;
   }
 }
@@ -397,13 +378,13 @@ namespace {
 
 [[noreturn]] void wrong_type(const GgufFile& g, const std::string& key, const GgufValue& v,
                              const char* expected) {
-  g.fail("key " + quoted(key) + " is a " + describe(v) + ", expected " + expected);
+  g.fail("key " + quoted_name(key) + " is a " + describe(v) + ", expected " + expected);
 }
 
 int64_t to_int64(const GgufFile& g, const std::string& key, const GgufValue& v) {
   if (!is_unsigned(v.type)) return v.i;
   if (v.u > kInt64Max)
-    g.fail("key " + quoted(key) + " value " + std::to_string(v.u) + " does not fit in int64");
+    g.fail("key " + quoted_name(key) + " value " + std::to_string(v.u) + " does not fit in int64");
   return static_cast<int64_t>(v.u);
 }
 
@@ -481,7 +462,7 @@ std::vector<int32_t> GgufFile::get_int_array(const std::string& key) const {
                                           : e.i >= std::numeric_limits<int32_t>::min() &&
                                                 e.i <= std::numeric_limits<int32_t>::max();
     if (!fits) {
-      fail("key " + quoted(key) + " element " + std::to_string(k) + " (" + value_string(e) +
+      fail("key " + quoted_name(key) + " element " + std::to_string(k) + " (" + value_string(e) +
            ") does not fit in int32");
     }
     out.push_back(static_cast<int32_t>(is_unsigned(e.type) ? static_cast<int64_t>(e.u) : e.i));

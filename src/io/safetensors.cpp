@@ -31,25 +31,6 @@ constexpr int kMaxJsonDepth = 16;  // a valid header nests 3 deep (object, entry
 constexpr size_t kMaxDims = 8;
 constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
-// A name from the file, quoted for an error message: control and non-ASCII bytes are escaped
-// (the message must stay one line) and very long names are cut.
-std::string quote_name(std::string_view s) {
-  constexpr size_t kMaxShown = 80;
-  std::string r = "'";
-  for (size_t k = 0; k < std::min(s.size(), kMaxShown); ++k) {
-    const auto c = static_cast<unsigned char>(s[k]);
-    if (c >= 0x20 && c < 0x7f) {
-      r += static_cast<char>(c);
-    } else {
-      char esc[8];
-      std::snprintf(esc, sizeof esc, "\\x%02x", c);
-      r += esc;
-    }
-  }
-  if (s.size() > kMaxShown) r += "...";
-  return r + "'";
-}
-
 // One line whatever the parser put in its message.
 std::string one_line(std::string s) {
   for (char& c : s)
@@ -190,7 +171,7 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
   } catch (const json::exception& e) {
     fail("header is not valid JSON: " + one_line(e.what()));
   }
-  if (!duplicate.empty()) fail("duplicate tensor name " + quote_name(duplicate));
+  if (!duplicate.empty()) fail("duplicate tensor name " + quoted_name(duplicate));
   if (!header.is_object()) fail("header is not a JSON object");
 
   const uint64_t data_start = 8 + n;
@@ -200,12 +181,12 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
       if (!entry.is_object()) fail("__metadata__ is not an object of strings");
       for (const auto& [key, value] : entry.items()) {
         if (!value.is_string())
-          fail("__metadata__ value of " + quote_name(key) + " is not a string");
+          fail("__metadata__ value of " + quoted_name(key) + " is not a string");
         metadata_.emplace(key, value.get<std::string>());
       }
       continue;
     }
-    const std::string what = "tensor " + quote_name(name);
+    const std::string what = "tensor " + quoted_name(name);
     if (!entry.is_object()) fail(what + ": entry is not an object");
     auto dt = entry.find("dtype");
     auto shape = entry.find("shape");
@@ -221,7 +202,7 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
     const DtypeName* known = nullptr;
     for (const DtypeName& d : kDtypes)
       if (dname == d.name) known = &d;
-    if (!known) fail(what + " has unknown dtype " + quote_name(dname));
+    if (!known) fail(what + " has unknown dtype " + quoted_name(dname));
     if (!known->supported)
       fail(what + " has dtype " + dname + ", which sinkscope does not read (F32, F16, BF16)");
     t.type = known->type;
@@ -271,7 +252,7 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
     const SafetensorsTensor& t = tensors_[k];
     if (t.begin == t.end) continue;
     if (owner && t.begin < furthest)
-      fail("tensors " + quote_name(owner->name) + " and " + quote_name(t.name) + " overlap");
+      fail("tensors " + quoted_name(owner->name) + " and " + quoted_name(t.name) + " overlap");
     if (t.end > furthest) {
       furthest = t.end;
       owner = &t;

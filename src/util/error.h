@@ -4,6 +4,7 @@
 // Anything else is an internal failure (exit 1).
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace ss {
 
@@ -17,5 +18,9 @@ class InputError : public std::runtime_error {
 inline void require(bool cond, const std::string& file, const std::string& what) {
   if (!cond) throw InputError(file, what);
 }
+
+// A name read from a file, quoted for an error message: control and non-ASCII bytes are escaped
+// (the message must stay one line) and names past 80 bytes are cut.
+std::string quoted_name(std::string_view s);
 
 }  // namespace ss
