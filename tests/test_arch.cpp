@@ -17,6 +17,7 @@
 #include "io/load_model.h"
 #include "io/model_export.h"
 #include "runtime/runtime.h"
+#include "test_fixtures.h"
 #include "test_util.h"
 #include "util/error.h"
 
@@ -28,22 +29,10 @@ const std::vector<std::string> kArchs = {"llama", "qwen2", "qwen3", "gemma3"};
 
 // A synthesized model per architecture (and extra options), written once per test binary.
 std::string synth(const std::string& arch, const std::string& extra = "") {
-  static std::map<std::string, std::string> made;
-  static const std::string dir = test::temp_dir();
-  const std::string key = arch + extra;
-  if (made.count(key)) return made[key];
-  std::string path = dir + "/" + arch + std::to_string(made.size()) + ".gguf";
-  auto r = test::run_cli("synth --arch " + arch + " --seed 7 --vocab " + test::tok_bin() + " " +
-                         extra + " -q -o " + path);
-  EXPECT_EQ(r.code, 0) << r.err;
-  return made[key] = path;
+  return test::synth_model(arch, extra, 7);
 }
 
-std::vector<int> prompt_ids(int n) {
-  std::vector<int> ids(n);
-  for (int i = 0; i < n; ++i) ids[i] = i == 0 ? 1 : 3 + (i * 37) % 500;
-  return ids;
-}
+using test::prompt_ids;
 
 std::vector<float> logits_of(const Model& m, const std::vector<int>& ids) {
   ThreadPool pool(2);

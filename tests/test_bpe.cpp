@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "io/gguf.h"
+#include "test_fixtures.h"
 #include "test_util.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/pretokenizer.h"
@@ -284,32 +285,8 @@ TEST(BpeNormalizer, UnicodeFormsAndReplace) {
 
 // ---- small tokenizer.json tokenizers ----
 
-// A byte-level tokenizer.json: the 256 alphabet characters, then the given merges' results.
 json byte_level_json(const std::vector<std::pair<std::string, std::string>>& merges) {
-  json vocab = json::object();
-  int id = 0;
-  for (int b = 0; b < 256; ++b) vocab[bpe::byte_char_utf8(static_cast<uint8_t>(b))] = id++;
-  json m = json::array();
-  for (const auto& [a, b] : merges) {
-    if (!vocab.contains(a + b)) vocab[a + b] = id++;
-    m.push_back(json::array({a, b}));
-  }
-  return {{"version", "1.0"},
-          {"added_tokens", json::array()},
-          {"normalizer", nullptr},
-          {"pre_tokenizer",
-           {{"type", "Sequence"},
-            {"pretokenizers", json::array({{{"type", "Split"},
-                                            {"pattern", {{"Regex", bpe::kGpt2Pattern}}},
-                                            {"behavior", "Isolated"},
-                                            {"invert", false}},
-                                           {{"type", "ByteLevel"},
-                                            {"add_prefix_space", false},
-                                            {"trim_offsets", false},
-                                            {"use_regex", false}}})}}},
-          {"post_processor", nullptr},
-          {"decoder", {{"type", "ByteLevel"}}},
-          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}, {"byte_fallback", false}}}};
+  return test::byte_level_tokenizer_json(merges);
 }
 
 const std::string G = "\xc4\xa0";  // "Ġ"

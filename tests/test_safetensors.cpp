@@ -21,6 +21,7 @@
 #include "io/safetensors.h"
 #include "ops/dequant.h"
 #include "runtime/runtime.h"
+#include "test_fixtures.h"
 #include "test_util.h"
 #include "tokenizer/pretokenizer.h"
 #include "util/error.h"
@@ -34,22 +35,10 @@ namespace {
 const std::vector<std::string> kArchs = {"llama", "qwen2", "qwen3", "gemma3"};
 
 std::string synth(const std::string& arch, const std::string& extra = "") {
-  static std::map<std::string, std::string> made;
-  static const std::string dir = test::temp_dir();
-  const std::string key = arch + extra;
-  if (made.count(key)) return made[key];
-  std::string path = dir + "/" + arch + std::to_string(made.size()) + ".gguf";
-  auto r = test::run_cli("synth --arch " + arch + " --seed 11 --vocab " + test::tok_bin() + " " +
-                         extra + " -q -o " + path);
-  EXPECT_EQ(r.code, 0) << r.err;
-  return made[key] = path;
+  return test::synth_model(arch, extra, 11);
 }
 
-std::vector<int> prompt_ids(int n) {
-  std::vector<int> ids(n);
-  for (int i = 0; i < n; ++i) ids[i] = i == 0 ? 1 : 3 + (i * 37) % 500;
-  return ids;
-}
+using test::prompt_ids;
 
 std::vector<float> logits_of(const Model& m, int n = 20) {
   ThreadPool pool(2);
@@ -541,33 +530,9 @@ TEST(HfModel, MalformedFoldersGiveOneLineErrorsNamingTheFile) {
 // A byte-level BPE tokenizer.json: the 256 byte characters and a few merges (ids below 512,
 // the synthesized models' vocabulary).
 json byte_level_tokenizer() {
-  json vocab = json::object();
-  int id = 0;
-  for (int b = 0; b < 256; ++b) vocab[bpe::byte_char_utf8(static_cast<uint8_t>(b))] = id++;
   const std::string G = "\xc4\xa0";
-  json merges = json::array();
-  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{
-           {G, "t"}, {"h", "e"}, {G + "t", "he"}, {"e", "d"}, {G, "a"}, {"i", "n"}}) {
-    if (!vocab.contains(a + b)) vocab[a + b] = id++;
-    merges.push_back(json::array({a, b}));
-  }
-  return {
-      {"version", "1.0"},
-      {"added_tokens", json::array()},
-      {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers", json::array({{{"type", "Split"},
-                                        {"pattern", {{"Regex", bpe::kGpt2Pattern}}},
-                                        {"behavior", "Isolated"},
-                                        {"invert", false}},
-                                       {{"type", "ByteLevel"},
-                                        {"add_prefix_space", false},
-                                        {"trim_offsets", false},
-                                        {"use_regex", false}}})}}},
-      {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}}},
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}, {"byte_fallback", false}}}};
+  return test::byte_level_tokenizer_json(
+      {{G, "t"}, {"h", "e"}, {G + "t", "he"}, {"e", "d"}, {G, "a"}, {"i", "n"}});
 }
 
 TEST(HfModel, CliRunsOnAFolder) {

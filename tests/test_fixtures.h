@@ -1,0 +1,70 @@
+#pragma once
+// Small models and tokenizers that several test files build: synthesized GGUFs of each
+// architecture, a fixed prompt, and a byte-level BPE tokenizer.json.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "test_util.h"
+#include "tokenizer/pretokenizer.h"
+
+namespace ss::test {
+
+// `sinkscope synth --arch ARCH --seed SEED EXTRA` with stories260K's vocabulary, made once per
+// process for each (arch, extra, seed).
+inline std::string synth_model(const std::string& arch, const std::string& extra, int seed) {
+  static std::map<std::string, std::string> made;
+  static const std::string dir = temp_dir();
+  const std::string key = arch + " " + extra + " " + std::to_string(seed);
+  if (made.count(key)) return made[key];
+  std::string path = dir + "/" + arch + std::to_string(made.size()) + ".gguf";
+  auto r = run_cli("synth --arch " + arch + " --seed " + std::to_string(seed) + " --vocab " +
+                   tok_bin() + " " + extra + " -q -o " + path);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return made[key] = path;
+}
+
+// BOS, then n-1 ids spread over a 512-token vocabulary.
+inline std::vector<int> prompt_ids(int n) {
+  std::vector<int> ids(n);
+  for (int i = 0; i < n; ++i) ids[i] = i == 0 ? 1 : 3 + (i * 37) % 500;
+  return ids;
+}
+
+// A byte-level tokenizer.json (GPT-2 split, ByteLevel): the 256 alphabet characters, then the
+// given merges' results.
+inline nlohmann::json byte_level_tokenizer_json(
+    const std::vector<std::pair<std::string, std::string>>& merges) {
+  using json = nlohmann::json;
+  json vocab = json::object();
+  int id = 0;
+  for (int b = 0; b < 256; ++b) vocab[bpe::byte_char_utf8(static_cast<uint8_t>(b))] = id++;
+  json m = json::array();
+  for (const auto& [a, b] : merges) {
+    if (!vocab.contains(a + b)) vocab[a + b] = id++;
+    m.push_back(json::array({a, b}));
+  }
+  return {{"version", "1.0"},
+          {"added_tokens", json::array()},
+          {"normalizer", nullptr},
+          {"pre_tokenizer",
+           {{"type", "Sequence"},
+            {"pretokenizers", json::array({{{"type", "Split"},
+                                            {"pattern", {{"Regex", bpe::kGpt2Pattern}}},
+                                            {"behavior", "Isolated"},
+                                            {"invert", false}},
+                                           {{"type", "ByteLevel"},
+                                            {"add_prefix_space", false},
+                                            {"trim_offsets", false},
+                                            {"use_regex", false}}})}}},
+          {"post_processor", nullptr},
+          {"decoder", {{"type", "ByteLevel"}}},
+          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", m}, {"byte_fallback", false}}}};
+}
+
+}  // namespace ss::test
