@@ -119,6 +119,26 @@ TEST(Ops, MatmulMatchesReferenceForEveryDtypeAndThreadCount) {
   }
 }
 
+// The batched path's blocking at real sizes: several column blocks with a tail, token chunks and
+// two spans of packed inputs, a partial row block.
+TEST(Ops, MatmulBlockingKeepsEveryBitAtModelSizes) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  const size_t rows = 29, cols = 2056, tokens = 530;
+  std::vector<float> wf(rows * cols), x(tokens * cols);
+  for (float& v : wf) v = dist(rng);
+  for (float& v : x) v = dist(rng);
+  Tensor w{"w",
+           DType::F32,
+           {static_cast<int64_t>(cols), static_cast<int64_t>(rows)},
+           reinterpret_cast<const uint8_t*>(wf.data())};
+  std::vector<float> ref(tokens * rows), y(tokens * rows);
+  matmul_reference(w, x.data(), tokens, ref.data());
+  ThreadPool p2(2);
+  matmul(w, x.data(), tokens, y.data(), p2);
+  for (size_t i = 0; i < ref.size(); ++i) ASSERT_EQ(y[i], ref[i]) << "i=" << i;
+}
+
 TEST(Ops, SoftmaxAndRmsnorm) {
   float x[4] = {1, 2, 3, 4};
   softmax(x, 4);

@@ -45,17 +45,8 @@ inline double sum_lanes_reference(const float* lanes) {
 
 // Step 2 with SIMD, the same tree.
 inline double sum_lanes(const float* lanes) {
-#if defined(__AVX512F__)
-  // maskz forms: GCC 12's unmasked ones read an "undefined" register that -Wmaybe-uninitialized
-  // reports.
-  const __m512d s8 = _mm512_add_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(lanes)),
-                                   _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(lanes + 8)));
-  alignas(64) double h[8];
-  _mm512_store_pd(h, s8);
-  const __m256d s4 = _mm256_add_pd(_mm256_load_pd(h), _mm256_load_pd(h + 4));
-  const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
-  return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-#elif defined(__AVX2__) && defined(__FMA__)
+  // In registers throughout (a 512-bit store reloaded as two halves stalls store forwarding).
+#if defined(__AVX2__) && defined(__FMA__)
   const __m256d a =
       _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(lanes)), _mm256_cvtps_pd(_mm_loadu_ps(lanes + 8)));
   const __m256d b = _mm256_add_pd(_mm256_cvtps_pd(_mm_loadu_ps(lanes + 4)),
@@ -162,6 +153,74 @@ inline void dot_tile(const float* w, size_t ldw, const float* x, size_t ldx, siz
         for (size_t l = 0; l < kDotLanes; ++l)
           lanes[l] = std::fma(w[r * ldw + i + l], x[t * ldx + i + l], lanes[l]);
     }
+#endif
+}
+
+// dot_tile on packed operands, the GEMM's inner kernel. For each 16-element group g, wp holds the
+// M rows' 16 elements one after another (wp[(g * M + r) * 16 + l]) and xp the N tokens' likewise,
+// so both are read front to back, one cache line per vector, whatever the rows' stride; the
+// arithmetic is dot_tile's, lane for lane.
+template <int M, int N>
+inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, float* acc) {
+#if defined(__AVX512F__)
+  __m512 a[M][N];
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) a[r][t] = _mm512_loadu_ps(acc + (r * N + t) * 16);
+  for (size_t g = 0; g < n_groups; ++g, wp += M * 16, xp += N * 16) {
+    __m512 wv[M];
+    for (int r = 0; r < M; ++r) {
+      wv[r] = _mm512_loadu_ps(wp + r * 16);
+      __asm__("" : "+v"(wv[r]));  // as in dot_tile
+    }
+    for (int t = 0; t < N; ++t) {
+      __m512 xv = _mm512_loadu_ps(xp + t * 16);
+      __asm__("" : "+v"(xv));
+      for (int r = 0; r < M; ++r) a[r][t] = _mm512_fmadd_ps(wv[r], xv, a[r][t]);
+    }
+  }
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) _mm512_storeu_ps(acc + (r * N + t) * 16, a[r][t]);
+#elif defined(__AVX2__) && defined(__FMA__)
+  __m256 lo[M][N], hi[M][N];
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) {
+      lo[r][t] = _mm256_loadu_ps(acc + (r * N + t) * 16);
+      hi[r][t] = _mm256_loadu_ps(acc + (r * N + t) * 16 + 8);
+    }
+  for (size_t g = 0; g < n_groups; ++g, wp += M * 16, xp += N * 16) {
+    __m256 wv[M];
+    for (int r = 0; r < M; ++r) {
+      wv[r] = _mm256_loadu_ps(wp + r * 16);
+      __asm__("" : "+x"(wv[r]));
+    }
+    for (int t = 0; t < N; ++t) {
+      __m256 xv = _mm256_loadu_ps(xp + t * 16);
+      __asm__("" : "+x"(xv));
+      for (int r = 0; r < M; ++r) lo[r][t] = _mm256_fmadd_ps(wv[r], xv, lo[r][t]);
+    }
+    for (int r = 0; r < M; ++r) {
+      wv[r] = _mm256_loadu_ps(wp + r * 16 + 8);
+      __asm__("" : "+x"(wv[r]));
+    }
+    for (int t = 0; t < N; ++t) {
+      __m256 xv = _mm256_loadu_ps(xp + t * 16 + 8);
+      __asm__("" : "+x"(xv));
+      for (int r = 0; r < M; ++r) hi[r][t] = _mm256_fmadd_ps(wv[r], xv, hi[r][t]);
+    }
+  }
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) {
+      _mm256_storeu_ps(acc + (r * N + t) * 16, lo[r][t]);
+      _mm256_storeu_ps(acc + (r * N + t) * 16 + 8, hi[r][t]);
+    }
+#else
+  for (size_t g = 0; g < n_groups; ++g, wp += M * 16, xp += N * 16)
+    for (int r = 0; r < M; ++r)
+      for (int t = 0; t < N; ++t) {
+        float* lanes = acc + (r * N + t) * 16;
+        for (size_t l = 0; l < kDotLanes; ++l)
+          lanes[l] = std::fma(wp[r * 16 + l], xp[t * 16 + l], lanes[l]);
+      }
 #endif
 }
 
