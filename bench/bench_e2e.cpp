@@ -2,11 +2,13 @@
 // SINKSCOPE_BENCH_MODEL names a model (GGUF, or llama2.c .bin); each times exactly what a command
 // does per window, without loading or tokenizing:
 //
-//   e2e/prefill/plain  forward_nll over a window of ctx tokens    (perplexity)
+//   e2e/prefill/plain  forward over a window of ctx tokens, logits of the last token only
+//                      (what llama-bench's pp test does)
 //   e2e/prefill/stats  the same with SinkStatsObserver and MassiveObserver attached, statistics
-//                      of the window finished                     (analyze)
-//   e2e/prefill/mask   the same with 4 heads zeroed               (perplexity --ablate)
-//   e2e/prefill/last   forward with logits of the last token only (llama-bench pp)
+//                      of the window finished                     (analyze --no-nll)
+//   e2e/prefill/mask   the same with 4 heads zeroed
+//   e2e/prefill/nll    forward_nll: logits and loss at every position (perplexity)
+//   e2e/prefill/nll+stats  the same with all statistics           (analyze)
 //   e2e/decode/*       16 prompt tokens, then N single-token steps, greedy; only the steps timed
 //
 // SINKSCOPE_BENCH_CTX (default "512,2048") and SINKSCOPE_BENCH_DECODE (default 64) set the sizes;
@@ -76,7 +78,7 @@ ss::HeadMask ablation(const ss::ModelConfig& c) {
   return mask;
 }
 
-enum class Variant { Plain, Stats, Mask, Last };
+enum class Variant { Plain, Stats, Mask, Nll, NllStats };
 
 // Wall-clock and main-thread CPU time of a timed region. The main thread runs a share of every
 // parallel_for and all the serial code, and the pool blocks (never spins) while idle, so its CPU
@@ -103,18 +105,19 @@ void BM_Prefill(benchmark::State& state, Variant v) {
   ss::SinkStatsObserver stats(m, {});
   ss::MassiveObserver massive(m.config);
   const ss::HeadMask mask = ablation(m.config);
-  if (v == Variant::Stats) rt.add_observer(&stats), rt.add_observer(&massive);
+  const bool with_stats = v == Variant::Stats || v == Variant::NllStats;
+  if (with_stats) rt.add_observer(&stats), rt.add_observer(&massive);
   if (v == Variant::Mask) rt.set_head_mask(&mask);
   const std::vector<int> tokens = token_ids(m.config, ctx);
   double cpu = 0;
   for (auto _ : state) {
     const Timer t;
-    if (v == Variant::Stats) stats.begin_window(ctx), massive.begin_window(0, tokens);
-    if (v == Variant::Last)
-      benchmark::DoNotOptimize(rt.forward(tokens, 0, ss::Logits::Last));
-    else
+    if (with_stats) stats.begin_window(ctx), massive.begin_window(0, tokens);
+    if (v == Variant::Nll || v == Variant::NllStats)
       benchmark::DoNotOptimize(rt.forward_nll(tokens, 0));
-    if (v == Variant::Stats) benchmark::DoNotOptimize(stats.finish_window());
+    else
+      benchmark::DoNotOptimize(rt.forward(tokens, 0, ss::Logits::Last));
+    if (with_stats) benchmark::DoNotOptimize(stats.finish_window());
     state.SetIterationTime(t.wall());
     cpu += t.cpu();
   }
@@ -165,7 +168,8 @@ int register_e2e() {
   const std::pair<const char*, Variant> variants[] = {{"plain", Variant::Plain},
                                                       {"stats", Variant::Stats},
                                                       {"mask", Variant::Mask},
-                                                      {"last", Variant::Last}};
+                                                      {"nll", Variant::Nll},
+                                                      {"nll+stats", Variant::NllStats}};
   for (int ctx : env_ints("SINKSCOPE_BENCH_CTX", "512,2048"))
     for (auto [name, v] : variants)
       benchmark::RegisterBenchmark((std::string("e2e/prefill/") + name).c_str(), BM_Prefill, v)
@@ -176,7 +180,7 @@ int register_e2e() {
           ->Unit(benchmark::kSecond);
   for (int n : env_ints("SINKSCOPE_BENCH_DECODE", "64"))
     for (auto [name, v] : variants)
-      if (v != Variant::Last)
+      if (v != Variant::Nll && v != Variant::NllStats)
         benchmark::RegisterBenchmark((std::string("e2e/decode/") + name).c_str(), BM_Decode, v)
             ->ArgName("tokens")
             ->Arg(n)

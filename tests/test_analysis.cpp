@@ -137,6 +137,29 @@ TEST(Analysis, Sha256AndCsv) {
   EXPECT_EQ(to_csv(rows, {"a", "b", "c"}), "a,b,c\n1,\"x,y\",0.5\n2,,1\n");
 }
 
+// Skipping the next-token loss leaves every statistic as it was: the logits feed nothing else.
+TEST(Analysis, WithoutNllTheStatisticsAreUnchanged) {
+  Model m = load_model(test::model_bin());
+  SpmTokenizer tok = load_tokenizer(test::model_bin(), test::tok_bin());
+  std::vector<int> ids = corpus_ids(tok);
+  AnalyzeOptions opt;
+  opt.contexts = {64};
+  opt.chunks = 2;
+  opt.modes = {{"on", tok.bos_id()}};
+  ThreadPool pool(2);
+  nlohmann::json with = analyze(m, pool, ids, opt);
+  opt.nll = false;
+  nlohmann::json without = analyze(m, pool, ids, opt);
+  const auto& a = with["runs"][0];
+  const auto& b = without["runs"][0];
+  EXPECT_GT(a["nll_mean"].get<double>(), 0.0);
+  EXPECT_TRUE(b["nll_mean"].is_null());
+  EXPECT_TRUE(b["ppl"].is_null());
+  EXPECT_EQ(a["heads"], b["heads"]);
+  EXPECT_EQ(a["layers"], b["layers"]);
+  EXPECT_EQ(a["massive"], b["massive"]);
+}
+
 }  // namespace
 }  // namespace ss
 

@@ -59,7 +59,10 @@ nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const
   for (size_t w = 0; w < windows.size(); ++w) {
     stats.begin_window(ctx);
     massive.begin_window(static_cast<int>(w), windows[w]);
-    for (double nll : rt.forward_nll(windows[w], 0)) nll_sum += nll, ++scored;
+    if (opt.nll)
+      for (double nll : rt.forward_nll(windows[w], 0)) nll_sum += nll, ++scored;
+    else
+      rt.forward(windows[w], 0, Logits::None);
     HeadTable t = stats.finish_window();
     for (auto& [name, values] : t) {
       auto& s = sum[name];
@@ -168,8 +171,8 @@ nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const
           {"first_token_id", mode.first_id},
           {"windows", windows.size()},
           {"tokens", windows.size() * static_cast<size_t>(ctx)},
-          {"nll_mean", scored ? nll_sum / scored : 0.0},
-          {"ppl", scored ? std::exp(nll_sum / scored) : 0.0},
+          {"nll_mean", scored ? nlohmann::json(nll_sum / scored) : nlohmann::json()},
+          {"ppl", scored ? nlohmann::json(std::exp(nll_sum / scored)) : nlohmann::json()},
           {"sink_rate", sinks / nh},
           {"sink_rate_0.8", sinks08 / nh},
           {"sink_rate_top_key", sinks_top / nh},

@@ -32,6 +32,7 @@ struct AnalyzeOptions {
   int dump_window = 64;
   int pattern_window = 64;  // size of the report's picture of the strongest sink head
   const HeadMask* mask = nullptr;
+  bool nll = true;  // next-token loss of every window (needs the logits of every position)
 };
 
 // Windows of `ctx` tokens over text_ids (the corpus without BOS) for one mode: the first token,
