@@ -1,12 +1,17 @@
 // Sink statistics against the golden reference, invariants, and the analysis output files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 #include "analysis/analyze.h"
 #include "analysis/dormant.h"
+#include "analysis/massive.h"
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
 #include "eval/perplexity.h"
@@ -17,6 +22,7 @@
 #include "util/error.h"
 #include "util/sha256.h"
 #include "util/text_file.h"
+#include "util/thread_pool.h"
 
 namespace ss {
 namespace {
@@ -158,6 +164,45 @@ TEST(Analysis, WithoutNllTheStatisticsAreUnchanged) {
   EXPECT_EQ(a["heads"], b["heads"]);
   EXPECT_EQ(a["layers"], b["layers"]);
   EXPECT_EQ(a["massive"], b["massive"]);
+}
+
+// The observer's median and top entries equal those of a full sort of |h| (ties: lower index
+// first), with or without a pool, on a block with repeated values and one planted outlier.
+TEST(Analysis, MassiveActivationsMatchAFullSort) {
+  ModelConfig c;
+  c.dim = 96;
+  c.n_layers = 1;
+  const int n = 37, top = 10;
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> level(-2000, 2000);
+  std::vector<float> x(static_cast<size_t>(n) * c.dim);
+  for (float& v : x) v = static_cast<float>(level(rng)) * 0.37f;  // some values repeat
+  x[5 * c.dim + 17] = -500000.0f;
+  std::vector<int> ids(n, 3);
+  std::vector<size_t> order(x.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return std::fabs(x[a]) > std::fabs(x[b]); });
+  std::vector<float> mags(x.size());
+  for (size_t i = 0; i < x.size(); ++i) mags[i] = std::fabs(x[i]);
+  std::sort(mags.begin(), mags.end());
+  const double median = mags[mags.size() / 2];
+  ThreadPool pool(3);
+  for (bool with_pool : {false, true}) {
+    MassiveObserver m(c, top);
+    if (with_pool) m.use_pool(&pool);
+    m.begin_window(0, ids);
+    m.on_resid_post(0, 0, n, x.data());
+    const std::vector<MassiveEntry> e = m.entries();
+    ASSERT_EQ(e.size(), static_cast<size_t>(top));
+    for (int r = 0; r < top; ++r) {
+      EXPECT_EQ(e[r].pos * c.dim + e[r].channel, static_cast<int>(order[r])) << "rank " << r;
+      EXPECT_EQ(e[r].value, x[order[r]]);
+      EXPECT_EQ(e[r].median_abs, median);
+    }
+    EXPECT_TRUE(e[0].massive());
+    EXPECT_FALSE(e[1].massive());
+  }
 }
 
 }  // namespace

@@ -94,31 +94,34 @@ void SinkStatsObserver::on_values(int layer, int pos0, int n, const float* v) {
 void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
-  std::vector<double> gz;
-  for (int h = 0; h < c.n_heads; ++h) {
-    Accum& a = heads_[static_cast<size_t>(layer) * c.n_heads + h];
-    const double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
-    for (int t = 0; t < n; ++t) {
-      const float* zh = z + static_cast<size_t>(t) * c.q_dim() + h * hd;
-      // quad = zᵀ G z with G symmetric: gz = Σ_j z_j G[j] row by row (element-wise, so it
-      // vectorizes), then one dot product.
-      gz.assign(static_cast<size_t>(hd), 0.0);
-      for (int j = 0; j < hd; ++j) {
-        const double zj = zh[j];
-        const double* gj = g + static_cast<size_t>(j) * hd;
-        for (int i = 0; i < hd; ++i) gz[i] += gj[i] * zj;
+  // Heads are independent (each its own accumulator, tokens in order): one per task.
+  parallel_for(static_cast<size_t>(c.n_heads), [&](size_t h0, size_t h1, int) {
+    std::vector<double> gz;
+    for (int h = static_cast<int>(h0); h < static_cast<int>(h1); ++h) {
+      Accum& a = heads_[static_cast<size_t>(layer) * c.n_heads + h];
+      const double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
+      for (int t = 0; t < n; ++t) {
+        const float* zh = z + static_cast<size_t>(t) * c.q_dim() + h * hd;
+        // quad = zᵀ G z with G symmetric: gz = Σ_j z_j G[j] row by row (element-wise, so it
+        // vectorizes), then one dot product.
+        gz.assign(static_cast<size_t>(hd), 0.0);
+        for (int j = 0; j < hd; ++j) {
+          const double zj = zh[j];
+          const double* gj = g + static_cast<size_t>(j) * hd;
+          for (int i = 0; i < hd; ++i) gz[i] += gj[i] * zj;
+        }
+        double zz = 0, quad = 0;
+        for (int i = 0; i < hd; ++i) {
+          zz += static_cast<double>(zh[i]) * zh[i];
+          quad += zh[i] * gz[i];
+        }
+        const double z_norm = std::sqrt(zz);
+        a.z_norm += z_norm;
+        a.contrib_norm += std::sqrt(std::max(0.0, quad));
+        if (pos0 + t == T_ - 1) a.last_z_norm = z_norm;
       }
-      double zz = 0, quad = 0;
-      for (int i = 0; i < hd; ++i) {
-        zz += static_cast<double>(zh[i]) * zh[i];
-        quad += zh[i] * gz[i];
-      }
-      const double z_norm = std::sqrt(zz);
-      a.z_norm += z_norm;
-      a.contrib_norm += std::sqrt(std::max(0.0, quad));
-      if (pos0 + t == T_ - 1) a.last_z_norm = z_norm;
     }
-  }
+  });
 }
 
 HeadTable SinkStatsObserver::finish_window() const {

@@ -2,6 +2,7 @@
 // Massive activations (Sun et al. 2024) in the residual stream after each block: the largest
 // |h_{t,d}| with where they sit, the layer's median |h|, and Sun et al.'s rule
 // massive = |h| > 100 and |h| > 1000 × median.
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -32,6 +33,7 @@ class MassiveObserver : public Observer {
   int window_ = 0;
   std::vector<int> ids_;
   std::vector<std::vector<MassiveEntry>> best_;  // per layer, sorted by |value| descending
+  std::vector<uint32_t> hist_;                   // on_resid_post's histogram, reused
 };
 
 }  // namespace ss

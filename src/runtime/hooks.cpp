@@ -1,6 +1,15 @@
 #include "runtime/hooks.h"
 
+#include "util/thread_pool.h"
+
 namespace ss {
+
+void Observer::parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn) const {
+  if (pool_)
+    pool_->parallel_for(n, fn);
+  else if (n > 0)
+    fn(0, n, 0);
+}
 
 std::string hook_name(Hook hook, int layer) {
   const std::string b = "blocks." + std::to_string(layer) + ".";

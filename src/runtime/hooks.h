@@ -7,10 +7,14 @@
 //   blocks.{L}.mlp.hook_post      FFN activation silu(gate) * up          [n_tokens][hidden_dim]
 //   blocks.{L}.hook_resid_post    residual stream leaving block L         [n_tokens][dim]
 // Batched calls cover tokens at positions pos0 .. pos0 + n_tokens - 1.
+#include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 
 namespace ss {
+
+class ThreadPool;
 
 class Observer {
  public:
@@ -34,6 +38,18 @@ class Observer {
   virtual void on_z(int layer, int pos0, int n_tokens, const float* z) {}  // after the head mask
   virtual void on_mlp_post(int layer, int pos0, int n_tokens, const float* h) {}
   virtual void on_resid_post(int layer, int pos0, int n_tokens, const float* x) {}
+
+  // The runtime's worker pool (Runtime::add_observer sets it), for the batched hooks above, which
+  // run between the pool's jobs: a statistic that is real work per call spreads it with
+  // parallel_for instead of leaving the other cores idle.
+  void use_pool(ThreadPool* pool) { pool_ = pool; }
+
+ protected:
+  // fn(begin, end, thread) over [0, n): on the pool when there is one, else in one call.
+  void parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn) const;
+
+ private:
+  ThreadPool* pool_ = nullptr;
 };
 
 enum class Hook { ResidPre, Values, Pattern, Z, MlpPost, ResidPost };

@@ -30,7 +30,10 @@ class Runtime {
   // small even for large vocabularies.
   std::vector<double> forward_nll(std::span<const int> tokens, int pos0);
 
-  void add_observer(Observer* o) { observers_.push_back(o); }
+  void add_observer(Observer* o) {
+    o->use_pool(&pool_);
+    observers_.push_back(o);
+  }
   void clear_observers() { observers_.clear(); }
   void set_head_mask(const HeadMask* mask) { mask_ = mask; }
 
