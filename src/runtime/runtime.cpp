@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -93,12 +94,33 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
   }
   const float* freq_div = model_.rope_freqs.data ? model_.rope_freqs.f32() : nullptr;
 
+  // The element-wise work between the matmuls, spread over the pool a range of tokens per task
+  // (each token's arithmetic is the same whichever thread does it).
+  // Below ~32k elements waking the workers costs more than it saves.
+  const bool spread = N * std::max(D, F) >= (size_t{1} << 15);
+  auto per_token = [&](const std::function<void(size_t, size_t)>& fn) {
+    if (spread)
+      pool_.parallel_for(N, [&](size_t i0, size_t i1, int) { fn(i0, i1); });
+    else
+      fn(0, N);
+  };
+  auto add_rows = [&](float* dst, const float* src) {
+    per_token([&](size_t i0, size_t i1) {
+      for (size_t i = i0 * D; i < i1 * D; ++i) dst[i] += src[i];
+    });
+  };
+  auto norm = [&](float* out, const float* in, const Tensor& weight) {
+    per_token([&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i)
+        rmsnorm(out + i * D, in + i * D, weight.f32(), D, c.norm_eps);
+    });
+  };
+
   for (int l = 0; l < c.n_layers; ++l) {
     const LayerWeights& w = model_.layers[l];
     for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x.data());
 
-    for (size_t i = 0; i < N; ++i)
-      rmsnorm(xb.data() + i * D, x.data() + i * D, w.attn_norm.f32(), D, c.norm_eps);
+    norm(xb.data(), x.data(), w.attn_norm);
     matmul(w.wq, xb.data(), N, q.data(), pool_);
     matmul(w.wk, xb.data(), N, k.data(), pool_);
     matmul(w.wv, xb.data(), N, v.data(), pool_);
@@ -113,15 +135,17 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     const float pos_scale = sliding ? 1.0f : c.rope_scale;
     float* kc = k_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
-    for (int i = 0; i < n; ++i) {
-      const int pos = pos0 + i;
-      for (int h = 0; h < c.n_heads; ++h)
-        rope(q.data() + i * Q + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
-      for (int h = 0; h < c.n_kv_heads; ++h)
-        rope(k.data() + i * KV + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
-      std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
-      std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
-    }
+    per_token([&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i) {
+        const int pos = pos0 + static_cast<int>(i);
+        for (int h = 0; h < c.n_heads; ++h)
+          rope(q.data() + i * Q + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
+        for (int h = 0; h < c.n_kv_heads; ++h)
+          rope(k.data() + i * KV + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
+        std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
+        std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
+      }
+    });
     for (Observer* ob : observers_) ob->on_values(l, pos0, n, v.data());
     attention(l, pos0, n, q.data(), z.data());
     if (mask_) mask_->apply(l, z.data(), n);
@@ -130,29 +154,31 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     if (w.post_attn_norm.data) {
       if (w.bo.data) add_bias(o.data(), w.bo, N);
       norm_rows(o.data(), w.post_attn_norm, N, D, c.norm_eps);
-      for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+      add_rows(x.data(), o.data());
     } else {
-      for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+      add_rows(x.data(), o.data());
       if (w.bo.data) add_bias(x.data(), w.bo, N);  // after the sum, as pruned exports expect
     }
 
-    for (size_t i = 0; i < N; ++i)
-      rmsnorm(xb.data() + i * D, x.data() + i * D, w.ffn_norm.f32(), D, c.norm_eps);
+    norm(xb.data(), x.data(), w.ffn_norm);
     matmul(w.w_gate, xb.data(), N, gate.data(), pool_);
     matmul(w.w_up, xb.data(), N, up.data(), pool_);
-    if (c.ffn_act == FfnAct::GeluTanh)
-      geglu_tanh(gate.data(), up.data(), N * F);
-    else
-      swiglu(gate.data(), up.data(), N * F);
+    per_token([&](size_t i0, size_t i1) {
+      float* g = gate.data() + i0 * F;
+      const float* u = up.data() + i0 * F;
+      if (c.ffn_act == FfnAct::GeluTanh)
+        geglu_tanh(g, u, (i1 - i0) * F);
+      else
+        swiglu(g, u, (i1 - i0) * F);
+    });
     for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate.data());
     matmul(w.w_down, gate.data(), N, o.data(), pool_);
     if (w.post_ffn_norm.data) norm_rows(o.data(), w.post_ffn_norm, N, D, c.norm_eps);
-    for (size_t i = 0; i < N * D; ++i) x[i] += o[i];
+    add_rows(x.data(), o.data());
     for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x.data());
   }
 
-  for (size_t i = 0; i < N; ++i)
-    rmsnorm(xb.data() + i * D, x.data() + i * D, model_.output_norm.f32(), D, c.norm_eps);
+  norm(xb.data(), x.data(), model_.output_norm);
   return xb;
 }
 
