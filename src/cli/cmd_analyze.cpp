@@ -37,6 +37,7 @@ void add_analyze(CLI::App& root) {
       "Per-head sink statistics (SPEC.md) over a corpus in windows of each --ctx; writes run.json, "
       "heads.csv/json, layers.csv, massive.csv, stability.csv and report.html to --out");
   add_common(cmd, *a, true, true);
+  add_bf16_activations(cmd, *a);
   cmd->add_option("-f,--file", a->files, "Text files (UTF-8), tokenized and concatenated")
       ->required();
   cmd->add_option("--ctx", a->contexts, "Window lengths, comma-separated")
@@ -64,7 +65,7 @@ void add_analyze(CLI::App& root) {
   add_ablate(cmd, *a);
   cmd->callback([a] {
     const auto start = std::chrono::steady_clock::now();
-    Model model = load_model(a->model);
+    Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     std::vector<int> text_ids;

@@ -47,6 +47,7 @@ void add_eval(CLI::App& root) {
       "sum, acc_norm the best sum per UTF-8 byte of the choice. Cloze tasks (LAMBADA) report "
       "greedy exact-match accuracy and perplexity. Formats and prompts: docs/tasks.md");
   add_common(cmd, *a, true, true);
+  add_bf16_activations(cmd, *a);
   cmd->add_option("--task", a->tasks,
                   "Task file (repeatable): ARC/PIQA/BoolQ/WinoGrande/LAMBADA jsonl or llama.cpp "
                   "HellaSwag text")
@@ -61,7 +62,7 @@ void add_eval(CLI::App& root) {
   cmd->add_flag("--json", a->json, "Print one JSON object instead of a table");
   cmd->callback([a] {
     require(a->limit >= 0, "--limit", "must not be negative");
-    Model model = load_model(a->model);
+    Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;

@@ -57,6 +57,7 @@ void add_forward(CLI::App& root) {
   auto a = std::make_shared<ForwardArgs>();
   CLI::App* cmd = root.add_subcommand("forward", "One forward pass over a prompt, printed as JSON");
   add_common(cmd, *a);
+  add_bf16_activations(cmd, *a);
   add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt,
                   "Prompt text (BOS is added when the tokenizer asks for it)")
@@ -65,7 +66,7 @@ void add_forward(CLI::App& root) {
   cmd->add_flag("--attention", a->attention,
                 "Include attention[layer][head][query][key] (zeros above the diagonal)");
   cmd->callback([a] {
-    Model model = load_model(a->model);
+    Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());

@@ -23,6 +23,7 @@ void add_generate(CLI::App& root) {
   auto a = std::make_shared<GenerateArgs>();
   CLI::App* cmd = root.add_subcommand("generate", "Generate text from a prompt");
   add_common(cmd, *a, true, true);
+  add_bf16_activations(cmd, *a);
   add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->capture_default_str();
   cmd->add_option("-n,--n-new", a->n_new, "Number of new tokens")->capture_default_str();
@@ -31,7 +32,7 @@ void add_generate(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed for sampling")->capture_default_str();
   cmd->callback([a] {
-    Model model = load_model(a->model);
+    Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     require(a->n_new >= 0, "-n", "must not be negative");

@@ -42,6 +42,7 @@ void add_perplexity(CLI::App& root) {
       "1..ctx-1, later ones the tokens no earlier window scored. Optionally zeroes dormant heads "
       "(Sandoval-Segura et al.) chosen per window or from calibration text.");
   add_common(cmd, *a, true, true);
+  add_bf16_activations(cmd, *a);
   cmd->add_option("-f,--file", a->file, "Text file (UTF-8)")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (0: the model's context)")
       ->capture_default_str();
@@ -69,7 +70,7 @@ void add_perplexity(CLI::App& root) {
   cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str();
   cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str();
   cmd->callback([a] {
-    Model model = load_model(a->model);
+    Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     TextFile file = read_text(a->file);

@@ -45,6 +45,7 @@ void add_prune(CLI::App& root) {
       "Sweep pruning criteria × ratios; each point is evaluated and saved at once, and a rerun "
       "with the same --out resumes. Writes sweep.csv, sweep.json, scores.json and report.html");
   add_common(cmd, *a, true, true);
+  add_bf16_activations(cmd, *a);
   cmd->add_option("--criteria", a->criteria,
                   "Comma-separated: bos-sink, dormant:<score> (e.g. dormant:ahon_ln), "
                   "weight-magnitude, activation-magnitude, random, ablation-delta")
@@ -73,7 +74,7 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   cmd->callback([a] {
-    Model model = load_model(a->model);
+    Model model = load_cli_model(*a);
     const std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     // BOS where the model's tokenizer asks for it; otherwise windows keep their first token.

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "io/load_model.h"
+
 namespace ss::cli {
 
 static std::string g_command_line;
@@ -45,6 +47,19 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer, bool default_
 void add_ablate(CLI::App* cmd, CommonArgs& a) {
   cmd->add_option("--ablate", a.ablate,
                   "Zero these heads: L:H,L:H,... (0-based) or a JSON file of [layer, head] pairs");
+}
+
+void add_bf16_activations(CLI::App* cmd, CommonArgs& a) {
+  cmd->add_flag("--bf16-activations", a.bf16_activations,
+                "BF16 weights: round activations to BF16 and use the CPU's BF16 dot products, as "
+                "llama.cpp does (about 2x faster prefill with AVX512-BF16; results then carry "
+                "BF16 rounding instead of exact f32 arithmetic)");
+}
+
+Model load_cli_model(const CommonArgs& a) {
+  Model m = load_model(a.model);
+  m.bf16_activations = a.bf16_activations;
+  return m;
 }
 
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c) {

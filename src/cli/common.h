@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "model/model.h"
 #include "runtime/head_mask.h"
 
 namespace ss::cli {
@@ -14,6 +15,7 @@ struct CommonArgs {
   int threads = 0;
   bool quiet = false;
   std::string ablate;  // heads to zero: "L:H,..." or a JSON file
+  bool bf16_activations = false;
 };
 
 // -m/--model, --tokenizer, --threads, --quiet. With default_model, --model may be left out and
@@ -24,6 +26,10 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true,
 std::string default_model_path();
 // --ablate L:H,...|FILE.json
 void add_ablate(CLI::App* cmd, CommonArgs& a);
+// --bf16-activations, for commands that run the model.
+void add_bf16_activations(CLI::App* cmd, CommonArgs& a);
+// load_model(a.model) with the options above applied.
+Model load_cli_model(const CommonArgs& a);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 

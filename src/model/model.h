@@ -46,6 +46,9 @@ struct Model {
   bool tied_output = false;
   Tensor rope_freqs;  // optional [head_dim/2] f32 divisors of the rope frequencies (Llama 3)
   std::vector<LayerWeights> layers;
+  // --bf16-activations: BF16 weights multiply activations rounded to BF16 with the CPU's BF16
+  // dot products (ops/matmul_bf16.h), as llama.cpp does; off, every product is exact f32 math.
+  bool bf16_activations = false;
 
   std::shared_ptr<const void> storage;  // keeps the mapping / buffers alive
   std::vector<std::vector<uint8_t>> owned;

@@ -11,6 +11,7 @@
 #include "ops/dequant.h"
 #include "ops/dot.h"
 #include "ops/matmul.h"
+#include "ops/matmul_bf16.h"
 
 namespace ss {
 
@@ -71,6 +72,13 @@ void norm_rows(float* x, const Tensor& weight, size_t n, size_t w, float eps) {
 
 }  // namespace
 
+void Runtime::project(const Tensor& w, const float* x, size_t n, float* y) {
+  if (model_.bf16_activations && w.type == DType::BF16)
+    matmul_bf16(w, x, n, y, pool_);
+  else
+    matmul(w, x, n, y, pool_);
+}
+
 std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
@@ -121,9 +129,9 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x.data());
 
     norm(xb.data(), x.data(), w.attn_norm);
-    matmul(w.wq, xb.data(), N, q.data(), pool_);
-    matmul(w.wk, xb.data(), N, k.data(), pool_);
-    matmul(w.wv, xb.data(), N, v.data(), pool_);
+    project(w.wq, xb.data(), N, q.data());
+    project(w.wk, xb.data(), N, k.data());
+    project(w.wv, xb.data(), N, v.data());
     if (w.bq.data) add_bias(q.data(), w.bq, N);
     if (w.bk.data) add_bias(k.data(), w.bk, N);
     if (w.bv.data) add_bias(v.data(), w.bv, N);
@@ -150,7 +158,7 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     attention(l, pos0, n, q.data(), z.data());
     if (mask_) mask_->apply(l, z.data(), n);
     for (Observer* ob : observers_) ob->on_z(l, pos0, n, z.data());
-    matmul(w.wo, z.data(), N, o.data(), pool_);
+    project(w.wo, z.data(), N, o.data());
     if (w.post_attn_norm.data) {
       if (w.bo.data) add_bias(o.data(), w.bo, N);
       norm_rows(o.data(), w.post_attn_norm, N, D, c.norm_eps);
@@ -161,8 +169,8 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     }
 
     norm(xb.data(), x.data(), w.ffn_norm);
-    matmul(w.w_gate, xb.data(), N, gate.data(), pool_);
-    matmul(w.w_up, xb.data(), N, up.data(), pool_);
+    project(w.w_gate, xb.data(), N, gate.data());
+    project(w.w_up, xb.data(), N, up.data());
     per_token([&](size_t i0, size_t i1) {
       float* g = gate.data() + i0 * F;
       const float* u = up.data() + i0 * F;
@@ -172,7 +180,7 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
         swiglu(g, u, (i1 - i0) * F);
     });
     for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate.data());
-    matmul(w.w_down, gate.data(), N, o.data(), pool_);
+    project(w.w_down, gate.data(), N, o.data());
     if (w.post_ffn_norm.data) norm_rows(o.data(), w.post_ffn_norm, N, D, c.norm_eps);
     add_rows(x.data(), o.data());
     for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x.data());
@@ -189,7 +197,7 @@ std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logit
   const size_t n = tokens.size(), D = model_.config.dim;
   const size_t first = logits == Logits::Last ? n - 1 : 0;
   std::vector<float> out((n - first) * model_.config.vocab_size);
-  matmul(model_.output, h.data() + first * D, n - first, out.data(), pool_);
+  project(model_.output, h.data() + first * D, n - first, out.data());
   if (model_.config.final_logit_softcap > 0)
     softcap(out.data(), out.size(), model_.config.final_logit_softcap);
   return out;
@@ -207,7 +215,7 @@ std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) 
   std::vector<double> nll(n);
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t rows = std::min(kBlock, n - b);
-    matmul(model_.output, h.data() + b * D, rows, logits.data(), pool_);
+    project(model_.output, h.data() + b * D, rows, logits.data());
     if (model_.config.final_logit_softcap > 0)
       softcap(logits.data(), rows * V, model_.config.final_logit_softcap);
     for (size_t r = 0; r < rows; ++r)

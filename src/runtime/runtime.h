@@ -42,6 +42,9 @@ class Runtime {
 
  private:
   void attention(int layer, int pos0, int n, const float* q, float* z);
+  // y = x · wᵀ for n rows: matmul, or matmul_bf16 for BF16 weights of a model loaded with
+  // bf16_activations.
+  void project(const Tensor& w, const float* x, size_t n, float* y);
   // All blocks and the final norm: returns the normed hidden states [n][dim].
   std::vector<float> hidden(std::span<const int> tokens, int pos0);
 
