@@ -22,22 +22,29 @@ const std::vector<std::string>& head_stat_names() {
 SinkStatsObserver::SinkStatsObserver(const Model& model, SinkStatsOptions opt)
     : model_(model), opt_(opt) {
   const ModelConfig& c = model.config;
+  gram_.assign(static_cast<size_t>(c.n_layers) * c.n_heads * c.head_dim * c.head_dim, 0.0);
+  gram_done_.assign(static_cast<size_t>(c.n_layers), false);
+}
+
+// ‖W_O^(h) z‖² = zᵀ G_h z with G_h = W_O^(h)ᵀ W_O^(h): hd² work per token instead of dim·hd.
+// Made when a layer's first z arrives, on the pool (a 1B model's take seconds on one core).
+void SinkStatsObserver::make_gram(int layer) {
+  const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
-  // ‖W_O^(h) z‖² = zᵀ G_h z with G_h = W_O^(h)ᵀ W_O^(h): hd² work per token instead of dim·hd.
-  gram_.assign(static_cast<size_t>(c.n_layers) * c.n_heads * hd * hd, 0.0);
-  std::vector<float> row(c.q_dim());
-  for (int l = 0; l < c.n_layers; ++l) {
-    const Tensor& wo = model.layers[l].wo;
+  const Tensor& wo = model_.layers[layer].wo;
+  parallel_for(static_cast<size_t>(c.n_heads), [&](size_t h0, size_t h1, int) {
+    std::vector<float> row(c.q_dim());
     for (int r = 0; r < c.dim; ++r) {
       dequantize_row(wo.type, wo.row(r), row.data(), c.q_dim());
-      for (int h = 0; h < c.n_heads; ++h) {
-        double* g = gram_.data() + (static_cast<size_t>(l) * c.n_heads + h) * hd * hd;
+      for (size_t h = h0; h < h1; ++h) {
+        double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
         const float* w = row.data() + h * hd;
         for (int i = 0; i < hd; ++i)
           for (int j = 0; j < hd; ++j) g[i * hd + j] += static_cast<double>(w[i]) * w[j];
       }
     }
-  }
+  });
+  gram_done_[static_cast<size_t>(layer)] = true;
 }
 
 void SinkStatsObserver::begin_window(int T) {
@@ -94,6 +101,7 @@ void SinkStatsObserver::on_values(int layer, int pos0, int n, const float* v) {
 void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
+  if (!gram_done_[static_cast<size_t>(layer)]) make_gram(layer);
   // Heads are independent (each its own accumulator, tokens in order): one per task.
   parallel_for(static_cast<size_t>(c.n_heads), [&](size_t h0, size_t h1, int) {
     std::vector<double> gz;

@@ -52,9 +52,11 @@ class SinkStatsObserver : public Observer {
   const Model& model_;
   SinkStatsOptions opt_;
   int T_ = 0;
-  std::vector<Accum> heads_;  // [layer][head]
-  std::vector<KvAccum> kv_;   // [layer][kv_head]
-  std::vector<double> gram_;  // [layer][head][hd][hd]: W_O^(h)ᵀ W_O^(h), for ‖W_O^(h) z‖
+  std::vector<Accum> heads_;     // [layer][head]
+  std::vector<KvAccum> kv_;      // [layer][kv_head]
+  std::vector<double> gram_;     // [layer][head][hd][hd]: W_O^(h)ᵀ W_O^(h), for ‖W_O^(h) z‖
+  std::vector<bool> gram_done_;  // per layer
+  void make_gram(int layer);
 };
 
 }  // namespace ss

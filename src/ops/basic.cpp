@@ -1,6 +1,7 @@
 #include "ops/basic.h"
 
 #include <cmath>
+#include <vector>
 
 namespace ss {
 
@@ -29,22 +30,36 @@ void rope_adjacent(float* v, size_t head_dim, int pos, float theta) {
   rope(v, head_dim, pos, theta, RopeStyle::Adjacent);
 }
 
-void rope(float* v, size_t head_dim, int pos, float theta, RopeStyle style, float pos_scale,
-          const float* freq_div) {
-  const size_t half = head_dim / 2;
-  for (size_t p = 0; p < half; ++p) {
+void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
+                 const float* freq_div) {
+  for (size_t p = 0; p < head_dim / 2; ++p) {
     double freq = std::pow(static_cast<double>(theta),
                            -static_cast<double>(2 * p) / static_cast<double>(head_dim));
     if (freq_div) freq /= freq_div[p];
     // Multiplying or dividing by 1 is exact, so the unscaled llama path is unchanged.
     const double angle = pos / static_cast<double>(pos_scale) * freq;
-    const double c = std::cos(angle), s = std::sin(angle);
+    cos_sin[2 * p] = std::cos(angle);
+    cos_sin[2 * p + 1] = std::sin(angle);
+  }
+}
+
+void rope_rotate(float* v, size_t head_dim, RopeStyle style, const double* cos_sin) {
+  const size_t half = head_dim / 2;
+  for (size_t p = 0; p < half; ++p) {
+    const double c = cos_sin[2 * p], s = cos_sin[2 * p + 1];
     const size_t i = style == RopeStyle::Adjacent ? 2 * p : p;
     const size_t j = style == RopeStyle::Adjacent ? 2 * p + 1 : p + half;
     const double a = v[i], b = v[j];
     v[i] = static_cast<float>(a * c - b * s);
     v[j] = static_cast<float>(a * s + b * c);
   }
+}
+
+void rope(float* v, size_t head_dim, int pos, float theta, RopeStyle style, float pos_scale,
+          const float* freq_div) {
+  std::vector<double> cos_sin(head_dim);
+  rope_angles(cos_sin.data(), head_dim, pos, theta, pos_scale, freq_div);
+  rope_rotate(v, head_dim, style, cos_sin.data());
 }
 
 void geglu_tanh(float* gate, const float* up, size_t n) {

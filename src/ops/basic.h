@@ -24,6 +24,11 @@ void rope_adjacent(float* v, size_t head_dim, int pos, float theta);
 // style is exactly rope_adjacent().
 void rope(float* v, size_t head_dim, int pos, float theta, RopeStyle style, float pos_scale = 1,
           const float* freq_div = nullptr);
+// rope() in two steps, so that the heads of a token share one evaluation of the angles:
+// cos_sin[2i], cos_sin[2i+1] = cos, sin of pair i's angle (head_dim values), then the rotation.
+void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
+                 const float* freq_div);
+void rope_rotate(float* v, size_t head_dim, RopeStyle style, const double* cos_sin);
 
 // SwiGLU: gate[i] = silu(gate[i]) * up[i]
 void swiglu(float* gate, const float* up, size_t n);

@@ -144,12 +144,14 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     float* kc = k_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     per_token([&](size_t i0, size_t i1) {
+      std::vector<double> cos_sin(HD);
       for (size_t i = i0; i < i1; ++i) {
         const int pos = pos0 + static_cast<int>(i);
+        rope_angles(cos_sin.data(), HD, pos, theta, pos_scale, freq_div);
         for (int h = 0; h < c.n_heads; ++h)
-          rope(q.data() + i * Q + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
+          rope_rotate(q.data() + i * Q + h * HD, HD, c.rope_style, cos_sin.data());
         for (int h = 0; h < c.n_kv_heads; ++h)
-          rope(k.data() + i * KV + h * HD, HD, pos, theta, c.rope_style, pos_scale, freq_div);
+          rope_rotate(k.data() + i * KV + h * HD, HD, c.rope_style, cos_sin.data());
         std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
         std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
       }
