@@ -49,30 +49,34 @@ void expect_matches_reference(const Case& c) {
   std::mt19937 rng(static_cast<unsigned>(c.hd * 131 + c.n + c.window));
   std::normal_distribution<float> dist(0, 1);
   const int T = c.pos0 + c.n;
-  const size_t kv_stride = static_cast<size_t>(c.hd) * 3;  // the head sits inside a wider row
-  std::vector<float> q(static_cast<size_t>(c.n) * c.hd * 2), k(T * kv_stride), v(T * kv_stride);
+  const size_t v_stride = static_cast<size_t>(c.hd) * 3;  // the head sits inside a wider row
+  const size_t k_stride = T + kKeyPad + 3;                // keys transposed, with the padding
+  std::vector<float> q(static_cast<size_t>(c.n) * c.hd * 2), v(T * v_stride);
+  std::vector<float> k((static_cast<size_t>(c.hd) * 3) * k_stride, 0.0f);
   for (float& x : q) x = 2.5f * dist(rng);  // large scores: peaked rows, like real sinks
-  for (float& x : k) x = dist(rng);
+  for (int d = 0; d < c.hd; ++d)
+    for (int j = 0; j < T; ++j) k[(c.hd + d) * k_stride + j] = dist(rng);
   for (float& x : v) x = dist(rng);
   AttentionShape s;
   s.head_dim = c.hd;
   s.q_stride = s.z_stride = static_cast<size_t>(c.hd) * 2;
-  s.kv_stride = kv_stride;
+  s.k_stride = k_stride;
+  s.v_stride = v_stride;
   s.scale = 1.0 / std::sqrt(static_cast<double>(c.hd));
   s.window = c.window;
   std::vector<float> z(q.size()), zr(q.size());
   std::vector<std::vector<float>> rows, rows_ref;
   std::vector<double> ent, ent_ref;
   int next = 0;
-  attend_head(q.data(), k.data() + c.hd, v.data() + c.hd, c.pos0, c.n, s, z.data(),
+  attend_head(q.data(), k.data() + c.hd * k_stride, v.data() + c.hd, c.pos0, c.n, s, z.data(),
               [&](int i, int pos, std::span<const float> row, double entropy) {
                 ASSERT_EQ(i, next++) << "rows out of order";
                 ASSERT_EQ(pos, c.pos0 + i);
                 rows.emplace_back(row.begin(), row.end());
                 ent.push_back(entropy);
               });
-  attend_head_reference(q.data(), k.data() + c.hd, v.data() + c.hd, c.pos0, c.n, s, zr.data(),
-                        [&](int, int, std::span<const float> row, double entropy) {
+  attend_head_reference(q.data(), k.data() + c.hd * k_stride, v.data() + c.hd, c.pos0, c.n, s,
+                        zr.data(), [&](int, int, std::span<const float> row, double entropy) {
                           rows_ref.emplace_back(row.begin(), row.end());
                           ent_ref.push_back(entropy);
                         });

@@ -11,20 +11,27 @@ namespace ss {
 
 struct AttentionShape {
   int head_dim = 0;
-  size_t q_stride = 0;   // floats between consecutive queries' vectors
-  size_t kv_stride = 0;  // floats between consecutive positions in the K and V caches
-  size_t z_stride = 0;   // floats between consecutive outputs
-  double scale = 1.0;    // score = q·k · scale
-  int window = 0;        // > 0: a query at pos sees keys pos-window+1..pos only
+  size_t q_stride = 0;  // floats between consecutive queries' vectors
+  // Keys are stored transposed: element d of the key at position j is k[d * k_stride + j], so a
+  // query's scores against consecutive keys are vector operations with no horizontal sums. The
+  // kernel reads kKeyPad positions past the last key it needs (ignored), so k_stride ≥ T + 15.
+  size_t k_stride = 0;
+  size_t v_stride = 0;  // floats between consecutive positions in the V cache
+  size_t z_stride = 0;  // floats between consecutive outputs
+  double scale = 1.0;   // score = q·k · scale
+  int window = 0;       // > 0: a query at pos sees keys pos-window+1..pos only
 };
 
 // Called for query i (0..n-1) at position pos with its probabilities over keys 0..pos (zero
 // outside a sliding window) and the row's entropy in nats, in order of i.
 using PatternFn = std::function<void(int i, int pos, std::span<const float> row, double entropy)>;
 
+inline constexpr size_t kKeyPad = 16;
+
 // q: n query vectors at positions pos0..pos0+n-1; k, v: caches holding positions 0..pos0+n-1;
-// z: n outputs Σ_k p_k v_k. Scores use the dot-product layout of ops/dot.h, kept in double, with
-// the f32 exponentials summed in double; z accumulates the f32 probabilities in f32 FMAs.
+// z: n outputs Σ_k p_k v_k. A score is the double sum of the exact double products q_d·k_d in
+// order of d (bit for bit the reference's dot_f64), times scale; the f32 exponentials are summed
+// in double; z accumulates the f32 probabilities in f32 FMAs.
 void attend_head(const float* q, const float* k, const float* v, int pos0, int n,
                  const AttentionShape& s, float* z, const PatternFn& on_row);
 

@@ -18,7 +18,8 @@ namespace ss {
 Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
     : model_(model), pool_(pool), max_ctx_(max_ctx > 0 ? max_ctx : model.config.max_seq_len) {
   const size_t n = static_cast<size_t>(model.config.n_layers) * max_ctx_ * model.config.kv_dim();
-  k_cache_.assign(n, 0.0f);
+  k_cache_.assign(static_cast<size_t>(model.config.n_layers) * model.config.kv_dim() * k_stride(),
+                  0.0f);
   v_cache_.assign(n, 0.0f);
 }
 
@@ -27,7 +28,7 @@ Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
 void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
-  const float* kc = k_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
+  const float* kc = k_cache_.data() + static_cast<size_t>(layer) * kv_dim * k_stride();
   const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
   const double scale = c.query_scale > 0 ? static_cast<double>(c.query_scale)
                                          : 1.0 / std::sqrt(static_cast<double>(hd));
@@ -39,7 +40,8 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   AttentionShape shape;
   shape.head_dim = hd;
   shape.q_stride = shape.z_stride = static_cast<size_t>(q_dim);
-  shape.kv_stride = static_cast<size_t>(kv_dim);
+  shape.k_stride = k_stride();
+  shape.v_stride = static_cast<size_t>(kv_dim);
   shape.scale = scale;
   shape.window = window;
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
@@ -51,7 +53,8 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
           for (Observer* o : watching)
             o->on_pattern_row(layer, static_cast<int>(h), pos, row, entropy);
         };
-      attend_head(q + h * hd, kc + kv_off, vc + kv_off, pos0, n, shape, z + h * hd, on_row);
+      attend_head(q + h * hd, kc + kv_off * k_stride(), vc + kv_off, pos0, n, shape, z + h * hd,
+                  on_row);
     }
   });
 }
@@ -141,7 +144,7 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
     const bool sliding = c.is_sliding(l);
     const float theta = sliding ? c.rope_theta_swa : c.rope_theta;
     const float pos_scale = sliding ? 1.0f : c.rope_scale;
-    float* kc = k_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
     float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     per_token([&](size_t i0, size_t i1) {
       std::vector<double> cos_sin(HD);
@@ -152,7 +155,8 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
           rope_rotate(q.data() + i * Q + h * HD, HD, c.rope_style, cos_sin.data());
         for (int h = 0; h < c.n_kv_heads; ++h)
           rope_rotate(k.data() + i * KV + h * HD, HD, c.rope_style, cos_sin.data());
-        std::copy_n(k.data() + i * KV, KV, kc + static_cast<size_t>(pos) * KV);
+        for (size_t e = 0; e < KV; ++e)
+          kc[e * k_stride() + static_cast<size_t>(pos)] = k[i * KV + e];
         std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
       }
     });

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "ops/attention.h"
 #include "runtime/head_mask.h"
 #include "runtime/hooks.h"
 #include "util/thread_pool.h"
@@ -51,7 +52,10 @@ class Runtime {
   const Model& model_;
   ThreadPool& pool_;
   int max_ctx_;
-  std::vector<float> k_cache_, v_cache_;  // [layer][pos][kv_dim], keys already rotated
+  // Keys transposed, [layer][kv_dim][k_stride()] (see AttentionShape), already rotated; values
+  // [layer][pos][kv_dim].
+  std::vector<float> k_cache_, v_cache_;
+  size_t k_stride() const { return static_cast<size_t>(max_ctx_) + kKeyPad; }
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
 };
