@@ -59,6 +59,42 @@ inline double sum_lanes(const float* lanes) {
 #endif
 }
 
+// sum_lanes for 8 dot products at once (lanes: 8 × 16 floats, one after another), bit for bit the
+// same tree: across outputs in vector registers, where one at a time spends most of its
+// instructions on moving between halves of a register.
+inline void sum_lanes_x8(const float* lanes, double* out) {
+#if defined(__AVX512F__)
+  __m512d d[8];  // d[o][j] = lane j + lane j+8 of output o
+  for (int o = 0; o < 8; ++o) {
+    d[o] = _mm512_add_pd(_mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(lanes + 16 * o)),
+                         _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(lanes + 16 * o + 8)));
+  }
+  // Level 2 for outputs (2p, 2p+1): [j 0..3 of one, j 0..3 of the other] + [j 4..7, j 4..7].
+  // (Two-source permutes: GCC 12's shuffle_f64x2 trips -Wmaybe-uninitialized.)
+  const __m512i lo4 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11),
+                hi4 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
+  __m512d g[4];
+  for (int p = 0; p < 4; ++p)
+    g[p] = _mm512_add_pd(_mm512_permutex2var_pd(d[2 * p], lo4, d[2 * p + 1]),
+                         _mm512_permutex2var_pd(d[2 * p], hi4, d[2 * p + 1]));
+  // Level 3 for four outputs: j 0,1 + j 2,3 of each.
+  const __m512i even2 = _mm512_setr_epi64(0, 1, 4, 5, 8, 9, 12, 13),
+                odd2 = _mm512_setr_epi64(2, 3, 6, 7, 10, 11, 14, 15);
+  __m512d m[2];
+  for (int p = 0; p < 2; ++p)
+    m[p] = _mm512_add_pd(_mm512_permutex2var_pd(g[2 * p], even2, g[2 * p + 1]),
+                         _mm512_permutex2var_pd(g[2 * p], odd2, g[2 * p + 1]));
+  // Level 4: j 0 + j 1; the sums come out as outputs 0 4 1 5 2 6 3 7.
+  // (maskz forms: GCC 12's plain ones read an "undefined" register that -Wuninitialized reports.)
+  const __m512d sum = _mm512_add_pd(_mm512_maskz_unpacklo_pd(0xFF, m[0], m[1]),
+                                    _mm512_maskz_unpackhi_pd(0xFF, m[0], m[1]));
+  _mm512_storeu_pd(
+      out, _mm512_maskz_permutexvar_pd(0xFF, _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), sum));
+#else
+  for (int o = 0; o < 8; ++o) out[o] = sum_lanes(lanes + 16 * o);
+#endif
+}
+
 // Steps 2 and 3: lanes hold the sums of a[0..i) · b[0..i) (i a multiple of 16). The double sum
 // before its final rounding, for callers that go on in double (attention scores).
 inline double finish_dot_f64(const float* lanes, const float* a, const float* b, size_t i,

@@ -121,11 +121,16 @@ void matmul_span(const Tensor& w, const float* x, size_t n_tokens, const float* 
           for (size_t t = 0; t < nts; t += kGemmCols) {
             const size_t nt = std::min<size_t>(kGemmCols, nts - t);
             const float* lanes = slot(r / kGemmRows, t / kGemmCols);
+            // Whole batches of 8 (a partial tile's extra lanes are finite and unused).
+            alignas(64) double sums[kGemmRows * kGemmCols + 7];
+            for (size_t o = 0; o < nr * nt; o += 8) sum_lanes_x8(lanes + o * kDotLanes, sums + o);
             for (size_t i = 0; i < nr; ++i)
-              for (size_t j = 0; j < nt; ++j)
-                y[(t0 + t + j) * rows + r0 + r + i] =
-                    finish_dot(lanes + (i * nt + j) * kDotLanes, block + (r + i) * cols,
-                               x + (t0 + t + j) * cols, cols16, cols);
+              for (size_t j = 0; j < nt; ++j) {
+                double sum = sums[i * nt + j];
+                const float *wr = block + (r + i) * cols, *xr = x + (t0 + t + j) * cols;
+                for (size_t c = cols16; c < cols; ++c) sum += static_cast<double>(wr[c]) * xr[c];
+                y[(t0 + t + j) * rows + r0 + r + i] = static_cast<float>(sum);
+              }
           }
         }
       }

@@ -37,10 +37,8 @@ using Bf16 = uint16_t;
   }
 }
 
-// Step 3: lanes hold elements [0, i); x is already rounded.
-[[maybe_unused]] inline float finish(const float* lanes, const Bf16* w, const Bf16* x, size_t i,
-                                     size_t n) {
-  double sum = sum_lanes(lanes);
+// Step 3: sum is step 2's result for elements [0, i); x is already rounded.
+[[maybe_unused]] inline float finish(double sum, const Bf16* w, const Bf16* x, size_t i, size_t n) {
   for (; i < n; ++i) sum += static_cast<double>(bf16_to_f32(w[i])) * bf16_to_f32(x[i]);
   return static_cast<float>(sum);
 }
@@ -138,11 +136,14 @@ void matmul_span(const Tensor& w, const Bf16* xr, size_t n_tokens, const Bf16* x
           for (size_t t = 0; t < nts; t += kTileCols) {
             const size_t nt = std::min<size_t>(kTileCols, nts - t);
             const float* lanes = slot(r / kTileRows, t / kTileCols);
+            // Whole batches of 8 (a partial tile's extra lanes are finite and unused).
+            alignas(64) double sums[kTileRows * kTileCols + 7];
+            for (size_t o = 0; o < nr * nt; o += 8) sum_lanes_x8(lanes + o * kDotLanes, sums + o);
             for (size_t i = 0; i < nr; ++i)
               for (size_t j = 0; j < nt; ++j)
                 y[(t0 + t + j) * rows + r0 + r + i] =
-                    finish(lanes + (i * nt + j) * kDotLanes, block + (r + i) * cols,
-                           xr + (t0 + t + j) * cols, cols32, cols);
+                    finish(sums[i * nt + j], block + (r + i) * cols, xr + (t0 + t + j) * cols,
+                           cols32, cols);
           }
         }
       }
