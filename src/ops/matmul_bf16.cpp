@@ -23,7 +23,7 @@ constexpr int kTileRows = 6, kTileCols = 4;
 // The blocking of ops/matmul.cpp's batched path, for 2-byte elements.
 constexpr size_t kRowBlock = 4 * kTileRows;
 constexpr size_t kTokenChunk = 128;
-constexpr size_t kGroupsPerKBlock = 1024 / kGroup;
+constexpr size_t kGroupsPerKBlock = 2048 / kGroup;  // rows' tile 24 KB in L1
 constexpr size_t kSpanBytes = size_t{4} << 20;
 constexpr size_t kTileLanes = kTileRows * kTileCols * kDotLanes;
 

@@ -82,7 +82,7 @@ void Runtime::project(const Tensor& w, const float* x, size_t n, float* y) {
     matmul(w, x, n, y, pool_);
 }
 
-std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
+const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
   if (pos0 < 0 || pos0 + n > max_ctx_)
@@ -91,8 +91,21 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
                                 std::to_string(max_ctx_) + " tokens");
   const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim, N = n;
   const size_t HD = c.head_dim;
-  std::vector<float> x(N * D), xb(N * D), q(N * Q), k(N * KV), v(N * KV), z(N * Q), o(N * D),
-      gate(N * F), up(N * F);
+  // The runtime's buffers, kept between calls (every element is written before it is read):
+  // fresh ones would cost a page fault and a zeroed page per 4 KiB on every call.
+  auto buffer = [](std::vector<float>& b, size_t size) -> std::vector<float>& {
+    if (b.size() < size) b.resize(size);
+    return b;
+  };
+  std::vector<float>& x = buffer(act_.x, N * D);
+  std::vector<float>& xb = buffer(act_.xb, N * D);
+  std::vector<float>& q = buffer(act_.q, N * Q);
+  std::vector<float>& k = buffer(act_.k, N * KV);
+  std::vector<float>& v = buffer(act_.v, N * KV);
+  std::vector<float>& z = buffer(act_.z, N * Q);
+  std::vector<float>& o = buffer(act_.o, N * D);
+  std::vector<float>& gate = buffer(act_.gate, N * F);
+  std::vector<float>& up = buffer(act_.up, N * F);
 
   for (int i = 0; i < n; ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
@@ -193,17 +206,17 @@ std::vector<float> Runtime::hidden(std::span<const int> tokens, int pos0) {
   }
 
   norm(xb.data(), x.data(), model_.output_norm);
-  return xb;
+  return xb.data();
 }
 
 std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits logits) {
   if (tokens.empty()) return {};
-  std::vector<float> h = hidden(tokens, pos0);
+  const float* h = hidden(tokens, pos0);
   if (logits == Logits::None) return {};
   const size_t n = tokens.size(), D = model_.config.dim;
   const size_t first = logits == Logits::Last ? n - 1 : 0;
   std::vector<float> out((n - first) * model_.config.vocab_size);
-  project(model_.output, h.data() + first * D, n - first, out.data());
+  project(model_.output, h + first * D, n - first, out.data());
   if (model_.config.final_logit_softcap > 0)
     softcap(out.data(), out.size(), model_.config.final_logit_softcap);
   return out;
@@ -214,14 +227,14 @@ std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) 
     forward(tokens, pos0, Logits::None);
     return {};
   }
-  std::vector<float> h = hidden(tokens, pos0);
+  const float* h = hidden(tokens, pos0);
   const size_t n = tokens.size() - 1, D = model_.config.dim, V = model_.config.vocab_size;
   constexpr size_t kBlock = 64;
   std::vector<float> logits(kBlock * V);
   std::vector<double> nll(n);
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t rows = std::min(kBlock, n - b);
-    project(model_.output, h.data() + b * D, rows, logits.data());
+    project(model_.output, h + b * D, rows, logits.data());
     if (model_.config.final_logit_softcap > 0)
       softcap(logits.data(), rows * V, model_.config.final_logit_softcap);
     for (size_t r = 0; r < rows; ++r)

@@ -47,7 +47,8 @@ class Runtime {
   // bf16_activations.
   void project(const Tensor& w, const float* x, size_t n, float* y);
   // All blocks and the final norm: returns the normed hidden states [n][dim].
-  std::vector<float> hidden(std::span<const int> tokens, int pos0);
+  // (in a buffer of this runtime, valid until the next call).
+  const float* hidden(std::span<const int> tokens, int pos0);
 
   const Model& model_;
   ThreadPool& pool_;
@@ -55,6 +56,9 @@ class Runtime {
   // Keys transposed, [layer][kv_dim][k_stride()] (see AttentionShape), already rotated; values
   // [layer][pos][kv_dim].
   std::vector<float> k_cache_, v_cache_;
+  struct Activations {
+    std::vector<float> x, xb, q, k, v, z, o, gate, up;
+  } act_;
   size_t k_stride() const { return static_cast<size_t>(max_ctx_) + kKeyPad; }
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
