@@ -39,9 +39,18 @@ void SinkStatsObserver::make_gram(int layer) {
       for (size_t h = h0; h < h1; ++h) {
         double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
         const float* w = row.data() + h * hd;
-        for (int i = 0; i < hd; ++i)
-          for (int j = 0; j < hd; ++j) g[i * hd + j] += static_cast<double>(w[i]) * w[j];
+        // The upper triangle (G is symmetric); a product of two floats is exact in double, so
+        // the fused multiply-add gives the bits of a multiply then add.
+        for (int i = 0; i < hd; ++i) {
+          const double wi = w[i];
+          for (int j = i; j < hd; ++j) g[i * hd + j] = std::fma(wi, w[j], g[i * hd + j]);
+        }
       }
+    }
+    for (size_t h = h0; h < h1; ++h) {
+      double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
+      for (int i = 0; i < hd; ++i)
+        for (int j = 0; j < i; ++j) g[i * hd + j] = g[j * hd + i];
     }
   });
   gram_done_[static_cast<size_t>(layer)] = true;
@@ -116,7 +125,7 @@ void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
         for (int j = 0; j < hd; ++j) {
           const double zj = zh[j];
           const double* gj = g + static_cast<size_t>(j) * hd;
-          for (int i = 0; i < hd; ++i) gz[i] += gj[i] * zj;
+          for (int i = 0; i < hd; ++i) gz[i] = std::fma(gj[i], zj, gz[i]);
         }
         double zz = 0, quad = 0;
         for (int i = 0; i < hd; ++i) {

@@ -10,6 +10,7 @@
 // With -ffp-contract=off elsewhere this makes results bit-identical between AVX-512, AVX2 and plain
 // builds (a number measured here is the number CI sees), and between prefill, decode and any
 // tiling or blocking of the GEMM.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -192,16 +193,19 @@ inline void dot_tile(const float* w, size_t ldw, const float* x, size_t ldx, siz
 #endif
 }
 
-// dot_tile on packed operands, the GEMM's inner kernel. For each 16-element group g, wp holds the
+// dot_tile on packed operands, the GEMM's inner kernel (accumulate: false starts the lanes at
+// zero instead of loading acc). For each 16-element group g, wp holds the
 // M rows' 16 elements one after another (wp[(g * M + r) * 16 + l]) and xp the N tokens' likewise,
 // so both are read front to back, one cache line per vector, whatever the rows' stride; the
 // arithmetic is dot_tile's, lane for lane.
 template <int M, int N>
-inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, float* acc) {
+inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, float* acc,
+                            bool accumulate) {
 #if defined(__AVX512F__)
   __m512 a[M][N];
   for (int r = 0; r < M; ++r)
-    for (int t = 0; t < N; ++t) a[r][t] = _mm512_loadu_ps(acc + (r * N + t) * 16);
+    for (int t = 0; t < N; ++t)
+      a[r][t] = accumulate ? _mm512_loadu_ps(acc + (r * N + t) * 16) : _mm512_setzero_ps();
   for (size_t g = 0; g < n_groups; ++g, wp += M * 16, xp += N * 16) {
     __m512 wv[M];
     for (int r = 0; r < M; ++r) {
@@ -220,8 +224,8 @@ inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, f
   __m256 lo[M][N], hi[M][N];
   for (int r = 0; r < M; ++r)
     for (int t = 0; t < N; ++t) {
-      lo[r][t] = _mm256_loadu_ps(acc + (r * N + t) * 16);
-      hi[r][t] = _mm256_loadu_ps(acc + (r * N + t) * 16 + 8);
+      lo[r][t] = accumulate ? _mm256_loadu_ps(acc + (r * N + t) * 16) : _mm256_setzero_ps();
+      hi[r][t] = accumulate ? _mm256_loadu_ps(acc + (r * N + t) * 16 + 8) : _mm256_setzero_ps();
     }
   for (size_t g = 0; g < n_groups; ++g, wp += M * 16, xp += N * 16) {
     __m256 wv[M];
@@ -250,6 +254,7 @@ inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, f
       _mm256_storeu_ps(acc + (r * N + t) * 16 + 8, hi[r][t]);
     }
 #else
+  if (!accumulate) std::fill(acc, acc + M * N * 16, 0.0f);
   for (size_t g = 0; g < n_groups; ++g, wp += M * 16, xp += N * 16)
     for (int r = 0; r < M; ++r)
       for (int t = 0; t < N; ++t) {

@@ -43,7 +43,7 @@ inline constexpr int kGemmRows = 6, kGemmCols = 4;
 inline constexpr int kGemmRows = kTileRows, kGemmCols = kTileCols;
 #endif
 
-using PackedTileFn = void (*)(const float*, const float*, size_t, float*);
+using PackedTileFn = void (*)(const float*, const float*, size_t, float*, bool);
 
 namespace detail {
 template <size_t... I>

@@ -103,7 +103,7 @@ void matmul_span(const Tensor& w, const float* x, size_t n_tokens, const float* 
       pack(block, cols, nrs, kGemmRows, groups, wpack.data());
       for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) {
         const size_t nts = std::min(n_tokens, t0 + kTokenChunk) - t0;
-        std::fill(acc.begin(), acc.end(), 0.0f);
+        if (groups == 0) std::fill(acc.begin(), acc.end(), 0.0f);  // (no kernel call zeroes it)
         for (size_t g0 = 0; g0 < groups; g0 += kGroupsPerKBlock) {
           const size_t ng = std::min(kGroupsPerKBlock, groups - g0);
           for (size_t r = 0; r < nrs; r += kGemmRows) {
@@ -112,7 +112,7 @@ void matmul_span(const Tensor& w, const float* x, size_t n_tokens, const float* 
             for (size_t t = 0; t < nts; t += kGemmCols) {
               const size_t nt = std::min<size_t>(kGemmCols, nts - t);
               packed_tile_fn(nr, nt)(wp, xp + (t0 + t) * cols16 + g0 * nt * kDotLanes, ng,
-                                     slot(r / kGemmRows, t / kGemmCols));
+                                     slot(r / kGemmRows, t / kGemmCols), g0 > 0);
             }
           }
         }

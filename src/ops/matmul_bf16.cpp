@@ -62,13 +62,12 @@ void round_row(const float* x, size_t n, Bf16* out) {
 #if SS_BF16_KERNEL
 // Step 2 for an M × N register tile on packed operands (as ops/dot.h's dot_tile_packed).
 template <int M, int N>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void tile_bf16(const Bf16* wp,
-                                                                               const Bf16* xp,
-                                                                               size_t n_groups,
-                                                                               float* acc) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void tile_bf16(
+    const Bf16* wp, const Bf16* xp, size_t n_groups, float* acc, bool accumulate) {
   __m512 a[M][N];
   for (int r = 0; r < M; ++r)
-    for (int t = 0; t < N; ++t) a[r][t] = _mm512_loadu_ps(acc + (r * N + t) * 16);
+    for (int t = 0; t < N; ++t)
+      a[r][t] = accumulate ? _mm512_loadu_ps(acc + (r * N + t) * 16) : _mm512_setzero_ps();
   for (size_t g = 0; g < n_groups; ++g, wp += M * kGroup, xp += N * kGroup) {
     __m512i wv[M];
     for (int r = 0; r < M; ++r) {
@@ -86,7 +85,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void tile_bf16(c
     for (int t = 0; t < N; ++t) _mm512_storeu_ps(acc + (r * N + t) * 16, a[r][t]);
 }
 
-using TileFn = void (*)(const Bf16*, const Bf16*, size_t, float*);
+using TileFn = void (*)(const Bf16*, const Bf16*, size_t, float*, bool);
 
 template <size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> make_table(std::index_sequence<I...>) {
@@ -118,7 +117,7 @@ void matmul_span(const Tensor& w, const Bf16* xr, size_t n_tokens, const Bf16* x
       pack(block, cols, nrs, kTileRows, groups, wpack.data());
       for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) {
         const size_t nts = std::min(n_tokens, t0 + kTokenChunk) - t0;
-        std::fill(acc.begin(), acc.end(), 0.0f);
+        if (groups == 0) std::fill(acc.begin(), acc.end(), 0.0f);  // (no kernel call zeroes it)
         for (size_t g0 = 0; g0 < groups; g0 += kGroupsPerKBlock) {
           const size_t ng = std::min(kGroupsPerKBlock, groups - g0);
           for (size_t r = 0; r < nrs; r += kTileRows) {
@@ -127,7 +126,7 @@ void matmul_span(const Tensor& w, const Bf16* xr, size_t n_tokens, const Bf16* x
             for (size_t t = 0; t < nts; t += kTileCols) {
               const size_t nt = std::min<size_t>(kTileCols, nts - t);
               tile_fn(nr, nt)(wp, xp + (t0 + t) * cols32 + g0 * nt * kGroup, ng,
-                              slot(r / kTileRows, t / kTileCols));
+                              slot(r / kTileRows, t / kTileCols), g0 > 0);
             }
           }
         }
