@@ -27,6 +27,9 @@
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
+#if SINKSCOPE_BENCH_CBLAS
+#include <cblas.h>
+#endif
 
 #include "analysis/head_stats.h"
 #include "model/dtype.h"
@@ -276,6 +279,33 @@ void BM_MatmulEfficiency(benchmark::State& state, int rows, int cols, bool all_t
   state.counters["threads"] = p.size();
 }
 
+#if SINKSCOPE_BENCH_CBLAS
+// The same products with OpenBLAS's sgemm (Y = X · Wᵀ, row-major), its threads set to the
+// pool's: the baseline a BLAS would give. Its results depend on its blocking and thread count.
+void BM_MatmulBlas(benchmark::State& state, int rows, int cols, bool all_threads) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  openblas_set_num_threads(all_threads ? pool().size() : 1);
+  const double peak = core_peak_gflops();
+  const Weights& w = weights(ss::DType::F32, rows, cols);
+  const std::vector<float> x = random_floats(n * cols, 1.0f, 11);
+  std::vector<float> y(n * rows);
+  const double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), rows, cols, 1.0f,
+                x.data(), cols, w.t.f32(), cols, 0.0f, y.data(), rows);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  const double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  const double flops = 2.0 * rows * cols * static_cast<double>(n);
+  const double per_cpu_s = flops * static_cast<double>(state.iterations()) / cpu / 1e9;
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS_per_core"] = per_cpu_s;
+  state.counters["pct_of_peak"] = 100.0 * per_cpu_s / peak;
+}
+#endif
+
 // Training linear layers (forward Y = X·Wᵀ, backward dX and dW) at the shapes of the default
 // model, 2048 tokens per step; pct_of_peak as for matmul_eff. Part: 0 forward, 1 backward.
 void BM_TrainLinear(benchmark::State& state, int out, int in, int part, bool all_threads) {
@@ -484,6 +514,19 @@ int register_all() {
             ->Arg(512)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
+#if SINKSCOPE_BENCH_CBLAS
+  for (bool all : {false, true})
+    for (auto [rows, cols] : shapes)
+      benchmark::RegisterBenchmark(("matmul_eff/openblas/" + std::to_string(rows) + "x" +
+                                    std::to_string(cols) + (all ? "/pool" : "/1thread"))
+                                       .c_str(),
+                                   BM_MatmulBlas, rows, cols, all)
+          ->ArgName("tokens")
+          ->Arg(64)
+          ->Arg(512)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+#endif
   // Default-model shapes (dim 192, FFN 512, vocab 2048): attn_q, ffn_gate, ffn_down, output.
   const std::pair<int, int> train_shapes[] = {{192, 192}, {512, 192}, {192, 512}, {2048, 192}};
   for (bool all : {false, true})
