@@ -19,7 +19,7 @@ namespace {
 // the chunk streams past it from L2.
 constexpr size_t kRowBlock = 4 * kGemmRows;
 constexpr size_t kTokenChunk = 128;
-constexpr size_t kKBlock = 1536;
+constexpr size_t kKBlock = 1024;
 constexpr size_t kGroupsPerKBlock = kKBlock / kDotLanes;
 constexpr size_t kGemmLanes = kGemmRows * kGemmCols * kDotLanes;
 // Below this many tokens (decode) packing would cost more than it saves.
