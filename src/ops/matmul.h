@@ -1,7 +1,7 @@
 #pragma once
 // Y = X · Wᵀ for a weight matrix W (rows = output features, any supported dtype) and a batch of
 // n_tokens f32 input rows: Y[t][o] = Σ_i W[o][i] · X[t][i]. Quantized rows are expanded to f32 a
-// block of 16 rows at a time into a per-thread buffer, never the whole matrix. Every output follows
+// block of 24 rows at a time into a per-thread buffer, never the whole matrix. Every output follows
 // the dot-product layout of ops/dot.h, so results do not depend on threads, tiling or ISA.
 #include <cstddef>
 
