@@ -29,6 +29,7 @@
 #endif
 #if SINKSCOPE_BENCH_CBLAS
 #include <cblas.h>
+extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own; not in every cblas.h
 #endif
 
 #include "analysis/head_stats.h"
