@@ -243,6 +243,17 @@ void BM_Matmul(benchmark::State& state, ss::DType type, int rows, int cols) {
 // the pool blocks rather than spins when idle) as a percentage of one core's measured FMA peak,
 // which is what the kernel reaches of the machine when it has the cores to itself.
 // GFLOPS is per wall-clock second.
+// GFLOPS (per wall-clock second), GFLOPS_per_core (per CPU-second of the process since cpu0) and
+// pct_of_peak (that against peak) of a loop doing `flops` per iteration.
+void efficiency_counters(benchmark::State& state, double flops, double cpu0, double peak) {
+  const double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  const double per_cpu_s = flops * static_cast<double>(state.iterations()) / cpu / 1e9;
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS_per_core"] = per_cpu_s;
+  state.counters["pct_of_peak"] = 100.0 * per_cpu_s / peak;
+}
+
 // bf16: BF16 weights with BF16-rounded activations (ops/matmul_bf16.h), against twice the f32
 // FMA peak: vdpbf16ps does 32 multiply-adds per instruction at the FMA's rate (measured on Zen 5:
 // 2.1x the FLOPs of the f32 FMA in the same dependency-free loop).
@@ -269,14 +280,8 @@ void BM_MatmulEfficiency(benchmark::State& state, int rows, int cols, bool all_t
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  const double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-  const double flops = 2.0 * rows * cols * static_cast<double>(n);
-  const double per_cpu_s = flops * static_cast<double>(state.iterations()) / cpu / 1e9;
-  state.counters["GFLOPS"] =
-      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOPS_per_core"] = per_cpu_s;
+  efficiency_counters(state, 2.0 * rows * cols * static_cast<double>(n), cpu0, peak);
   state.counters["core_peak"] = peak;
-  state.counters["pct_of_peak"] = 100.0 * per_cpu_s / peak;
   state.counters["threads"] = p.size();
 }
 
@@ -297,13 +302,7 @@ void BM_MatmulBlas(benchmark::State& state, int rows, int cols, bool all_threads
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  const double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-  const double flops = 2.0 * rows * cols * static_cast<double>(n);
-  const double per_cpu_s = flops * static_cast<double>(state.iterations()) / cpu / 1e9;
-  state.counters["GFLOPS"] =
-      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOPS_per_core"] = per_cpu_s;
-  state.counters["pct_of_peak"] = 100.0 * per_cpu_s / peak;
+  efficiency_counters(state, 2.0 * rows * cols * static_cast<double>(n), cpu0, peak);
 }
 #endif
 
@@ -326,13 +325,8 @@ void BM_TrainLinear(benchmark::State& state, int out, int in, int part, bool all
       ss::train::linear_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), n, in, out, p);
     benchmark::ClobberMemory();
   }
-  const double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
-  const double flops = (part == 0 ? 2.0 : 4.0) * out * in * static_cast<double>(n);
-  const double per_cpu_s = flops * static_cast<double>(state.iterations()) / cpu / 1e9;
-  state.counters["GFLOPS"] =
-      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOPS_per_core"] = per_cpu_s;
-  state.counters["pct_of_peak"] = 100.0 * per_cpu_s / peak;
+  efficiency_counters(state, (part == 0 ? 2.0 : 4.0) * out * in * static_cast<double>(n), cpu0,
+                      peak);
   state.counters["threads"] = p.size();
 }
 

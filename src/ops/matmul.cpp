@@ -37,6 +37,15 @@ void pack(const float* src, size_t ld, size_t n, size_t tile, size_t groups, flo
   }
 }
 
+// Rows [r0, r1) of w as f32: in place for F32, else expanded into buf (cols × kRowBlock floats).
+const float* f32_rows(const Tensor& w, size_t r0, size_t r1, std::vector<float>& buf) {
+  if (w.type == DType::F32) return reinterpret_cast<const float*>(w.row(static_cast<int64_t>(r0)));
+  const size_t cols = static_cast<size_t>(w.cols());
+  for (size_t r = r0; r < r1; ++r)
+    dequantize_row(w.type, w.row(static_cast<int64_t>(r)), buf.data() + (r - r0) * cols, cols);
+  return buf.data();
+}
+
 // Few tokens: the tiles read rows in place.
 void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
   const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
@@ -48,15 +57,7 @@ void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, float* y,
     if (w.type != DType::F32) buf.resize(cols * kRowBlock);
     for (size_t b = b0; b < b1; ++b) {
       const size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
-      const float* block;
-      if (w.type == DType::F32) {
-        block = reinterpret_cast<const float*>(w.row(static_cast<int64_t>(r0)));
-      } else {
-        for (size_t r = r0; r < r1; ++r)
-          dequantize_row(w.type, w.row(static_cast<int64_t>(r)), buf.data() + (r - r0) * cols,
-                         cols);
-        block = buf.data();
-      }
+      const float* block = f32_rows(w, r0, r1, buf);
       for (size_t t = 0; t < n_tokens; t += kTileCols) {
         const size_t nt = std::min<size_t>(kTileCols, n_tokens - t);
         for (size_t r = r0; r < r1; r += kTileRows) {
@@ -91,15 +92,7 @@ void matmul_span(const Tensor& w, const float* x, size_t n_tokens, const float* 
     auto slot = [&](size_t i, size_t j) { return acc.data() + (j * kRowTiles + i) * kGemmLanes; };
     for (size_t b = b0; b < b1; ++b) {
       const size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock), nrs = r1 - r0;
-      const float* block;
-      if (w.type == DType::F32) {
-        block = reinterpret_cast<const float*>(w.row(static_cast<int64_t>(r0)));
-      } else {
-        for (size_t r = r0; r < r1; ++r)
-          dequantize_row(w.type, w.row(static_cast<int64_t>(r)), buf.data() + (r - r0) * cols,
-                         cols);
-        block = buf.data();
-      }
+      const float* block = f32_rows(w, r0, r1, buf);
       pack(block, cols, nrs, kGemmRows, groups, wpack.data());
       for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenChunk) {
         const size_t nts = std::min(n_tokens, t0 + kTokenChunk) - t0;
