@@ -7,7 +7,7 @@
 
 #include "ops/basic.h"
 #include "runtime/runtime.h"
-#include "train/gemm_acc.h"
+#include "ops/gemm_acc.h"
 #include "train/grad_ops.h"
 #include "train/network.h"
 

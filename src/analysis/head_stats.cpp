@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/dequant.h"
+#include "ops/simd/kernels.h"
 
 namespace ss {
 
@@ -32,6 +33,7 @@ void SinkStatsObserver::make_gram(int layer) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
   const Tensor& wo = model_.layers[layer].wo;
+  const auto axpy = kernels().axpy_f32_f64;
   parallel_for(static_cast<size_t>(c.n_heads), [&](size_t h0, size_t h1, int) {
     std::vector<float> row(c.q_dim());
     for (int r = 0; r < c.dim; ++r) {
@@ -41,10 +43,7 @@ void SinkStatsObserver::make_gram(int layer) {
         const float* w = row.data() + h * hd;
         // The upper triangle (G is symmetric); a product of two floats is exact in double, so
         // the fused multiply-add gives the bits of a multiply then add.
-        for (int i = 0; i < hd; ++i) {
-          const double wi = w[i];
-          for (int j = i; j < hd; ++j) g[i * hd + j] = std::fma(wi, w[j], g[i * hd + j]);
-        }
+        for (int i = 0; i < hd; ++i) axpy(g + i * hd + i, w + i, w[i], static_cast<size_t>(hd - i));
       }
     }
     for (size_t h = h0; h < h1; ++h) {
@@ -111,6 +110,7 @@ void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
   const ModelConfig& c = model_.config;
   const int hd = c.head_dim;
   if (!gram_done_[static_cast<size_t>(layer)]) make_gram(layer);
+  const auto axpy = kernels().axpy_f64;  // gz[i] = fma(z_j, G[j][i], gz[i])
   // Heads are independent (each its own accumulator, tokens in order): one per task.
   parallel_for(static_cast<size_t>(c.n_heads), [&](size_t h0, size_t h1, int) {
     std::vector<double> gz;
@@ -122,11 +122,8 @@ void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
         // quad = zᵀ G z with G symmetric: gz = Σ_j z_j G[j] row by row (element-wise, so it
         // vectorizes), then one dot product.
         gz.assign(static_cast<size_t>(hd), 0.0);
-        for (int j = 0; j < hd; ++j) {
-          const double zj = zh[j];
-          const double* gj = g + static_cast<size_t>(j) * hd;
-          for (int i = 0; i < hd; ++i) gz[i] = std::fma(gj[i], zj, gz[i]);
-        }
+        for (int j = 0; j < hd; ++j)
+          axpy(gz.data(), g + static_cast<size_t>(j) * hd, zh[j], static_cast<size_t>(hd));
         double zz = 0, quad = 0;
         for (int i = 0; i < hd; ++i) {
           zz += static_cast<double>(zh[i]) * zh[i];

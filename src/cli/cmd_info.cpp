@@ -5,6 +5,7 @@
 
 #include "cli/common.h"
 #include "io/load_model.h"
+#include "ops/simd/isa.h"
 
 namespace ss::cli {
 
@@ -54,6 +55,11 @@ void add_info(CLI::App& root) {
       if (kind.rfind("blk.", 0) == 0) kind = kind.substr(kind.find('.', 4) + 1);
       ++kinds[kind][dtype_name(t->type)];
     }
+    std::string variants;
+    for (Isa isa : supported_isas()) variants += std::string(variants.empty() ? "" : " ") + isa_name(isa);
+    std::printf("cpu_features  %s\n", cpu_feature_list().empty() ? "none" : cpu_feature_list().c_str());
+    std::printf("simd          %s (this CPU runs: %s; SINKSCOPE_ISA chooses)\n",
+                isa_name(active_isa()), variants.c_str());
     std::printf("dtypes\n");
     for (const auto& [kind, types] : kinds)
       for (const auto& [type, count] : types)

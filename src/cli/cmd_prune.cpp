@@ -1,4 +1,5 @@
 // sinkscope prune: sweep criteria × pruning ratios, evaluating every point.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -8,6 +9,7 @@
 #include "eval/perplexity.h"
 #include "io/load_model.h"
 #include "prune/sweep.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/progress.h"
 #include "util/sha256.h"
@@ -55,16 +57,16 @@ void add_prune(CLI::App& root) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for the criteria")->required();
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str();
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str();
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--eval", a->evals,
                   "ppl:FILE (perplexity) or mc:FILE (multiple choice); repeatable")
       ->required();
-  cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")->capture_default_str();
+  cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--eval-chunks", a->eval_chunks, "Perplexity windows (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--limit", a->limit, "Items per multiple-choice task (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--mode", a->mode, "zero: zero the head; mean: replace by its calibration mean")
       ->check(CLI::IsMember({"zero", "mean"}))
       ->capture_default_str();
@@ -132,12 +134,23 @@ void add_prune(CLI::App& root) {
     opt.setup_key = setup;
 
     ThreadPool pool(a->threads);
+    const auto started = std::chrono::steady_clock::now();
     Progress bar("prune", !a->quiet);
     nlohmann::json doc =
         run_sweep(model, pool, opt, metrics,
                   [&](int done, int total, const std::string&) { bar.update(done, total); });
     bar.finish();
-    if (!a->quiet) std::fprintf(stderr, "wrote %s/sweep.csv and report.html\n", a->out.c_str());
+    const nlohmann::json run{
+        {"command", command_line()},
+        {"sinkscope_version", SINKSCOPE_VERSION},
+        {"model", {{"path", a->model}, {"sha256", sha256_file(a->model)}}},
+        {"simd", simd_info()},
+        {"threads", pool.size()},
+        {"wall_time_s",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    write_file_atomic(a->out + "/run.json", run.dump(2) + "\n");
+    if (!a->quiet)
+      std::fprintf(stderr, "wrote %s/sweep.csv, report.html and run.json\n", a->out.c_str());
   });
 }
 

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "io/load_model.h"
+#include "ops/simd/isa.h"
 
 namespace ss::cli {
 
@@ -15,6 +16,10 @@ void set_command_line(int argc, char** argv) {
 
 const std::string& command_line() {
   return g_command_line;
+}
+
+nlohmann::json simd_info() {
+  return {{"variant", isa_name(active_isa())}, {"cpu_features", cpu_feature_list()}};
 }
 
 std::string default_model_path() {
@@ -40,7 +45,7 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer, bool default_
     cmd->add_option("--tokenizer", a.tokenizer,
                     "Tokenizer file (llama2.c tokenizer .bin or GGUF); default: the model's GGUF "
                     "metadata");
-  cmd->add_option("--threads", a.threads, "Worker threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", a.threads, "Worker threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", a.quiet, "No progress output on stderr");
 }
 

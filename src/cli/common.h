@@ -2,6 +2,7 @@
 // Options shared by the subcommands, and small helpers for them.
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "model/model.h"
@@ -36,6 +37,10 @@ HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 // The command line as typed, for run.json (set by main).
 void set_command_line(int argc, char** argv);
 const std::string& command_line();
+
+// What run.json records of the machine: the SIMD variant in use and the CPU's features, e.g.
+// {"variant": "avx2", "cpu_features": "avx avx2 fma f16c"}.
+nlohmann::json simd_info();
 
 // Each file adds one subcommand with its callback.
 void add_analyze(CLI::App& root);

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "cli/common.h"
+#include "ops/simd/isa.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   ss::cli::add_tokenizer(app);
   ss::cli::add_synth(app);
   try {
+    ss::active_isa();  // a bad SINKSCOPE_ISA is a one-line error before any work
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

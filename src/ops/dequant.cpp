@@ -5,10 +5,8 @@
 #include <string>
 
 #include "ops/fp16.h"
+#include "ops/simd/kernels.h"
 
-#if defined(__F16C__) && defined(__AVX__)
-#include <immintrin.h>
-#endif
 
 namespace ss {
 namespace {
@@ -61,18 +59,6 @@ void check_length(DType type, size_t n, size_t block) {
                                 "-element blocks of " + dtype_name(type));
 }
 
-void f16_row_to_f32(const uint8_t* src, float* dst, size_t n) {
-  size_t i = 0;
-#if defined(__F16C__) && defined(__AVX__)
-  // The hardware conversion is exact, like f16_to_f32.
-  for (; i + 8 <= n; i += 8) {
-    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i));
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
-  }
-#endif
-  for (; i < n; ++i) dst[i] = f16_to_f32(load_u16(src + 2 * i));
-}
-
 }  // namespace
 
 bool can_dequantize(DType t) {
@@ -85,7 +71,7 @@ void dequantize_row(DType type, const uint8_t* src, float* dst, size_t n) {
       std::memcpy(dst, src, n * sizeof(float));
       return;
     case DType::F16:
-      f16_row_to_f32(src, dst, n);
+      kernels().f16_to_f32_row(src, dst, n);  // exact: the same values on every variant
       return;
     case DType::BF16:
       for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));

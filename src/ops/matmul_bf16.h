@@ -19,8 +19,8 @@
 
 namespace ss {
 
-// Whether this CPU has AVX512-BF16 (checked at run time; the kernel is compiled for it whatever
-// the build's -march). Without it matmul_bf16 runs the scalar reference: same bits, slowly.
+// Whether the SIMD variant in use (ops/simd/isa.h) is avx512bf16, which has the BF16 kernel.
+// Otherwise matmul_bf16 runs the scalar statement: same bits, slowly.
 bool bf16_dot_supported();
 
 // w must be BF16.

@@ -33,9 +33,6 @@
 
 #include "ops/fp16.h"
 
-#if defined(__F16C__)
-#include <immintrin.h>
-#endif
 
 namespace ss {
 
@@ -183,14 +180,9 @@ inline int nearest(float v, int lo, int hi) {
   return static_cast<int>(std::lround(v));
 }
 
-// f16 bits to f32: one instruction where the build targets F16C, else the exact scalar
-// conversion (the same values; only NaN payloads may differ).
+// f16 bits to f32 (a block's scales).
 inline float half_to_f32(uint16_t h) {
-#if defined(__F16C__)
-  return _cvtsh_ss(h);
-#else
   return f16_to_f32(h);
-#endif
 }
 
 // Reading and writing f16 and u32 fields of a block at any byte address.

@@ -5,7 +5,7 @@
 
 #include "ops/dot.h"
 #include "ops/matmul.h"
-#include "train/gemm_acc.h"
+#include "ops/gemm_acc.h"
 
 namespace ss::train {
 

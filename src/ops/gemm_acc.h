@@ -10,7 +10,7 @@
 
 #include "util/thread_pool.h"
 
-namespace ss::train {
+namespace ss {
 
 // A is addressed as a[m * a_m + k * a_k], so A or Aᵀ of a row-major array; B and C are row-major
 // with leading dimensions ldb and ldc. C has m_rows × n_cols elements; k_len is the shared size.
@@ -29,4 +29,4 @@ void gemm_accumulate(const GemmOperands& g, ThreadPool& pool);
 // The scalar reference with the same arithmetic, one thread.
 void gemm_accumulate_reference(const GemmOperands& g);
 
-}  // namespace ss::train
+}  // namespace ss

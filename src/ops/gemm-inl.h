@@ -1,0 +1,255 @@
+// The GEMM driver of ops/matmul.h and ops/matmul_bf16.h, written once for every SIMD variant and
+// both element types: included inside a variant's target region after ops/simd/lanes-inl.h.
+//
+// Blocking of the batched path (bench matmul_eff on Zen 5 chose the sizes). The inputs of a span of
+// tokens (kSpanBytes, so they stay in L3) are packed once in the tile kernel's layout and shared
+// by the threads; a thread packs each block of 4 tile-rows of W (expanded to f32 first when
+// quantized), so W is read from memory once per span. Against chunks of tokens, the dot products
+// are split into blocks of columns, the f32 lanes waiting in `acc` between them; within a column
+// block each register tile of rows stays in L1 while every token tile of the chunk streams past
+// it from L2. A chunk is a whole number of token tiles: the packed inputs are laid out tile by
+// tile from the start of the span, so a chunk that started inside a tile would read another
+// token's elements (the AVX2 variant's 3-token tiles against 128-token chunks did exactly that).
+
+// Exact f32 products (ops/matmul.h): any weight type, expanded to f32 rows.
+struct F32Gemm {
+  using Elem = float;
+  static constexpr size_t kGroup = kDotLanes;  // elements per step of the 16 lanes
+  static constexpr int kRows = kGemmRows, kCols = kGemmCols;
+  static constexpr size_t kGroupsPerKBlock = 1024 / kGroup;
+
+  template <int M, int N>
+  static void tile(const Elem* wp, const Elem* xp, size_t n_groups, float* acc, bool accumulate) {
+    dot_tile_packed<M, N>(wp, xp, n_groups, acc, accumulate);
+  }
+  // Rows [r0, r1) of w as f32: in place for F32, else expanded into buf.
+  static const Elem* rows(const Tensor& w, size_t r0, size_t r1, std::vector<Elem>& buf) {
+    if (w.type == DType::F32) return reinterpret_cast<const float*>(w.row(static_cast<int64_t>(r0)));
+    const size_t cols = static_cast<size_t>(w.cols());
+    if (buf.size() < cols * (r1 - r0)) buf.resize(cols * (r1 - r0));
+    for (size_t r = r0; r < r1; ++r)
+      dequantize_row(w.type, w.row(static_cast<int64_t>(r)), buf.data() + (r - r0) * cols, cols);
+    return buf.data();
+  }
+  static void inputs(const float* x, size_t n, Elem* out) { std::copy_n(x, n, out); }
+  static constexpr bool kInputsInPlace = true;  // inputs() is the identity: use x as it is
+  // The sum with the elements past the last whole group, rounded once.
+  static float finish(double sum, const Elem* w, const Elem* x, size_t i, size_t n) {
+    for (; i < n; ++i) sum += static_cast<double>(w[i]) * x[i];
+    return static_cast<float>(sum);
+  }
+};
+
+template <class G>
+struct GemmBlocking {
+  static constexpr size_t kRowBlock = 4 * G::kRows;
+  static constexpr size_t kTokenChunk = G::kCols * ((128 + G::kCols - 1) / G::kCols);
+  static constexpr size_t kRowTiles = (kRowBlock + G::kRows - 1) / G::kRows;
+  static constexpr size_t kTokenTiles = kTokenChunk / G::kCols;
+  static constexpr size_t kTileLanes = G::kRows * G::kCols * kDotLanes;
+  static constexpr size_t kSpanBytes = size_t{4} << 20;
+  static_assert(kTokenChunk % G::kCols == 0, "a chunk must be whole token tiles");
+};
+
+template <class G, size_t... I>
+constexpr auto make_gemm_tiles(std::index_sequence<I...>) {
+  using Fn = void (*)(const typename G::Elem*, const typename G::Elem*, size_t, float*, bool);
+  return std::array<Fn, sizeof...(I)>{
+      &G::template tile<static_cast<int>(I / G::kCols) + 1, static_cast<int>(I % G::kCols) + 1>...};
+}
+
+// Rows [0, n) of src (stride ld) into tiles of `tile` rows, each tile's groups one after another:
+// the layout the packed tile kernels read.
+template <class G>
+void gemm_pack(const typename G::Elem* src, size_t ld, size_t n, size_t tile, size_t groups,
+               typename G::Elem* dst) {
+  for (size_t i0 = 0; i0 < n; i0 += tile) {
+    const size_t m = std::min(tile, n - i0);
+    for (size_t g = 0; g < groups; ++g)
+      for (size_t i = 0; i < m; ++i, dst += G::kGroup)
+        std::copy_n(src + (i0 + i) * ld + g * G::kGroup, G::kGroup, dst);
+  }
+}
+
+// Row blocks [b0, b1) of w against a span of n_tokens tokens: xr their inputs (for the tails), xp
+// the same packed.
+template <class G>
+void gemm_row_blocks(const Tensor& w, const typename G::Elem* xr, size_t n_tokens,
+                     const typename G::Elem* xp, float* y, size_t b0, size_t b1) {
+  using B = GemmBlocking<G>;
+  using Elem = typename G::Elem;
+  static constexpr auto kTiles =
+      make_gemm_tiles<G>(std::make_index_sequence<G::kRows * G::kCols>());
+  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
+  const size_t groups = cols / G::kGroup, colsg = groups * G::kGroup;
+  thread_local std::vector<Elem> buf, wpack;
+  thread_local std::vector<float> acc;
+  wpack.resize(B::kRowBlock * colsg);
+  acc.resize(B::kRowTiles * B::kTokenTiles * B::kTileLanes);
+  // The accumulator slot of the tile at (row tile i, token tile j).
+  float* const slots = acc.data();
+  auto slot = [slots](size_t i, size_t j) {
+    return slots + (j * B::kRowTiles + i) * B::kTileLanes;
+  };
+  for (size_t b = b0; b < b1; ++b) {
+    const size_t r0 = b * B::kRowBlock, r1 = std::min(rows, r0 + B::kRowBlock), nrs = r1 - r0;
+    const Elem* block = G::rows(w, r0, r1, buf);
+    gemm_pack<G>(block, cols, nrs, G::kRows, groups, wpack.data());
+    for (size_t t0 = 0; t0 < n_tokens; t0 += B::kTokenChunk) {
+      const size_t nts = std::min(n_tokens, t0 + B::kTokenChunk) - t0;
+      if (groups == 0) std::fill(acc.begin(), acc.end(), 0.0f);  // (no kernel call zeroes it)
+      for (size_t g0 = 0; g0 < groups; g0 += G::kGroupsPerKBlock) {
+        const size_t ng = std::min(G::kGroupsPerKBlock, groups - g0);
+        for (size_t r = 0; r < nrs; r += G::kRows) {
+          const size_t nr = std::min<size_t>(G::kRows, nrs - r);
+          const Elem* wp = wpack.data() + r * colsg + g0 * nr * G::kGroup;
+          for (size_t t = 0; t < nts; t += G::kCols) {
+            const size_t nt = std::min<size_t>(G::kCols, nts - t);
+            kTiles[(nr - 1) * G::kCols + (nt - 1)](wp, xp + (t0 + t) * colsg + g0 * nt * G::kGroup,
+                                                   ng, slot(r / G::kRows, t / G::kCols), g0 > 0);
+          }
+        }
+      }
+      for (size_t r = 0; r < nrs; r += G::kRows) {
+        const size_t nr = std::min<size_t>(G::kRows, nrs - r);
+        for (size_t t = 0; t < nts; t += G::kCols) {
+          const size_t nt = std::min<size_t>(G::kCols, nts - t);
+          const float* lanes = slot(r / G::kRows, t / G::kCols);
+          // Whole batches of 8 (a partial tile's extra lanes are finite and unused).
+          alignas(64) double sums[G::kRows * G::kCols + 7];
+          for (size_t o = 0; o < nr * nt; o += 8) sum_lanes_x8(lanes + o * kDotLanes, sums + o);
+          for (size_t i = 0; i < nr; ++i)
+            for (size_t j = 0; j < nt; ++j)
+              y[(t0 + t + j) * rows + r0 + r + i] =
+                  G::finish(sums[i * nt + j], block + (r + i) * cols, xr + (t0 + t + j) * cols,
+                            colsg, cols);
+        }
+      }
+    }
+  }
+}
+
+// The batched path: tokens in spans whose packed inputs (shared by the threads) fit in L3; each
+// span reads W once, and each row block reads the span's inputs in order.
+template <class G>
+void gemm_batched(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
+  using B = GemmBlocking<G>;
+  using Elem = typename G::Elem;
+  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
+  const size_t groups = cols / G::kGroup, colsg = groups * G::kGroup;
+  const size_t span = std::max(B::kTokenChunk, B::kSpanBytes /
+                                                   (std::max<size_t>(colsg, 1) * sizeof(Elem)) /
+                                                   B::kTokenChunk * B::kTokenChunk);
+  thread_local std::vector<Elem> xround, xpack;
+  if (!G::kInputsInPlace) xround.resize(std::min(n_tokens, span) * cols);
+  xpack.resize(std::min(n_tokens, span) * colsg);
+  for (size_t s0 = 0; s0 < n_tokens; s0 += span) {
+    const size_t s1 = std::min(n_tokens, s0 + span);
+    const Elem* xr = G::kInputsInPlace ? reinterpret_cast<const Elem*>(x + s0 * cols) : xround.data();
+    Elem* const xr_out = xround.data();
+    Elem* const xp = xpack.data();
+    pool.parallel_for((s1 - s0 + G::kCols - 1) / G::kCols, [&](size_t j0, size_t j1, int) {
+      const size_t t0 = j0 * G::kCols, t1 = std::min(s1 - s0, j1 * G::kCols);
+      if (!G::kInputsInPlace) G::inputs(x + (s0 + t0) * cols, (t1 - t0) * cols, xr_out + t0 * cols);
+      gemm_pack<G>(xr + t0 * cols, cols, t1 - t0, G::kCols, groups, xp + t0 * colsg);
+    });
+    const size_t n_blocks = (rows + B::kRowBlock - 1) / B::kRowBlock;
+    pool.parallel_for(n_blocks, [&](size_t b0, size_t b1, int) {
+      gemm_row_blocks<G>(w, xr, s1 - s0, xp, y + s0 * rows, b0, b1);
+    });
+  }
+}
+
+// Few tokens (decode): the strided tiles read rows in place, no packing.
+inline void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, float* y,
+                            size_t b0, size_t b1) {
+  constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
+  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
+  const size_t groups = cols / kDotLanes, cols16 = groups * kDotLanes;
+  thread_local std::vector<float> buf;
+  alignas(64) float acc[kTileRows * kTileCols * kDotLanes];
+  using TileFn = void (*)(const float*, size_t, const float*, size_t, size_t, size_t, float*);
+  static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
+    return std::array<TileFn, sizeof...(I)>{
+        &dot_tile<static_cast<int>(I / kTileCols) + 1, static_cast<int>(I % kTileCols) + 1>...};
+  }(std::make_index_sequence<kTileRows * kTileCols>());
+  for (size_t b = b0; b < b1; ++b) {
+    const size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
+    const float* block = F32Gemm::rows(w, r0, r1, buf);
+    for (size_t t = 0; t < n_tokens; t += kTileCols) {
+      const size_t nt = std::min<size_t>(kTileCols, n_tokens - t);
+      for (size_t r = r0; r < r1; r += kTileRows) {
+        const size_t nr = std::min<size_t>(kTileRows, r1 - r);
+        kTiles[(nr - 1) * kTileCols + (nt - 1)](block + (r - r0) * cols, cols, x + t * cols, cols,
+                                                0, groups, acc);
+        for (size_t i = 0; i < nr; ++i)
+          for (size_t j = 0; j < nt; ++j)
+            y[(t + j) * rows + r + i] =
+                F32Gemm::finish(sum_lanes(acc + (i * nt + j) * kDotLanes),
+                                block + (r - r0 + i) * cols, x + (t + j) * cols, cols16, cols);
+      }
+    }
+  }
+}
+
+// Below this many tokens packing would cost more than it saves.
+inline constexpr size_t kPackMinTokens = 8;
+
+inline void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
+  if (n_tokens >= kPackMinTokens) return gemm_batched<F32Gemm>(w, x, n_tokens, y, pool);
+  constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
+  const size_t n_blocks = (static_cast<size_t>(w.rows()) + kRowBlock - 1) / kRowBlock;
+  pool.parallel_for(n_blocks, [&](size_t b0, size_t b1, int) {
+    matmul_unpacked(w, x, n_tokens, y, b0, b1);
+  });
+}
+
+#if SS_ISA_BF16
+// BF16 weights × BF16-rounded activations (ops/matmul_bf16.h) with vdpbf16ps: per 32-element
+// group, f32 lane l takes elements 2l+1 then 2l, each with a fused multiply-add.
+struct Bf16Gemm {
+  using Elem = uint16_t;
+  static constexpr size_t kGroup = 32;
+  static constexpr int kRows = 6, kCols = 4;
+  static constexpr size_t kGroupsPerKBlock = 2048 / kGroup;  // the rows' tile, 24 KB, in L1
+
+  template <int M, int N>
+  static void tile(const Elem* wp, const Elem* xp, size_t n_groups, float* acc, bool accumulate) {
+    __m512 a[M][N];
+    for (int r = 0; r < M; ++r)
+      for (int t = 0; t < N; ++t)
+        a[r][t] = accumulate ? _mm512_loadu_ps(acc + (r * N + t) * 16) : _mm512_setzero_ps();
+    for (size_t g = 0; g < n_groups; ++g, wp += M * kGroup, xp += N * kGroup) {
+      __m512i wv[M];
+      for (int r = 0; r < M; ++r) {
+        wv[r] = _mm512_loadu_si512(wp + r * kGroup);
+        __asm__("" : "+v"(wv[r]));  // keep the loads out of the dot products (see lanes_tile)
+      }
+      for (int t = 0; t < N; ++t) {
+        __m512i xv = _mm512_loadu_si512(xp + t * kGroup);
+        __asm__("" : "+v"(xv));
+        for (int r = 0; r < M; ++r)
+          a[r][t] = _mm512_dpbf16_ps(a[r][t], (__m512bh)xv, (__m512bh)wv[r]);
+      }
+    }
+    for (int r = 0; r < M; ++r)
+      for (int t = 0; t < N; ++t) _mm512_storeu_ps(acc + (r * N + t) * 16, a[r][t]);
+  }
+  static const Elem* rows(const Tensor& w, size_t r0, size_t, std::vector<Elem>&) {
+    return reinterpret_cast<const Elem*>(w.row(static_cast<int64_t>(r0)));
+  }
+  static void inputs(const float* x, size_t n, Elem* out) {
+    for (size_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+  }
+  static constexpr bool kInputsInPlace = false;
+  static float finish(double sum, const Elem* w, const Elem* x, size_t i, size_t n) {
+    for (; i < n; ++i) sum += static_cast<double>(bf16_to_f32(w[i])) * bf16_to_f32(x[i]);
+    return static_cast<float>(sum);
+  }
+};
+
+inline void matmul_bf16(const Tensor& w, const float* x, size_t n_tokens, float* y,
+                        ThreadPool& pool) {
+  gemm_batched<Bf16Gemm>(w, x, n_tokens, y, pool);
+}
+#endif

@@ -1,0 +1,37 @@
+#pragma once
+// Everything the kernel bodies (variant-inl.h) use, included by a variant's translation unit
+// before its target region opens, so that none of it is compiled for the variant's ISA.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "model/tensor.h"
+#include "ops/attention.h"
+#include "ops/dequant.h"
+#include "ops/dot.h"
+#include "ops/exp.h"
+#include "ops/fp16.h"
+#include "ops/gemm_acc.h"
+#include "ops/matmul_bf16.h"
+#include "ops/simd/kernels.h"
+#include "ops/simd/target.h"
+#include "ops/simd/variants.h"
+#include "util/thread_pool.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace ss::simd {
+
+// matmul_bf16 where a variant has no BF16 dot products: the scalar statement, one thread.
+inline void matmul_bf16_statement(const Tensor& w, const float* x, size_t n_tokens, float* y,
+                                  ThreadPool&) {
+  matmul_bf16_reference(w, x, n_tokens, y);
+}
+
+}  // namespace ss::simd
