@@ -24,7 +24,7 @@
 #include <tuple>
 #include <vector>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 #if SINKSCOPE_BENCH_CBLAS
@@ -40,12 +40,23 @@ extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own; not in every 
 #include "ops/dot.h"
 #include "ops/matmul.h"
 #include "ops/matmul_bf16.h"
+#include "ops/simd/isa.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
 #include "train/grad_ops.h"
 #include "util/thread_pool.h"
 
 namespace {
+
+// The SIMD variant every figure ran on, in the benchmark's context (SINKSCOPE_ISA chooses).
+const bool kVariantNoted = [] {
+  try {
+    benchmark::AddCustomContext("sinkscope_simd", ss::isa_name(ss::active_isa()));
+  } catch (const std::exception& e) {
+    benchmark::AddCustomContext("sinkscope_simd", e.what());
+  }
+  return true;
+}();
 
 int bench_threads() {
   const char* s = std::getenv("SINKSCOPE_BENCH_THREADS");
@@ -73,8 +84,9 @@ std::vector<float> random_floats(size_t n, float sd, uint64_t seed) {
 constexpr int kChains = 12;
 constexpr long kFmaIters = 1L << 22;
 
-#if defined(__AVX512F__)
-__attribute__((noinline)) float fma_loop_512(long iters) {
+#if defined(__x86_64__)
+// (Compiled for AVX-512 / AVX2 whatever the build's -march; run only where the CPU has them.)
+__attribute__((noinline, target("avx512f"))) float fma_loop_512(long iters) {
   __m512 a[kChains];
   for (int k = 0; k < kChains; ++k) a[k] = _mm512_set1_ps(1.0f + 0.01f * static_cast<float>(k));
   const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
@@ -90,10 +102,8 @@ __attribute__((noinline)) float fma_loop_512(long iters) {
   for (float v : lanes) r += v;
   return r;
 }
-#endif
 
-#if defined(__AVX2__) && defined(__FMA__)
-__attribute__((noinline)) float fma_loop_256(long iters) {
+__attribute__((noinline, target("avx2,fma"))) float fma_loop_256(long iters) {
   __m256 a[kChains];
   for (int k = 0; k < kChains; ++k) a[k] = _mm256_set1_ps(1.0f + 0.01f * static_cast<float>(k));
   const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
@@ -145,11 +155,9 @@ struct FmaKind {
 
 std::vector<FmaKind> fma_kinds() {
   std::vector<FmaKind> k;
-#if defined(__AVX512F__)
-  k.push_back({"avx512", fma_loop_512, 16});
-#endif
-#if defined(__AVX2__) && defined(__FMA__)
-  k.push_back({"avx2", fma_loop_256, 8});
+#if defined(__x86_64__)
+  if (ss::isa_supported(ss::Isa::Avx512)) k.push_back({"avx512", fma_loop_512, 16});
+  if (ss::isa_supported(ss::Isa::Avx2)) k.push_back({"avx2", fma_loop_256, 8});
 #endif
   k.push_back({"scalar", fma_loop_scalar, 1});
   return k;

@@ -38,11 +38,12 @@ struct CliResult {
   std::string out, err;
 };
 
-// Runs `sinkscope <args>` through the shell, capturing stdout and stderr.
-inline CliResult run_cli(const std::string& args) {
+// Runs `sinkscope <args>` through the shell, capturing stdout and stderr; env, if given, is
+// prefixed to the command ("SINKSCOPE_ISA=scalar").
+inline CliResult run_cli(const std::string& args, const std::string& env = "") {
   static const std::string dir = temp_dir();
   std::string out = dir + "/out.txt", err = dir + "/err.txt";
-  std::string cmd = std::string(SINKSCOPE_BIN) + " " + args + " >" + out + " 2>" + err;
+  std::string cmd = env + " " + std::string(SINKSCOPE_BIN) + " " + args + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
   auto slurp = [](const std::string& p) {
     std::ifstream in(p);

@@ -43,13 +43,13 @@ void add_train(CLI::App& root) {
                   "Tokenizer: llama2.c .bin, a GGUF with a vocabulary, or one made by `sinkscope "
                   "tokenizer train` (default with --resume: the checkpoint's)");
   cmd->add_option("-o,--out", a->out, "Output directory")->required();
-  cmd->add_option("--dim", a->dim, "Model width")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--layers", a->layers, "Layers")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--heads", a->heads, "Query heads")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--kv-heads", a->kv_heads, "Key/value heads (0: --heads)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--dim", a->dim, "Model width")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--layers", a->layers, "Layers")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--heads", a->heads, "Query heads")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--kv-heads", a->kv_heads, "Key/value heads (0: --heads)")->capture_default_str()->check(at_least(0));
   cmd->add_option("--ffn", a->ffn, "FFN width (0: 8/3 dim rounded up to 32)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--ctx", a->ctx, "Context: positions per window")->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(at_least(0));
+  cmd->add_option("--ctx", a->ctx, "Context: positions per window")->capture_default_str()->check(at_least(1));
   cmd->add_flag("--untied", a->untied, "Separate classifier instead of the embedding's transpose");
   cmd->add_option("--bos", a->bos, "fixed: every window starts with BOS; none: never")
       ->check(CLI::IsMember({"fixed", "none"}))
@@ -61,33 +61,33 @@ void add_train(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--min-context", a->min_ctx,
                   "Each step's window length is drawn uniformly from [C, --ctx] (0: always --ctx)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--steps", a->opt.steps, "Optimiser steps")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch", a->opt.batch, "Windows per step")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", a->opt.lr, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(at_least(0));
+  cmd->add_option("--steps", a->opt.steps, "Optimiser steps")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--batch", a->opt.batch, "Windows per step")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--lr", a->opt.lr, "Peak learning rate")->capture_default_str()->check(between(1e-12, 1e3));
   cmd->add_option("--min-lr-ratio", a->opt.min_lr_ratio, "Final learning rate / peak")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--wd", a->opt.wd, "AdamW weight decay (matrices only)")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(between(0.0, 1.0));
+  cmd->add_option("--wd", a->opt.wd, "AdamW weight decay (matrices only)")->capture_default_str()->check(at_least(0));
   cmd->add_option("--warmup", a->opt.warmup, "Warm-up steps (-1: 5% of --steps)")
-      ->capture_default_str()->check(CLI::Range(-1, 1 << 30));
-  cmd->add_option("--clip", a->opt.clip, "Gradient norm clip (0: none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(between(-1, 1 << 30));
+  cmd->add_option("--clip", a->opt.clip, "Gradient norm clip (0: none)")->capture_default_str()->check(at_least(0));
   cmd->add_option("--seed", a->opt.seed, "Seed of initial weights and batches")
       ->capture_default_str();
   cmd->add_option("--checkpoint-every", a->opt.checkpoint_every,
                   "Write a GGUF checkpoint every K steps (0: only the final model)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(at_least(0));
   cmd->add_option("--eval-every", a->opt.eval_every,
                   "Validation every K steps (0: at checkpoints and at the end)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(at_least(0));
   cmd->add_option("--val-fraction", a->val_fraction, "Tail of each file held out for validation")
-      ->capture_default_str()->check(CLI::Range(0.0, 0.5));
+      ->capture_default_str()->check(between(0.0, 1.0));
   cmd->add_option("--val-windows", a->opt.val_windows, "Validation windows of --ctx tokens")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(at_least(0));
   cmd->add_option("--resume", a->resume,
                   "Continue from a checkpoint (its shape wins over --dim etc.; same --seed and "
                   "--steps give the run an uninterrupted one would)");
   cmd->add_option("--name", a->name, "general.name of the written models")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")->capture_default_str()->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print a JSON summary");
   cmd->callback([a] {

@@ -33,12 +33,12 @@ void add_trajectory(CLI::App& root) {
   cmd->add_option("-f,--file", a->file, "Text to analyze (UTF-8)")->required();
   cmd->add_option("--tokenizer", a->tokenizer, "Tokenizer (default: the first checkpoint's)");
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
-  cmd->add_option("--ctx", a->opt.ctx, "Window length")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--ctx", a->opt.ctx, "Window length")->capture_default_str()->check(at_least(1));
   cmd->add_option("--chunks", a->opt.chunks, "Windows per checkpoint")->capture_default_str();
   cmd->add_option("--eps", a->opt.eps, "Sink head: bos_sink_score > eps")->capture_default_str();
   cmd->add_option("--dormant-threshold", a->dormant, "Dormant heads: SCORE=θ")
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")->capture_default_str()->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print trajectory.json on stdout");
   cmd->callback([a] {

@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include <cstdio>
 #include <filesystem>
 
 #include "io/load_model.h"
@@ -16,6 +17,36 @@ void set_command_line(int argc, char** argv) {
 
 const std::string& command_line() {
   return g_command_line;
+}
+
+namespace {
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+}  // namespace
+
+CLI::Validator at_least(double lo) {
+  return CLI::Validator(
+      [lo](std::string& in) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(in, v)) return "not a number: " + in;
+        return v >= lo ? "" : "must be at least " + number_text(lo) + ", not " + in;
+      },
+      ">= " + number_text(lo));
+}
+
+CLI::Validator between(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& in) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(in, v)) return "not a number: " + in;
+        return v >= lo && v <= hi
+                   ? ""
+                   : "must be in [" + number_text(lo) + ", " + number_text(hi) + "], not " + in;
+      },
+      "in [" + number_text(lo) + ", " + number_text(hi) + "]");
 }
 
 nlohmann::json simd_info() {
@@ -45,7 +76,7 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer, bool default_
     cmd->add_option("--tokenizer", a.tokenizer,
                     "Tokenizer file (llama2.c tokenizer .bin or GGUF); default: the model's GGUF "
                     "metadata");
-  cmd->add_option("--threads", a.threads, "Worker threads (0: all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a.threads, "Worker threads (0: all cores)")->capture_default_str()->check(at_least(0));
   cmd->add_flag("--quiet", a.quiet, "No progress output on stderr");
 }
 

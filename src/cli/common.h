@@ -34,6 +34,10 @@ Model load_cli_model(const CommonArgs& a);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 
+// Range checks for numeric options, with a one-line message ("--ctx: must be at least 0, not -5").
+CLI::Validator at_least(double lo);
+CLI::Validator between(double lo, double hi);
+
 // The command line as typed, for run.json (set by main).
 void set_command_line(int argc, char** argv);
 const std::string& command_line();

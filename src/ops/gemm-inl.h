@@ -46,7 +46,9 @@ struct GemmBlocking {
   static constexpr size_t kTokenChunk = G::kCols * ((128 + G::kCols - 1) / G::kCols);
   static constexpr size_t kRowTiles = (kRowBlock + G::kRows - 1) / G::kRows;
   static constexpr size_t kTokenTiles = kTokenChunk / G::kCols;
-  static constexpr size_t kTileLanes = G::kRows * G::kCols * kDotLanes;
+  // A slot holds a whole number of 8-output batches: the lane sums go 8 outputs at a time, and
+  // a tile of fewer (2×3 with AVX2) would read past its slot, past the buffer for the last one.
+  static constexpr size_t kTileLanes = (G::kRows * G::kCols + 7) / 8 * 8 * kDotLanes;
   static constexpr size_t kSpanBytes = size_t{4} << 20;
   static_assert(kTokenChunk % G::kCols == 0, "a chunk must be whole token tiles");
 };
@@ -115,7 +117,8 @@ void gemm_row_blocks(const Tensor& w, const typename G::Elem* xr, size_t n_token
         for (size_t t = 0; t < nts; t += G::kCols) {
           const size_t nt = std::min<size_t>(G::kCols, nts - t);
           const float* lanes = slot(r / G::kRows, t / G::kCols);
-          // Whole batches of 8 (a partial tile's extra lanes are finite and unused).
+          // Whole batches of 8 (a partial tile's extra lanes are finite and unused; the slot has
+          // room for them).
           alignas(64) double sums[G::kRows * G::kCols + 7];
           for (size_t o = 0; o < nr * nt; o += 8) sum_lanes_x8(lanes + o * kDotLanes, sums + o);
           for (size_t i = 0; i < nr; ++i)

@@ -1,0 +1,103 @@
+// The SIMD variants seen from the command line: SINKSCOPE_ISA forces one, `info` and run.json
+// name the one in use, a bad name or a variant the CPU lacks is a one-line error, and the results
+// of whole commands are byte-identical under every variant this CPU runs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ops/simd/isa.h"
+#include "test_util.h"
+
+namespace ss {
+namespace {
+
+std::string env_for(Isa isa) {
+  return std::string("SINKSCOPE_ISA=") + isa_name(isa);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int count_lines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+TEST(Variants, InfoNamesTheVariantInUseAndSinkscopeIsaForcesIt) {
+  auto r = test::run_cli("info");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find(std::string("simd          ") + isa_name(best_isa()) + " "), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("cpu_features"), std::string::npos);
+  for (Isa isa : supported_isas()) {
+    r = test::run_cli("info", env_for(isa));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find(std::string("simd          ") + isa_name(isa) + " "), std::string::npos)
+        << r.out;
+  }
+}
+
+TEST(Variants, BadOrUnsupportedVariantIsAOneLineError) {
+  auto r = test::run_cli("info", "SINKSCOPE_ISA=sse9");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("SINKSCOPE_ISA: unknown variant"), std::string::npos) << r.err;
+  for (Isa isa : kAllIsas) {
+    if (isa_supported(isa)) continue;
+    r = test::run_cli("perplexity -f " + test::shared("data/text/tinyshakespeare-input.txt"),
+                      env_for(isa));
+    EXPECT_EQ(r.code, 2) << isa_name(isa);
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("is not supported by this CPU"), std::string::npos) << r.err;
+  }
+}
+
+// perplexity's JSON and every file of analyze but run.json, byte for byte, against the scalar
+// variant; run.json names the variant.
+TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
+  const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
+  std::string ppl0;
+  std::string files0[3];
+  const char* names[3] = {"heads.csv", "layers.csv", "massive.csv"};
+  for (Isa isa : supported_isas()) {
+    auto r = test::run_cli("perplexity -f " + text + " --ctx 256 --chunks 3 --json", env_for(isa));
+    ASSERT_EQ(r.code, 0) << r.err;
+    const std::string out = test::temp_dir() + "/analysis";
+    auto a = test::run_cli("analyze -f " + text + " --ctx 128 --chunks 3 --quiet --out " + out,
+                           env_for(isa));
+    ASSERT_EQ(a.code, 0) << a.err;
+    const auto run = nlohmann::json::parse(std::ifstream(out + "/run.json"));
+    EXPECT_EQ(run["simd"]["variant"], isa_name(isa));
+    if (isa == Isa::Scalar) {
+      ppl0 = r.out;
+      for (int i = 0; i < 3; ++i) files0[i] = slurp(out + "/" + names[i]);
+      ASSERT_FALSE(files0[0].empty());
+      continue;
+    }
+    EXPECT_EQ(r.out, ppl0) << isa_name(isa);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(slurp(out + "/" + names[i]), files0[i]) << isa_name(isa) << " " << names[i];
+    std::filesystem::remove_all(out);
+  }
+}
+
+// Every integer and ratio option refuses values outside its range with one line and exit 2.
+TEST(Variants, OutOfRangeOptionsAreOneLineErrors) {
+  const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
+  for (const std::string& args : std::vector<std::string>{
+           "perplexity -f " + text + " --ctx -5", "perplexity -f " + text + " --chunks -1",
+        "analyze -f " + text + " --chunks -2", "analyze -f " + text + " --eps 1.5",
+        std::string("generate -n -3"), std::string("eval --task x.jsonl --limit -1"),
+        "perplexity -f " + text + " --threads -4"}) {
+    auto r = test::run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace ss
