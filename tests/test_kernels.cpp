@@ -40,7 +40,8 @@ struct Weights {
     const std::vector<float> f = uniform(rows * cols, seed);
     const size_t rb = dtype_row_bytes(t, cols);
     bytes.resize(rb * rows);
-    for (size_t r = 0; r < rows; ++r) quantize_row(t, f.data() + r * cols, bytes.data() + r * rb, cols);
+    for (size_t r = 0; r < rows; ++r)
+      quantize_row(t, f.data() + r * cols, bytes.data() + r * rb, cols);
     tensor = Tensor{"w", t, {static_cast<int64_t>(cols), static_cast<int64_t>(rows)}, bytes.data()};
   }
 };
@@ -75,10 +76,10 @@ struct GemmShape {
 // more than 1024 tokens; two spans of packed inputs with several column blocks and a tail (the
 // last shape: a span is 4 MiB of inputs); decode-sized batches (no packing).
 const GemmShape kGemmShapes[] = {
-    {DType::F32, 37, 100, 70},   {DType::F16, 37, 100, 70},   {DType::BF16, 37, 100, 70},
-    {DType::Q8_0, 37, 96, 70},   {DType::Q4_K, 37, 256, 70},  {DType::F32, 13, 40, 129},
-    {DType::F32, 31, 48, 131},   {DType::F32, 11, 64, 1100},  {DType::Q8_0, 25, 64, 260},
-    {DType::F32, 29, 2056, 530}, {DType::F32, 9, 50, 1},      {DType::Q4_K, 27, 256, 7},
+    {DType::F32, 37, 100, 70},   {DType::F16, 37, 100, 70},  {DType::BF16, 37, 100, 70},
+    {DType::Q8_0, 37, 96, 70},   {DType::Q4_K, 37, 256, 70}, {DType::F32, 13, 40, 129},
+    {DType::F32, 31, 48, 131},   {DType::F32, 11, 64, 1100}, {DType::Q8_0, 25, 64, 260},
+    {DType::F32, 29, 2056, 530}, {DType::F32, 9, 50, 1},     {DType::Q4_K, 27, 256, 7},
     {DType::F16, 30, 33, 5},
 };
 
@@ -103,8 +104,9 @@ TEST(Kernels, MatmulOfEveryVariantIsTheReferenceBitForBit) {
 
 TEST(Kernels, Bf16MatmulOfEveryVariantIsItsStatementBitForBit) {
   // Column blocks of 2048 with a tail, chunk and span boundaries.
-  for (const GemmShape& g : {GemmShape{DType::BF16, 29, 2100, 530}, GemmShape{DType::BF16, 13, 70, 1100},
-                             GemmShape{DType::BF16, 7, 64, 9}}) {
+  for (const GemmShape& g :
+       {GemmShape{DType::BF16, 29, 2100, 530}, GemmShape{DType::BF16, 13, 70, 1100},
+        GemmShape{DType::BF16, 7, 64, 9}}) {
     Weights w(g.type, g.rows, g.cols, 3);
     const std::vector<float> x = uniform(g.tokens * g.cols, 4);
     std::vector<float> ref(g.tokens * g.rows);

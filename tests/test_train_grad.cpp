@@ -6,8 +6,8 @@
 #include <random>
 
 #include "ops/basic.h"
-#include "runtime/runtime.h"
 #include "ops/gemm_acc.h"
+#include "runtime/runtime.h"
 #include "train/grad_ops.h"
 #include "train/network.h"
 

@@ -31,7 +31,8 @@ int count_lines(const std::string& s) {
 TEST(Variants, InfoNamesTheVariantInUseAndSinkscopeIsaForcesIt) {
   auto r = test::run_cli("info");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find(std::string("simd          ") + isa_name(best_isa()) + " "), std::string::npos)
+  EXPECT_NE(r.out.find(std::string("simd          ") + isa_name(best_isa()) + " "),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("cpu_features"), std::string::npos);
   for (Isa isa : supported_isas()) {
@@ -80,7 +81,8 @@ TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
       continue;
     }
     EXPECT_EQ(r.out, ppl0) << isa_name(isa);
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(slurp(out + "/" + names[i]), files0[i]) << isa_name(isa) << " " << names[i];
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(slurp(out + "/" + names[i]), files0[i]) << isa_name(isa) << " " << names[i];
     std::filesystem::remove_all(out);
   }
 }
@@ -90,9 +92,9 @@ TEST(Variants, OutOfRangeOptionsAreOneLineErrors) {
   const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
   for (const std::string& args : std::vector<std::string>{
            "perplexity -f " + text + " --ctx -5", "perplexity -f " + text + " --chunks -1",
-        "analyze -f " + text + " --chunks -2", "analyze -f " + text + " --eps 1.5",
-        std::string("generate -n -3"), std::string("eval --task x.jsonl --limit -1"),
-        "perplexity -f " + text + " --threads -4"}) {
+           "analyze -f " + text + " --chunks -2", "analyze -f " + text + " --eps 1.5",
+           std::string("generate -n -3"), std::string("eval --task x.jsonl --limit -1"),
+           "perplexity -f " + text + " --threads -4"}) {
     auto r = test::run_cli(args);
     EXPECT_EQ(r.code, 2) << args;
     EXPECT_EQ(count_lines(r.err), 1) << args << ": " << r.err;

@@ -44,7 +44,8 @@ void add_analyze(CLI::App& root) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--chunks", a->chunks, "Windows per length (0: all that fit)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--bos", a->bos, "on: BOS first; off: the first text token first; on,off: both")
       ->delimiter(',')
       ->check(CLI::IsMember({"on", "off"}))
@@ -52,13 +53,17 @@ void add_analyze(CLI::App& root) {
   cmd->add_option("--first-token", a->first_token,
                   "Also run with this text's (single) token first instead of BOS");
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
-  cmd->add_option("--sink-tokens", a->sink_tokens, "K of first_k_mass")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--sink-tokens", a->sink_tokens, "K of first_k_mass")
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_option("--eps", a->eps, "Threshold of is_sink_head and sink_rate")
-      ->capture_default_str()->check(between(0.0, 1.0));
+      ->capture_default_str()
+      ->check(between(0.0, 1.0));
   cmd->add_option("--dump-attention", a->dump_attention,
                   "Write the full pattern of these heads (L:H,...) for the first window");
   cmd->add_option("--dump-window", a->dump_window, "Tokens of each dumped pattern")
-      ->capture_default_str()->check(at_least(1));
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_flag("--no-nll", a->no_nll,
                 "Skip the next-token loss (nll, ppl): no vocabulary projection, about a fifth of "
                 "a 1B model's time");

@@ -42,7 +42,8 @@ void add_convert(CLI::App& root) {
                   "the model folder's or --tokenizer's tokenizer.json when there is one)")
       ->capture_default_str();
   cmd->add_option("--shards", a->shards, "safetensors: number of files (> 1 adds the index)")
-      ->capture_default_str()->check(at_least(1));
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_option("--dtype", a->dtype, "Type of the weight matrices: f32, f16, bf16, q8_0")
       ->capture_default_str();
   cmd->callback([a] {

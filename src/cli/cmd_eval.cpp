@@ -53,11 +53,13 @@ void add_eval(CLI::App& root) {
                   "HellaSwag text")
       ->required();
   cmd->add_option("--limit", a->limit, "Score only the first N items of each task (0: all)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--ctx", a->ctx,
                   "KV cache length in tokens (0: the model's context); longer items keep BOS "
                   "and lose the tokens after it")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   add_ablate(cmd, *a);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of a table");
   cmd->callback([a] {

@@ -50,7 +50,8 @@ void add_export(CLI::App& root) {
   cmd->add_option("--prune-heads", a->prune_heads, "Heads to prune: L:H,... or a JSON file");
   cmd->add_option("--criterion", a->criterion, "Or choose heads by this criterion (see prune)");
   cmd->add_option("--ratio", a->ratio, "Fraction of heads the criterion removes")
-      ->capture_default_str()->check(between(0.0, 1.0));
+      ->capture_default_str()
+      ->check(between(0.0, 1.0));
   cmd->add_option("--scope", a->scope, "global or per-layer")
       ->check(CLI::IsMember({"global", "per-layer"}))
       ->capture_default_str();
@@ -58,8 +59,12 @@ void add_export(CLI::App& root) {
       ->check(CLI::IsMember({"zero", "mean"}))
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text (criteria that need it, and --mode mean)");
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str()->check(at_least(1));
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->callback([a] {

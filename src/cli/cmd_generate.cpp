@@ -26,10 +26,15 @@ void add_generate(CLI::App& root) {
   add_bf16_activations(cmd, *a);
   add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->capture_default_str();
-  cmd->add_option("-n,--n-new", a->n_new, "Number of new tokens")->capture_default_str()->check(at_least(0));
-  cmd->add_option("--temp", a->temperature, "Temperature; 0 is greedy")->capture_default_str()->check(at_least(0));
+  cmd->add_option("-n,--n-new", a->n_new, "Number of new tokens")
+      ->capture_default_str()
+      ->check(at_least(0));
+  cmd->add_option("--temp", a->temperature, "Temperature; 0 is greedy")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--top-p", a->top_p, "Nucleus sampling mass (used when --temp > 0)")
-      ->capture_default_str()->check(between(0.0, 1.0));
+      ->capture_default_str()
+      ->check(between(0.0, 1.0));
   cmd->add_option("--seed", a->seed, "Random seed for sampling")->capture_default_str();
   cmd->callback([a] {
     Model model = load_cli_model(*a);

@@ -56,8 +56,10 @@ void add_info(CLI::App& root) {
       ++kinds[kind][dtype_name(t->type)];
     }
     std::string variants;
-    for (Isa isa : supported_isas()) variants += std::string(variants.empty() ? "" : " ") + isa_name(isa);
-    std::printf("cpu_features  %s\n", cpu_feature_list().empty() ? "none" : cpu_feature_list().c_str());
+    for (Isa isa : supported_isas())
+      variants += std::string(variants.empty() ? "" : " ") + isa_name(isa);
+    std::printf("cpu_features  %s\n",
+                cpu_feature_list().empty() ? "none" : cpu_feature_list().c_str());
     std::printf("simd          %s (this CPU runs: %s; SINKSCOPE_ISA chooses)\n",
                 isa_name(active_isa()), variants.c_str());
     std::printf("dtypes\n");

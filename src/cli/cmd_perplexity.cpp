@@ -45,13 +45,16 @@ void add_perplexity(CLI::App& root) {
   add_bf16_activations(cmd, *a);
   cmd->add_option("-f,--file", a->file, "Text file (UTF-8)")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (0: the model's context)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--chunks", a->chunks, "Keep only the first K windows (0: all)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--stride", a->stride,
                   "Start a window every N tokens and score only tokens no earlier window scored "
                   "(0: --ctx, consecutive windows)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   add_ablate(cmd, *a);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
   cmd->add_option(
@@ -67,8 +70,12 @@ void add_perplexity(CLI::App& root) {
       ->check(CLI::IsMember({"per-input", "static"}))
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for --dormant-mode static");
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str()->check(at_least(1));
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->callback([a] {
     Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);

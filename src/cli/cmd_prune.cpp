@@ -57,16 +57,24 @@ void add_prune(CLI::App& root) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for the criteria")->required();
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")->capture_default_str()->check(at_least(1));
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_option("--eval", a->evals,
                   "ppl:FILE (perplexity) or mc:FILE (multiple choice); repeatable")
       ->required();
-  cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")->capture_default_str()->check(at_least(1));
+  cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_option("--eval-chunks", a->eval_chunks, "Perplexity windows (0: all)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--limit", a->limit, "Items per multiple-choice task (0: all)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--mode", a->mode, "zero: zero the head; mean: replace by its calibration mean")
       ->check(CLI::IsMember({"zero", "mean"}))
       ->capture_default_str();

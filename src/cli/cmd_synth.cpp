@@ -100,9 +100,11 @@ void add_synth(CLI::App& root) {
                   "llama only: Llama-3 rope scaling FACTOR,LOW,HIGH,ORIGINAL_CONTEXT "
                   "(stored as rope_freqs.weight, e.g. 8,1,4,8192)");
   cmd->add_option("--sliding-window", a->sliding_window,
-                  "gemma3 only: window of the sliding layers (0: none; default: the shape's)")->check(between(-1, 1 << 30));
+                  "gemma3 only: window of the sliding layers (0: none; default: the shape's)")
+      ->check(between(-1, 1 << 30));
   cmd->add_option("--softcap", a->softcap, "Final logit soft-capping (0: none)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->add_flag("-q,--quiet", a->quiet, "No progress messages");
   cmd->callback([a] {

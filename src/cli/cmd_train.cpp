@@ -46,10 +46,15 @@ void add_train(CLI::App& root) {
   cmd->add_option("--dim", a->dim, "Model width")->capture_default_str()->check(at_least(1));
   cmd->add_option("--layers", a->layers, "Layers")->capture_default_str()->check(at_least(1));
   cmd->add_option("--heads", a->heads, "Query heads")->capture_default_str()->check(at_least(1));
-  cmd->add_option("--kv-heads", a->kv_heads, "Key/value heads (0: --heads)")->capture_default_str()->check(at_least(0));
+  cmd->add_option("--kv-heads", a->kv_heads, "Key/value heads (0: --heads)")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--ffn", a->ffn, "FFN width (0: 8/3 dim rounded up to 32)")
-      ->capture_default_str()->check(at_least(0));
-  cmd->add_option("--ctx", a->ctx, "Context: positions per window")->capture_default_str()->check(at_least(1));
+      ->capture_default_str()
+      ->check(at_least(0));
+  cmd->add_option("--ctx", a->ctx, "Context: positions per window")
+      ->capture_default_str()
+      ->check(at_least(1));
   cmd->add_flag("--untied", a->untied, "Separate classifier instead of the embedding's transpose");
   cmd->add_option("--bos", a->bos, "fixed: every window starts with BOS; none: never")
       ->check(CLI::IsMember({"fixed", "none"}))
@@ -61,33 +66,52 @@ void add_train(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--min-context", a->min_ctx,
                   "Each step's window length is drawn uniformly from [C, --ctx] (0: always --ctx)")
-      ->capture_default_str()->check(at_least(0));
-  cmd->add_option("--steps", a->opt.steps, "Optimiser steps")->capture_default_str()->check(at_least(1));
-  cmd->add_option("--batch", a->opt.batch, "Windows per step")->capture_default_str()->check(at_least(1));
-  cmd->add_option("--lr", a->opt.lr, "Peak learning rate")->capture_default_str()->check(between(1e-12, 1e3));
+      ->capture_default_str()
+      ->check(at_least(0));
+  cmd->add_option("--steps", a->opt.steps, "Optimiser steps")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--batch", a->opt.batch, "Windows per step")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--lr", a->opt.lr, "Peak learning rate")
+      ->capture_default_str()
+      ->check(between(1e-12, 1e3));
   cmd->add_option("--min-lr-ratio", a->opt.min_lr_ratio, "Final learning rate / peak")
-      ->capture_default_str()->check(between(0.0, 1.0));
-  cmd->add_option("--wd", a->opt.wd, "AdamW weight decay (matrices only)")->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(between(0.0, 1.0));
+  cmd->add_option("--wd", a->opt.wd, "AdamW weight decay (matrices only)")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--warmup", a->opt.warmup, "Warm-up steps (-1: 5% of --steps)")
-      ->capture_default_str()->check(between(-1, 1 << 30));
-  cmd->add_option("--clip", a->opt.clip, "Gradient norm clip (0: none)")->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(between(-1, 1 << 30));
+  cmd->add_option("--clip", a->opt.clip, "Gradient norm clip (0: none)")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--seed", a->opt.seed, "Seed of initial weights and batches")
       ->capture_default_str();
   cmd->add_option("--checkpoint-every", a->opt.checkpoint_every,
                   "Write a GGUF checkpoint every K steps (0: only the final model)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--eval-every", a->opt.eval_every,
                   "Validation every K steps (0: at checkpoints and at the end)")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--val-fraction", a->val_fraction, "Tail of each file held out for validation")
-      ->capture_default_str()->check(between(0.0, 1.0));
+      ->capture_default_str()
+      ->check(between(0.0, 1.0));
   cmd->add_option("--val-windows", a->opt.val_windows, "Validation windows of --ctx tokens")
-      ->capture_default_str()->check(at_least(0));
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_option("--resume", a->resume,
                   "Continue from a checkpoint (its shape wins over --dim etc.; same --seed and "
                   "--steps give the run an uninterrupted one would)");
   cmd->add_option("--name", a->name, "general.name of the written models")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")->capture_default_str()->check(at_least(0));
+  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print a JSON summary");
   cmd->callback([a] {
@@ -157,15 +181,16 @@ void add_train(CLI::App& root) {
     const double tokens_per_s =
         seconds > 0 ? static_cast<double>((state.step - first) * per_step) / seconds : 0.0;
     const auto& c = state.layout.config;
-    const nlohmann::json run{{"command", command_line()},
-                             {"sinkscope_version", SINKSCOPE_VERSION},
-                             {"simd", simd_info()},
-                             {"threads", pool.size()},
-                             {"steps", state.step},
-                             {"tokens", state.tokens},
-                             {"tokens_per_s", tokens_per_s},
-                             {"wall_time_s", seconds},
-                             {"val_loss", std::isnan(val) ? nlohmann::json() : nlohmann::json(val)}};
+    const nlohmann::json run{
+        {"command", command_line()},
+        {"sinkscope_version", SINKSCOPE_VERSION},
+        {"simd", simd_info()},
+        {"threads", pool.size()},
+        {"steps", state.step},
+        {"tokens", state.tokens},
+        {"tokens_per_s", tokens_per_s},
+        {"wall_time_s", seconds},
+        {"val_loss", std::isnan(val) ? nlohmann::json() : nlohmann::json(val)}};
     write_file_atomic(a->out + "/run.json", run.dump(2) + "\n");
     if (a->json) {
       nlohmann::json out{{"model", a->out + "/model.gguf"},

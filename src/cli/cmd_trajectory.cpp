@@ -38,7 +38,9 @@ void add_trajectory(CLI::App& root) {
   cmd->add_option("--eps", a->opt.eps, "Sink head: bos_sink_score > eps")->capture_default_str();
   cmd->add_option("--dormant-threshold", a->dormant, "Dormant heads: SCORE=θ")
       ->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")->capture_default_str()->check(at_least(0));
+  cmd->add_option("--threads", a->threads, "Worker threads (0: all cores)")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print trajectory.json on stdout");
   cmd->callback([a] {

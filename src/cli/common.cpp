@@ -76,7 +76,9 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer, bool default_
     cmd->add_option("--tokenizer", a.tokenizer,
                     "Tokenizer file (llama2.c tokenizer .bin or GGUF); default: the model's GGUF "
                     "metadata");
-  cmd->add_option("--threads", a.threads, "Worker threads (0: all cores)")->capture_default_str()->check(at_least(0));
+  cmd->add_option("--threads", a.threads, "Worker threads (0: all cores)")
+      ->capture_default_str()
+      ->check(at_least(0));
   cmd->add_flag("--quiet", a.quiet, "No progress output on stderr");
 }
 

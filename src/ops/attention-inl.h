@@ -99,7 +99,8 @@ template <int NQ>
 void weighted_values(const float* att, size_t T, int k0, int k1, const float* v,
                      const AttentionShape& s, float* z) {
   const size_t hd = static_cast<size_t>(s.head_dim);
-  constexpr size_t kChunk = 16 * static_cast<size_t>(kTileRows);
+  // NQ × kChunk accumulators fill the vector registers: 4 × 4 zmm, 4 × 4 ymm.
+  constexpr size_t kChunk = SS_ISA_LEVEL >= 2 ? 64 : SS_ISA_LEVEL == 1 ? 32 : 16;
   size_t d0 = 0;
   for (; d0 + kChunk <= hd; d0 += kChunk) {
     float acc[NQ][kChunk] = {};
@@ -132,10 +133,12 @@ inline void attend_head(const float* q, const float* k, const float* v, int pos0
       void (*)(const float*, size_t, int, int, const float*, const AttentionShape&, float*);
   static constexpr auto kScores = []<size_t... I>(std::index_sequence<I...>) {
     return std::array<ScoreFn, sizeof...(I)>{&score_tile<static_cast<int>(I) + 1>...};
-  }(std::make_index_sequence<kQueryTile>());
+  }
+  (std::make_index_sequence<kQueryTile>());
   static constexpr auto kValues = []<size_t... I>(std::index_sequence<I...>) {
     return std::array<ValuesFn, sizeof...(I)>{&weighted_values<static_cast<int>(I) + 1>...};
-  }(std::make_index_sequence<kQueryTile>());
+  }
+  (std::make_index_sequence<kQueryTile>());
 
   const size_t hd = static_cast<size_t>(s.head_dim);
   const size_t T = static_cast<size_t>(pos0 + n);

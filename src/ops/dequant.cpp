@@ -7,7 +7,6 @@
 #include "ops/fp16.h"
 #include "ops/simd/kernels.h"
 
-
 namespace ss {
 namespace {
 

@@ -24,7 +24,8 @@ struct F32Gemm {
   }
   // Rows [r0, r1) of w as f32: in place for F32, else expanded into buf.
   static const Elem* rows(const Tensor& w, size_t r0, size_t r1, std::vector<Elem>& buf) {
-    if (w.type == DType::F32) return reinterpret_cast<const float*>(w.row(static_cast<int64_t>(r0)));
+    if (w.type == DType::F32)
+      return reinterpret_cast<const float*>(w.row(static_cast<int64_t>(r0)));
     const size_t cols = static_cast<size_t>(w.cols());
     if (buf.size() < cols * (r1 - r0)) buf.resize(cols * (r1 - r0));
     for (size_t r = r0; r < r1; ++r)
@@ -123,9 +124,8 @@ void gemm_row_blocks(const Tensor& w, const typename G::Elem* xr, size_t n_token
           for (size_t o = 0; o < nr * nt; o += 8) sum_lanes_x8(lanes + o * kDotLanes, sums + o);
           for (size_t i = 0; i < nr; ++i)
             for (size_t j = 0; j < nt; ++j)
-              y[(t0 + t + j) * rows + r0 + r + i] =
-                  G::finish(sums[i * nt + j], block + (r + i) * cols, xr + (t0 + t + j) * cols,
-                            colsg, cols);
+              y[(t0 + t + j) * rows + r0 + r + i] = G::finish(
+                  sums[i * nt + j], block + (r + i) * cols, xr + (t0 + t + j) * cols, colsg, cols);
         }
       }
     }
@@ -140,15 +140,16 @@ void gemm_batched(const Tensor& w, const float* x, size_t n_tokens, float* y, Th
   using Elem = typename G::Elem;
   const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
   const size_t groups = cols / G::kGroup, colsg = groups * G::kGroup;
-  const size_t span = std::max(B::kTokenChunk, B::kSpanBytes /
-                                                   (std::max<size_t>(colsg, 1) * sizeof(Elem)) /
-                                                   B::kTokenChunk * B::kTokenChunk);
+  const size_t span =
+      std::max(B::kTokenChunk, B::kSpanBytes / (std::max<size_t>(colsg, 1) * sizeof(Elem)) /
+                                   B::kTokenChunk * B::kTokenChunk);
   thread_local std::vector<Elem> xround, xpack;
   if (!G::kInputsInPlace) xround.resize(std::min(n_tokens, span) * cols);
   xpack.resize(std::min(n_tokens, span) * colsg);
   for (size_t s0 = 0; s0 < n_tokens; s0 += span) {
     const size_t s1 = std::min(n_tokens, s0 + span);
-    const Elem* xr = G::kInputsInPlace ? reinterpret_cast<const Elem*>(x + s0 * cols) : xround.data();
+    const Elem* xr =
+        G::kInputsInPlace ? reinterpret_cast<const Elem*>(x + s0 * cols) : xround.data();
     Elem* const xr_out = xround.data();
     Elem* const xp = xpack.data();
     pool.parallel_for((s1 - s0 + G::kCols - 1) / G::kCols, [&](size_t j0, size_t j1, int) {
@@ -164,8 +165,8 @@ void gemm_batched(const Tensor& w, const float* x, size_t n_tokens, float* y, Th
 }
 
 // Few tokens (decode): the strided tiles read rows in place, no packing.
-inline void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, float* y,
-                            size_t b0, size_t b1) {
+inline void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, float* y, size_t b0,
+                            size_t b1) {
   constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
   const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
   const size_t groups = cols / kDotLanes, cols16 = groups * kDotLanes;
@@ -175,7 +176,8 @@ inline void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, fl
   static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
     return std::array<TileFn, sizeof...(I)>{
         &dot_tile<static_cast<int>(I / kTileCols) + 1, static_cast<int>(I % kTileCols) + 1>...};
-  }(std::make_index_sequence<kTileRows * kTileCols>());
+  }
+  (std::make_index_sequence<kTileRows * kTileCols>());
   for (size_t b = b0; b < b1; ++b) {
     const size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
     const float* block = F32Gemm::rows(w, r0, r1, buf);
@@ -202,9 +204,8 @@ inline void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, T
   if (n_tokens >= kPackMinTokens) return gemm_batched<F32Gemm>(w, x, n_tokens, y, pool);
   constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
   const size_t n_blocks = (static_cast<size_t>(w.rows()) + kRowBlock - 1) / kRowBlock;
-  pool.parallel_for(n_blocks, [&](size_t b0, size_t b1, int) {
-    matmul_unpacked(w, x, n_tokens, y, b0, b1);
-  });
+  pool.parallel_for(n_blocks,
+                    [&](size_t b0, size_t b1, int) { matmul_unpacked(w, x, n_tokens, y, b0, b1); });
 }
 
 #if SS_ISA_BF16

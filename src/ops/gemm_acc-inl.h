@@ -11,7 +11,9 @@ struct GemmAccVec {
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static V broadcast(float x) { return _mm512_set1_ps(x); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static void add_store(float* p, V v) { _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v)); }
+  static void add_store(float* p, V v) {
+    _mm512_storeu_ps(p, _mm512_add_ps(_mm512_loadu_ps(p), v));
+  }
   static void pin(V& v) { __asm__("" : "+v"(v)); }
 };
 #elif SS_ISA_LEVEL == 1
@@ -22,7 +24,9 @@ struct GemmAccVec {
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static V broadcast(float x) { return _mm256_set1_ps(x); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static void add_store(float* p, V v) { _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v)); }
+  static void add_store(float* p, V v) {
+    _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), v));
+  }
   static void pin(V& v) { __asm__("" : "+x"(v)); }
 };
 #else
@@ -74,7 +78,8 @@ inline void gemm_acc_rows(const GemmOperands& g, size_t m_begin, size_t m_end) {
   static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
     return std::array<TileFn, sizeof...(I)>{
         &gemm_acc_tile<I / kGemmAccNV + 1, I % kGemmAccNV + 1>...};
-  }(std::make_index_sequence<kGemmAccMR * kGemmAccNV>());
+  }
+  (std::make_index_sequence<kGemmAccMR * kGemmAccNV>());
   constexpr size_t kW = GemmAccVec::kW;
   const size_t vec_cols = g.n_cols / kW * kW;
   // Panels of kNV vectors outermost: a panel of B (k_len × 64 floats) stays in L2 while every

@@ -1,9 +1,9 @@
 #pragma once
 // Y = X · Wᵀ for a weight matrix W (rows = output features, any supported dtype) and a batch of
 // n_tokens f32 input rows: Y[t][o] = Σ_i W[o][i] · X[t][i]. Quantized rows are expanded to f32 a
-// block of rows at a time (4 register tiles) into a per-thread buffer, never the whole matrix. Every output follows
-// the dot-product layout of ops/dot.h, so results do not depend on threads, tiling or the SIMD
-// variant (ops/simd/isa.h) that runs.
+// block of rows at a time (4 register tiles) into a per-thread buffer, never the whole matrix.
+// Every output follows the dot-product layout of ops/dot.h, so results do not depend on threads,
+// tiling or the SIMD variant (ops/simd/isa.h) that runs.
 #include <cstddef>
 
 #include "model/tensor.h"

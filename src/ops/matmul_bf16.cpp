@@ -24,7 +24,8 @@ void lanes_step(const Bf16* w, const Bf16* x, float* lanes) {
 }
 
 void require_bf16(const Tensor& w, const char* who) {
-  if (w.type != DType::BF16) throw std::invalid_argument(std::string(who) + ": " + w.name + " is not BF16");
+  if (w.type != DType::BF16)
+    throw std::invalid_argument(std::string(who) + ": " + w.name + " is not BF16");
 }
 
 }  // namespace

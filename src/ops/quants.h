@@ -33,7 +33,6 @@
 
 #include "ops/fp16.h"
 
-
 namespace ss {
 
 struct BlockQ4_0 {

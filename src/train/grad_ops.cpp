@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "ops/dot.h"
-#include "ops/matmul.h"
 #include "ops/gemm_acc.h"
+#include "ops/matmul.h"
 
 namespace ss::train {
 

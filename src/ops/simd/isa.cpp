@@ -42,8 +42,8 @@ CpuFeatures detect() {
   const Regs l1 = cpuid(1, 0);
   const bool osxsave = bit(l1.c, 27);
   const unsigned long long xcr0 = osxsave ? xgetbv0() : 0;
-  f.os_ymm = (xcr0 & 0x6) == 0x6;     // SSE and AVX state
-  f.os_zmm = (xcr0 & 0xE6) == 0xE6;   // plus opmask, ZMM_Hi256 and Hi16_ZMM
+  f.os_ymm = (xcr0 & 0x6) == 0x6;    // SSE and AVX state
+  f.os_zmm = (xcr0 & 0xE6) == 0xE6;  // plus opmask, ZMM_Hi256 and Hi16_ZMM
   f.avx = bit(l1.c, 28);
   f.fma = bit(l1.c, 12);
   f.f16c = bit(l1.c, 29);
@@ -90,11 +90,16 @@ const CpuFeatures& cpu_features() {
 
 std::string cpu_feature_list() {
   const CpuFeatures& f = cpu_features();
-  const std::pair<bool, const char*> flags[] = {
-      {f.avx, "avx"},           {f.avx2, "avx2"},         {f.fma, "fma"},
-      {f.f16c, "f16c"},         {f.avx512f, "avx512f"},   {f.avx512bw, "avx512bw"},
-      {f.avx512vl, "avx512vl"}, {f.avx512dq, "avx512dq"}, {f.avx512bf16, "avx512bf16"},
-      {f.avx512vnni, "avx512vnni"}};
+  const std::pair<bool, const char*> flags[] = {{f.avx, "avx"},
+                                                {f.avx2, "avx2"},
+                                                {f.fma, "fma"},
+                                                {f.f16c, "f16c"},
+                                                {f.avx512f, "avx512f"},
+                                                {f.avx512bw, "avx512bw"},
+                                                {f.avx512vl, "avx512vl"},
+                                                {f.avx512dq, "avx512dq"},
+                                                {f.avx512bf16, "avx512bf16"},
+                                                {f.avx512vnni, "avx512vnni"}};
   std::string out;
   for (const auto& [present, name] : flags) {
     if (!present) continue;
@@ -102,8 +107,10 @@ std::string cpu_feature_list() {
     out += name;
   }
   const bool any_wide = f.avx || f.avx2 || f.avx512f;
-  if (any_wide && !f.os_ymm) out += " (the OS does not enable YMM registers)";
-  else if (f.avx512f && !f.os_zmm) out += " (the OS does not enable ZMM registers)";
+  if (any_wide && !f.os_ymm)
+    out += " (the OS does not enable YMM registers)";
+  else if (f.avx512f && !f.os_zmm)
+    out += " (the OS does not enable ZMM registers)";
   return out;
 }
 

@@ -23,8 +23,7 @@ struct Kernels {
   void (*matmul)(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool);
   // ops/matmul_bf16.h: BF16 weights × BF16-rounded activations (the scalar statement where the
   // variant has no BF16 dot products).
-  void (*matmul_bf16)(const Tensor& w, const float* x, size_t n_tokens, float* y,
-                      ThreadPool& pool);
+  void (*matmul_bf16)(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool);
   // ops/attention.h.
   void (*attend_head)(const float* q, const float* k, const float* v, int pos0, int n,
                       const AttentionShape& s, float* z, const PatternFn& on_row);

@@ -6,8 +6,11 @@
 #define SS_ISA_BF16 1
 SS_TARGET_BEGIN(SS_FEATURES_AVX512BF16)
 namespace ss::simd::avx512bf16 {
+// The order matters: each body uses the ones above it.
+// clang-format off
 #include "ops/simd/lanes-inl.h"
 #include "ops/gemm-inl.h"
+// clang-format on
 }  // namespace ss::simd::avx512bf16
 SS_TARGET_END
 

@@ -14,9 +14,10 @@ inline constexpr int kTileRows = 4, kTileCols = 4;  // 16 zmm accumulators + 4 r
 // reached 55% of the FMA peak, 4×6 and 5×5 54-58%, 6×4 60-64%).
 inline constexpr int kGemmRows = 6, kGemmCols = 4;
 #elif SS_ISA_LEVEL == 1
-// A dot product's 16 lanes are two ymm registers: 12 accumulators + 2 row vectors + 1 token.
-inline constexpr int kTileRows = 2, kTileCols = 3;
-inline constexpr int kGemmRows = 2, kGemmCols = 3;
+// One half of each dot product's lanes at a time (lanes_tile): 12 ymm accumulators, 3 row vectors
+// and 1 token vector.
+inline constexpr int kTileRows = 3, kTileCols = 4;
+inline constexpr int kGemmRows = 3, kGemmCols = 4;
 #else
 inline constexpr int kTileRows = 2, kTileCols = 2;
 inline constexpr int kGemmRows = 2, kGemmCols = 2;
@@ -103,40 +104,30 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
   for (int r = 0; r < M; ++r)
     for (int t = 0; t < N; ++t) _mm512_storeu_ps(acc + (r * N + t) * 16, a[r][t]);
 #elif SS_ISA_LEVEL == 1
-  // Lanes 0-7 and 8-15 of each dot product live in two registers; per group, all low halves
-  // first, then all high halves, so only M + 1 operand registers are live at a time.
-  __m256 lo[M][N], hi[M][N];
-  for (int r = 0; r < M; ++r)
-    for (int t = 0; t < N; ++t) {
-      lo[r][t] = accumulate ? _mm256_loadu_ps(acc + (r * N + t) * 16) : _mm256_setzero_ps();
-      hi[r][t] = accumulate ? _mm256_loadu_ps(acc + (r * N + t) * 16 + 8) : _mm256_setzero_ps();
+  // Lanes 0-7 and lanes 8-15 of a dot product see disjoint elements (16g..16g+7, 16g+8..16g+15),
+  // so they are two independent sums: one pass over the groups for each half keeps only M × N
+  // ymm accumulators live (3 × 4: 12 accumulators, 3 row vectors, 1 token vector).
+  for (int half = 0; half < 2; ++half) {
+    const int h = 8 * half;
+    __m256 a[M][N];
+    for (int r = 0; r < M; ++r)
+      for (int t = 0; t < N; ++t)
+        a[r][t] = accumulate ? _mm256_loadu_ps(acc + (r * N + t) * 16 + h) : _mm256_setzero_ps();
+    for (size_t g = g0; g < g1; ++g) {
+      __m256 wv[M];
+      for (int r = 0; r < M; ++r) {
+        wv[r] = _mm256_loadu_ps(row(r, g) + h);
+        __asm__("" : "+x"(wv[r]));  // as above
+      }
+      for (int t = 0; t < N; ++t) {
+        __m256 xv = _mm256_loadu_ps(tok(t, g) + h);
+        __asm__("" : "+x"(xv));
+        for (int r = 0; r < M; ++r) a[r][t] = _mm256_fmadd_ps(wv[r], xv, a[r][t]);
+      }
     }
-  for (size_t g = g0; g < g1; ++g) {
-    __m256 wv[M];
-    for (int r = 0; r < M; ++r) {
-      wv[r] = _mm256_loadu_ps(row(r, g));
-      __asm__("" : "+x"(wv[r]));  // as above
-    }
-    for (int t = 0; t < N; ++t) {
-      __m256 xv = _mm256_loadu_ps(tok(t, g));
-      __asm__("" : "+x"(xv));
-      for (int r = 0; r < M; ++r) lo[r][t] = _mm256_fmadd_ps(wv[r], xv, lo[r][t]);
-    }
-    for (int r = 0; r < M; ++r) {
-      wv[r] = _mm256_loadu_ps(row(r, g) + 8);
-      __asm__("" : "+x"(wv[r]));
-    }
-    for (int t = 0; t < N; ++t) {
-      __m256 xv = _mm256_loadu_ps(tok(t, g) + 8);
-      __asm__("" : "+x"(xv));
-      for (int r = 0; r < M; ++r) hi[r][t] = _mm256_fmadd_ps(wv[r], xv, hi[r][t]);
-    }
+    for (int r = 0; r < M; ++r)
+      for (int t = 0; t < N; ++t) _mm256_storeu_ps(acc + (r * N + t) * 16 + h, a[r][t]);
   }
-  for (int r = 0; r < M; ++r)
-    for (int t = 0; t < N; ++t) {
-      _mm256_storeu_ps(acc + (r * N + t) * 16, lo[r][t]);
-      _mm256_storeu_ps(acc + (r * N + t) * 16 + 8, hi[r][t]);
-    }
 #else
   if (!accumulate) std::fill(acc, acc + M * N * 16, 0.0f);
   for (size_t g = g0; g < g1; ++g)
@@ -165,8 +156,8 @@ template <int M, int N>
 inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, float* acc,
                             bool accumulate) {
   lanes_tile<M, N>([=](int r, size_t g) { return wp + (g * M + r) * kDotLanes; },
-                   [=](int t, size_t g) { return xp + (g * N + t) * kDotLanes; }, 0, n_groups,
-                   acc, accumulate);
+                   [=](int t, size_t g) { return xp + (g * N + t) * kDotLanes; }, 0, n_groups, acc,
+                   accumulate);
 }
 
 // One dot product with the layout.
