@@ -87,6 +87,19 @@ TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
   }
 }
 
+// glibc picks its libm functions (exp, log, sin, cos, pow, tanh) by CPU too, FMA or not; the
+// tunable below makes it take the paths of a CPU without AVX2 and FMA. Results must not change.
+TEST(Variants, LibmVariantsDoNotChangeResults) {
+  const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
+  const std::string args = "perplexity -f " + text + " --ctx 256 --chunks 3 --json";
+  const auto plain = test::run_cli(args, "SINKSCOPE_ISA=scalar");
+  const auto old_cpu = test::run_cli(
+      args, "SINKSCOPE_ISA=scalar GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F,-AVX");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  ASSERT_EQ(old_cpu.code, 0) << old_cpu.err;
+  EXPECT_EQ(old_cpu.out, plain.out);
+}
+
 // Every integer and ratio option refuses values outside its range with one line and exit 2.
 TEST(Variants, OutOfRangeOptionsAreOneLineErrors) {
   const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
