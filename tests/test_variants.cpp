@@ -92,9 +92,9 @@ TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
 TEST(Variants, LibmVariantsDoNotChangeResults) {
   const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
   const std::string args = "perplexity -f " + text + " --ctx 256 --chunks 3 --json";
-  const auto plain = test::run_cli(args, "SINKSCOPE_ISA=scalar");
-  const auto old_cpu = test::run_cli(
-      args, "SINKSCOPE_ISA=scalar GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F,-AVX");
+  const auto plain = test::run_cli(args);
+  const auto old_cpu =
+      test::run_cli(args, "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F,-AVX");
   ASSERT_EQ(plain.code, 0) << plain.err;
   ASSERT_EQ(old_cpu.code, 0) << old_cpu.err;
   EXPECT_EQ(old_cpu.out, plain.out);
