@@ -161,10 +161,13 @@ TEST(Kernels, ElementwiseKernelsOfEveryVariantAreExact) {
     k.axpy_f32_f64(yf.data(), xf.data(), -1.5, n);
     std::vector<float> f(n);
     k.f16_to_f32_row(half.data(), f.data(), n);
+    std::vector<double> sum = y0;
+    k.add_f32_to_f64(sum.data(), xf.data(), n);
     for (size_t i = 0; i < n; ++i) {
       ASSERT_EQ(y[i], std::fma(0.37, xd[i], y0[i])) << isa_name(isa);
       ASSERT_EQ(yf[i], std::fma(-1.5, static_cast<double>(xf[i]), y0[i])) << isa_name(isa);
       ASSERT_EQ(f[i], f16_to_f32(f32_to_f16(xf[i]))) << isa_name(isa);
+      ASSERT_EQ(sum[i], y0[i] + static_cast<double>(xf[i])) << isa_name(isa);
     }
   }
 }

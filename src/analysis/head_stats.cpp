@@ -21,7 +21,7 @@ const std::vector<std::string>& head_stat_names() {
 }
 
 SinkStatsObserver::SinkStatsObserver(const Model& model, SinkStatsOptions opt)
-    : model_(model), opt_(opt) {
+    : model_(model), opt_(opt), add_row_(kernels().add_f32_to_f64) {
   const ModelConfig& c = model.config;
   gram_.assign(static_cast<size_t>(c.n_layers) * c.n_heads * c.head_dim * c.head_dim, 0.0);
   gram_done_.assign(static_cast<size_t>(c.n_layers), false);
@@ -78,8 +78,7 @@ void SinkStatsObserver::on_pattern_row(int layer, int head, int pos, std::span<c
   double first_k = 0;
   const size_t k_end = std::min(row.size(), static_cast<size_t>(opt_.sink_tokens));
   for (size_t k = 0; k < k_end; ++k) first_k += row[k];
-  double* received = a.received.data();
-  for (size_t k = 0; k < row.size(); ++k) received[k] += row[k];
+  add_row_(a.received.data(), row.data(), row.size());
   a.bos_all += bos;
   a.first_k += first_k;
   a.entropy_all += entropy;

@@ -56,6 +56,8 @@ class SinkStatsObserver : public Observer {
   std::vector<KvAccum> kv_;      // [layer][kv_head]
   std::vector<double> gram_;     // [layer][head][hd][hd]: W_O^(h)ᵀ W_O^(h), for ‖W_O^(h) z‖
   std::vector<bool> gram_done_;  // per layer
+  // received += row, by the SIMD variant in use (a row per query: O(T²) work per head).
+  void (*add_row_)(double*, const float*, size_t) = nullptr;
   void make_gram(int layer);
 };
 

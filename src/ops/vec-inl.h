@@ -11,6 +11,11 @@ inline void axpy_f32_f64(double* y, const float* x, double a, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = std::fma(a, static_cast<double>(x[i]), y[i]);
 }
 
+// y[i] += x[i] in double (a probability row into its per-key sums).
+inline void add_f32_to_f64(double* y, const float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] += static_cast<double>(x[i]);
+}
+
 // IEEE half bits to f32 (exact: the hardware conversion equals f16_to_f32).
 inline void f16_to_f32_row(const uint8_t* src, float* dst, size_t n) {
   size_t i = 0;

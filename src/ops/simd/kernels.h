@@ -35,6 +35,8 @@ struct Kernels {
   // y[i] = fma(a, x[i], y[i]) in double.
   void (*axpy_f64)(double* y, const double* x, double a, size_t n);
   void (*axpy_f32_f64)(double* y, const float* x, double a, size_t n);
+  // y[i] += x[i] in double.
+  void (*add_f32_to_f64)(double* y, const float* x, size_t n);
   // IEEE half bits (little-endian) to f32.
   void (*f16_to_f32_row)(const uint8_t* src, float* dst, size_t n);
 };

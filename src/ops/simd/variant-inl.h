@@ -13,5 +13,5 @@
 constexpr Kernels variant_kernels(Isa isa) {
   return Kernels{
       isa,           &matmul,   &matmul_bf16_statement, &attend_head,   &gemm_accumulate, &dot,
-      &sum_lanes_x8, &axpy_f64, &axpy_f32_f64,          &f16_to_f32_row};
+      &sum_lanes_x8, &axpy_f64, &axpy_f32_f64, &add_f32_to_f64,          &f16_to_f32_row};
 }
