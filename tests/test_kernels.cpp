@@ -172,6 +172,23 @@ TEST(Kernels, ElementwiseKernelsOfEveryVariantAreExact) {
   }
 }
 
+// Rows of every readable type expand to the same values under every variant.
+TEST(Kernels, DequantizationOfEveryVariantIsTheScalarVariants) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                  DType::Q5_1, DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+                  DType::Q5_K, DType::Q6_K, DType::Q8_K}) {
+    const size_t n = 512;
+    Weights w(t, 3, n, 21);
+    std::vector<float> ref(n);
+    kernels_for(Isa::Scalar).dequantize_row(t, w.tensor.row(2), ref.data(), n);
+    for (Isa isa : supported_isas()) {
+      std::vector<float> y(n, NAN);
+      kernels_for(isa).dequantize_row(t, w.tensor.row(2), y.data(), n);
+      ASSERT_EQ(y, ref) << isa_name(isa) << " " << dtype_name(t);
+    }
+  }
+}
+
 TEST(Kernels, GemmAccumulateOfEveryVariantIsTheReference) {
   for (size_t m : {5u, 37u})
     for (size_t nc : {15u, 67u, 130u}) {

@@ -10,12 +10,10 @@
 namespace ss {
 namespace {
 
-using DequantFn = void (*)(const uint8_t*, float*, size_t);
 using QuantFn = void (*)(const float*, uint8_t*, size_t);
 
 struct BlockCodec {
   size_t elems;
-  DequantFn dequant;
   QuantFn quant;
 };
 
@@ -23,31 +21,31 @@ struct BlockCodec {
 BlockCodec block_codec(DType t) {
   switch (t) {
     case DType::Q4_0:
-      return {32, dequantize_q4_0, quantize_q4_0};
+      return {32, quantize_q4_0};
     case DType::Q4_1:
-      return {32, dequantize_q4_1, quantize_q4_1};
+      return {32, quantize_q4_1};
     case DType::Q5_0:
-      return {32, dequantize_q5_0, quantize_q5_0};
+      return {32, quantize_q5_0};
     case DType::Q5_1:
-      return {32, dequantize_q5_1, quantize_q5_1};
+      return {32, quantize_q5_1};
     case DType::Q8_0:
-      return {32, dequantize_q8_0, quantize_q8_0};
+      return {32, quantize_q8_0};
     case DType::Q8_1:
-      return {32, dequantize_q8_1, quantize_q8_1};
+      return {32, quantize_q8_1};
     case DType::Q2_K:
-      return {kQK, dequantize_q2_k, quantize_q2_k};
+      return {kQK, quantize_q2_k};
     case DType::Q3_K:
-      return {kQK, dequantize_q3_k, quantize_q3_k};
+      return {kQK, quantize_q3_k};
     case DType::Q4_K:
-      return {kQK, dequantize_q4_k, quantize_q4_k};
+      return {kQK, quantize_q4_k};
     case DType::Q5_K:
-      return {kQK, dequantize_q5_k, quantize_q5_k};
+      return {kQK, quantize_q5_k};
     case DType::Q6_K:
-      return {kQK, dequantize_q6_k, quantize_q6_k};
+      return {kQK, quantize_q6_k};
     case DType::Q8_K:
-      return {kQK, dequantize_q8_k, quantize_q8_k};
+      return {kQK, quantize_q8_k};
     default:
-      return {0, nullptr, nullptr};
+      return {0, nullptr};
   }
 }
 
@@ -65,23 +63,15 @@ bool can_dequantize(DType t) {
 }
 
 void dequantize_row(DType type, const uint8_t* src, float* dst, size_t n) {
-  switch (type) {
-    case DType::F32:
-      std::memcpy(dst, src, n * sizeof(float));
-      return;
-    case DType::F16:
-      kernels().f16_to_f32_row(src, dst, n);  // exact: the same values on every variant
-      return;
-    case DType::BF16:
-      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(load_u16(src + 2 * i));
-      return;
-    default:
-      break;
-  }
+  check_row(type, n);
+  kernels().dequantize_row(type, src, dst, n);  // ops/dequant-inl.h, for the variant in use
+}
+
+void check_row(DType type, size_t n) {
+  if (type == DType::F32 || type == DType::F16 || type == DType::BF16) return;
   const BlockCodec c = block_codec(type);
-  if (!c.dequant) throw std::invalid_argument("no dequantizer for " + dtype_name(type));
+  if (!c.quant) throw std::invalid_argument("no dequantizer for " + dtype_name(type));
   check_length(type, n, c.elems);
-  c.dequant(src, dst, n / c.elems);
 }
 
 void quantize_row(DType type, const float* src, uint8_t* dst, size_t n) {

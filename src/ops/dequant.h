@@ -1,7 +1,6 @@
 #pragma once
 // Conversion of weight rows to f32 for every GGUF tensor type sinkscope reads, plus the reverse
-// (reference quantizers). These are the scalar references the matmul kernels are tested against;
-// matmul expands a few rows at a time with dequantize_row, never a whole matrix.
+// (reference quantizers). matmul expands a few rows at a time, never a whole matrix.
 //
 // Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K
 // (block layouts in ops/quants.h).
@@ -39,9 +38,13 @@
 
 namespace ss {
 
-// Writes n values of the row at src (n a multiple of the block size) to dst.
-// Throws std::invalid_argument for a dtype without a dequantizer or n not a multiple of its block.
+// Writes n values of the row at src (n a multiple of the block size) to dst, by the SIMD variant in
+// use (every variant gives the same values). Throws std::invalid_argument for a dtype without a
+// dequantizer or n not a multiple of its block.
 void dequantize_row(DType type, const uint8_t* src, float* dst, size_t n);
+
+// The checks of dequantize_row alone, for callers that convert many rows of one tensor.
+void check_row(DType type, size_t n);
 
 // f32 -> dtype for every type dequantize_row reads (round to nearest on a per-block grid; bounds
 // above). Same preconditions and exceptions as dequantize_row.

@@ -29,7 +29,7 @@ struct F32Gemm {
     const size_t cols = static_cast<size_t>(w.cols());
     if (buf.size() < cols * (r1 - r0)) buf.resize(cols * (r1 - r0));
     for (size_t r = r0; r < r1; ++r)
-      dequantize_row(w.type, w.row(static_cast<int64_t>(r)), buf.data() + (r - r0) * cols, cols);
+      expand_row(w.type, w.row(static_cast<int64_t>(r)), buf.data() + (r - r0) * cols, cols);
     return buf.data();
   }
   static void inputs(const float* x, size_t n, Elem* out) { std::copy_n(x, n, out); }

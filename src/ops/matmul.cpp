@@ -10,6 +10,7 @@ namespace ss {
 
 // The fast path is ops/gemm-inl.h, compiled once per SIMD variant.
 void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
+  check_row(w.type, static_cast<size_t>(w.cols()));  // the kernel expands rows unchecked
   kernels().matmul(w, x, n_tokens, y, pool);
 }
 

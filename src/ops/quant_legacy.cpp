@@ -22,10 +22,6 @@ uint16_t f16_floor(float v) {
 
 namespace {
 
-float load_f16(const uint8_t* p) {
-  return half_to_f32(load_u16(p));
-}
-
 constexpr size_t kQ = 32;  // elements per block
 
 void min_max(const float* x, size_t n, float& mn, float& mx) {
@@ -87,96 +83,6 @@ void quantize_affine(const float* x, int qmax, uint8_t* l, uint16_t& d_bits, uin
 }
 
 }  // namespace
-
-// Each dequantizer copies the packed arrays of a block to locals first: the loops then read
-// memory that cannot alias dst, and GCC vectorizes them (reading in place, even with __restrict,
-// it fell back to scalar code for some types; copying the whole odd-sized block at once instead
-// stalls on store forwarding).
-
-void dequantize_q4_0(const uint8_t* src, float* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += sizeof(BlockQ4_0), dst += kQ) {
-    uint8_t qs[sizeof(BlockQ4_0::qs)];
-    std::memcpy(qs, src + offsetof(BlockQ4_0, qs), sizeof qs);
-    const float d = load_f16(src + offsetof(BlockQ4_0, d));
-    for (int j = 0; j < 16; ++j) {
-      dst[j] = d * static_cast<float>((qs[j] & 15) - 8);
-      dst[j + 16] = d * static_cast<float>((qs[j] >> 4) - 8);
-    }
-  }
-}
-
-void dequantize_q4_1(const uint8_t* src, float* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += sizeof(BlockQ4_1), dst += kQ) {
-    uint8_t qs[sizeof(BlockQ4_1::qs)];
-    std::memcpy(qs, src + offsetof(BlockQ4_1, qs), sizeof qs);
-    const float d = load_f16(src + offsetof(BlockQ4_1, d)),
-                m = load_f16(src + offsetof(BlockQ4_1, m));
-    for (int j = 0; j < 16; ++j) {
-      dst[j] = d * static_cast<float>(qs[j] & 15) + m;
-      dst[j + 16] = d * static_cast<float>(qs[j] >> 4) + m;
-    }
-  }
-}
-
-namespace {
-
-// Q5_0/Q5_1: bit j of the little-endian u32 qh, times 16, plus `offset`, as f32 in hi[j]; then
-// the element loops mix only bytes and f32, as Q4_0 does, and GCC vectorizes them. (Shifting qh
-// per element inside them, or assembling the 32 values in a byte array first, was 4-15x slower:
-// 4-lane vectors, scalar code, store-forwarding stalls.)
-void fifth_bits(const uint8_t* block_qh, float offset, float* hi) {
-  const uint32_t qh = load_u32(block_qh);
-  for (int j = 0; j < 32; ++j) hi[j] = static_cast<float>(((qh >> j) & 1) << 4) + offset;
-}
-
-}  // namespace
-
-void dequantize_q5_0(const uint8_t* src, float* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += sizeof(BlockQ5_0), dst += kQ) {
-    uint8_t qs[16];
-    float hi[32];
-    std::memcpy(qs, src + offsetof(BlockQ5_0, qs), sizeof qs);
-    fifth_bits(src + offsetof(BlockQ5_0, qh), -16.0f, hi);
-    const float d = load_f16(src + offsetof(BlockQ5_0, d));
-    for (int j = 0; j < 16; ++j) {  // sums of small integers: exact
-      dst[j] = d * (static_cast<float>(qs[j] & 15) + hi[j]);
-      dst[j + 16] = d * (static_cast<float>(qs[j] >> 4) + hi[j + 16]);
-    }
-  }
-}
-
-void dequantize_q5_1(const uint8_t* src, float* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += sizeof(BlockQ5_1), dst += kQ) {
-    uint8_t qs[16];
-    float hi[32];
-    std::memcpy(qs, src + offsetof(BlockQ5_1, qs), sizeof qs);
-    fifth_bits(src + offsetof(BlockQ5_1, qh), 0.0f, hi);
-    const float d = load_f16(src + offsetof(BlockQ5_1, d));
-    const float m = load_f16(src + offsetof(BlockQ5_1, m));
-    for (int j = 0; j < 16; ++j) {
-      dst[j] = d * (static_cast<float>(qs[j] & 15) + hi[j]) + m;
-      dst[j + 16] = d * (static_cast<float>(qs[j] >> 4) + hi[j + 16]) + m;
-    }
-  }
-}
-
-void dequantize_q8_0(const uint8_t* src, float* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += sizeof(BlockQ8_0), dst += kQ) {
-    int8_t qs[sizeof(BlockQ8_0::qs)];
-    std::memcpy(qs, src + offsetof(BlockQ8_0, qs), sizeof qs);
-    const float d = load_f16(src + offsetof(BlockQ8_0, d));
-    for (size_t j = 0; j < kQ; ++j) dst[j] = d * static_cast<float>(qs[j]);
-  }
-}
-
-void dequantize_q8_1(const uint8_t* src, float* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += sizeof(BlockQ8_1), dst += kQ) {
-    int8_t qs[sizeof(BlockQ8_1::qs)];
-    std::memcpy(qs, src + offsetof(BlockQ8_1, qs), sizeof qs);
-    const float d = load_f16(src + offsetof(BlockQ8_1, d));
-    for (size_t j = 0; j < kQ; ++j) dst[j] = d * static_cast<float>(qs[j]);
-  }
-}
 
 void quantize_q4_0(const float* src, uint8_t* dst, size_t nb) {
   for (size_t b = 0; b < nb; ++b, src += kQ, dst += sizeof(BlockQ4_0)) {

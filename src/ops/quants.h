@@ -1,6 +1,6 @@
 #pragma once
 // Block layouts of the quantized GGUF/ggml tensor types and the per-type row converters that
-// dequantize_row / quantize_row (ops/dequant.h) dispatch to.
+// quantize_row (ops/dequant.h) dispatches to.
 //
 // Every layout is little-endian and packed; f16 fields hold IEEE half bits. The structs document
 // the byte layout and give sizeof for the checks against dtype_info; the converters read and write
@@ -128,19 +128,8 @@ inline void k4_scale_min(const uint8_t* s, int t, int& sc, int& mn) {
   }
 }
 
-// Row converters: nb blocks from src to dst (dequantize) or back (quantize).
-void dequantize_q4_0(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q4_1(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q5_0(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q5_1(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q8_0(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q8_1(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q2_k(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q3_k(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q4_k(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q5_k(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q6_k(const uint8_t* src, float* dst, size_t nb);
-void dequantize_q8_k(const uint8_t* src, float* dst, size_t nb);
+// The dequantizers are kernels, compiled per SIMD variant (ops/dequant-inl.h); dequantize_row
+// (ops/dequant.h) runs the variant in use.
 
 // Reference quantizers (round to nearest on a grid chosen per block; bounds in ops/dequant.h).
 void quantize_q4_0(const float* src, uint8_t* dst, size_t nb);

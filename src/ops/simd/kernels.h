@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "model/dtype.h"
 #include "model/tensor.h"
 #include "ops/attention.h"
 #include "ops/gemm_acc.h"
@@ -37,6 +38,8 @@ struct Kernels {
   void (*axpy_f32_f64)(double* y, const float* x, double a, size_t n);
   // y[i] += x[i] in double.
   void (*add_f32_to_f64)(double* y, const float* x, size_t n);
+  // ops/dequant.h: a row of any readable type to f32 (n checked by the caller).
+  void (*dequantize_row)(DType type, const uint8_t* src, float* dst, size_t n);
   // IEEE half bits (little-endian) to f32.
   void (*f16_to_f32_row)(const uint8_t* src, float* dst, size_t n);
 };

@@ -9,6 +9,8 @@ namespace ss::simd::avx512bf16 {
 // The order matters: each body uses the ones above it.
 // clang-format off
 #include "ops/simd/lanes-inl.h"
+#include "ops/vec-inl.h"
+#include "ops/dequant-inl.h"
 #include "ops/gemm-inl.h"
 // clang-format on
 }  // namespace ss::simd::avx512bf16

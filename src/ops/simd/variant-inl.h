@@ -4,14 +4,24 @@
 // The order matters: each body uses the ones above it.
 // clang-format off
 #include "ops/simd/lanes-inl.h"
+#include "ops/vec-inl.h"
+#include "ops/dequant-inl.h"
 #include "ops/gemm-inl.h"
 #include "ops/attention-inl.h"
-#include "ops/vec-inl.h"
 #include "ops/gemm_acc-inl.h"
 // clang-format on
 
 constexpr Kernels variant_kernels(Isa isa) {
-  return Kernels{
-      isa,           &matmul,   &matmul_bf16_statement, &attend_head,   &gemm_accumulate, &dot,
-      &sum_lanes_x8, &axpy_f64, &axpy_f32_f64, &add_f32_to_f64,          &f16_to_f32_row};
+  return Kernels{isa,
+                 &matmul,
+                 &matmul_bf16_statement,
+                 &attend_head,
+                 &gemm_accumulate,
+                 &dot,
+                 &sum_lanes_x8,
+                 &axpy_f64,
+                 &axpy_f32_f64,
+                 &add_f32_to_f64,
+                 &expand_row,
+                 &f16_to_f32_row};
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "ops/fp16.h"
 #include "ops/gemm_acc.h"
 #include "ops/matmul_bf16.h"
+#include "ops/quants.h"
 #include "ops/simd/kernels.h"
 #include "ops/simd/target.h"
 #include "ops/simd/variants.h"
