@@ -4,6 +4,7 @@
 # PCRE2 and utf8proc are the build machine's (the library does not link them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/deps.sh  # cmake and the headers the library includes
 if ! command -v aarch64-linux-gnu-g++ >/dev/null 2>&1; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
