@@ -59,12 +59,7 @@ void add_export(CLI::App& root) {
       ->check(CLI::IsMember({"zero", "mean"}))
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text (criteria that need it, and --mode mean)");
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")
-      ->capture_default_str()
-      ->check(at_least(1));
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")
-      ->capture_default_str()
-      ->check(at_least(1));
+  add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->callback([a] {

@@ -70,12 +70,7 @@ void add_perplexity(CLI::App& root) {
       ->check(CLI::IsMember({"per-input", "static"}))
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for --dormant-mode static");
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")
-      ->capture_default_str()
-      ->check(at_least(1));
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")
-      ->capture_default_str()
-      ->check(at_least(1));
+  add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
   cmd->callback([a] {
     Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);

@@ -57,12 +57,7 @@ void add_prune(CLI::App& root) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for the criteria")->required();
-  cmd->add_option("--calib-ctx", a->calib_ctx, "Calibration window length")
-      ->capture_default_str()
-      ->check(at_least(1));
-  cmd->add_option("--calib-chunks", a->calib_chunks, "Calibration windows")
-      ->capture_default_str()
-      ->check(at_least(1));
+  add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
   cmd->add_option("--eval", a->evals,
                   "ppl:FILE (perplexity) or mc:FILE (multiple choice); repeatable")
       ->required();

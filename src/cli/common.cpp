@@ -49,6 +49,15 @@ CLI::Validator between(double lo, double hi) {
       "in [" + number_text(lo) + ", " + number_text(hi) + "]");
 }
 
+void add_calibration_windows(CLI::App* cmd, int& ctx, int& chunks) {
+  cmd->add_option("--calib-ctx", ctx, "Calibration window length")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--calib-chunks", chunks, "Calibration windows")
+      ->capture_default_str()
+      ->check(at_least(1));
+}
+
 nlohmann::json simd_info() {
   return {{"variant", isa_name(active_isa())}, {"cpu_features", cpu_feature_list()}};
 }

@@ -34,6 +34,9 @@ Model load_cli_model(const CommonArgs& a);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 
+// --calib-ctx and --calib-chunks: the calibration windows of criteria and dormant scores.
+void add_calibration_windows(CLI::App* cmd, int& ctx, int& chunks);
+
 // Range checks for numeric options, with a one-line message ("--ctx: must be at least 0, not -5").
 CLI::Validator at_least(double lo);
 CLI::Validator between(double lo, double hi);
