@@ -270,7 +270,7 @@ void BM_MatmulEfficiency(benchmark::State& state, int rows, int cols, bool all_t
   ss::ThreadPool& p = all_threads ? pool() : one_thread;
   const size_t n = static_cast<size_t>(state.range(0));
   if (bf16 && !ss::bf16_dot_supported()) {
-    state.SkipWithError("this CPU has no AVX512-BF16");
+    state.SkipWithError("the SIMD variant in use has no BF16 dot products");
     for (auto _ : state) {
     }
     return;
