@@ -20,6 +20,7 @@ struct F32Gemm {
   // of the lanes), so the rows' and tokens' blocks must stay in L1 between the passes (bench/e2e
   // on Zen 4 forced to AVX2: 512 beat 1024 and 256 by 8-20%).
   static constexpr size_t kGroupsPerKBlock = (SS_ISA_LEVEL == 1 ? 512 : 1024) / kGroup;
+  static constexpr size_t kSplit = kPackSplit;  // lanes_tile's passes per group
 
   template <int M, int N>
   static void tile(const Elem* wp, const Elem* xp, size_t n_groups, float* acc, bool accumulate) {
@@ -64,16 +65,23 @@ constexpr auto make_gemm_tiles(std::index_sequence<I...>) {
       &G::template tile<static_cast<int>(I / G::kCols) + 1, static_cast<int>(I % G::kCols) + 1>...};
 }
 
-// Rows [0, n) of src (stride ld) into tiles of `tile` rows, each tile's groups one after another:
-// the layout the packed tile kernels read.
+// Rows [0, n) of src (stride ld) into tiles of `tile` rows: the layout the packed tile kernels
+// read. Within a tile, each column block of kGroupsPerKBlock groups is one run, made of G::kSplit
+// parts (lanes [p * kGroup / kSplit, (p + 1) * kGroup / kSplit) of every group); within a part,
+// group after group, row after row.
 template <class G>
 void gemm_pack(const typename G::Elem* src, size_t ld, size_t n, size_t tile, size_t groups,
                typename G::Elem* dst) {
+  constexpr size_t kPart = G::kGroup / G::kSplit;
   for (size_t i0 = 0; i0 < n; i0 += tile) {
     const size_t m = std::min(tile, n - i0);
-    for (size_t g = 0; g < groups; ++g)
-      for (size_t i = 0; i < m; ++i, dst += G::kGroup)
-        std::copy_n(src + (i0 + i) * ld + g * G::kGroup, G::kGroup, dst);
+    for (size_t g0 = 0; g0 < groups; g0 += G::kGroupsPerKBlock) {
+      const size_t g1 = std::min(groups, g0 + G::kGroupsPerKBlock);
+      for (size_t p = 0; p < G::kSplit; ++p)
+        for (size_t g = g0; g < g1; ++g)
+          for (size_t i = 0; i < m; ++i, dst += kPart)
+            std::copy_n(src + (i0 + i) * ld + g * G::kGroup + p * kPart, kPart, dst);
+    }
   }
 }
 
@@ -219,6 +227,7 @@ struct Bf16Gemm {
   static constexpr size_t kGroup = 32;
   static constexpr int kRows = 6, kCols = 4;
   static constexpr size_t kGroupsPerKBlock = 2048 / kGroup;  // the rows' tile, 24 KB, in L1
+  static constexpr size_t kSplit = 1;
 
   template <int M, int N>
   static void tile(const Elem* wp, const Elem* xp, size_t n_groups, float* acc, bool accumulate) {

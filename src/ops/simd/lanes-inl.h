@@ -75,11 +75,12 @@ inline void sum_lanes_x8(const float* lanes, double* out) {
 }
 
 // Lanes 0..15 of M × N dot products, for one pass over 16-element groups. Rows of w come from
-// `row(r, g)` and tokens' vectors from `tok(t, g)` (pointers to 16 floats of group g), so one body
-// serves strided rows and packed tiles. acc holds pair (r, t)'s lanes at (r * N + t) * 16; it is
-// loaded first when accumulate is set, else the lanes start at zero, and stored at the end, so a
-// long dot product can be split into cache-sized blocks without changing a bit. In registers,
-// each loaded weight vector serves N tokens and each token vector M rows.
+// `row(r, g, h)` and tokens' vectors from `tok(t, g, h)` (pointers to the lanes h.. of group g: h
+// is 0, or 8 for AVX2's second half), so one body serves strided rows and packed tiles. acc holds
+// pair (r, t)'s lanes at (r * N + t) * 16; it is loaded first when accumulate is set, else the
+// lanes start at zero, and stored at the end, so a long dot product can be split into cache-sized
+// blocks without changing a bit. In registers, each loaded weight vector serves N tokens and each
+// token vector M rows.
 template <int M, int N, class Row, class Tok>
 inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool accumulate) {
 #if SS_ISA_LEVEL >= 2
@@ -92,11 +93,11 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
     // The empty asm statements pin loaded vectors in registers: GCC otherwise folds a load into
     // each FMA that uses it, and M × N loads per step make the kernel load-bound.
     for (int r = 0; r < M; ++r) {
-      wv[r] = _mm512_loadu_ps(row(r, g));
+      wv[r] = _mm512_loadu_ps(row(r, g, 0));
       __asm__("" : "+v"(wv[r]));
     }
     for (int t = 0; t < N; ++t) {
-      __m512 xv = _mm512_loadu_ps(tok(t, g));
+      __m512 xv = _mm512_loadu_ps(tok(t, g, 0));
       __asm__("" : "+v"(xv));
       for (int r = 0; r < M; ++r) a[r][t] = _mm512_fmadd_ps(wv[r], xv, a[r][t]);
     }
@@ -116,11 +117,11 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
     for (size_t g = g0; g < g1; ++g) {
       __m256 wv[M];
       for (int r = 0; r < M; ++r) {
-        wv[r] = _mm256_loadu_ps(row(r, g) + h);
+        wv[r] = _mm256_loadu_ps(row(r, g, h));
         __asm__("" : "+x"(wv[r]));  // as above
       }
       for (int t = 0; t < N; ++t) {
-        __m256 xv = _mm256_loadu_ps(tok(t, g) + h);
+        __m256 xv = _mm256_loadu_ps(tok(t, g, h));
         __asm__("" : "+x"(xv));
         for (int r = 0; r < M; ++r) a[r][t] = _mm256_fmadd_ps(wv[r], xv, a[r][t]);
       }
@@ -134,7 +135,7 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
     for (int r = 0; r < M; ++r)
       for (int t = 0; t < N; ++t) {
         float* lanes = acc + (r * N + t) * 16;
-        const float *w = row(r, g), *x = tok(t, g);
+        const float *w = row(r, g, 0), *x = tok(t, g, 0);
         for (size_t l = 0; l < kDotLanes; ++l) lanes[l] = std::fma(w[l], x[l], lanes[l]);
       }
 #endif
@@ -144,20 +145,34 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
 template <int M, int N>
 inline void dot_tile(const float* w, size_t ldw, const float* x, size_t ldx, size_t g0, size_t g1,
                      float* acc) {
-  lanes_tile<M, N>([=](int r, size_t g) { return w + r * ldw + g * kDotLanes; },
-                   [=](int t, size_t g) { return x + t * ldx + g * kDotLanes; }, g0, g1, acc,
-                   false);
+  lanes_tile<M, N>([=](int r, size_t g, int h) { return w + r * ldw + g * kDotLanes + h; },
+                   [=](int t, size_t g, int h) { return x + t * ldx + g * kDotLanes + h; }, g0, g1,
+                   acc, false);
 }
 
-// Packed operands, the GEMM's inner kernel: for group g, wp holds the M rows' 16 elements one
-// after another (wp[(g * M + r) * 16 + l]) and xp the N tokens' likewise, so both are read front
-// to back, one cache line per vector.
+// How the GEMM packs a tile's groups (gemm_pack in ops/gemm-inl.h): in kPackSplit parts of
+// kDotLanes / kPackSplit lanes, part after part. AVX2 reads each half of the lanes in its own pass,
+// so its halves are packed apart and each pass reads whole cache lines front to back; read
+// interleaved, every line came from L2 twice (bench/e2e prefill forced to AVX2 on Zen 4, 1B F32:
+// 1.13× plain, 1.25× with statistics).
+inline constexpr size_t kPackSplit = SS_ISA_LEVEL == 1 ? 2 : 1;
+inline constexpr size_t kPackLanes = kDotLanes / kPackSplit;
+
+// Packed operands, the GEMM's inner kernel: for part p and group g, wp holds the M rows' lanes of
+// that part one after another (wp[((p * n_groups + g) * M + r) * kPackLanes + l]) and xp the N
+// tokens' likewise, so both are read front to back.
 template <int M, int N>
 inline void dot_tile_packed(const float* wp, const float* xp, size_t n_groups, float* acc,
                             bool accumulate) {
-  lanes_tile<M, N>([=](int r, size_t g) { return wp + (g * M + r) * kDotLanes; },
-                   [=](int t, size_t g) { return xp + (g * N + t) * kDotLanes; }, 0, n_groups, acc,
-                   accumulate);
+  // h / kPackLanes is the part: 0 but for AVX2's second half.
+  lanes_tile<M, N>(
+      [=](int r, size_t g, int h) {
+        return wp + ((h / kPackLanes * n_groups + g) * M + r) * kPackLanes + h % kPackLanes;
+      },
+      [=](int t, size_t g, int h) {
+        return xp + ((h / kPackLanes * n_groups + g) * N + t) * kPackLanes + h % kPackLanes;
+      },
+      0, n_groups, acc, accumulate);
 }
 
 // One dot product with the layout.
