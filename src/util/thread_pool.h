@@ -2,6 +2,7 @@
 // A fixed pool of worker threads. parallel_for splits [0, n) into contiguous chunks; each index is
 // processed by exactly one thread with the same code path whatever the thread count, so results
 // do not depend on it.
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -24,14 +25,25 @@ class ThreadPool {
   // done.
   void parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn);
 
+  // The same, with [0, n) handed out in pieces of `grain` to whichever thread is free: a thread
+  // that the OS (or a VM's host) holds back then costs its share of one piece, not half the work.
+  // Which thread runs an index varies from run to run, so fn must not depend on thread_index for
+  // its results (per-thread scratch is fine; per-thread partial sums are not).
+  void parallel_for_dynamic(size_t n, size_t grain,
+                            const std::function<void(size_t, size_t, int)>& fn);
+
  private:
   void worker_loop(int index);
+  void run(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn);
+  void work(const std::function<void(size_t, size_t, int)>& fn, size_t n, size_t grain, int index);
 
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
   const std::function<void(size_t, size_t, int)>* job_ = nullptr;
   size_t job_n_ = 0;
+  size_t job_grain_ = 0;  // 0: contiguous chunks (parallel_for); else pieces of job_grain_
+  std::atomic<size_t> next_{0};
   size_t generation_ = 0;
   int pending_ = 0;
   bool stop_ = false;

@@ -1,0 +1,62 @@
+// ThreadPool: both ways of splitting [0, n) cover every index exactly once, in pieces of the size
+// asked for, and the pool can be reused job after job.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+#include "util/thread_pool.h"
+
+namespace ss {
+namespace {
+
+// How many times each index was visited, and the largest piece seen.
+struct Coverage {
+  std::vector<std::atomic<int>> hits;
+  std::atomic<size_t> largest{0};
+  explicit Coverage(size_t n) : hits(n) {}
+  void visit(size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) hits[i].fetch_add(1);
+    size_t seen = largest.load();
+    while (e - b > seen && !largest.compare_exchange_weak(seen, e - b)) {
+    }
+  }
+  void expect_each_once(const char* what) const {
+    for (size_t i = 0; i < hits.size(); ++i) ASSERT_EQ(hits[i].load(), 1) << what << " index " << i;
+  }
+};
+
+TEST(ThreadPool, DynamicPiecesCoverEveryIndexOnce) {
+  for (int threads : {1, 2, 3, 5})
+    for (size_t n : {size_t{1}, size_t{2}, size_t{7}, size_t{64}, size_t{1001}}) {
+      for (size_t grain : {size_t{0}, size_t{1}, size_t{3}, size_t{64}, size_t{5000}}) {
+        ThreadPool pool(threads);
+        Coverage c(n);
+        pool.parallel_for_dynamic(n, grain, [&](size_t b, size_t e, int t) {
+          ASSERT_LT(t, pool.size());
+          c.visit(b, e);
+        });
+        c.expect_each_once("dynamic");
+        // A grain of 0 is taken as 1; a single thread or a single index runs as one call.
+        if (threads > 1 && n > 1) {
+          EXPECT_LE(c.largest.load(), std::max<size_t>(grain, 1));
+        }
+      }
+    }
+}
+
+TEST(ThreadPool, ContiguousAndDynamicJobsAlternateOnOnePool) {
+  ThreadPool pool(3);
+  for (int round = 0; round < 50; ++round) {
+    const size_t n = 10 + static_cast<size_t>(round) * 7;
+    Coverage a(n), b(n);
+    pool.parallel_for(n, [&](size_t lo, size_t hi, int) { a.visit(lo, hi); });
+    pool.parallel_for_dynamic(n, 4, [&](size_t lo, size_t hi, int) { b.visit(lo, hi); });
+    a.expect_each_once("contiguous");
+    b.expect_each_once("dynamic");
+    EXPECT_LE(a.largest.load(), (n + 2) / 3);
+  }
+}
+
+}  // namespace
+}  // namespace ss
