@@ -29,10 +29,10 @@
 
 #include "analysis/head_stats.h"
 #include "analysis/massive.h"
-#include "io/load_model.h"
+#include "base/thread_pool.h"
+#include "model/load_model.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
-#include "util/thread_pool.h"
 
 namespace {
 

@@ -33,7 +33,8 @@ extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own; not in every 
 #endif
 
 #include "analysis/head_stats.h"
-#include "model/dtype.h"
+#include "base/dtype.h"
+#include "base/thread_pool.h"
 #include "model/synth.h"
 #include "ops/basic.h"
 #include "ops/dequant.h"
@@ -44,7 +45,6 @@ extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own; not in every 
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
 #include "train/grad_ops.h"
-#include "util/thread_pool.h"
 
 namespace {
 

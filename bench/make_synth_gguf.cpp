@@ -12,8 +12,8 @@
 #include <exception>
 #include <string>
 
-#include "io/model_export.h"
-#include "model/dtype.h"
+#include "base/dtype.h"
+#include "model/model_export.h"
 #include "model/synth.h"
 #include "tokenizer/vocab.h"
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "io/gguf.h"
+#include "format/gguf.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/pretokenizer.h"
 

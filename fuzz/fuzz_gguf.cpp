@@ -5,8 +5,8 @@
 #include <span>
 #include <string>
 
-#include "io/gguf.h"
-#include "util/error.h"
+#include "base/error.h"
+#include "format/gguf.h"
 
 namespace {
 

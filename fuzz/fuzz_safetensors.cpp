@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <span>
 
-#include "io/safetensors.h"
-#include "util/error.h"
+#include "base/error.h"
+#include "format/safetensors.h"
 
 namespace {
 volatile uint64_t g_sink;  // keeps the reads below from being optimized away

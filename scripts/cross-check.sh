@@ -15,5 +15,5 @@ fi
 cmake -S . -B build/aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
   -DCMAKE_BUILD_TYPE=Release -DSINKSCOPE_TESTS=OFF -DSINKSCOPE_BENCH=OFF \
   -DCMAKE_CXX_FLAGS=-Wno-restrict >/dev/null
-cmake --build build/aarch64 --target sinkscope_lib -j "$(nproc)"
-echo "aarch64 cross-build of sinkscope_lib: ok"
+cmake --build build/aarch64 --target sinkscope_layers -j "$(nproc)"
+echo "aarch64 cross-build of every layer library: ok"

@@ -9,20 +9,20 @@
 #include <random>
 #include <sstream>
 
-#include "analysis/analyze.h"
-#include "analysis/dormant.h"
 #include "analysis/massive.h"
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
+#include "base/error.h"
+#include "base/sha256.h"
+#include "base/text_file.h"
+#include "base/thread_pool.h"
 #include "eval/perplexity.h"
-#include "io/load_model.h"
+#include "experiments/analyze.h"
+#include "model/load_model.h"
+#include "prune/dormant_rule.h"
 #include "report/csv.h"
 #include "runtime/runtime.h"
 #include "test_util.h"
-#include "util/error.h"
-#include "util/sha256.h"
-#include "util/text_file.h"
-#include "util/thread_pool.h"
 
 namespace ss {
 namespace {

@@ -13,13 +13,13 @@
 #include <vector>
 
 #include "analysis/head_stats.h"
-#include "io/gguf.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
+#include "base/error.h"
+#include "format/gguf.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
 #include "test_util.h"
-#include "util/error.h"
 
 using namespace ss;
 

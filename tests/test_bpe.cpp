@@ -18,13 +18,13 @@
 #include <thread>
 #include <vector>
 
-#include "io/gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "test_fixtures.h"
 #include "test_util.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer_json.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {

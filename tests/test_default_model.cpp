@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/gguf.h"
+#include "format/gguf.h"
 #include "test_util.h"
 
 namespace ss {

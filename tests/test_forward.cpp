@@ -3,15 +3,15 @@
 
 #include <cmath>
 
+#include "base/text_file.h"
 #include "eval/perplexity.h"
-#include "io/llama2c.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
+#include "model/llama2c.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "ops/dequant.h"
 #include "runtime/generate.h"
 #include "runtime/runtime.h"
 #include "test_util.h"
-#include "util/text_file.h"
 
 namespace ss {
 namespace {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "io/gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "test_util.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {

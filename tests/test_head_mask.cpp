@@ -2,12 +2,12 @@
 // calibration mean.
 #include <gtest/gtest.h>
 
-#include "io/load_model.h"
+#include "base/error.h"
+#include "model/load_model.h"
 #include "model/synth.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
 #include "test_util.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {

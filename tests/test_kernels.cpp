@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "base/fp16.h"
+#include "base/thread_pool.h"
 #include "ops/attention.h"
 #include "ops/dequant.h"
 #include "ops/dot.h"
-#include "ops/fp16.h"
 #include "ops/matmul.h"
 #include "ops/matmul_bf16.h"
 #include "ops/simd/kernels.h"
-#include "util/thread_pool.h"
 
 namespace ss {
 namespace {

@@ -6,9 +6,9 @@
 #include <random>
 #include <vector>
 
-#include "ops/fp16.h"
+#include "base/fp16.h"
+#include "base/thread_pool.h"
 #include "ops/matmul_bf16.h"
-#include "util/thread_pool.h"
 
 namespace ss {
 namespace {

@@ -6,11 +6,11 @@
 #include <cmath>
 #include <fstream>
 
+#include "base/error.h"
 #include "eval/mc_eval.h"
 #include "eval/mc_task.h"
-#include "io/load_model.h"
+#include "model/load_model.h"
 #include "test_util.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {

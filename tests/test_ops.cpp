@@ -4,10 +4,10 @@
 #include <cmath>
 #include <random>
 
+#include "base/fp16.h"
 #include "ops/basic.h"
 #include "ops/dequant.h"
 #include "ops/dot.h"
-#include "ops/fp16.h"
 #include "ops/matmul.h"
 
 namespace ss {

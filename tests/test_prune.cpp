@@ -9,15 +9,17 @@
 #include <fstream>
 #include <thread>
 
+#include "base/error.h"
+#include "base/text_file.h"
 #include "eval/perplexity.h"
-#include "io/gguf.h"
-#include "io/load_model.h"
+#include "experiments/calibrate.h"
+#include "format/gguf.h"
+#include "model/load_model.h"
 #include "model/synth.h"
 #include "prune/criteria.h"
 #include "prune/export_pruned.h"
 #include "prune/select.h"
 #include "test_util.h"
-#include "util/text_file.h"
 
 namespace ss {
 namespace {
@@ -72,21 +74,29 @@ TEST(Prune, CriteriaRankEveryHead) {
   Model m = load_model(test::model_bin());
   SpmTokenizer tok = load_tokenizer(test::model_bin(), test::tok_bin());
   ThreadPool pool(2);
-  CalibrationData calib{
+  const CalibrationData data{
       tok.encode(read_text_file(test::shared("data/text/tinystories-valid-sample.txt")), false), 64,
       2, tok.bos_id(), 3};
+  Calibration calib(m, pool, data);
+  CriterionInputs in = calib.criterion_inputs();
   for (const auto& name : {"bos-sink", "weight-magnitude", "activation-magnitude", "random",
                            "dormant:ahon_ln", "dormant:awft"}) {
-    auto r = removability(m, pool, name, calib);
+    auto r = removability(m, name, in);
     ASSERT_EQ(r.size(), 40u) << name;
   }
   // bos-sink removability is the calibration bos_sink_score; dormant:awft is the same score.
-  EXPECT_EQ(removability(m, pool, "bos-sink", calib), removability(m, pool, "dormant:awft", calib));
-  EXPECT_EQ(removability(m, pool, "random", calib), removability(m, pool, "random", calib));
-  calib.seed = 4;
-  auto other = removability(m, pool, "random", calib);
-  calib.seed = 3;
-  EXPECT_NE(removability(m, pool, "random", calib), other);
+  EXPECT_EQ(removability(m, "bos-sink", in), removability(m, "dormant:awft", in));
+  // The statistics come from one analysis, kept: a fresh calibration gives the same bits.
+  Calibration fresh(m, pool, data);
+  EXPECT_EQ(removability(m, "dormant:ahon_ln", in),
+            removability(m, "dormant:ahon_ln", fresh.criterion_inputs()));
+  EXPECT_EQ(calib.stat_means("bos_sink_score"), in.stat_means("bos_sink_score"));
+  EXPECT_THROW(calib.stat_means("no_such_statistic"), InputError);
+  EXPECT_EQ(removability(m, "random", in), removability(m, "random", in));
+  in.seed = 4;
+  auto other = removability(m, "random", in);
+  in.seed = 3;
+  EXPECT_NE(removability(m, "random", in), other);
 }
 
 // The exported GGUF of every golden ablation gives the runtime ablation's NLL (zero mode), and a
@@ -112,13 +122,14 @@ TEST(Prune, ExportedGgufEqualsRuntimeAblation) {
     GgufFile g(dir + "/p.gguf");
     EXPECT_EQ(g.get_string_array("sinkscope.pruned_heads").size(), ab["zeroed_heads"].size());
   }
-  CalibrationData calib{
-      tok.encode(read_text_file(test::shared("data/text/tinystories-valid-sample.txt")), false),
-      128, 2, tok.bos_id(), 0};
+  Calibration calib(
+      m, pool,
+      {tok.encode(read_text_file(test::shared("data/text/tinystories-valid-sample.txt")), false),
+       128, 2, tok.bos_id(), 0});
   HeadMask mean_mask(m.config);
   mean_mask.set(1, 3, HeadAction::Mean);
   mean_mask.set(3, 0, HeadAction::Mean);
-  mean_mask.set_means(calibration_means(m, pool, calib));
+  mean_mask.set_means(calib.z_means());
   export_pruned_gguf(m, vocab_metadata(tok.vocab()), mean_mask, dir + "/mean.gguf", "test");
   Model pruned = load_model(dir + "/mean.gguf");
   ASSERT_TRUE(pruned.layers[1].bo.data);

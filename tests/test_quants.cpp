@@ -11,12 +11,12 @@
 #include <stdexcept>
 #include <vector>
 
-#include "model/tensor.h"
+#include "base/fp16.h"
+#include "base/tensor.h"
+#include "base/thread_pool.h"
 #include "ops/dequant.h"
-#include "ops/fp16.h"
 #include "ops/matmul.h"
 #include "ops/quants.h"
-#include "util/thread_pool.h"
 
 namespace ss {
 namespace {

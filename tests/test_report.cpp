@@ -5,12 +5,12 @@
 #include <cmath>
 #include <regex>
 
-#include "analysis/analyze.h"
-#include "io/load_model.h"
+#include "base/text_file.h"
+#include "experiments/analyze.h"
+#include "model/load_model.h"
 #include "report/html_report.h"
 #include "report/svg.h"
 #include "test_util.h"
-#include "util/text_file.h"
 
 namespace ss {
 namespace {

@@ -14,17 +14,17 @@
 #include <set>
 #include <vector>
 
-#include "io/gguf.h"
-#include "io/hf_model.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
-#include "io/safetensors.h"
+#include "base/error.h"
+#include "format/gguf.h"
+#include "format/safetensors.h"
+#include "model/hf_model.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "ops/dequant.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
 #include "test_util.h"
 #include "tokenizer/pretokenizer.h"
-#include "util/error.h"
 
 using namespace ss;
 namespace fs = std::filesystem;

@@ -1,10 +1,10 @@
 // tokenizer train: a SentencePiece-style BPE vocabulary learnt from text, saved and reloaded.
 #include <gtest/gtest.h>
 
+#include "base/error.h"
 #include "test_util.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/spm_trainer.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {

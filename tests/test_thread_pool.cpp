@@ -5,7 +5,7 @@
 #include <atomic>
 #include <vector>
 
-#include "util/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace ss {
 namespace {

@@ -15,10 +15,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "io/gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/vocab.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "eval/perplexity.h"
-#include "io/load_model.h"
+#include "model/load_model.h"
 #include "runtime/runtime.h"
 #include "test_util.h"
 #include "train/trainer.h"

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "analysis/trajectory.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
+#include "experiments/trajectory.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "test_util.h"
 #include "train/params.h"
 

@@ -2,15 +2,15 @@
 #include <chrono>
 #include <cstdio>
 
-#include "analysis/analyze.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "base/sha256.h"
+#include "base/text_file.h"
 #include "cli/common.h"
-#include "io/load_model.h"
+#include "cli/progress.h"
+#include "experiments/analyze.h"
+#include "model/load_model.h"
 #include "report/analysis_files.h"
-#include "util/atomic_file.h"
-#include "util/error.h"
-#include "util/progress.h"
-#include "util/sha256.h"
-#include "util/text_file.h"
 
 namespace ss::cli {
 

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <fstream>
 
+#include "base/error.h"
 #include "cli/common.h"
-#include "io/gguf.h"
-#include "io/hf_model.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
-#include "util/error.h"
+#include "format/gguf.h"
+#include "model/hf_model.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 
 namespace ss::cli {
 

@@ -3,11 +3,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "cli/common.h"
+#include "cli/progress.h"
 #include "eval/mc_eval.h"
-#include "io/load_model.h"
-#include "util/error.h"
-#include "util/progress.h"
+#include "model/load_model.h"
 
 namespace ss::cli {
 

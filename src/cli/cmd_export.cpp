@@ -1,15 +1,16 @@
 // sinkscope export: a pruned model as GGUF, loadable by sinkscope and llama.cpp.
 #include <cstdio>
 
+#include "base/error.h"
+#include "base/text_file.h"
 #include "cli/common.h"
-#include "io/gguf.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
+#include "experiments/calibrate.h"
+#include "format/gguf.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "prune/criteria.h"
 #include "prune/export_pruned.h"
 #include "prune/select.h"
-#include "util/error.h"
-#include "util/text_file.h"
 
 namespace ss::cli {
 
@@ -68,23 +69,24 @@ void add_export(CLI::App& root) {
     const Tokenizer& tok = *tok_ptr;
     require(a->prune_heads.empty() != a->criterion.empty(), "--prune-heads",
             "give either --prune-heads or --criterion with --ratio");
-    CalibrationData calib{
+    CalibrationData calib_data{
         {}, a->calib_ctx, a->calib_chunks, tok.add_bos() ? tok.bos_id() : -1, a->seed};
-    if (!a->calib.empty()) calib.ids = tok.encode(read_text(a->calib).text, false);
+    if (!a->calib.empty()) calib_data.ids = tok.encode(read_text(a->calib).text, false);
     const bool needs_calib =
         a->mode == "mean" ||
         (!a->criterion.empty() && a->criterion != "random" && a->criterion != "weight-magnitude");
-    require(!needs_calib || !calib.ids.empty(), "--calib",
+    require(!needs_calib || !calib_data.ids.empty(), "--calib",
             "this criterion or mode needs --calib FILE");
 
     std::vector<std::pair<int, int>> heads;
     std::string note;
     ThreadPool pool(a->threads);
+    Calibration calib(model, pool, calib_data);
     if (!a->criterion.empty()) {
       require(is_valid_criterion(a->criterion), "--criterion",
               "unknown criterion '" + a->criterion + "'");
       require(a->ratio >= 0 && a->ratio <= 1, "--ratio", "must be in [0, 1]");
-      auto r = removability(model, pool, a->criterion, calib);
+      auto r = removability(model, a->criterion, calib.criterion_inputs());
       heads = select_heads(r, model.config, a->ratio,
                            a->scope == "global" ? PruneScope::Global : PruneScope::PerLayer);
       note =
@@ -96,7 +98,7 @@ void add_export(CLI::App& root) {
     HeadMask mask(model.config);
     const HeadAction action = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
     for (auto [l, h] : heads) mask.set(l, h, action);
-    if (action == HeadAction::Mean) mask.set_means(calibration_means(model, pool, calib));
+    if (action == HeadAction::Mean) mask.set_means(calib.z_means());
     export_pruned_gguf(model, export_tokenizer(a->model, a->tokenizer), mask, a->out,
                        note + " mode " + a->mode);
     if (!a->quiet)

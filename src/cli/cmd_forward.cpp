@@ -2,10 +2,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "cli/common.h"
-#include "io/load_model.h"
+#include "model/load_model.h"
 #include "runtime/runtime.h"
-#include "util/error.h"
 
 namespace ss::cli {
 

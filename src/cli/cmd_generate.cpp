@@ -1,11 +1,11 @@
 // sinkscope generate: continue a prompt, streaming the text to stdout.
 #include <cstdio>
 
+#include "base/error.h"
 #include "cli/common.h"
-#include "io/load_model.h"
+#include "model/load_model.h"
 #include "runtime/generate.h"
 #include "runtime/sampler.h"
-#include "util/error.h"
 
 namespace ss::cli {
 

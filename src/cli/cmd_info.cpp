@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli/common.h"
-#include "io/load_model.h"
+#include "model/load_model.h"
 #include "ops/simd/isa.h"
 
 namespace ss::cli {

@@ -3,15 +3,16 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "analysis/dormant.h"
+#include "base/error.h"
+#include "base/text_file.h"
 #include "cli/common.h"
+#include "cli/progress.h"
 #include "eval/perplexity.h"
-#include "io/load_model.h"
+#include "experiments/calibrate.h"
+#include "model/load_model.h"
 #include "prune/criteria.h"
+#include "prune/dormant_rule.h"
 #include "runtime/head_mask.h"
-#include "util/error.h"
-#include "util/progress.h"
-#include "util/text_file.h"
 
 namespace ss::cli {
 
@@ -110,10 +111,10 @@ void add_perplexity(CLI::App& root) {
     std::function<void(std::span<const int>)> prepare;
     if (dormant && a->dormant_mode == "static") {
       require(!a->calib.empty(), "--calib", "--dormant-mode static needs calibration text");
-      CalibrationData calib{tok.encode(read_text(a->calib).text, false), a->calib_ctx,
-                            a->calib_chunks, tok.bos_id(), 0};
-      auto heads =
-          flag_dormant(calibration_scores(model, pool, calib, rule.score), rule, model.config);
+      Calibration calib(model, pool,
+                        {tok.encode(read_text(a->calib).text, false), a->calib_ctx, a->calib_chunks,
+                         tok.bos_id(), 0});
+      auto heads = flag_dormant(calib.stat_means(rule.score), rule, model.config);
       for (auto [l, h] : heads) mask.set(l, h, HeadAction::Zero);
       flagged_sum = static_cast<double>(heads.size());
     } else if (dormant) {

@@ -3,17 +3,17 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "analysis/analyze.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "base/sha256.h"
+#include "base/text_file.h"
 #include "cli/common.h"
+#include "cli/progress.h"
 #include "eval/mc_eval.h"
 #include "eval/perplexity.h"
-#include "io/load_model.h"
-#include "prune/sweep.h"
-#include "util/atomic_file.h"
-#include "util/error.h"
-#include "util/progress.h"
-#include "util/sha256.h"
-#include "util/text_file.h"
+#include "experiments/analyze.h"
+#include "experiments/sweep.h"
+#include "model/load_model.h"
 
 namespace ss::cli {
 

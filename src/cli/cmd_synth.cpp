@@ -5,16 +5,16 @@
 #include <cstdio>
 #include <sstream>
 
+#include "base/error.h"
 #include "cli/common.h"
-#include "io/gguf.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
+#include "format/gguf.h"
 #include "model/arch.h"
 #include "model/llama3_rope.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "model/synth.h"
 #include "ops/dequant.h"
 #include "tokenizer/vocab.h"
-#include "util/error.h"
 
 namespace ss::cli {
 

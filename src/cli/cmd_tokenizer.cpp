@@ -1,11 +1,11 @@
 // sinkscope tokenizer train: learn a SentencePiece-style BPE vocabulary from text files.
 #include <cstdio>
 
+#include "base/error.h"
+#include "base/text_file.h"
 #include "cli/common.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/spm_trainer.h"
-#include "util/error.h"
-#include "util/text_file.h"
 
 namespace ss::cli {
 

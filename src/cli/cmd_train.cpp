@@ -5,12 +5,12 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "cli/common.h"
-#include "io/load_model.h"
+#include "cli/progress.h"
+#include "model/load_model.h"
 #include "train/trainer.h"
-#include "util/atomic_file.h"
-#include "util/error.h"
-#include "util/progress.h"
 
 namespace ss::cli {
 

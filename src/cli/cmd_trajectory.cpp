@@ -2,12 +2,12 @@
 #include <cstdio>
 #include <iostream>
 
-#include "analysis/trajectory.h"
+#include "base/error.h"
+#include "base/text_file.h"
 #include "cli/common.h"
-#include "io/load_model.h"
-#include "util/error.h"
-#include "util/progress.h"
-#include "util/text_file.h"
+#include "cli/progress.h"
+#include "experiments/trajectory.h"
+#include "model/load_model.h"
 
 namespace ss::cli {
 

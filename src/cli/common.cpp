@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "io/load_model.h"
+#include "model/load_model.h"
 #include "ops/simd/isa.h"
 
 namespace ss::cli {

@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <exception>
 
+#include "base/error.h"
 #include "cli/common.h"
 #include "ops/simd/isa.h"
-#include "util/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"sinkscope " SINKSCOPE_VERSION

@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "util/error.h"
-#include "util/text_file.h"
+#include "base/error.h"
+#include "base/text_file.h"
 
 namespace ss {
 

@@ -2,14 +2,9 @@
 // Hyper-parameters of a model, whatever file it came from.
 #include <string>
 
+#include "ops/kinds.h"
+
 namespace ss {
-
-// How rotary embedding pairs the values of a head: (2i, 2i+1) as GGUF `llama` stores Q/K, or
-// (i, i + head_dim/2) ("NEOX", rotate halves) as GGUF qwen2, qwen3 and gemma3 do.
-enum class RopeStyle { Adjacent, Neox };
-
-// The FFN gate activation: SwiGLU (silu) or GeGLU with tanh-approximated GELU (Gemma).
-enum class FfnAct { Silu, GeluTanh };
 
 struct ModelConfig {
   std::string arch = "llama";

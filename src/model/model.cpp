@@ -1,6 +1,6 @@
 #include "model/model.h"
 
-#include "util/error.h"
+#include "base/error.h"
 
 namespace ss {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "base/tensor.h"
 #include "model/config.h"
-#include "model/tensor.h"
 
 namespace ss {
 

@@ -2,7 +2,7 @@
 // Small element-wise kernels of the transformer block.
 #include <cstddef>
 
-#include "model/config.h"
+#include "ops/kinds.h"
 
 namespace ss {
 

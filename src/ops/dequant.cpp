@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "ops/fp16.h"
+#include "base/fp16.h"
 #include "ops/simd/kernels.h"
 
 namespace ss {

@@ -33,7 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "model/dtype.h"
+#include "base/dtype.h"
 #include "ops/quants.h"
 
 namespace ss {

@@ -8,7 +8,7 @@
 // training stays bit-reproducible (std::fma rounds exactly as the SIMD instructions do).
 #include <cstddef>
 
-#include "util/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace ss {
 

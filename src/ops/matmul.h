@@ -6,8 +6,8 @@
 // tiling or the SIMD variant (ops/simd/isa.h) that runs.
 #include <cstddef>
 
-#include "model/tensor.h"
-#include "util/thread_pool.h"
+#include "base/tensor.h"
+#include "base/thread_pool.h"
 
 namespace ss {
 

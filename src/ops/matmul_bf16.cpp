@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "base/fp16.h"
 #include "ops/dot.h"
-#include "ops/fp16.h"
 #include "ops/simd/kernels.h"
 
 namespace ss {

@@ -14,8 +14,8 @@
 // two can differ for values below 1.2e-38, which activations and weights do not reach.
 #include <cstddef>
 
-#include "model/tensor.h"
-#include "util/thread_pool.h"
+#include "base/tensor.h"
+#include "base/thread_pool.h"
 
 namespace ss {
 

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "ops/fp16.h"
+#include "base/fp16.h"
 #include "ops/quants.h"
 
 namespace ss {

@@ -31,7 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "ops/fp16.h"
+#include "base/fp16.h"
 
 namespace ss {
 

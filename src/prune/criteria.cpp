@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <random>
 
-#include "analysis/analyze.h"
+#include "base/error.h"
 #include "ops/dequant.h"
-#include "runtime/runtime.h"
-#include "util/error.h"
 
 namespace ss {
 namespace {
@@ -35,19 +33,6 @@ double sum_sq_rows(const Tensor& t, int64_t r0, int64_t r1) {
 }
 
 }  // namespace
-
-std::vector<double> calibration_scores(const Model& model, ThreadPool& pool,
-                                       const CalibrationData& calib, const std::string& stat) {
-  AnalyzeOptions opt;
-  opt.contexts = {calib.ctx};
-  opt.chunks = calib.windows;
-  opt.modes = {{"on", calib.bos_id}};
-  opt.pattern_window = 1;
-  nlohmann::json a = analyze(model, pool, calib.ids, opt);
-  std::vector<double> out;
-  for (const auto& h : a["runs"][0]["heads"]) out.push_back(h[stat].get<double>());
-  return out;
-}
 
 const std::vector<std::string>& criterion_names() {
   static const std::vector<std::string> names = [] {
@@ -89,31 +74,8 @@ std::vector<double> weight_magnitude(const Model& model) {
   return out;
 }
 
-std::vector<float> calibration_means(const Model& model, ThreadPool& pool,
-                                     const CalibrationData& calib) {
-  MeanZObserver obs(model.config);
-  Runtime rt(model, pool, calib.ctx);
-  rt.add_observer(&obs);
-  for (const auto& w : make_windows(calib.ids, calib.ctx, {"on", calib.bos_id}, calib.windows))
-    rt.forward(w, 0, Logits::None);
-  return obs.means();
-}
-
-double calibration_nll(const Model& model, ThreadPool& pool, const CalibrationData& calib,
-                       const std::vector<std::pair<int, int>>& zeroed) {
-  HeadMask mask(model.config);
-  for (auto [l, h] : zeroed) mask.set(l, h, HeadAction::Zero);
-  Runtime rt(model, pool, calib.ctx);
-  rt.set_head_mask(&mask);
-  double sum = 0;
-  long n = 0;
-  for (const auto& w : make_windows(calib.ids, calib.ctx, {"on", calib.bos_id}, calib.windows))
-    for (double nll : rt.forward_nll(w, 0)) sum += nll, ++n;
-  return n ? sum / n : 0.0;
-}
-
-std::vector<double> removability(const Model& model, ThreadPool& pool, const std::string& criterion,
-                                 const CalibrationData& calib,
+std::vector<double> removability(const Model& model, const std::string& criterion,
+                                 const CriterionInputs& in,
                                  const std::function<void(int, int)>& progress) {
   const ModelConfig& c = model.config;
   const int n_heads = c.n_layers * c.n_heads;
@@ -121,12 +83,11 @@ std::vector<double> removability(const Model& model, ThreadPool& pool, const std
     for (double& x : v) x = -x;
     return v;
   };
-  if (criterion == "bos-sink") return calibration_scores(model, pool, calib, "bos_sink_score");
-  if (criterion == "activation-magnitude")
-    return negate(calibration_scores(model, pool, calib, "contrib_norm_mean"));
+  if (criterion == "bos-sink") return in.stat_means("bos_sink_score");
+  if (criterion == "activation-magnitude") return negate(in.stat_means("contrib_norm_mean"));
   if (criterion == "weight-magnitude") return negate(weight_magnitude(model));
   if (criterion == "random") {
-    std::mt19937_64 rng(calib.seed);
+    std::mt19937_64 rng(in.seed);
     std::vector<double> r(n_heads);
     for (double& x : r) x = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
     return r;
@@ -134,10 +95,10 @@ std::vector<double> removability(const Model& model, ThreadPool& pool, const std
   if (criterion == "ablation-delta") {
     // The expensive reference: the loss increase of zeroing each head alone; the smallest
     // increase is the most removable.
-    const double base = calibration_nll(model, pool, calib, {});
+    const double base = in.nll_with({});
     std::vector<double> r(n_heads);
     for (int i = 0; i < n_heads; ++i) {
-      r[i] = base - calibration_nll(model, pool, calib, {{i / c.n_heads, i % c.n_heads}});
+      r[i] = base - in.nll_with({{i / c.n_heads, i % c.n_heads}});
       if (progress) progress(i + 1, n_heads);
     }
     return r;
@@ -147,7 +108,7 @@ std::vector<double> removability(const Model& model, ThreadPool& pool, const std
     require(std::find(dormant_scores().begin(), dormant_scores().end(), score) !=
                 dormant_scores().end(),
             "--criteria", "unknown dormant score '" + score + "'");
-    std::vector<double> s = calibration_scores(model, pool, calib, score);
+    std::vector<double> s = in.stat_means(score);
     return high_is_dormant(score) ? s : negate(s);
   }
   throw InputError("--criteria", "unknown criterion '" + criterion + "'");

@@ -1,6 +1,6 @@
 #include "prune/export_pruned.h"
 
-#include "io/model_export.h"
+#include "model/model_export.h"
 #include "model/synth.h"
 #include "ops/dequant.h"
 

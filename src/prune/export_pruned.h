@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "io/model_export.h"
 #include "model/model.h"
+#include "model/model_export.h"
 #include "runtime/head_mask.h"
 
 namespace ss {

@@ -3,10 +3,10 @@
 #include <filesystem>
 
 #include "analysis/head_stats.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "report/csv.h"
 #include "report/html_report.h"
-#include "util/atomic_file.h"
-#include "util/error.h"
 
 namespace ss {
 

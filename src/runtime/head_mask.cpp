@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "util/error.h"
+#include "base/error.h"
 
 namespace ss {
 

@@ -1,6 +1,6 @@
 #include "runtime/hooks.h"
 
-#include "util/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace ss {
 

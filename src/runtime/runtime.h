@@ -4,11 +4,11 @@
 #include <span>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "model/model.h"
 #include "ops/attention.h"
 #include "runtime/head_mask.h"
 #include "runtime/hooks.h"
-#include "util/thread_pool.h"
 
 namespace ss {
 

@@ -7,8 +7,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "io/gguf.h"
-#include "util/error.h"
+#include "base/error.h"
+#include "format/gguf.h"
 
 namespace ss {
 namespace {

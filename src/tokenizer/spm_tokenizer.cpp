@@ -5,7 +5,7 @@
 #include <queue>
 #include <stdexcept>
 
-#include "util/error.h"
+#include "base/error.h"
 
 namespace ss {
 namespace {

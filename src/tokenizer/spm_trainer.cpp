@@ -7,8 +7,8 @@
 #include <map>
 #include <unordered_map>
 
-#include "util/atomic_file.h"
-#include "util/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace ss {
 

@@ -1,6 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
-#include "io/gguf.h"
+#include "format/gguf.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 

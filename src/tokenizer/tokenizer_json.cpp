@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "util/error.h"
-#include "util/mmap_file.h"
+#include "base/error.h"
+#include "base/mmap_file.h"
 
 namespace ss {
 namespace {

@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "io/gguf.h"
-#include "util/error.h"
-#include "util/mmap_file.h"
+#include "base/error.h"
+#include "base/mmap_file.h"
+#include "format/gguf.h"
 
 namespace ss {
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <random>
 
-#include "util/error.h"
-#include "util/text_file.h"
+#include "base/error.h"
+#include "base/text_file.h"
 
 namespace ss::train {
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "util/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace ss::train {
 

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <random>
 
+#include "base/error.h"
 #include "ops/dequant.h"
-#include "util/error.h"
 
 namespace ss::train {
 

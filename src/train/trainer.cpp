@@ -7,13 +7,13 @@
 #include <fstream>
 #include <limits>
 
+#include "base/atomic_file.h"
+#include "base/error.h"
 #include "eval/perplexity.h"
-#include "io/gguf.h"
-#include "io/load_model.h"
-#include "io/model_export.h"
+#include "format/gguf.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "runtime/runtime.h"
-#include "util/atomic_file.h"
-#include "util/error.h"
 
 namespace ss::train {
 

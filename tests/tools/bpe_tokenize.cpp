@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "io/gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "tokenizer/bpe_tokenizer.h"
-#include "util/error.h"
 
 namespace {
 

@@ -9,12 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "model/dtype.h"
-#include "model/tensor.h"
+#include "base/dtype.h"
+#include "base/tensor.h"
+#include "base/thread_pool.h"
 #include "ops/attention.h"
 #include "ops/gemm_acc.h"
 #include "ops/simd/isa.h"
-#include "util/thread_pool.h"
 
 namespace ss {
 

@@ -10,19 +10,19 @@
 #include <utility>
 #include <vector>
 
-#include "model/tensor.h"
+#include "base/fp16.h"
+#include "base/tensor.h"
+#include "base/thread_pool.h"
 #include "ops/attention.h"
 #include "ops/dequant.h"
 #include "ops/dot.h"
 #include "ops/exp.h"
-#include "ops/fp16.h"
 #include "ops/gemm_acc.h"
 #include "ops/matmul_bf16.h"
 #include "ops/quants.h"
 #include "ops/simd/kernels.h"
 #include "ops/simd/target.h"
 #include "ops/simd/variants.h"
-#include "util/thread_pool.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

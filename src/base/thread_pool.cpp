@@ -1,0 +1,95 @@
+#include "base/thread_pool.h"
+
+#include <algorithm>
+
+namespace ss {
+
+ThreadPool::ThreadPool(int n_threads) {
+  if (n_threads <= 0)
+    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  start_cv_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+static void run_chunk(const std::function<void(size_t, size_t, int)>& fn, size_t n, int index,
+                      int n_threads) {
+  size_t begin = n * index / n_threads, end = n * (index + 1) / n_threads;
+  if (begin < end) fn(begin, end, index);
+}
+
+static void run_pieces(const std::function<void(size_t, size_t, int)>& fn, size_t n, size_t grain,
+                       int index, std::atomic<size_t>& next) {
+  for (size_t b; (b = next.fetch_add(grain, std::memory_order_relaxed)) < n;)
+    fn(b, std::min(n, b + grain), index);
+}
+
+void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn) {
+  run(n, 0, fn);
+}
+
+void ThreadPool::parallel_for_dynamic(size_t n, size_t grain,
+                                      const std::function<void(size_t, size_t, int)>& fn) {
+  run(n, std::max<size_t>(grain, 1), fn);
+}
+
+void ThreadPool::run(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
+  if (n == 0) return;
+  if (workers_.empty() || n == 1) {
+    fn(0, n, 0);
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    job_ = &fn;
+    job_n_ = n;
+    job_grain_ = grain;
+    next_.store(0, std::memory_order_relaxed);
+    pending_ = static_cast<int>(workers_.size());
+    ++generation_;
+  }
+  start_cv_.notify_all();
+  work(fn, n, grain, 0);
+  std::unique_lock lock(mu_);
+  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::work(const std::function<void(size_t, size_t, int)>& fn, size_t n, size_t grain,
+                      int index) {
+  if (grain == 0)
+    run_chunk(fn, n, index, size());
+  else
+    run_pieces(fn, n, grain, index, next_);
+}
+
+void ThreadPool::worker_loop(int index) {
+  size_t seen = 0;
+  for (;;) {
+    const std::function<void(size_t, size_t, int)>* job;
+    size_t n, grain;
+    {
+      std::unique_lock lock(mu_);
+      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      job = job_;
+      n = job_n_;
+      grain = job_grain_;
+    }
+    work(*job, n, grain, index);
+    {
+      std::lock_guard lock(mu_);
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+}
+
+}  // namespace ss

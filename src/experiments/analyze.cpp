@@ -1,0 +1,242 @@
+#include "experiments/analyze.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "analysis/massive.h"
+#include "analysis/pattern_dump.h"
+#include "analysis/rank_correlation.h"
+#include "base/error.h"
+#include "runtime/runtime.h"
+
+namespace ss {
+
+std::vector<std::vector<int>> make_windows(std::span<const int> text_ids, int ctx,
+                                           const FirstTokenMode& mode, int max_windows) {
+  const bool prefixed = mode.first_id >= 0;
+  const size_t body = prefixed ? ctx - 1 : ctx;
+  std::vector<std::vector<int>> windows;
+  for (size_t start = 0; start + body <= text_ids.size(); start += body) {
+    if (max_windows > 0 && static_cast<int>(windows.size()) == max_windows) break;
+    std::vector<int> w;
+    if (prefixed) w.push_back(mode.first_id);
+    w.insert(w.end(), text_ids.begin() + start, text_ids.begin() + start + body);
+    windows.push_back(std::move(w));
+  }
+  return windows;
+}
+
+namespace {
+
+nlohmann::json pattern_json(int layer, int head, const std::vector<std::vector<float>>& p) {
+  return {{"layer", layer}, {"head", head}, {"size", p.size()}, {"rows", p}};
+}
+
+// One (ctx, mode): all windows, aggregated.
+nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
+                           int ctx, const FirstTokenMode& mode, const AnalyzeOptions& opt,
+                           const std::function<void(int)>& window_done) {
+  const ModelConfig& c = model.config;
+  const int L = c.n_layers, H = c.n_heads;
+  auto windows = make_windows(text_ids, ctx, mode, opt.chunks);
+  const size_t needed = mode.first_id >= 0 ? ctx - 1 : ctx;
+  require(!windows.empty(), "--ctx",
+          "the text has " + std::to_string(text_ids.size()) + " tokens, fewer than one window of " +
+              std::to_string(ctx) + " (needs " + std::to_string(needed) + ")");
+
+  Runtime rt(model, pool, ctx);
+  rt.set_head_mask(opt.mask);
+  SinkStatsObserver stats(model, opt.stats);
+  MassiveObserver massive(c);
+  rt.add_observer(&stats);
+  rt.add_observer(&massive);
+
+  std::map<std::string, std::vector<double>> sum, sumsq;
+  std::vector<std::map<int, int>> top_key_votes(static_cast<size_t>(L) * H);
+  double nll_sum = 0;
+  long scored = 0;
+  for (size_t w = 0; w < windows.size(); ++w) {
+    stats.begin_window(ctx);
+    massive.begin_window(static_cast<int>(w), windows[w]);
+    if (opt.nll)
+      for (double nll : rt.forward_nll(windows[w], 0)) nll_sum += nll, ++scored;
+    else
+      rt.forward(windows[w], 0, Logits::None);
+    HeadTable t = stats.finish_window();
+    for (auto& [name, values] : t) {
+      auto& s = sum[name];
+      auto& s2 = sumsq[name];
+      s.resize(values.size(), 0.0);
+      s2.resize(values.size(), 0.0);
+      for (size_t i = 0; i < values.size(); ++i) s[i] += values[i], s2[i] += values[i] * values[i];
+    }
+    for (size_t i = 0; i < top_key_votes.size(); ++i)
+      ++top_key_votes[i][static_cast<int>(t["top_key"][i])];
+    if (window_done) window_done(ctx);
+  }
+
+  const double n = static_cast<double>(windows.size());
+  auto mean = [&](const std::string& name, size_t i) { return sum[name][i] / n; };
+  auto stddev = [&](const std::string& name, size_t i) {
+    if (windows.size() < 2) return 0.0;  // sample standard deviation over windows
+    double m = mean(name, i);
+    return std::sqrt(std::max(0.0, (sumsq[name][i] - n * m * m) / (n - 1)));
+  };
+  const double eps = opt.stats.eps;
+  nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array();
+  int sinks = 0, sinks08 = 0, sinks_top = 0;
+  size_t strongest = 0;
+  for (int l = 0; l < L; ++l) {
+    nlohmann::json lrow{{"layer", l}};
+    int lsinks = 0, lsinks08 = 0, lsinks_top = 0;
+    for (int h = 0; h < H; ++h) {
+      const size_t i = static_cast<size_t>(l) * H + h;
+      nlohmann::json row{
+          {"ctx", ctx}, {"bos", mode.name}, {"layer", l}, {"head", h}, {"windows", windows.size()}};
+      for (const auto& name : head_stat_names()) {
+        if (name == "top_key") {
+          // The key most often strongest across windows (lowest on ties).
+          auto best = std::max_element(top_key_votes[i].begin(), top_key_votes[i].end(),
+                                       [](auto& a, auto& b) { return a.second < b.second; });
+          row[name] = best->first;
+          continue;
+        }
+        row[name] = mean(name, i);
+        row[name + "_std"] = stddev(name, i);
+      }
+      const double bos = mean("bos_sink_score", i);
+      row["is_sink_head"] = bos > eps;
+      row["is_sink_head_0.8"] = bos > 0.8;
+      lsinks += bos > eps;
+      lsinks08 += bos > 0.8;
+      lsinks_top += mean("top_key_score", i) > eps;
+      if (bos > mean("bos_sink_score", strongest)) strongest = i;
+      heads.push_back(std::move(row));
+    }
+    for (const auto& name : head_stat_names()) {
+      if (name == "top_key") continue;
+      double s = 0;
+      for (int h = 0; h < H; ++h) s += mean(name, static_cast<size_t>(l) * H + h);
+      lrow[name] = s / H;
+    }
+    lrow["sink_rate"] = static_cast<double>(lsinks) / H;
+    lrow["sink_rate_0.8"] = static_cast<double>(lsinks08) / H;
+    lrow["sink_rate_top_key"] = static_cast<double>(lsinks_top) / H;
+    sinks += lsinks, sinks08 += lsinks08, sinks_top += lsinks_top;
+    layers.push_back(std::move(lrow));
+  }
+
+  nlohmann::json massive_rows = nlohmann::json::array();
+  for (const MassiveEntry& e : massive.entries())
+    massive_rows.push_back({{"ctx", ctx},
+                            {"bos", mode.name},
+                            {"layer", e.layer},
+                            {"rank", e.rank},
+                            {"value", e.value},
+                            {"abs", std::abs(e.value)},
+                            {"window", e.window},
+                            {"pos", e.pos},
+                            {"channel", e.channel},
+                            {"token", e.token},
+                            {"median_abs", e.median_abs},
+                            {"ratio", e.ratio()},
+                            {"massive", e.massive()}});
+
+  // A second pass over the first window for the full patterns: the strongest sink head (for
+  // the report) and any heads asked for with --dump-attention.
+  const int sl = static_cast<int>(strongest / H), sh = static_cast<int>(strongest % H);
+  std::vector<std::pair<int, int>> dump_heads = opt.dump_heads;
+  dump_heads.emplace_back(sl, sh);
+  const int dump_w = std::min(ctx, std::max(opt.dump_window, opt.pattern_window));
+  PatternDumpObserver dump(dump_heads, dump_w);
+  {
+    Runtime rt2(model, pool, ctx);
+    rt2.set_head_mask(opt.mask);
+    rt2.add_observer(&dump);
+    rt2.forward(windows[0], 0, Logits::None);
+  }
+  auto crop = [](const std::vector<std::vector<float>>& p, int w) {
+    std::vector<std::vector<float>> out(p.begin(), p.begin() + w);
+    for (auto& r : out) r.resize(w);
+    return out;
+  };
+  nlohmann::json dumps = nlohmann::json::array();
+  for (auto [l, h] : opt.dump_heads)
+    dumps.push_back(pattern_json(l, h, crop(dump.pattern(l, h), std::min(ctx, opt.dump_window))));
+
+  const double nh = static_cast<double>(L) * H;
+  return {{"ctx", ctx},
+          {"bos", mode.name},
+          {"first_token_id", mode.first_id},
+          {"windows", windows.size()},
+          {"tokens", windows.size() * static_cast<size_t>(ctx)},
+          {"nll_mean", scored ? nlohmann::json(nll_sum / scored) : nlohmann::json()},
+          {"ppl", scored ? nlohmann::json(std::exp(nll_sum / scored)) : nlohmann::json()},
+          {"sink_rate", sinks / nh},
+          {"sink_rate_0.8", sinks08 / nh},
+          {"sink_rate_top_key", sinks_top / nh},
+          {"heads", std::move(heads)},
+          {"layers", std::move(layers)},
+          {"massive", std::move(massive_rows)},
+          {"strongest_sink_pattern",
+           pattern_json(sl, sh, crop(dump.pattern(sl, sh), std::min(ctx, opt.pattern_window)))},
+          {"dumps", std::move(dumps)}};
+}
+
+}  // namespace
+
+nlohmann::json analyze(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
+                       const AnalyzeOptions& opt,
+                       const std::function<void(long, long, long)>& progress) {
+  long total = 0, done = 0, tokens = 0;
+  for (const auto& mode : opt.modes)
+    for (int ctx : opt.contexts)
+      total += static_cast<long>(make_windows(text_ids, ctx, mode, opt.chunks).size());
+  auto window_done = [&](int ctx) {
+    ++done;
+    tokens += ctx;
+    if (progress) progress(done, total, tokens);
+  };
+
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& mode : opt.modes)
+    for (int ctx : opt.contexts)
+      runs.push_back(analyze_run(model, pool, text_ids, ctx, mode, opt, window_done));
+
+  // Length robustness: Spearman ρ of bos_sink_score rankings between every pair of lengths.
+  nlohmann::json stability = nlohmann::json::array();
+  for (const auto& mode : opt.modes)
+    for (size_t a = 0; a < opt.contexts.size(); ++a)
+      for (size_t b = a + 1; b < opt.contexts.size(); ++b) {
+        std::vector<double> sa, sb;
+        for (const auto& run : runs) {
+          if (run["bos"] != mode.name) continue;
+          auto& dst = run["ctx"] == opt.contexts[a] ? sa : run["ctx"] == opt.contexts[b] ? sb : sa;
+          if (run["ctx"] != opt.contexts[a] && run["ctx"] != opt.contexts[b]) continue;
+          for (const auto& h : run["heads"]) dst.push_back(h["bos_sink_score"].get<double>());
+        }
+        stability.push_back({{"bos", mode.name},
+                             {"ctx_a", opt.contexts[a]},
+                             {"ctx_b", opt.contexts[b]},
+                             {"spearman", spearman(sa, sb)}});
+      }
+
+  const ModelConfig& c = model.config;
+  return {{"model",
+           {{"arch", c.arch},
+            {"n_layers", c.n_layers},
+            {"n_heads", c.n_heads},
+            {"n_kv_heads", c.n_kv_heads},
+            {"head_dim", c.head_dim},
+            {"dim", c.dim},
+            {"vocab_size", c.vocab_size}}},
+          {"stat_names", head_stat_names()},
+          {"eps", opt.stats.eps},
+          {"sink_tokens", opt.stats.sink_tokens},
+          {"runs", std::move(runs)},
+          {"stability", std::move(stability)},
+          {"tokens_processed", tokens}};
+}
+
+}  // namespace ss

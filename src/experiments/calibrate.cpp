@@ -1,0 +1,57 @@
+#include "experiments/calibrate.h"
+
+#include "base/error.h"
+#include "experiments/analyze.h"
+#include "runtime/head_mask.h"
+#include "runtime/runtime.h"
+
+namespace ss {
+
+Calibration::Calibration(const Model& model, ThreadPool& pool, CalibrationData data)
+    : model_(model), pool_(pool), data_(std::move(data)) {}
+
+const std::vector<double>& Calibration::stat_means(const std::string& stat) {
+  if (!stats_) {
+    AnalyzeOptions opt;
+    opt.contexts = {data_.ctx};
+    opt.chunks = data_.windows;
+    opt.modes = {{"on", data_.bos_id}};
+    opt.pattern_window = 1;
+    const nlohmann::json a = analyze(model_, pool_, data_.ids, opt);
+    stats_.emplace();
+    for (const auto& h : a["runs"][0]["heads"])
+      for (const auto& [name, value] : h.items())
+        if (value.is_number()) (*stats_)[name].push_back(value.get<double>());
+  }
+  const auto it = stats_->find(stat);
+  if (it == stats_->end()) throw InputError(stat, "is not a statistic of the analysis");
+  return it->second;
+}
+
+std::vector<float> Calibration::z_means() {
+  MeanZObserver obs(model_.config);
+  Runtime rt(model_, pool_, data_.ctx);
+  rt.add_observer(&obs);
+  for (const auto& w : make_windows(data_.ids, data_.ctx, {"on", data_.bos_id}, data_.windows))
+    rt.forward(w, 0, Logits::None);
+  return obs.means();
+}
+
+double Calibration::nll(const std::vector<std::pair<int, int>>& zeroed) {
+  HeadMask mask(model_.config);
+  for (auto [l, h] : zeroed) mask.set(l, h, HeadAction::Zero);
+  Runtime rt(model_, pool_, data_.ctx);
+  rt.set_head_mask(&mask);
+  double sum = 0;
+  long n = 0;
+  for (const auto& w : make_windows(data_.ids, data_.ctx, {"on", data_.bos_id}, data_.windows))
+    for (double x : rt.forward_nll(w, 0)) sum += x, ++n;
+  return n ? sum / n : 0.0;
+}
+
+CriterionInputs Calibration::criterion_inputs() {
+  return {[this](const std::string& s) -> const std::vector<double>& { return stat_means(s); },
+          [this](const std::vector<std::pair<int, int>>& z) { return nll(z); }, data_.seed};
+}
+
+}  // namespace ss

@@ -1,0 +1,48 @@
+#pragma once
+// The calibration set of pruning and static dormant flagging: its windows, and everything the
+// criteria read from them, each computed once per set however many criteria ask.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "model/model.h"
+#include "prune/criteria.h"
+
+namespace ss {
+
+// The calibration windows: ids (text tokens, without BOS) in `windows` windows of ctx tokens,
+// BOS first.
+struct CalibrationData {
+  std::vector<int> ids;
+  int ctx = 256;
+  int windows = 4;
+  int bos_id = 1;
+  uint64_t seed = 0;  // of the random criterion
+};
+
+class Calibration {
+ public:
+  Calibration(const Model& model, ThreadPool& pool, CalibrationData data);
+
+  // Per-head mean of a statistic ([layer * n_heads + head]) over the windows. The first call runs
+  // the analysis once for every statistic; later calls read its result.
+  const std::vector<double>& stat_means(const std::string& stat);
+  // Mean z of every head over the windows, for HeadAction::Mean.
+  std::vector<float> z_means();
+  // Mean NLL (positions 1.. of each window) with the given heads zeroed.
+  double nll(const std::vector<std::pair<int, int>>& zeroed);
+  // What prune/criteria.h reads, served by this calibration.
+  CriterionInputs criterion_inputs();
+
+ private:
+  const Model& model_;
+  ThreadPool& pool_;
+  CalibrationData data_;
+  std::optional<std::map<std::string, std::vector<double>>> stats_;
+};
+
+}  // namespace ss

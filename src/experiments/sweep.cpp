@@ -1,0 +1,125 @@
+#include "experiments/sweep.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "experiments/analyze.h"
+#include "report/csv.h"
+#include "report/sweep_report.h"
+
+namespace ss {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::json read_json_or_null(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(nullptr) : j;
+}
+
+std::string point_file(const std::string& dir, const std::string& criterion, double ratio) {
+  std::string name = criterion + "@" + ratio_text(ratio);
+  for (char& ch : name)
+    if (ch == ':' || ch == '/') ch = '_';
+  return (fs::path(dir) / "points" / (name + ".json")).string();
+}
+
+}  // namespace
+
+std::string ratio_text(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", r);
+  return buf;
+}
+
+nlohmann::json run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& opt,
+                         const std::vector<SweepMetric>& metrics,
+                         const std::function<void(int, int, const std::string&)>& progress) {
+  const ModelConfig& c = model.config;
+  ensure_output_dir(opt.out_dir);
+  ensure_output_dir((fs::path(opt.out_dir) / "points").string());
+  const std::string scores_path = (fs::path(opt.out_dir) / "scores.json").string();
+
+  // Scores: reuse those saved by an earlier run of the same setup, save each new one at once.
+  // A directory holding another setup's points must not be mixed into this sweep.
+  nlohmann::json scores = read_json_or_null(scores_path);
+  if (scores.is_object() && scores.value("setup", "") != opt.setup_key)
+    throw InputError(opt.out_dir,
+                     "holds a sweep with other settings (model, calibration, evaluation, mode or "
+                     "scope); use another --out");
+  if (!scores.is_object())
+    scores = {{"setup", opt.setup_key}, {"criteria", nlohmann::json::object()}};
+  const int total = static_cast<int>(opt.criteria.size() * opt.ratios.size());
+  int done = 0;
+  Calibration calib(model, pool, opt.calib);  // one analysis for every statistic-based criterion
+  for (const auto& crit : opt.criteria) {
+    if (scores["criteria"].contains(crit)) continue;
+    if (progress) progress(done, total, "scoring " + crit);
+    scores["criteria"][crit] = removability(model, crit, calib.criterion_inputs());
+    write_file_atomic(scores_path, scores.dump() + "\n");
+  }
+
+  // Calibration means for mean replacement.
+  std::vector<float> means;
+  if (opt.mode == HeadAction::Mean) means = calib.z_means();
+
+  Runtime rt(model, pool, opt.eval_ctx);
+  // Points that prune the same heads (every criterion at ratio 0, say) share their metrics.
+  std::map<std::string, nlohmann::json> by_heads;
+  auto remember = [&](const nlohmann::json& p) { by_heads.emplace(p["heads"].dump(), p); };
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& crit : opt.criteria) {
+    const std::vector<double> r = scores["criteria"][crit].get<std::vector<double>>();
+    for (double ratio : opt.ratios) {
+      const std::string path = point_file(opt.out_dir, crit, ratio);
+      nlohmann::json point = read_json_or_null(path);
+      if (!point.is_object()) {
+        auto heads = select_heads(r, c, ratio, opt.scope);
+        nlohmann::json hl = nlohmann::json::array();
+        for (auto [l, h] : heads) hl.push_back({l, h});
+        auto same = by_heads.find(hl.dump());
+        if (same != by_heads.end()) {
+          point = same->second;
+        } else {
+          HeadMask mask(c);
+          for (auto [l, h] : heads) mask.set(l, h, opt.mode);
+          if (!means.empty()) mask.set_means(means);
+          rt.set_head_mask(&mask);
+          point = {{"heads", hl}};
+          for (const auto& m : metrics) {
+            const nlohmann::json values = m.run(rt);
+            for (const auto& [k, v] : values.items()) point[m.name + "." + k] = v;
+          }
+          rt.set_head_mask(nullptr);
+        }
+        point["criterion"] = crit;
+        point["ratio"] = ratio;
+        point["heads_pruned"] = heads.size();
+        write_file_atomic(path, point.dump() + "\n");
+      }
+      remember(point);
+      points.push_back(point);
+      if (progress) progress(++done, total, crit + " @ " + ratio_text(ratio));
+    }
+  }
+
+  std::vector<std::string> columns = {"criterion", "ratio", "heads_pruned"};
+  for (const auto& [k, v] : points[0].items())
+    if (k.find('.') != std::string::npos) columns.push_back(k);
+  nlohmann::json doc = {{"scope", opt.scope == PruneScope::Global ? "global" : "per-layer"},
+                        {"mode", opt.mode == HeadAction::Mean ? "mean" : "zero"},
+                        {"columns", columns},
+                        {"points", points}};
+  write_file_atomic((fs::path(opt.out_dir) / "sweep.csv").string(), to_csv(points, columns));
+  write_file_atomic((fs::path(opt.out_dir) / "sweep.json").string(), doc.dump(1) + "\n");
+  write_file_atomic((fs::path(opt.out_dir) / "report.html").string(), render_sweep_report(doc));
+  return doc;
+}
+
+}  // namespace ss

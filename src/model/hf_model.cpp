@@ -1,0 +1,746 @@
+// Hugging Face model folders (config.json + safetensors) to and from the internal Model. The
+// tensor names and transformations follow llama.cpp's convert_hf_to_gguf.py (LlamaModel.permute,
+// Gemma3Model's norm shift) and transformers' config classes (defaults of Gemma3TextConfig).
+#include "model/hf_model.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "format/safetensors.h"
+#include "model/arch.h"
+#include "ops/dequant.h"
+
+namespace ss {
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  return (fs::path(dir) / name).string();
+}
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw InputError(path, "not valid JSON: " + one_line(e.what()));
+  }
+}
+
+std::string shape_string(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t k = 0; k < s.size(); ++k) r += (k ? ", " : "") + std::to_string(s[k]);
+  return r + "]";
+}
+
+// ---- config.json ----
+
+// Typed reads of one config object; errors name the file and the key. A key whose value is null
+// counts as absent, as transformers treats it.
+class HfConfig {
+ public:
+  HfConfig(const json& j, std::string file, std::string where)
+      : j_(j), file_(std::move(file)), where_(std::move(where)) {}
+
+  [[noreturn]] void fail(const std::string& what) const { throw InputError(file_, what); }
+  const json* find(const std::string& key) const {
+    auto it = j_.find(key);
+    return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::string name(const std::string& key) const { return where_ + key; }
+
+  // A dimension: a positive integer below 2^24.
+  int dim(const std::string& key, std::optional<int> dflt = std::nullopt) const {
+    const json* v = find(key);
+    if (!v) {
+      if (!dflt) fail("missing " + name(key));
+      return *dflt;
+    }
+    if (!v->is_number_integer() || v->get<int64_t>() <= 0 || v->get<int64_t>() >= (1 << 24))
+      fail(name(key) + " must be a positive integer, got " + one_line(v->dump()));
+    return static_cast<int>(v->get<int64_t>());
+  }
+  double number(const std::string& key, double dflt) const {
+    const json* v = find(key);
+    if (!v) return dflt;
+    if (!v->is_number()) fail(name(key) + " must be a number, got " + one_line(v->dump()));
+    return v->get<double>();
+  }
+  bool flag(const std::string& key, bool dflt) const {
+    const json* v = find(key);
+    if (!v) return dflt;
+    if (!v->is_boolean()) fail(name(key) + " must be true or false, got " + one_line(v->dump()));
+    return v->get<bool>();
+  }
+  std::string string(const std::string& key, const std::string& dflt) const {
+    const json* v = find(key);
+    if (!v) return dflt;
+    if (!v->is_string()) fail(name(key) + " must be a string, got " + one_line(v->dump()));
+    return v->get<std::string>();
+  }
+
+ private:
+  const json& j_;
+  std::string file_, where_;
+};
+
+// ---- tensor names ----
+
+// Each layer tensor's name after "model.layers.N."; Gemma's pre-FFN norm is ffn_norm and its
+// post_attention_layernorm follows attention, where llama's post_attention_layernorm is the FFN
+// norm (llama.cpp gguf-py tensor_mapping: FFN_NORM, FFN_PRE_NORM, ATTN_POST_NORM).
+const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma) {
+  using L = LayerWeights;
+  if (m == &L::attn_norm) return "input_layernorm.weight";
+  if (m == &L::wq) return "self_attn.q_proj.weight";
+  if (m == &L::bq) return "self_attn.q_proj.bias";
+  if (m == &L::wk) return "self_attn.k_proj.weight";
+  if (m == &L::bk) return "self_attn.k_proj.bias";
+  if (m == &L::wv) return "self_attn.v_proj.weight";
+  if (m == &L::bv) return "self_attn.v_proj.bias";
+  if (m == &L::q_norm) return "self_attn.q_norm.weight";
+  if (m == &L::k_norm) return "self_attn.k_norm.weight";
+  if (m == &L::wo) return "self_attn.o_proj.weight";
+  if (m == &L::bo) return "self_attn.o_proj.bias";
+  if (m == &L::post_attn_norm) return "post_attention_layernorm.weight";
+  if (m == &L::ffn_norm)
+    return gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight";
+  if (m == &L::w_gate) return "mlp.gate_proj.weight";
+  if (m == &L::w_up) return "mlp.up_proj.weight";
+  if (m == &L::w_down) return "mlp.down_proj.weight";
+  if (m == &L::post_ffn_norm) return "post_feedforward_layernorm.weight";
+  return nullptr;
+}
+
+// GGUF-order shape (cols, rows) of a layer tensor, as validate_model checks it.
+std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfig& c) {
+  using L = LayerWeights;
+  if (m == &L::wq) return {c.dim, c.q_dim()};
+  if (m == &L::wk || m == &L::wv) return {c.dim, c.kv_dim()};
+  if (m == &L::wo) return {c.q_dim(), c.dim};
+  if (m == &L::w_gate || m == &L::w_up) return {c.dim, c.hidden_dim};
+  if (m == &L::w_down) return {c.hidden_dim, c.dim};
+  if (m == &L::bq) return {c.q_dim(), 1};
+  if (m == &L::bk || m == &L::bv) return {c.kv_dim(), 1};
+  if (m == &L::q_norm || m == &L::k_norm) return {c.head_dim, 1};
+  return {c.dim, 1};  // the dim-wide norms and bo
+}
+
+// Heads whose rows the llama rope permutation reorders (0: none).
+int permuted_heads(Tensor LayerWeights::*m, const ModelConfig& c) {
+  if (c.arch != "llama") return 0;
+  if (m == &LayerWeights::wq || m == &LayerWeights::bq) return c.n_heads;
+  if (m == &LayerWeights::wk || m == &LayerWeights::bk) return c.n_kv_heads;
+  return 0;
+}
+
+bool is_norm(Tensor LayerWeights::*m) {
+  using L = LayerWeights;
+  return m == &L::attn_norm || m == &L::ffn_norm || m == &L::post_attn_norm ||
+         m == &L::post_ffn_norm || m == &L::q_norm || m == &L::k_norm;
+}
+
+// convert_hf_to_gguf.py's LlamaModel.permute: within each head, the rotate-half row order of
+// transformers (i and i + head_dim/2 form a rotary pair) becomes adjacent pairs (2i, 2i+1):
+// GGUF row h*hd + 2i + j holds HF row h*hd + j*hd/2 + i. to_hf undoes it.
+void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t rows, int n_heads,
+                  bool to_hf) {
+  const int64_t hd = rows / n_heads, half = hd / 2;
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t g = h * hd + 2 * i + j, f = h * hd + j * half + i;
+        const int64_t from = to_hf ? g : f, to = to_hf ? f : g;
+        std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
+      }
+}
+
+// ---- loading ----
+
+struct HfStorage {
+  std::vector<std::unique_ptr<SafetensorsFile>> files;
+};
+
+class Loader {
+ public:
+  Loader(Model& m, const std::string& dir) : m_(m), dir_(dir) {}
+
+  // Opens model.safetensors, or every shard model.safetensors.index.json names.
+  void open_weights(HfStorage& st) {
+    const std::string index_path = join(dir_, "model.safetensors.index.json");
+    const std::string single = join(dir_, "model.safetensors");
+    if (fs::exists(index_path)) {
+      listing_ = index_path;
+      const json index = read_json_file(index_path);
+      auto wm = index.is_object() ? index.find("weight_map") : index.end();
+      if (!index.is_object() || wm == index.end() || !wm->is_object())
+        throw InputError(index_path, "no weight_map object");
+      std::map<std::string, const SafetensorsFile*> shards;
+      for (const auto& [name, file] : wm->items()) {
+        if (!file.is_string())
+          throw InputError(index_path,
+                           "weight_map entry of '" + one_line(name) + "' is not a file name");
+        const std::string f = file.get<std::string>();
+        if (f.empty() || f == "." || f == ".." || f.find('/') != std::string::npos ||
+            f.find('\\') != std::string::npos)
+          throw InputError(
+              index_path, "weight_map names '" + one_line(f) + "', not a file in the model folder");
+        auto it = shards.find(f);
+        if (it == shards.end()) {
+          st.files.push_back(std::make_unique<SafetensorsFile>(join(dir_, f)));
+          it = shards.emplace(f, st.files.back().get()).first;
+        }
+        const SafetensorsTensor* t = it->second->find(name);
+        if (!t)
+          throw InputError(it->second->path(),
+                           "missing tensor '" + one_line(name) + "' (listed in the index)");
+        tensors_[name] = {t, it->second};
+      }
+    } else if (fs::exists(single)) {
+      listing_ = single;
+      st.files.push_back(std::make_unique<SafetensorsFile>(single));
+      for (const SafetensorsTensor& t : st.files.back()->tensors())
+        tensors_[t.name] = {&t, st.files.back().get()};
+    } else {
+      throw InputError(dir_, "no model.safetensors or model.safetensors.index.json in this folder");
+    }
+  }
+
+  bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+
+  // The tensor `name` with HF shape `shape`; errors name the file that lacks it or holds it.
+  const SafetensorsTensor& get(const std::string& name, const std::vector<int64_t>& shape) const {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) throw InputError(listing_, "missing tensor '" + name + "'");
+    const auto& [t, file] = it->second;
+    if (t->shape != shape)
+      throw InputError(file->path(), "tensor '" + name + "' has shape " + shape_string(t->shape) +
+                                         ", config.json implies " + shape_string(shape));
+    return *t;
+  }
+
+  // A weight matrix [rows, cols] (GGUF ne {cols, rows}); rows permuted for llama's rope when
+  // permute_heads > 0. It stays in the mapping unless it must be reordered or is misaligned.
+  Tensor matrix(const std::string& name, const std::string& gguf_name, int64_t cols, int64_t rows,
+                int permute_heads) {
+    const SafetensorsTensor& t = get(name, {rows, cols});
+    Tensor out{gguf_name, t.type, {cols, rows}, t.data};
+    const size_t elem = t.type == DType::F32 ? 4 : 2;
+    const bool aligned = reinterpret_cast<uintptr_t>(t.data) % elem == 0;
+    if (permute_heads > 0 || !aligned) {
+      auto& buf = m_.owned.emplace_back(t.nbytes());
+      if (permute_heads > 0)
+        permute_rows(t.data, buf.data(), static_cast<size_t>(cols) * elem, rows, permute_heads,
+                     false);
+      else
+        std::memcpy(buf.data(), t.data, t.nbytes());
+      out.data = buf.data();
+    }
+    return out;
+  }
+
+  // A norm or bias of n values, as an F32 copy; `shift` is added to every value (Gemma norms).
+  Tensor vector(const std::string& name, const std::string& gguf_name, int64_t n, float shift,
+                int permute_heads) {
+    const SafetensorsTensor& t = get(name, {n});
+    std::vector<uint8_t> raw(t.data, t.data + t.nbytes());  // aligned for dequantize_row
+    std::vector<float> v(static_cast<size_t>(n));
+    dequantize_row(t.type, raw.data(), v.data(), static_cast<size_t>(n));
+    for (float& x : v) x += shift;
+    auto& buf = m_.owned.emplace_back(static_cast<size_t>(n) * sizeof(float));
+    if (permute_heads > 0)
+      permute_rows(reinterpret_cast<const uint8_t*>(v.data()), buf.data(), sizeof(float), n,
+                   permute_heads, false);
+    else
+      std::memcpy(buf.data(), v.data(), buf.size());
+    return Tensor{gguf_name, DType::F32, {n}, buf.data()};
+  }
+
+  const std::string& listing() const { return listing_; }
+
+ private:
+  Model& m_;
+  std::string dir_, listing_;
+  std::map<std::string, std::pair<const SafetensorsTensor*, const SafetensorsFile*>> tensors_;
+};
+
+const char* kSupportedTypes = "llama, qwen2, qwen3, gemma3, gemma3_text";
+
+// Fills m.config from config.json; returns the Llama-3 rope scaling when the config asks for it.
+std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, bool& tied,
+                                             bool& attention_bias) {
+  const std::string path = join(dir, "config.json");
+  if (!fs::exists(path)) throw InputError(dir, "no config.json in this folder");
+  const json root = read_json_file(path);
+  if (!root.is_object()) throw InputError(path, "the top level is not a JSON object");
+  HfConfig top(root, path, "");
+  std::string type = top.string("model_type", "");
+  const json* text = &root;
+  std::string where;
+  if (type == "gemma3") {
+    // Gemma 3 4B and larger are multimodal: the language model's config is text_config.
+    if (const json* tc = top.find("text_config")) {
+      if (!tc->is_object()) top.fail("text_config is not an object");
+      text = tc;
+      where = "text_config.";
+    }
+  }
+  HfConfig cfg(*text, path, where);
+  std::string arch;
+  if (type == "llama" || type == "qwen2" || type == "qwen3")
+    arch = type;
+  else if (type == "gemma3" || type == "gemma3_text")
+    arch = "gemma3";
+  else
+    top.fail("unsupported model_type '" + one_line(type) + "' (supported: " + kSupportedTypes +
+             ")");
+  const bool gemma = arch == "gemma3";
+
+  ModelConfig& c = m.config;
+  c.arch = arch;
+  // Gemma 3 configs leave out whatever equals Gemma3TextConfig's defaults.
+  auto d = [&](int v) { return gemma ? std::optional<int>(v) : std::nullopt; };
+  c.dim = cfg.dim("hidden_size", d(2304));
+  c.hidden_dim = cfg.dim("intermediate_size", d(9216));
+  c.n_layers = cfg.dim("num_hidden_layers", d(26));
+  c.n_heads = cfg.dim("num_attention_heads", d(8));
+  c.n_kv_heads = cfg.dim("num_key_value_heads", gemma ? 4 : c.n_heads);
+  c.vocab_size = cfg.dim("vocab_size", d(262208));
+  if (!gemma && !cfg.find("head_dim") && c.dim % c.n_heads != 0)
+    cfg.fail(cfg.name("hidden_size") + " is not a multiple of num_attention_heads");
+  c.head_dim = cfg.dim("head_dim", gemma ? 256 : c.dim / c.n_heads);
+  c.max_seq_len = cfg.dim("max_position_embeddings", gemma ? 131072 : 2048);
+  c.norm_eps = static_cast<float>(cfg.number("rms_norm_eps", 1e-6));
+  c.rope_theta = static_cast<float>(cfg.number("rope_theta", gemma ? 1e6 : 1e4));
+  c.final_logit_softcap = static_cast<float>(cfg.number("final_logit_softcapping", 0));
+  if (cfg.find("attn_logit_softcapping"))
+    cfg.fail(cfg.name("attn_logit_softcapping") + " is not supported");
+  tied = cfg.flag("tie_word_embeddings", top.flag("tie_word_embeddings", gemma));
+  attention_bias = cfg.flag("attention_bias", false);
+
+  const std::string act =
+      gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh"))
+            : cfg.string("hidden_act", "silu");
+  if (act != (gemma ? "gelu_pytorch_tanh" : "silu"))
+    cfg.fail(cfg.name(gemma ? "hidden_activation" : "hidden_act") + " '" + one_line(act) +
+             "' is not supported for " + arch);
+  if (!gemma && cfg.flag("use_sliding_window", false))
+    cfg.fail(cfg.name("use_sliding_window") + " is not supported for " + arch);
+  if (cfg.flag("mlp_bias", false)) cfg.fail(cfg.name("mlp_bias") + " is not supported");
+
+  std::optional<Llama3RopeScaling> llama3;
+  if (const json* rs = cfg.find("rope_scaling")) {
+    if (!rs->is_object()) cfg.fail(cfg.name("rope_scaling") + " is not an object");
+    HfConfig r(*rs, path, cfg.name("rope_scaling."));
+    const std::string rt = r.string("rope_type", r.string("type", "default"));
+    if (rt == "linear") {
+      c.rope_scale = static_cast<float>(r.number("factor", 1.0));
+      if (!(c.rope_scale > 0)) r.fail(r.name("factor") + " must be positive");
+    } else if (rt == "llama3" && arch == "llama") {
+      Llama3RopeScaling s;
+      s.factor = r.number("factor", s.factor);
+      s.low_freq_factor = r.number("low_freq_factor", s.low_freq_factor);
+      s.high_freq_factor = r.number("high_freq_factor", s.high_freq_factor);
+      s.original_context = r.dim("original_max_position_embeddings", s.original_context);
+      if (!(s.factor > 0 && s.low_freq_factor > 0 && s.high_freq_factor > s.low_freq_factor))
+        r.fail("invalid llama3 rope_scaling factors");
+      llama3 = s;
+    } else if (rt != "default") {
+      r.fail("unsupported rope_scaling type '" + one_line(rt) + "' for " + arch +
+             " (supported: linear" + (arch == "llama" ? ", llama3)" : ")"));
+    }
+  }
+
+  if (gemma) {
+    // Gemma3TextConfig's default window is 4096; an explicit null means no sliding layers.
+    const bool null_window =
+        text->contains("sliding_window") && (*text)["sliding_window"].is_null();
+    c.sliding_window = cfg.find("sliding_window") ? cfg.dim("sliding_window")
+                       : null_window              ? 0
+                                                  : 4096;
+    c.rope_theta_swa = static_cast<float>(cfg.number("rope_local_base_freq", 10000.0));
+    constexpr int kPattern = 6;  // arch.cpp: five sliding layers, then a global one
+    if (cfg.find("sliding_window_pattern") && c.sliding_window > 0 &&
+        cfg.dim("sliding_window_pattern") != kPattern)
+      cfg.fail(cfg.name("sliding_window_pattern") + " must be 6 (five sliding layers per global)");
+    if (const json* lt = cfg.find("layer_types")) {
+      if (!lt->is_array() || static_cast<int>(lt->size()) != c.n_layers)
+        cfg.fail(cfg.name("layer_types") + " is not an array of num_hidden_layers entries");
+      bool all_full = true, pattern = true;
+      for (size_t l = 0; l < lt->size(); ++l) {
+        const json& e = (*lt)[l];
+        const bool sliding = static_cast<int>(l) % kPattern < kPattern - 1;
+        all_full = all_full && e == "full_attention";
+        pattern = pattern && e == (sliding ? "sliding_attention" : "full_attention");
+      }
+      if (all_full)
+        c.sliding_window = 0;
+      else if (!pattern || c.sliding_window == 0)
+        cfg.fail(cfg.name("layer_types") +
+                 " do not follow the pattern of five sliding layers per global one");
+    }
+    const double scalar = cfg.number("query_pre_attn_scalar", 256);
+    if (!(scalar > 0)) cfg.fail(cfg.name("query_pre_attn_scalar") + " must be positive");
+    apply_arch(c);
+    c.query_scale = static_cast<float>(1.0 / std::sqrt(scalar));
+  } else {
+    apply_arch(c);
+  }
+  return llama3;
+}
+
+}  // namespace
+
+bool is_model_dir(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec);
+}
+
+Model load_hf_model(const std::string& dir) {
+  Model m;
+  m.path = dir;
+  bool tied = false, attention_bias = false;
+  const std::optional<Llama3RopeScaling> llama3 = read_config(dir, m, tied, attention_bias);
+  ModelConfig& c = m.config;
+  const ArchTraits* traits = find_arch(c.arch);
+  const bool gemma = c.arch == "gemma3";
+  const float shift = gemma ? 1.0f : 0.0f;
+
+  auto storage = std::make_shared<HfStorage>();
+  m.storage = storage;
+  Loader ld(m, dir);
+  ld.open_weights(*storage);
+
+  // Gemma 3's multimodal checkpoints keep the language model under a prefix (older and newer
+  // transformers name it differently); llama.cpp drops "language_model." from names.
+  std::string prefix = "model.";
+  for (const char* p : {"model.", "language_model.model.", "model.language_model."})
+    if (ld.has(std::string(p) + "embed_tokens.weight")) {
+      prefix = p;
+      break;
+    }
+
+  m.layers.resize(c.n_layers);
+  m.owned.reserve(4 + layer_slots().size() * static_cast<size_t>(c.n_layers));
+  m.token_embd =
+      ld.matrix(prefix + "embed_tokens.weight", "token_embd.weight", c.dim, c.vocab_size, 0);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = prefix + "layers." + std::to_string(l) + ".";
+    const std::string g = "blk." + std::to_string(l) + ".";
+    for (const LayerSlot& s : layer_slots()) {
+      const Tensor LayerWeights::*mem = s.member;
+      bool required = true;
+      if (mem == &LayerWeights::bo) required = false;
+      if (mem == &LayerWeights::bq || mem == &LayerWeights::bk || mem == &LayerWeights::bv)
+        required = traits->qkv_bias || attention_bias;
+      if (mem == &LayerWeights::q_norm || mem == &LayerWeights::k_norm) required = traits->qk_norm;
+      if (mem == &LayerWeights::post_attn_norm || mem == &LayerWeights::post_ffn_norm) {
+        // Elsewhere post_attention_layernorm is the FFN norm.
+        if (!traits->post_norms) continue;
+        required = true;
+      }
+      const std::string name = b + hf_layer_name(s.member, gemma);
+      if (!required && !ld.has(name)) continue;
+      const auto [cols, rows] = slot_shape(s.member, c);
+      const int heads = permuted_heads(s.member, c);
+      m.layers[l].*s.member =
+          s.matrix ? ld.matrix(name, g + s.gguf_name, cols, rows, heads)
+                   : ld.vector(name, g + s.gguf_name, cols, is_norm(s.member) ? shift : 0, heads);
+    }
+  }
+  m.output_norm = ld.vector(prefix + "norm.weight", "output_norm.weight", c.dim, shift, 0);
+  m.tied_output = tied;
+  if (tied) {
+    m.output = m.token_embd;
+    m.output.name = "output.weight (tied to token_embd.weight)";
+  } else {
+    std::string head = "lm_head.weight";
+    if (!ld.has(head) && ld.has("language_model.lm_head.weight"))
+      head = "language_model.lm_head.weight";
+    m.output = ld.matrix(head, "output.weight", c.dim, c.vocab_size, 0);
+  }
+  if (llama3) {
+    const std::vector<float> div = llama3_rope_divisors(c.head_dim, c.rope_theta, *llama3);
+    auto& buf = m.owned.emplace_back(div.size() * sizeof(float));
+    std::memcpy(buf.data(), div.data(), buf.size());
+    m.rope_freqs = Tensor{"rope_freqs.weight", DType::F32, {c.head_dim / 2}, buf.data()};
+  }
+  validate_model(m);
+  return m;
+}
+
+// ---- writing ----
+
+namespace {
+
+// The shortest decimal that reads back as the same float, as a JSON number.
+json float_number(float f) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, f);
+  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
+}
+
+const char* torch_dtype(DType t) {
+  return t == DType::F16 ? "float16" : t == DType::BF16 ? "bfloat16" : "float32";
+}
+
+// Llama-3 rope parameters that reproduce the divisors exactly, searched over the usual values.
+std::optional<Llama3RopeScaling> recover_llama3(const Tensor& freqs, const ModelConfig& c) {
+  std::vector<float> want(static_cast<size_t>(freqs.cols()));
+  std::memcpy(want.data(), freqs.data, want.size() * sizeof(float));
+  float largest = 1;
+  for (float x : want) largest = std::max(largest, x);
+  for (double factor : {static_cast<double>(largest), 8.0, 16.0, 32.0, 4.0, 2.0})
+    for (int ctx = 16; ctx <= (1 << 21); ctx *= 2)
+      for (double low : {1.0, 0.5, 2.0})
+        for (double high : {4.0, 2.0, 8.0, 1.0}) {
+          if (high <= low) continue;
+          Llama3RopeScaling s{factor, low, high, ctx};
+          if (llama3_rope_divisors(c.head_dim, c.rope_theta, s) == want) return s;
+        }
+  return std::nullopt;
+}
+
+json write_config(const Model& model, const HfWriteOptions& o, DType weight_type,
+                  const std::string& dir) {
+  const ModelConfig& c = model.config;
+  const bool gemma = c.arch == "gemma3";
+  const char* arch_class = c.arch == "llama"   ? "LlamaForCausalLM"
+                           : c.arch == "qwen2" ? "Qwen2ForCausalLM"
+                           : c.arch == "qwen3" ? "Qwen3ForCausalLM"
+                                               : "Gemma3ForCausalLM";
+  json j = {{"architectures", {arch_class}},
+            {"model_type", gemma ? "gemma3_text" : c.arch},
+            {"hidden_size", c.dim},
+            {"intermediate_size", c.hidden_dim},
+            {"num_hidden_layers", c.n_layers},
+            {"num_attention_heads", c.n_heads},
+            {"num_key_value_heads", c.n_kv_heads},
+            {"head_dim", c.head_dim},
+            {"vocab_size", c.vocab_size},
+            {"max_position_embeddings", c.max_seq_len},
+            {"rms_norm_eps", float_number(c.norm_eps)},
+            {"rope_theta", float_number(c.rope_theta)},
+            {"tie_word_embeddings", model.tied_output},
+            {"torch_dtype", torch_dtype(weight_type)},
+            {"rope_scaling", nullptr}};
+  if (gemma)
+    j["hidden_activation"] = "gelu_pytorch_tanh";
+  else
+    j["hidden_act"] = "silu";
+  if (c.arch == "llama" || c.arch == "qwen3")
+    j["attention_bias"] = model.layers[0].bq.data != nullptr;
+  if (c.arch != "llama" && c.arch != "gemma3") j["use_sliding_window"] = false;
+  if (c.final_logit_softcap > 0)
+    j["final_logit_softcapping"] = float_number(c.final_logit_softcap);
+  else if (gemma)
+    j["final_logit_softcapping"] = nullptr;
+
+  if (model.rope_freqs.data) {
+    require(c.arch == "llama" && c.rope_scale == 1.0f, dir,
+            "rope_freqs.weight has no Hugging Face equivalent for " + c.arch +
+                (c.rope_scale != 1.0f ? " with linear rope scaling" : ""));
+    std::optional<Llama3RopeScaling> s = o.llama3_rope;
+    if (!s) s = recover_llama3(model.rope_freqs, c);
+    require(s.has_value(), dir,
+            "rope_freqs.weight matches no Llama-3 rope_scaling (factor, low/high frequency "
+            "factors, original context): pass them explicitly");
+    j["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", s->factor},
+                         {"low_freq_factor", s->low_freq_factor},
+                         {"high_freq_factor", s->high_freq_factor},
+                         {"original_max_position_embeddings", s->original_context}};
+  } else if (c.rope_scale != 1.0f) {
+    j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", float_number(c.rope_scale)}};
+  }
+
+  if (gemma) {
+    j["attn_logit_softcapping"] = nullptr;
+    j["rope_local_base_freq"] = float_number(c.rope_theta_swa);
+    json types = json::array();
+    for (int l = 0; l < c.n_layers; ++l)
+      types.push_back(c.is_sliding(l) ? "sliding_attention" : "full_attention");
+    j["layer_types"] = types;
+    if (c.sliding_window > 0) {
+      j["sliding_window"] = c.sliding_window;
+      j["sliding_window_pattern"] = c.swa_pattern;
+    } else {
+      j["sliding_window"] = nullptr;
+    }
+    // query_scale = 1/sqrt(query_pre_attn_scalar): an integer when that reproduces it exactly.
+    const float qs =
+        c.query_scale > 0 ? c.query_scale : static_cast<float>(1.0 / std::sqrt(c.head_dim));
+    const double scalar = 1.0 / (static_cast<double>(qs) * qs);
+    const double whole = std::round(scalar);
+    if (static_cast<float>(1.0 / std::sqrt(whole)) == qs)
+      j["query_pre_attn_scalar"] = static_cast<int64_t>(whole);
+    else
+      j["query_pre_attn_scalar"] = scalar;
+  } else {
+    require(c.sliding_window == 0, dir, "sliding-window layers are only written for gemma3");
+  }
+  return j;
+}
+
+}  // namespace
+
+void write_hf_model(const Model& model, const std::string& dir, const HfWriteOptions& o) {
+  const ModelConfig& c = model.config;
+  require(find_arch(c.arch) != nullptr, dir, "unknown architecture " + c.arch);
+  for (DType t : {o.weight_type.value_or(DType::F32), o.norm_type})
+    require(t == DType::F32 || t == DType::F16 || t == DType::BF16, dir,
+            "safetensors holds F32, F16 or BF16 weights, not " + dtype_name(t));
+  require(o.shards >= 1 && o.shards <= 99999, dir, "shard count must be 1 to 99999");
+  const bool gemma = c.arch == "gemma3";
+  const DType weight_type = o.weight_type.value_or(model.token_embd.type == DType::F16 ||
+                                                           model.token_embd.type == DType::BF16
+                                                       ? model.token_embd.type
+                                                       : DType::F32);
+  ensure_output_dir(dir);
+  const json config = write_config(model, o, weight_type, dir);
+
+  // Converted tensors need storage that outlives the writers.
+  std::deque<std::vector<uint8_t>> buffers;
+  struct Item {
+    std::string name;
+    DType type;
+    std::vector<int64_t> shape;
+    const void* data;
+    uint64_t nbytes;
+  };
+  std::vector<Item> items;
+  auto add_matrix = [&](const std::string& name, const Tensor& t, int permute_heads) {
+    DType out = o.weight_type.value_or(
+        t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 ? t.type
+                                                                              : DType::F32);
+    const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
+    const size_t rb = dtype_row_bytes(out, cols);
+    const uint8_t* data = t.data;
+    if (out != t.type) {
+      auto& buf = buffers.emplace_back(rb * rows);
+      std::vector<float> row(cols);
+      for (size_t r = 0; r < rows; ++r) {
+        dequantize_row(t.type, t.row(static_cast<int64_t>(r)), row.data(), cols);
+        quantize_row(out, row.data(), buf.data() + r * rb, cols);
+      }
+      data = buf.data();
+    }
+    if (permute_heads > 0) {
+      auto& buf = buffers.emplace_back(rb * rows);
+      permute_rows(data, buf.data(), rb, static_cast<int64_t>(rows), permute_heads, true);
+      data = buf.data();
+    }
+    items.push_back(
+        {name, out, {static_cast<int64_t>(rows), static_cast<int64_t>(cols)}, data, rb * rows});
+  };
+  auto add_vector = [&](const std::string& name, const Tensor& t, float shift, int permute_heads) {
+    const size_t n = static_cast<size_t>(t.n_elements());
+    std::vector<float> v(n);
+    dequantize_row(t.type, t.data, v.data(), n);
+    for (float& x : v) x -= shift;
+    std::vector<float> p(n);
+    if (permute_heads > 0)
+      permute_rows(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<uint8_t*>(p.data()),
+                   sizeof(float), static_cast<int64_t>(n), permute_heads, true);
+    else
+      p = v;
+    const size_t bytes = dtype_row_bytes(o.norm_type, n);
+    auto& buf = buffers.emplace_back(bytes);
+    quantize_row(o.norm_type, p.data(), buf.data(), n);
+    items.push_back({name, o.norm_type, {static_cast<int64_t>(n)}, buf.data(), bytes});
+  };
+
+  const float shift = gemma ? 1.0f : 0.0f;
+  add_matrix("model.embed_tokens.weight", model.token_embd, 0);
+  for (size_t l = 0; l < model.layers.size(); ++l) {
+    const std::string b = "model.layers." + std::to_string(l) + ".";
+    for (const LayerSlot& s : layer_slots()) {
+      const Tensor& t = model.layers[l].*s.member;
+      if (!t.data) continue;
+      const std::string name = b + hf_layer_name(s.member, gemma);
+      const int heads = permuted_heads(s.member, c);
+      if (s.matrix)
+        add_matrix(name, t, heads);
+      else
+        add_vector(name, t, is_norm(s.member) ? shift : 0, heads);
+    }
+  }
+  add_vector("model.norm.weight", model.output_norm, shift, 0);
+  if (!model.tied_output) add_matrix("lm_head.weight", model.output, 0);
+
+  // Shards: consecutive runs of tensors of about equal size.
+  uint64_t total = 0;
+  for (const Item& it : items) total += it.nbytes;
+  const int n = std::min<int>(o.shards, static_cast<int>(items.size()));
+  std::vector<SafetensorsWriter> writers(static_cast<size_t>(n));
+  std::vector<std::string> files(static_cast<size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    char name[64];
+    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", k + 1, n);
+    files[k] = n == 1 ? "model.safetensors" : name;
+    writers[k].set_metadata("format", "pt");
+  }
+  json weight_map = json::object();
+  uint64_t before = 0;
+  int shard = 0;
+  for (size_t k = 0; k < items.size(); ++k) {
+    const Item& it = items[k];
+    // Move on once this shard holds its share, keeping one tensor for each shard left.
+    while (shard + 1 < n &&
+           (before >= total / static_cast<uint64_t>(n) * static_cast<uint64_t>(shard + 1) ||
+            items.size() - k <= static_cast<size_t>(n - 1 - shard)) &&
+           writers[shard].data_bytes() > 0)
+      ++shard;
+    writers[shard].add_tensor(it.name, it.type, it.shape, it.data);
+    weight_map[it.name] = files[shard];
+    before += it.nbytes;
+  }
+  for (int k = 0; k < n; ++k) writers[k].write(join(dir, files[k]));
+  // A folder written before with the other layout must not keep a stale index or file.
+  std::error_code ec;
+  if (n > 1) {
+    const json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    write_file_atomic(join(dir, "model.safetensors.index.json"), index.dump(2) + "\n");
+    fs::remove(join(dir, "model.safetensors"), ec);
+  } else {
+    fs::remove(join(dir, "model.safetensors.index.json"), ec);
+  }
+  write_file_atomic(join(dir, "config.json"), config.dump(2) + "\n");
+
+  if (!o.tokenizer_json.empty()) {
+    auto copy = [&](const std::string& from, const std::string& to) {
+      std::ifstream in(from, std::ios::binary);
+      if (!in) throw InputError(from, "cannot open");
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      write_file_atomic(join(dir, to), text);
+    };
+    copy(o.tokenizer_json, "tokenizer.json");
+    const fs::path cfg = fs::path(o.tokenizer_json).parent_path() / "tokenizer_config.json";
+    if (fs::exists(cfg)) copy(cfg.string(), "tokenizer_config.json");
+  }
+}
+
+}  // namespace ss

@@ -1,0 +1,165 @@
+#include "model/load_model.h"
+
+#include <cstring>
+#include <fstream>
+
+#include "base/error.h"
+#include "format/gguf.h"
+#include "model/arch.h"
+#include "model/hf_model.h"
+#include "model/llama2c.h"
+
+namespace ss {
+
+bool is_gguf_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open");
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::memcmp(magic, "GGUF", 4) == 0;
+}
+
+namespace {
+
+Tensor tensor_from(const GgufFile& g, const std::string& name, bool required = true) {
+  const GgufTensor* t = g.find_tensor(name);
+  if (!t) {
+    if (required) g.fail("missing tensor " + name);
+    return Tensor{name, DType::F32, {}, nullptr};
+  }
+  Tensor out{name, t->type, {}, t->data};
+  for (auto d : t->ne) out.ne.push_back(static_cast<int64_t>(d));
+  return out;
+}
+
+int get_dim(const GgufFile& g, const std::string& key) {
+  int64_t v = g.get_int(key, -1);
+  if (v <= 0 || v >= (int64_t{1} << 24))
+    g.fail("missing or invalid " + key + " (" + std::to_string(v) + ")");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+Model load_gguf_model(const std::string& path) {
+  auto g = std::make_shared<GgufFile>(path);
+  std::string arch = g->get_string("general.architecture");
+  const ArchTraits* traits = find_arch(arch);
+  if (!traits)
+    g->fail("unsupported architecture '" + arch + "' (supported: " + supported_archs() + ")");
+  Model m;
+  m.path = path;
+  m.storage = g;
+  ModelConfig& c = m.config;
+  c.arch = arch;
+  const std::string p = arch + ".";
+  c.dim = get_dim(*g, p + "embedding_length");
+  c.hidden_dim = get_dim(*g, p + "feed_forward_length");
+  c.n_layers = get_dim(*g, p + "block_count");
+  c.n_heads = get_dim(*g, p + "attention.head_count");
+  c.n_kv_heads = g->has(p + "attention.head_count_kv") ? get_dim(*g, p + "attention.head_count_kv")
+                                                       : c.n_heads;
+  c.max_seq_len = get_dim(*g, p + "context_length");
+  if (c.dim % c.n_heads != 0 && !g->has(p + "attention.key_length"))
+    g->fail("embedding_length is not a multiple of head_count");
+  c.head_dim = g->has(p + "attention.key_length") ? get_dim(*g, p + "attention.key_length")
+                                                  : c.dim / c.n_heads;
+  if (g->has(p + "attention.value_length") &&
+      get_dim(*g, p + "attention.value_length") != c.head_dim)
+    g->fail("attention.value_length differs from key_length (not supported)");
+  c.norm_eps = static_cast<float>(g->get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
+  c.rope_theta = static_cast<float>(g->get_float(p + "rope.freq_base", 10000.0));
+  const std::string scaling = g->get_string(p + "rope.scaling.type", "none");
+  if (scaling == "linear")
+    c.rope_scale = static_cast<float>(g->get_float(p + "rope.scaling.factor", 1.0));
+  else if (scaling != "none" && scaling != "")
+    g->fail("unsupported rope scaling '" + scaling + "' (supported: linear)");
+  if (traits->swa_pattern > 0) {
+    const int64_t window = g->get_int(p + "attention.sliding_window", 0);
+    if (window < 0 || window >= (int64_t{1} << 24))
+      g->fail("invalid " + p + "attention.sliding_window");
+    c.sliding_window = static_cast<int>(window);
+    c.rope_theta_swa = static_cast<float>(g->get_float(p + "rope.freq_base_swa", 10000.0));
+  }
+  c.final_logit_softcap = static_cast<float>(g->get_float(p + "final_logit_softcapping", 0.0));
+  apply_arch(c);
+
+  m.token_embd = tensor_from(*g, "token_embd.weight");
+  c.vocab_size = static_cast<int>(m.token_embd.rows());
+  m.output_norm = tensor_from(*g, "output_norm.weight");
+  m.output = tensor_from(*g, "output.weight", false);
+  m.tied_output = m.output.data == nullptr;
+  if (m.tied_output) {
+    m.output = m.token_embd;
+    m.output.name = "output.weight (tied to token_embd.weight)";
+  }
+  m.rope_freqs = tensor_from(*g, "rope_freqs.weight", false);
+  // Tensors the architecture requires; the others are used when a file has them (e.g. the
+  // attn_output.bias of a pruned export, or biases llama.cpp also accepts for llama).
+  auto required = [&](const LayerSlot& s) {
+    const Tensor LayerWeights::*t = s.member;
+    if (t == &LayerWeights::bo) return false;
+    if (t == &LayerWeights::bq || t == &LayerWeights::bk || t == &LayerWeights::bv)
+      return traits->qkv_bias;
+    if (t == &LayerWeights::q_norm || t == &LayerWeights::k_norm) return traits->qk_norm;
+    if (t == &LayerWeights::post_attn_norm || t == &LayerWeights::post_ffn_norm)
+      return traits->post_norms;
+    return true;
+  };
+  m.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    for (const LayerSlot& s : layer_slots())
+      m.layers[l].*s.member = tensor_from(*g, b + s.gguf_name, required(s));
+  }
+  validate_model(m);
+  return m;
+}
+
+Model load_model(const std::string& path) {
+  if (is_model_dir(path)) return load_hf_model(path);
+  if (is_gguf_file(path)) return load_gguf_model(path);
+  return load_llama2c(path);
+}
+
+SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& tokenizer_path) {
+  if (!tokenizer_path.empty()) {
+    if (is_gguf_file(tokenizer_path))
+      return SpmTokenizer(vocab_from_gguf(GgufFile(tokenizer_path)));
+    return SpmTokenizer(load_llama2c_vocab(tokenizer_path));
+  }
+  if (is_model_dir(model_path))
+    throw InputError(model_path,
+                     "this command needs a SentencePiece vocabulary (llama2.c tokenizer .bin or "
+                     "GGUF): pass --tokenizer FILE");
+  if (!is_gguf_file(model_path))
+    throw InputError(model_path, "a llama2.c checkpoint has no tokenizer: pass --tokenizer FILE");
+  GgufFile g(model_path);
+  if (!g.has("tokenizer.ggml.tokens")) g.fail("no tokenizer in this file: pass --tokenizer FILE");
+  return SpmTokenizer(vocab_from_gguf(g));
+}
+
+std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
+                                               const std::string& tokenizer_path) {
+  if (!tokenizer_path.empty()) {
+    if (is_gguf_file(tokenizer_path)) return tokenizer_from_gguf(GgufFile(tokenizer_path));
+    const std::string json = ".json";
+    if (tokenizer_path.size() >= json.size() &&
+        tokenizer_path.compare(tokenizer_path.size() - json.size(), json.size(), json) == 0)
+      return tokenizer_from_json(tokenizer_path);
+    return std::make_unique<SpmTokenizer>(load_llama2c_vocab(tokenizer_path));
+  }
+  if (is_model_dir(model_path)) {
+    const std::string json_path = model_path + "/tokenizer.json";
+    if (!std::ifstream(json_path))
+      throw InputError(model_path, "no tokenizer.json in this folder: pass --tokenizer FILE");
+    return tokenizer_from_json(json_path);
+  }
+  if (!is_gguf_file(model_path))
+    throw InputError(model_path, "a llama2.c checkpoint has no tokenizer: pass --tokenizer FILE");
+  GgufFile g(model_path);
+  if (!g.has("tokenizer.ggml.tokens")) g.fail("no tokenizer in this file: pass --tokenizer FILE");
+  return tokenizer_from_gguf(g);
+}
+
+}  // namespace ss

@@ -1,0 +1,108 @@
+#include "model/model_export.h"
+
+#include <vector>
+
+#include "format/gguf.h"
+#include "ops/dequant.h"
+
+namespace ss {
+
+GgufMetadata vocab_metadata(const Vocab& vocab) {
+  std::vector<int32_t> types(vocab.types.size());
+  for (size_t i = 0; i < types.size(); ++i) types[i] = static_cast<int32_t>(vocab.types[i]);
+  return {
+      {"tokenizer.ggml.model", GgufValue::of_string(vocab.model)},
+      {"tokenizer.ggml.tokens", GgufValue::of_strings(vocab.tokens)},
+      {"tokenizer.ggml.scores", GgufValue::of_f32s(vocab.scores)},
+      {"tokenizer.ggml.token_type", GgufValue::of_i32s(types)},
+      {"tokenizer.ggml.bos_token_id", GgufValue::of_u32(vocab.bos_id)},
+      {"tokenizer.ggml.eos_token_id", GgufValue::of_u32(vocab.eos_id)},
+      {"tokenizer.ggml.unknown_token_id", GgufValue::of_u32(vocab.unk_id)},
+      {"tokenizer.ggml.add_bos_token", GgufValue::of_bool(vocab.add_bos)},
+      {"tokenizer.ggml.add_eos_token", GgufValue::of_bool(false)},
+      {"tokenizer.ggml.add_space_prefix", GgufValue::of_bool(vocab.add_space_prefix)},
+  };
+}
+
+GgufMetadata tokenizer_metadata(const GgufFile& gguf) {
+  GgufMetadata out;
+  for (const auto& [key, value] : gguf.metadata())
+    if (key.rfind("tokenizer.", 0) == 0) out.emplace_back(key, value);
+  return out;
+}
+
+void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const std::string& path,
+                      std::optional<DType> weight_type, const std::string& name,
+                      const GgufMetadata& extra) {
+  const ModelConfig& c = model.config;
+  const std::string p = c.arch + ".";
+  GgufWriter w;
+  w.set("general.architecture", GgufValue::of_string(c.arch));
+  w.set("general.name", GgufValue::of_string(name.empty() ? "sinkscope export" : name));
+  w.set("general.alignment", GgufValue::of_u32(32));
+  w.set(p + "context_length", GgufValue::of_u32(c.max_seq_len));
+  w.set(p + "embedding_length", GgufValue::of_u32(c.dim));
+  w.set(p + "block_count", GgufValue::of_u32(c.n_layers));
+  w.set(p + "feed_forward_length", GgufValue::of_u32(c.hidden_dim));
+  w.set(p + "rope.dimension_count", GgufValue::of_u32(c.head_dim));
+  w.set(p + "attention.head_count", GgufValue::of_u32(c.n_heads));
+  w.set(p + "attention.head_count_kv", GgufValue::of_u32(c.n_kv_heads));
+  w.set(p + "attention.key_length", GgufValue::of_u32(c.head_dim));
+  w.set(p + "attention.value_length", GgufValue::of_u32(c.head_dim));
+  w.set(p + "attention.layer_norm_rms_epsilon", GgufValue::of_f32(c.norm_eps));
+  w.set(p + "rope.freq_base", GgufValue::of_f32(c.rope_theta));
+  if (c.rope_scale != 1.0f) {
+    w.set(p + "rope.scaling.type", GgufValue::of_string("linear"));
+    w.set(p + "rope.scaling.factor", GgufValue::of_f32(c.rope_scale));
+  }
+  if (c.sliding_window > 0) {
+    w.set(p + "attention.sliding_window", GgufValue::of_u32(c.sliding_window));
+    w.set(p + "rope.freq_base_swa", GgufValue::of_f32(c.rope_theta_swa));
+  }
+  if (c.final_logit_softcap > 0)
+    w.set(p + "final_logit_softcapping", GgufValue::of_f32(c.final_logit_softcap));
+  w.set(p + "vocab_size", GgufValue::of_u32(c.vocab_size));
+  for (const auto& [key, value] : tokenizer) w.set(key, value);
+  for (const auto& [key, value] : extra) w.set(key, value);
+
+  // Converted tensors need storage that outlives write().
+  std::vector<std::vector<uint8_t>> buffers;
+  auto add = [&](const std::string& gguf_name, const Tensor& t, bool is_matrix) {
+    DType out = is_matrix ? weight_type.value_or(t.type) : DType::F32;
+    std::vector<uint64_t> ne;
+    for (auto d : t.ne) ne.push_back(static_cast<uint64_t>(d));
+    if (out == t.type) {
+      w.add_tensor(gguf_name, out, ne, t.data);
+      return;
+    }
+    const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
+    std::vector<float> row(cols);
+    auto& buf = buffers.emplace_back(dtype_row_bytes(out, cols) * rows);
+    for (size_t r = 0; r < rows; ++r) {
+      dequantize_row(t.type, t.row(static_cast<int64_t>(r)), row.data(), cols);
+      quantize_row(out, row.data(), buf.data() + r * dtype_row_bytes(out, cols), cols);
+    }
+    w.add_tensor(gguf_name, out, ne, buf.data());
+  };
+  buffers.reserve(5 + layer_slots().size() * model.layers.size());
+  add("token_embd.weight", model.token_embd, true);
+  add("output_norm.weight", model.output_norm, false);
+  if (!model.tied_output) add("output.weight", model.output, true);
+  if (model.rope_freqs.data) add("rope_freqs.weight", model.rope_freqs, false);
+  for (size_t l = 0; l < model.layers.size(); ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    for (const LayerSlot& s : layer_slots()) {
+      const Tensor& t = model.layers[l].*s.member;
+      if (t.data) add(b + s.gguf_name, t, s.matrix);
+    }
+  }
+  w.write(path);
+}
+
+void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string& path,
+                      std::optional<DType> weight_type, const std::string& name,
+                      const std::vector<std::pair<std::string, GgufValue>>& extra) {
+  write_model_gguf(model, vocab_metadata(vocab), path, weight_type, name, extra);
+}
+
+}  // namespace ss

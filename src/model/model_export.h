@@ -1,0 +1,36 @@
+#pragma once
+// Writes a model (and its tokenizer) as a GGUF file of its own architecture (llama, qwen2,
+// qwen3, gemma3) that sinkscope and llama.cpp load. GGUF `llama` Q/K rows are in the
+// adjacent-pair rotary order sinkscope runs, so no permutation is needed: see rope().
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "format/gguf.h"
+#include "model/model.h"
+#include "tokenizer/vocab.h"
+
+namespace ss {
+
+using GgufMetadata = std::vector<std::pair<std::string, GgufValue>>;
+
+// tokenizer.ggml.* keys describing a vocabulary.
+GgufMetadata vocab_metadata(const Vocab& vocab);
+// Every tokenizer.* key of a GGUF file as it is (merges, pre-tokenizer, special ids, ...).
+GgufMetadata tokenizer_metadata(const GgufFile& gguf);
+
+// weight_type: dtype of the 2-D weight matrices (any type quantize_row writes; nullopt keeps
+// each tensor's own type); norms, biases and rope frequencies stay F32.
+// tokenizer: the tokenizer.* keys; extra: further metadata (e.g. the pruned head set), written
+// after the standard keys.
+void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const std::string& path,
+                      std::optional<DType> weight_type = DType::F32, const std::string& name = "",
+                      const GgufMetadata& extra = {});
+
+// write_model_gguf with the tokenizer of `vocab` (the name predates the other architectures).
+void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string& path,
+                      std::optional<DType> weight_type = DType::F32, const std::string& name = "",
+                      const std::vector<std::pair<std::string, GgufValue>>& extra = {});
+
+}  // namespace ss
