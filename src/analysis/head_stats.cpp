@@ -3,20 +3,18 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/statistics.h"
 #include "ops/dequant.h"
 #include "ops/simd/kernels.h"
 
 namespace ss {
 
 const std::vector<std::string>& head_stat_names() {
-  static const std::vector<std::string> names = {
-      "bos_sink_score", "bos_attention_mean_q1", "first_k_mass", "top_key", "top_key_score",
-      "entropy_mean_q1", "z_norm_mean", "z_norm_layer_ratio", "contrib_norm_mean",
-      "value_norm_first", "value_norm_ratio",
-      // dormant-head scores
-      "awft", "awft_ln", "ahon", "ahon_ln", "entropy", "entropy_ln", "value_first",
-      "value_first_ln", "value_avg", "value_avg_ln", "last_output", "last_output_ln", "contrib",
-      "contrib_ln"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const Statistic& s : statistics()) n.emplace_back(s.name);
+    return n;
+  }();
   return names;
 }
 
@@ -140,7 +138,6 @@ void SinkStatsObserver::on_z(int layer, int pos0, int n, const float* z) {
 HeadTable SinkStatsObserver::finish_window() const {
   const ModelConfig& c = model_.config;
   const int L = c.n_layers, H = c.n_heads;
-  const double T = T_, Tq1 = std::max(1, T_ - 1);
   HeadTable out;
   for (const auto& name : head_stat_names()) out[name].assign(static_cast<size_t>(L) * H, 0.0);
   for (int l = 0; l < L; ++l)
@@ -148,39 +145,30 @@ HeadTable SinkStatsObserver::finish_window() const {
       const size_t i = static_cast<size_t>(l) * H + h;
       const Accum& a = heads_[i];
       const KvAccum& kv = kv_[static_cast<size_t>(l) * c.n_kv_heads + h / c.kv_group()];
-      double top_score = 0;
-      int top_key = 0;
+      HeadWindow w;
+      w.T = T_;
+      w.Tq1 = std::max(1, T_ - 1);
+      w.bos_all = a.bos_all, w.bos_q1 = a.bos_q1, w.first_k = a.first_k;
+      w.entropy_all = a.entropy_all, w.entropy_q1 = a.entropy_q1;
+      w.z_norm = a.z_norm, w.contrib_norm = a.contrib_norm, w.last_z_norm = a.last_z_norm;
+      w.v0_norm = kv.v0_norm, w.v_norm_sum = kv.v_norm_sum;
+      w.v_mean_k1 = T_ > 1 ? kv.v_norm_sum_k1 / (w.T - 1) : 0.0;
       // sink_score_k averages over the queries that can see key k: on a sliding-window layer
       // only the `window` queries from k on.
       const int window = c.window(l);
       for (int k = 1; k < T_; ++k) {
         const int seen = window > 0 ? std::min(T_, k + window) - k : T_ - k;
         const double s = a.received[k] / seen;
-        if (s > top_score) top_score = s, top_key = k;
+        if (s > w.top_key_score) w.top_key_score = s, w.top_key = k;
       }
-      const double v_mean_k1 = T_ > 1 ? kv.v_norm_sum_k1 / (T - 1) : 0.0;
-      out["bos_sink_score"][i] = a.bos_all / T;
-      out["bos_attention_mean_q1"][i] = a.bos_q1 / Tq1;
-      out["first_k_mass"][i] = a.first_k / T;
-      out["top_key"][i] = top_key;
-      out["top_key_score"][i] = top_score;
-      out["entropy_mean_q1"][i] = a.entropy_q1 / Tq1;
-      out["z_norm_mean"][i] = a.z_norm / T;
-      out["contrib_norm_mean"][i] = a.contrib_norm / T;
-      out["value_norm_first"][i] = kv.v0_norm;
-      out["value_norm_ratio"][i] = v_mean_k1 > 0 ? kv.v0_norm / v_mean_k1 : 0.0;
-      out["awft"][i] = a.bos_all / T;
-      out["ahon"][i] = a.z_norm / T;
-      out["entropy"][i] = a.entropy_all / T;
-      out["value_first"][i] = kv.v0_norm;
-      out["value_avg"][i] = kv.v_norm_sum / T;
-      out["last_output"][i] = a.last_z_norm;
-      out["contrib"][i] = a.contrib_norm / T;
+      for (const Statistic& s : statistics())
+        if (s.finish) out[std::string(s.name)][i] = s.finish(w);
     }
   // "(LN)": divided by the mean of the same score over the heads of the layer.
-  auto layer_normalise = [&](const std::string& from, const std::string& to) {
-    const auto& src = out[from];
-    auto& dst = out[to];
+  for (const Statistic& s : statistics()) {
+    if (s.layer_normalised.empty()) continue;
+    const auto& src = out[std::string(s.layer_normalised)];
+    auto& dst = out[std::string(s.name)];
     for (int l = 0; l < L; ++l) {
       double mean = 0;
       for (int h = 0; h < H; ++h) mean += src[static_cast<size_t>(l) * H + h];
@@ -189,11 +177,7 @@ HeadTable SinkStatsObserver::finish_window() const {
         dst[static_cast<size_t>(l) * H + h] =
             mean > 0 ? src[static_cast<size_t>(l) * H + h] / mean : 0.0;
     }
-  };
-  layer_normalise("z_norm_mean", "z_norm_layer_ratio");
-  for (const char* s :
-       {"awft", "ahon", "entropy", "value_first", "value_avg", "last_output", "contrib"})
-    layer_normalise(s, std::string(s) + "_ln");
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "analysis/statistics.h"
 #include "cli/common.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
@@ -14,7 +15,15 @@ void add_info(CLI::App& root) {
   CLI::App* cmd =
       root.add_subcommand("info", "Architecture, dimensions, dtypes and parameter count");
   add_common(cmd, *a, false, true);
-  cmd->callback([a] {
+  auto statistics = std::make_shared<bool>(false);
+  cmd->add_flag(
+      "--statistics", *statistics,
+      "Print the registry of per-head statistics as Markdown (docs/statistics.md) and exit");
+  cmd->callback([a, statistics] {
+    if (*statistics) {
+      std::fputs(statistics_markdown().c_str(), stdout);
+      return;
+    }
     Model m = load_model(a->model);
     const ModelConfig& c = m.config;
     std::printf("file          %s\n", m.path.c_str());

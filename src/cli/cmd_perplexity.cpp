@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "analysis/statistics.h"
 #include "base/error.h"
 #include "base/text_file.h"
 #include "cli/common.h"
@@ -103,8 +104,7 @@ void add_perplexity(CLI::App& root) {
       rule = parse_dormant_threshold(a->dormant_threshold, "--dormant-threshold");
     else
       rule = {a->dormant_score, -1, a->dormant_fraction};
-    require(is_dormant_score(rule.score), "--dormant-score",
-            "'" + rule.score + "' is not a dormant score");
+    dormant_score(rule.score, "--dormant-score");  // one of the registry's, else a one-line error
     require(a->dormant_fraction <= 1, "--dormant-fraction", "must be at most 1");
     HeadMask window_mask = mask;
     double flagged_sum = 0;

@@ -7,6 +7,7 @@
 #include "analysis/massive.h"
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
+#include "analysis/statistics.h"
 #include "base/error.h"
 #include "runtime/runtime.h"
 
@@ -94,8 +95,9 @@ nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const
       const size_t i = static_cast<size_t>(l) * H + h;
       nlohmann::json row{
           {"ctx", ctx}, {"bos", mode.name}, {"layer", l}, {"head", h}, {"windows", windows.size()}};
-      for (const auto& name : head_stat_names()) {
-        if (name == "top_key") {
+      for (const Statistic& stat : statistics()) {
+        const std::string name(stat.name);
+        if (stat.aggregate == Aggregate::Mode) {
           // The key most often strongest across windows (lowest on ties).
           auto best = std::max_element(top_key_votes[i].begin(), top_key_votes[i].end(),
                                        [](auto& a, auto& b) { return a.second < b.second; });
@@ -114,8 +116,9 @@ nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const
       if (bos > mean("bos_sink_score", strongest)) strongest = i;
       heads.push_back(std::move(row));
     }
-    for (const auto& name : head_stat_names()) {
-      if (name == "top_key") continue;
+    for (const Statistic& stat : statistics()) {
+      if (stat.aggregate == Aggregate::Mode) continue;  // an index: no layer mean
+      const std::string name(stat.name);
       double s = 0;
       for (int h = 0; h < H; ++h) s += mean(name, static_cast<size_t>(l) * H + h);
       lrow[name] = s / H;

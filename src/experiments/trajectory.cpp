@@ -169,7 +169,8 @@ void write_trajectory(const std::string& dir, const std::vector<TrajectoryPoint>
   html += "<h1>Attention sinks over training</h1>\n<p>" + std::to_string(pts.size()) +
           " checkpoints, windows of " + std::to_string(opt.ctx) + " tokens with BOS first (" +
           std::to_string(opt.chunks) + " per checkpoint); sink head: bos_sink_score &gt; ε; " +
-          "dormant: " + svg::escape(opt.dormant.score) + " &lt; " +
+          "dormant: " + svg::escape(opt.dormant.score) +
+          (dormant_when_high(opt.dormant.score) ? " &gt; " : " &lt; ") +
           svg::num(opt.dormant.threshold) +
           ".</p>\n<h2>Sink rate, BOS sink score, dormant heads</h2>\n" + svg::line_chart(rates) +
           "\n<h2>Loss on the analysis text</h2>\n" + svg::line_chart(loss) +

@@ -3,24 +3,12 @@
 #include <algorithm>
 #include <random>
 
+#include "analysis/statistics.h"
 #include "base/error.h"
 #include "ops/dequant.h"
 
 namespace ss {
 namespace {
-
-// Dormant scores flag a head when the score is high (awft) or low (all others).
-bool high_is_dormant(const std::string& score) {
-  return score == "awft" || score == "awft_ln";
-}
-
-const std::vector<std::string>& dormant_scores() {
-  static const std::vector<std::string> s = {
-      "awft",        "awft_ln",        "ahon",           "ahon_ln",   "entropy",
-      "entropy_ln",  "value_first",    "value_first_ln", "value_avg", "value_avg_ln",
-      "last_output", "last_output_ln", "contrib",        "contrib_ln"};
-  return s;
-}
 
 double sum_sq_rows(const Tensor& t, int64_t r0, int64_t r1) {
   std::vector<float> row(t.cols());
@@ -38,7 +26,7 @@ const std::vector<std::string>& criterion_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n = {"bos-sink", "weight-magnitude", "activation-magnitude", "random",
                                   "ablation-delta"};
-    for (const auto& s : dormant_scores()) n.push_back("dormant:" + s);
+    for (const auto& s : dormant_score_names()) n.push_back("dormant:" + s);
     return n;
   }();
   return names;
@@ -104,12 +92,9 @@ std::vector<double> removability(const Model& model, const std::string& criterio
     return r;
   }
   if (criterion.rfind("dormant:", 0) == 0) {
-    const std::string score = criterion.substr(8);
-    require(std::find(dormant_scores().begin(), dormant_scores().end(), score) !=
-                dormant_scores().end(),
-            "--criteria", "unknown dormant score '" + score + "'");
-    std::vector<double> s = in.stat_means(score);
-    return high_is_dormant(score) ? s : negate(s);
+    const Statistic& score = dormant_score(criterion.substr(8), "--criteria");
+    std::vector<double> s = in.stat_means(std::string(score.name));
+    return score.direction == Direction::HighIsDormant ? s : negate(s);
   }
   throw InputError("--criteria", "unknown criterion '" + criterion + "'");
 }

@@ -3,19 +3,20 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/statistics.h"
 #include "base/error.h"
 #include "prune/select.h"
 
 namespace ss {
 
 bool dormant_when_high(const std::string& score) {
-  return score == "awft" || score == "awft_ln";
+  const Statistic* s = find_statistic(score);
+  return s && s->direction == Direction::HighIsDormant;
 }
 
 bool is_dormant_score(const std::string& score) {
-  const auto& names = head_stat_names();
-  const size_t first = std::find(names.begin(), names.end(), "awft") - names.begin();
-  return std::find(names.begin() + first, names.end(), score) != names.end();
+  const Statistic* s = find_statistic(score);
+  return s && s->dormant_score;
 }
 
 DormantRule parse_dormant_threshold(const std::string& text, const std::string& what) {

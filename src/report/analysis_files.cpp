@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "analysis/head_stats.h"
+#include "analysis/statistics.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "report/csv.h"
@@ -44,9 +45,10 @@ void write_analysis_files(const std::string& dir, const nlohmann::json& analysis
   std::vector<std::string> head_cols = {"ctx", "bos", "layer", "head", "windows"};
   std::vector<std::string> layer_cols = {"ctx",       "bos",           "layer",
                                          "sink_rate", "sink_rate_0.8", "sink_rate_top_key"};
-  for (const auto& name : head_stat_names()) {
+  for (const Statistic& stat : statistics()) {
+    const std::string name(stat.name);
     head_cols.push_back(name);
-    if (name != "top_key") {
+    if (stat.aggregate == Aggregate::Mean) {
       head_cols.push_back(name + "_std");
       layer_cols.push_back(name);
     }

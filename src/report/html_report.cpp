@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "analysis/statistics.h"
 #include "report/svg.h"
 
 namespace ss {
@@ -68,15 +69,14 @@ std::string run_name(const json& run) {
   return "ctx " + cell(get(run, "ctx")) + " · bos " + cell(get(run, "bos"));
 }
 
-// Heatmap statistics with what they mean (SPEC.md names).
-const std::vector<std::pair<std::string, std::string>> kHeatmapStats = {
-    {"bos_sink_score", "mean attention to key 0"},
-    {"first_k_mass", "attention mass on the first K keys"},
-    {"entropy_mean_q1", "attention entropy (nats), queries 1…T−1"},
-    {"z_norm_layer_ratio", "AHON-LN: head output norm / layer mean"},
-    {"contrib_norm_mean", "norm of the head's residual contribution"},
-    {"value_norm_ratio", "‖v₀‖ / mean over k≥1 of ‖v_k‖"},
-};
+// Heatmap statistics, with their captions from the registry.
+const std::vector<std::pair<std::string, std::string>> kHeatmapStats = [] {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const char* name : {"bos_sink_score", "first_k_mass", "entropy_mean_q1",
+                           "z_norm_layer_ratio", "contrib_norm_mean", "value_norm_ratio"})
+    out.emplace_back(name, std::string(find_statistic(name)->caption));
+  return out;
+}();
 
 // Series style: colour by window length, dash by first-token mode.
 svg::Series series_for(const json& run, const std::vector<int>& ctxs, const std::string& stat) {
