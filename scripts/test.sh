@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite: release build, then the AddressSanitizer + UBSan build.
+#   --fast   release build only, without the tests labelled slow or external (ctest -LE):
+#            the quick check before a commit
+# Labels (tests/CMakeLists.txt): unit, golden, cli, slow, external; e.g. `ctest --preset release
+# -L golden` runs one tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for preset in release asan; do
+presets=(release asan)
+ctest_args=()
+case "${1:-}" in
+  --fast) presets=(release); ctest_args=(-LE "slow|external") ;;
+  "") ;;
+  *) echo "usage: $0 [--fast]" >&2; exit 2 ;;
+esac
+for preset in "${presets[@]}"; do
   ./scripts/build.sh "$preset"
-  ctest --preset "$preset" -j "$(nproc)"
+  ctest --preset "$preset" -j "$(nproc)" "${ctest_args[@]}"
 done

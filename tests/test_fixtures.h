@@ -3,10 +3,14 @@
 // architecture, a fixed prompt, and a byte-level BPE tokenizer.json.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -15,18 +19,35 @@
 
 namespace ss::test {
 
-// `sinkscope synth --arch ARCH --seed SEED EXTRA` with stories260K's vocabulary, made once per
-// process for each (arch, extra, seed).
+// `sinkscope synth --arch ARCH --seed SEED EXTRA` with stories260K's vocabulary, made once for
+// each (arch, extra, seed): under ctest in the shared folder $SINKSCOPE_TEST_FIXTURES, filled
+// first by the FIXTURES_SETUP test Fixtures.SynthModels (tests/CMakeLists.txt), so the processes
+// of many tests share the files; else once per process. The CLI writes a GGUF by rename, so a
+// reader never sees half a file.
 inline std::string synth_model(const std::string& arch, const std::string& extra, int seed) {
   static std::map<std::string, std::string> made;
-  static const std::string dir = temp_dir();
+  const char* shared = std::getenv("SINKSCOPE_TEST_FIXTURES");
+  static const std::string dir = shared && *shared ? std::string(shared) : temp_dir();
   const std::string key = arch + " " + extra + " " + std::to_string(seed);
   if (made.count(key)) return made[key];
-  std::string path = dir + "/" + arch + std::to_string(made.size()) + ".gguf";
-  auto r = run_cli("synth --arch " + arch + " --seed " + std::to_string(seed) + " --vocab " +
-                   tok_bin() + " " + extra + " -q -o " + path);
-  EXPECT_EQ(r.code, 0) << r.err;
+  std::string name = arch + "_" + std::to_string(seed);
+  for (char c : extra) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  const std::string path = dir + "/" + name + ".gguf";
+  if (!std::filesystem::exists(path)) {
+    std::filesystem::create_directories(dir);
+    auto r = run_cli("synth --arch " + arch + " --seed " + std::to_string(seed) + " --vocab " +
+                     tok_bin() + " " + extra + " -q -o " + path);
+    EXPECT_EQ(r.code, 0) << r.err;
+  }
   return made[key] = path;
+}
+
+// Every synth model the test files use, as (arch, extra, seed).
+inline std::vector<std::tuple<std::string, std::string, int>> shared_synth_models() {
+  std::vector<std::tuple<std::string, std::string, int>> out;
+  for (const char* arch : {"llama", "qwen2", "qwen3", "gemma3"})
+    for (int seed : {7, 11}) out.emplace_back(arch, "", seed);
+  return out;
 }
 
 // BOS, then n-1 ids spread over a 512-token vocabulary.

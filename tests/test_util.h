@@ -2,9 +2,13 @@
 // Paths to the shared models/data, the golden reference, and running the CLI binary.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace ss::test {
 
@@ -26,11 +30,25 @@ inline const nlohmann::json& golden() {
   return g;
 }
 
+// The temporary directories of this process, removed when it exits (kept when
+// SINKSCOPE_KEEP_TEST_DIRS is set, to look at a failure).
+struct TempDirs {
+  std::vector<std::string> dirs;
+  ~TempDirs() {
+    if (std::getenv("SINKSCOPE_KEEP_TEST_DIRS")) return;
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+
 // A fresh temporary directory for one test.
 inline std::string temp_dir() {
+  static TempDirs made;
   char tmpl[] = "/tmp/sinkscope-test-XXXXXX";
   const char* d = mkdtemp(tmpl);
-  return d ? d : "/tmp";
+  if (!d) throw std::runtime_error("cannot create a temporary directory in /tmp");
+  made.dirs.emplace_back(d);
+  return d;
 }
 
 struct CliResult {

@@ -33,6 +33,7 @@ struct PruneArgs : CommonArgs {
   std::string scope = "global";
   uint64_t seed = 0;
   std::string out = "sinkscope-prune";
+  int kill_after_points = 0;
 };
 
 std::vector<int> text_tokens(const Tokenizer& tok, const std::string& path, bool bos) {
@@ -78,6 +79,8 @@ void add_prune(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  // Hidden (no group): for the resume test, a SIGKILL after this many new points.
+  cmd->add_option("--kill-after-points", a->kill_after_points)->group("")->check(at_least(1));
   cmd->callback([a] {
     Model model = load_cli_model(*a);
     const std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
@@ -102,6 +105,7 @@ void add_prune(CLI::App& root) {
             "shorter than one calibration window");
     opt.eval_ctx = a->eval_ctx;
     opt.out_dir = a->out;
+    opt.kill_after_points = a->kill_after_points;
 
     std::string setup = sha256_file(a->model) + " calib " + sha256_file(a->calib) + " " +
                         std::to_string(a->calib_ctx) + "x" + std::to_string(a->calib_chunks) +

@@ -1,5 +1,6 @@
 #include "experiments/sweep.h"
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +75,7 @@ nlohmann::json run_sweep(const Model& model, ThreadPool& pool, const SweepOption
   std::map<std::string, nlohmann::json> by_heads;
   auto remember = [&](const nlohmann::json& p) { by_heads.emplace(p["heads"].dump(), p); };
   nlohmann::json points = nlohmann::json::array();
+  int written = 0;  // new points on disk
   for (const auto& crit : opt.criteria) {
     const std::vector<double> r = scores["criteria"][crit].get<std::vector<double>>();
     for (double ratio : opt.ratios) {
@@ -102,6 +104,7 @@ nlohmann::json run_sweep(const Model& model, ThreadPool& pool, const SweepOption
         point["ratio"] = ratio;
         point["heads_pruned"] = heads.size();
         write_file_atomic(path, point.dump() + "\n");
+        if (++written == opt.kill_after_points) raise(SIGKILL);
       }
       remember(point);
       points.push_back(point);

@@ -31,6 +31,9 @@ struct SweepOptions {
   int eval_ctx = 256;  // KV cache size for the metrics
   std::string out_dir;
   std::string setup_key;  // identifies model + calibration; scores are reused only when equal
+  // Tests only: the process kills itself with SIGKILL right after writing this many new points
+  // (0: never), a kill at a known point for the resume test.
+  int kill_after_points = 0;
 };
 
 // progress(done, total) after each point. Returns the sweep document (also in sweep.json).
