@@ -22,4 +22,10 @@ std::string quoted_name(std::string_view s) {
   return r + "'";
 }
 
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return s;
+}
+
 }  // namespace ss

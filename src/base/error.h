@@ -22,5 +22,7 @@ inline void require(bool cond, const std::string& file, const std::string& what)
 // A name read from a file, quoted for an error message: control and non-ASCII bytes are escaped
 // (the message must stay one line) and names past 80 bytes are cut.
 std::string quoted_name(std::string_view s);
+// s with control characters (newlines included) as '?', to keep an error message on one line.
+std::string one_line(std::string s);
 
 }  // namespace ss

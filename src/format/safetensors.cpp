@@ -32,12 +32,6 @@ constexpr size_t kMaxDims = 8;
 constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
 // One line whatever the parser put in its message.
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return s;
-}
-
 // Deepest nesting of arrays and objects in JSON text (strings skipped), so that a header of a
 // million '[' is refused before any parser or destructor could recurse over it.
 int json_depth(std::string_view s) {

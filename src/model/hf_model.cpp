@@ -28,12 +28,6 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string one_line(std::string s) {
-  for (char& c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return s;
-}
-
 std::string join(const std::string& dir, const std::string& name) {
   return (fs::path(dir) / name).string();
 }
@@ -277,8 +271,6 @@ class Loader {
       std::memcpy(buf.data(), v.data(), buf.size());
     return Tensor{gguf_name, DType::F32, {n}, buf.data()};
   }
-
-  const std::string& listing() const { return listing_; }
 
  private:
   Model& m_;

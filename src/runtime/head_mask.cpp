@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "base/error.h"
 
@@ -33,14 +34,21 @@ void HeadMask::set_means(std::vector<float> means) {
   mean_ = std::move(means);
 }
 
+void HeadMask::check_means() const {
+  if (!mean_.empty()) return;
+  for (HeadAction a : action_)
+    if (a == HeadAction::Mean)
+      throw std::logic_error("HeadMask: a head is set to Mean but set_means() was not called");
+}
+
 void HeadMask::apply(int layer, float* z, int n_tokens) const {
   const size_t q_dim = static_cast<size_t>(n_heads_) * head_dim_;
   for (int h = 0; h < n_heads_; ++h) {
     HeadAction a = action_[index(layer, h)];
     if (a == HeadAction::Keep) continue;
-    const float* mean = a == HeadAction::Mean && !mean_.empty()
-                            ? mean_.data() + index(layer, h) * head_dim_
-                            : nullptr;
+    if (a == HeadAction::Mean && mean_.empty()) check_means();  // throws: no silent zeroing
+    const float* mean =
+        a == HeadAction::Mean ? mean_.data() + index(layer, h) * head_dim_ : nullptr;
     for (int t = 0; t < n_tokens; ++t) {
       float* zh = z + t * q_dim + static_cast<size_t>(h) * head_dim_;
       for (int i = 0; i < head_dim_; ++i) zh[i] = mean ? mean[i] : 0.0f;

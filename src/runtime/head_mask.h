@@ -25,7 +25,9 @@ class HeadMask {
   int n_masked() const;
   // Mean head outputs for HeadAction::Mean, [n_layers][n_heads][head_dim].
   void set_means(std::vector<float> means);
-  bool has_means() const { return !mean_.empty(); }
+  // Throws std::logic_error when a head is set to Mean and no means were given (a programming
+  // error: the commands always compute them); Runtime::set_head_mask calls it.
+  void check_means() const;
   // The mean z of a head ([head_dim]), or nullptr without means.
   const float* mean(int layer, int head) const {
     return mean_.empty() ? nullptr : mean_.data() + index(layer, head) * head_dim_;

@@ -1,5 +1,8 @@
 #include "runtime/hooks.h"
 
+#include <stdexcept>
+
+#include "base/error.h"
 #include "base/thread_pool.h"
 
 namespace ss {
@@ -11,23 +14,38 @@ void Observer::parallel_for(size_t n, const std::function<void(size_t, size_t, i
     fn(0, n, 0);
 }
 
+const std::vector<HookPoint>& hook_points() {
+  static const std::vector<HookPoint> table = {
+      {Hook::ResidPre, "hook_resid_pre", "[n_tokens][dim]"},
+      {Hook::Values, "attn.hook_v", "[n_tokens][n_kv_heads*head_dim]"},
+      {Hook::Pattern, "attn.hook_pattern", "[pos + 1] per query and head"},
+      {Hook::Z, "attn.hook_z", "[n_tokens][n_heads*head_dim]"},
+      {Hook::MlpPost, "mlp.hook_post", "[n_tokens][hidden_dim]"},
+      {Hook::ResidPost, "hook_resid_post", "[n_tokens][dim]"},
+  };
+  return table;
+}
+
 std::string hook_name(Hook hook, int layer) {
-  const std::string b = "blocks." + std::to_string(layer) + ".";
-  switch (hook) {
-    case Hook::ResidPre:
-      return b + "hook_resid_pre";
-    case Hook::Values:
-      return b + "attn.hook_v";
-    case Hook::Pattern:
-      return b + "attn.hook_pattern";
-    case Hook::Z:
-      return b + "attn.hook_z";
-    case Hook::MlpPost:
-      return b + "mlp.hook_post";
-    case Hook::ResidPost:
-      return b + "hook_resid_post";
+  for (const HookPoint& p : hook_points())
+    if (p.hook == hook) return "blocks." + std::to_string(layer) + "." + p.name;
+  throw std::logic_error("hook_name: a Hook missing from hook_points()");
+}
+
+std::pair<Hook, int> parse_hook_name(const std::string& name) {
+  const std::string prefix = "blocks.";
+  const size_t dot = name.find('.', prefix.size());
+  if (name.compare(0, prefix.size(), prefix) == 0 && dot != std::string::npos &&
+      dot > prefix.size()) {
+    const std::string layer = name.substr(prefix.size(), dot - prefix.size());
+    const bool digits =
+        layer.size() <= 6 && layer.find_first_not_of("0123456789") == std::string::npos;
+    for (const HookPoint& p : hook_points())
+      if (digits && name.compare(dot + 1, std::string::npos, p.name) == 0)
+        return {p.hook, std::stoi(layer)};
   }
-  return b;
+  throw InputError(name,
+                   "is not a hook name (blocks.{L}.hook_resid_pre, blocks.{L}.attn.hook_z, ...)");
 }
 
 }  // namespace ss

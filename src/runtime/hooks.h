@@ -4,13 +4,16 @@
 //   blocks.{L}.attn.hook_v        value vectors of the new tokens [n_tokens][n_kv_heads*head_dim]
 //   blocks.{L}.attn.hook_pattern  softmax row of one query of one head    [pos + 1] (keys 0..pos)
 //   blocks.{L}.attn.hook_z        per-head attention output before W_O [n_tokens][n_heads*head_dim]
-//   blocks.{L}.mlp.hook_post      FFN activation silu(gate) * up          [n_tokens][hidden_dim]
+//   blocks.{L}.mlp.hook_post      FFN activation act(gate) * up           [n_tokens][hidden_dim]
+//                                 (act: SiLU for SwiGLU; tanh-GELU for Gemma's GeGLU)
 //   blocks.{L}.hook_resid_post    residual stream leaving block L         [n_tokens][dim]
 // Batched calls cover tokens at positions pos0 .. pos0 + n_tokens - 1.
 #include <cstddef>
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ss {
 
@@ -52,9 +55,20 @@ class Observer {
   ThreadPool* pool_ = nullptr;
 };
 
+// The instrumentation points above, one table: the names the Observer methods stand for, and the
+// keys by which the Python module and any other front end address them.
 enum class Hook { ResidPre, Values, Pattern, Z, MlpPost, ResidPost };
+
+struct HookPoint {
+  Hook hook;
+  const char* name;   // after "blocks.{L}.", TransformerLens's spelling
+  const char* shape;  // of the data one call delivers
+};
+const std::vector<HookPoint>& hook_points();
 
 // "blocks.3.attn.hook_z" etc.
 std::string hook_name(Hook hook, int layer);
+// The hook and layer of a full name; InputError(name, ...) for a name not in the table.
+std::pair<Hook, int> parse_hook_name(const std::string& name);
 
 }  // namespace ss

@@ -36,7 +36,10 @@ class Runtime {
     observers_.push_back(o);
   }
   void clear_observers() { observers_.clear(); }
-  void set_head_mask(const HeadMask* mask) { mask_ = mask; }
+  void set_head_mask(const HeadMask* mask) {
+    if (mask) mask->check_means();
+    mask_ = mask;
+  }
 
   const Model& model() const { return model_; }
   int max_ctx() const { return max_ctx_; }

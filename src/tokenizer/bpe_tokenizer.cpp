@@ -223,7 +223,7 @@ void BpeTokenizer::Impl::merge_word(std::string_view word, std::vector<int>& out
     }
   } else {
     for (size_t pos = 0; pos < word.size();) {
-      size_t len = bpe::utf8_char_len(s + pos, word.size() - pos);
+      size_t len = utf8_char_len(s + pos, word.size() - pos);
       const bool valid = len > 0;
       if (!valid) len = 1;
       if (valid) {
@@ -413,8 +413,8 @@ std::string BpeTokenizer::decode(std::span<const int> ids, bool render_special) 
       const auto* s = reinterpret_cast<const unsigned char*>(p.data());
       bool ok = true;
       for (size_t pos = 0; pos < p.size() && ok;) {
-        const size_t len = bpe::utf8_char_len(s + pos, p.size() - pos);
-        const int b = len ? bpe::char_byte(bpe::utf8_decode(s + pos, len)) : -1;
+        const size_t len = utf8_char_len(s + pos, p.size() - pos);
+        const int b = len ? bpe::char_byte(utf8_decode(s + pos, len)) : -1;
         ok = b >= 0;
         if (ok) bytes += static_cast<char>(b);
         pos += len;

@@ -14,15 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "base/utf8.h"
+
 namespace ss::bpe {
-
-// ---- UTF-8 ----
-
-// Length of the well-formed UTF-8 character at s[0..n), or 0 if the bytes there are not one.
-size_t utf8_char_len(const unsigned char* s, size_t n);
-// The code point of the well-formed character of length len at s.
-uint32_t utf8_decode(const unsigned char* s, size_t len);
-void utf8_append(std::string& out, uint32_t cp);
 
 // ---- GPT-2 byte-level alphabet ----
 

@@ -6,37 +6,12 @@
 #include <stdexcept>
 
 #include "base/error.h"
+#include "base/utf8.h"
 
 namespace ss {
 namespace {
 
 constexpr std::string_view kSpaceMark = "\xe2\x96\x81";  // U+2581 "▁"
-
-// Length of the well-formed UTF-8 character at s[0..n), or 0 if the bytes there are not one
-// (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, or cut short).
-size_t utf8_char_len(const unsigned char* s, size_t n) {
-  const unsigned char c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // beyond U+10FFFF
-  } else {
-    return 0;
-  }
-  if (n < len || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; ++i)
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  return len;
-}
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
