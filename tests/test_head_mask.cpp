@@ -112,6 +112,33 @@ TEST(HeadMask, MeanReplacementUsesCalibrationMean) {
                 means[(1 * c.n_heads + 2) * c.head_dim + d]);
 }
 
+// Masked heads nobody watches skip their attention; the logits are those of the full computation
+// (an observer that wants the rows forces it).
+TEST(HeadMask, SkippedAttentionOfMaskedHeadsChangesNoBit) {
+  Model m = load_model(test::model_bin());
+  ThreadPool pool(2);
+  HeadMask mask(m.config);
+  mask.set(0, 1, HeadAction::Zero);
+  mask.set(2, 3, HeadAction::Zero);
+  mask.set(4, 0, HeadAction::Mean);
+  mask.set_means(std::vector<float>(
+      static_cast<size_t>(m.config.n_layers) * m.config.n_heads * m.config.head_dim, 0.25f));
+  struct Watcher : Observer {
+    long rows = 0;
+    bool wants_pattern(int) const override { return true; }
+    void on_pattern(int, int, int, std::span<const float>) override { ++rows; }
+  } watcher;
+  std::vector<int> ids = {1, 40, 300, 7, 99, 250, 31, 17, 400, 5};
+  Runtime skipped(m, pool, 64), computed(m, pool, 64), plain(m, pool, 64);
+  skipped.set_head_mask(&mask);
+  computed.set_head_mask(&mask);
+  computed.add_observer(&watcher);
+  const auto a = skipped.forward(ids, 0), b = computed.forward(ids, 0), c = plain.forward(ids, 0);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);  // the mask does change the logits
+  EXPECT_GT(watcher.rows, 0);
+}
+
 TEST(HeadMask, ParseHeadList) {
   ModelConfig c = tiny_config();
   auto heads = parse_head_list("0:1,1:3", c);

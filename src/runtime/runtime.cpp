@@ -16,7 +16,10 @@
 namespace ss {
 
 Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
-    : model_(model), pool_(pool), max_ctx_(max_ctx > 0 ? max_ctx : model.config.max_seq_len) {
+    : model_(model),
+      pool_(pool),
+      max_ctx_(max_ctx > 0 ? max_ctx : model.config.max_seq_len),
+      plans_(layer_plans(model.config)) {
   const size_t n = static_cast<size_t>(model.config.n_layers) * max_ctx_ * model.config.kv_dim();
   k_cache_.assign(static_cast<size_t>(model.config.n_layers) * model.config.kv_dim() * k_stride(),
                   0.0f);
@@ -30,9 +33,7 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
   const float* kc = k_cache_.data() + static_cast<size_t>(layer) * kv_dim * k_stride();
   const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
-  const double scale = c.query_scale > 0 ? static_cast<double>(c.query_scale)
-                                         : 1.0 / std::sqrt(static_cast<double>(hd));
-  const int window = c.window(layer);
+  const LayerPlan& plan = plans_[layer];
   std::vector<Observer*> watching;
   for (Observer* o : observers_)
     if (o->wants_pattern(layer)) watching.push_back(o);
@@ -42,10 +43,14 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   shape.q_stride = shape.z_stride = static_cast<size_t>(q_dim);
   shape.k_stride = k_stride();
   shape.v_stride = static_cast<size_t>(kv_dim);
-  shape.scale = scale;
-  shape.window = window;
+  shape.scale = plan.query_scale;
+  shape.window = plan.window;
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
     for (size_t h = h0; h < h1; ++h) {
+      // A head the mask zeroes or replaces, whose rows nobody watches: its z is overwritten
+      // after this, so its attention is not computed at all.
+      if (mask_ && watching.empty() && mask_->get(layer, static_cast<int>(h)) != HeadAction::Keep)
+        continue;
       const size_t kv_off = (h / c.kv_group()) * hd;
       PatternFn on_row;
       if (!watching.empty())
@@ -82,6 +87,121 @@ void Runtime::project(const Tensor& w, const float* x, size_t n, float* y) {
     matmul(w, x, n, y, pool_);
 }
 
+void Runtime::per_token(size_t n, const std::function<void(size_t, size_t)>& fn) {
+  // Below ~32k elements waking the workers costs more than it saves.
+  const ModelConfig& c = model_.config;
+  if (n * static_cast<size_t>(std::max(c.dim, c.hidden_dim)) >= (size_t{1} << 15))
+    pool_.parallel_for(n, [&](size_t i0, size_t i1, int) { fn(i0, i1); });
+  else
+    fn(0, n);
+}
+
+// x[i] = embedding of tokens[i], times the architecture's embedding scale.
+void Runtime::embed(std::span<const int> tokens, float* x) {
+  const ModelConfig& c = model_.config;
+  const size_t D = c.dim;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+      throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is out of range");
+    float* xi = x + i * D;
+    dequantize_row(model_.token_embd.type, model_.token_embd.row(tokens[i]), xi, D);
+    if (c.embed_scale != 1.0f)
+      for (size_t d = 0; d < D; ++d)
+        xi[d] = static_cast<float>(xi[d] * static_cast<double>(c.embed_scale));
+  }
+}
+
+// x += W_O · attention(rope(q), rope(k), v) of normed x, with the layer's biases and norms.
+void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
+  const ModelConfig& c = model_.config;
+  const LayerWeights& w = model_.layers[l];
+  const LayerPlan& plan = plans_[l];
+  const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), HD = c.head_dim, N = n;
+  float *x = a.x.data(), *xb = a.xb.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
+  for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
+
+  per_token(N, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i)
+      rmsnorm(xb + i * D, x + i * D, w.attn_norm.f32(), D, c.norm_eps);
+  });
+  project(w.wq, xb, N, q);
+  project(w.wk, xb, N, k);
+  project(w.wv, xb, N, v);
+  if (w.bq.data) add_bias(q, w.bq, N);
+  if (w.bk.data) add_bias(k, w.bk, N);
+  if (w.bv.data) add_bias(v, w.bv, N);
+  if (w.q_norm.data) norm_rows(q, w.q_norm, N * c.n_heads, HD, c.norm_eps);
+  if (w.k_norm.data) norm_rows(k, w.k_norm, N * c.n_kv_heads, HD, c.norm_eps);
+
+  // Rotate q and k, and append k (transposed) and v to the cache.
+  const float* freq_div = model_.rope_freqs.data ? model_.rope_freqs.f32() : nullptr;
+  float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
+  float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+  per_token(N, [&](size_t i0, size_t i1) {
+    std::vector<double> cos_sin(HD);
+    for (size_t i = i0; i < i1; ++i) {
+      const int pos = pos0 + static_cast<int>(i);
+      rope_angles(cos_sin.data(), HD, pos, plan.rope_theta, plan.rope_scale, freq_div);
+      for (int h = 0; h < c.n_heads; ++h)
+        rope_rotate(q + i * Q + h * HD, HD, plan.rope_style, cos_sin.data());
+      for (int h = 0; h < c.n_kv_heads; ++h)
+        rope_rotate(k + i * KV + h * HD, HD, plan.rope_style, cos_sin.data());
+      for (size_t e = 0; e < KV; ++e) kc[e * k_stride() + static_cast<size_t>(pos)] = k[i * KV + e];
+      std::copy_n(v + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
+    }
+  });
+  for (Observer* ob : observers_) ob->on_values(l, pos0, n, v);
+
+  attention(l, pos0, n, q, a.z.data());
+  if (mask_) mask_->apply(l, a.z.data(), n);
+  for (Observer* ob : observers_) ob->on_z(l, pos0, n, a.z.data());
+
+  float* o = a.o.data();
+  project(w.wo, a.z.data(), N, o);
+  auto add_to_x = [&] {
+    per_token(N, [&](size_t i0, size_t i1) {
+      for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
+    });
+  };
+  if (w.post_attn_norm.data) {
+    if (w.bo.data) add_bias(o, w.bo, N);
+    norm_rows(o, w.post_attn_norm, N, D, c.norm_eps);
+    add_to_x();
+  } else {
+    add_to_x();
+    if (w.bo.data) add_bias(x, w.bo, N);  // after the sum, as pruned exports expect
+  }
+}
+
+// x += W_down · (act(W_gate · normed x) * W_up · normed x), with the layer's post-norm.
+void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
+  const ModelConfig& c = model_.config;
+  const LayerWeights& w = model_.layers[l];
+  const size_t D = c.dim, F = c.hidden_dim, N = n;
+  float *x = a.x.data(), *xb = a.xb.data(), *gate = a.gate.data(), *o = a.o.data();
+  per_token(N, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i)
+      rmsnorm(xb + i * D, x + i * D, w.ffn_norm.f32(), D, c.norm_eps);
+  });
+  project(w.w_gate, xb, N, gate);
+  project(w.w_up, xb, N, a.up.data());
+  per_token(N, [&](size_t i0, size_t i1) {
+    float* g = gate + i0 * F;
+    const float* u = a.up.data() + i0 * F;
+    if (plans_[l].ffn_act == FfnAct::GeluTanh)
+      geglu_tanh(g, u, (i1 - i0) * F);
+    else
+      swiglu(g, u, (i1 - i0) * F);
+  });
+  for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate);
+  project(w.w_down, gate, N, o);
+  if (w.post_ffn_norm.data) norm_rows(o, w.post_ffn_norm, N, D, c.norm_eps);
+  per_token(N, [&](size_t i0, size_t i1) {
+    for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
+  });
+  for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x);
+}
+
 const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
@@ -89,124 +209,27 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
     throw std::invalid_argument("positions " + std::to_string(pos0) + ".." +
                                 std::to_string(pos0 + n - 1) + " exceed the KV cache of " +
                                 std::to_string(max_ctx_) + " tokens");
-  const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim, N = n;
-  const size_t HD = c.head_dim;
   // The runtime's buffers, kept between calls (every element is written before it is read):
   // fresh ones would cost a page fault and a zeroed page per 4 KiB on every call.
-  auto buffer = [](std::vector<float>& b, size_t size) -> std::vector<float>& {
+  const size_t N = n, D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim;
+  auto fit = [](std::vector<float>& b, size_t size) {
     if (b.size() < size) b.resize(size);
-    return b;
   };
-  std::vector<float>& x = buffer(act_.x, N * D);
-  std::vector<float>& xb = buffer(act_.xb, N * D);
-  std::vector<float>& q = buffer(act_.q, N * Q);
-  std::vector<float>& k = buffer(act_.k, N * KV);
-  std::vector<float>& v = buffer(act_.v, N * KV);
-  std::vector<float>& z = buffer(act_.z, N * Q);
-  std::vector<float>& o = buffer(act_.o, N * D);
-  std::vector<float>& gate = buffer(act_.gate, N * F);
-  std::vector<float>& up = buffer(act_.up, N * F);
+  fit(act_.x, N * D), fit(act_.xb, N * D), fit(act_.o, N * D);
+  fit(act_.q, N * Q), fit(act_.z, N * Q), fit(act_.k, N * KV), fit(act_.v, N * KV);
+  fit(act_.gate, N * F), fit(act_.up, N * F);
 
-  for (int i = 0; i < n; ++i) {
-    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-      throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is out of range");
-    float* xi = x.data() + i * D;
-    dequantize_row(model_.token_embd.type, model_.token_embd.row(tokens[i]), xi, D);
-    if (c.embed_scale != 1.0f)
-      for (size_t d = 0; d < D; ++d)
-        xi[d] = static_cast<float>(xi[d] * static_cast<double>(c.embed_scale));
-  }
-  const float* freq_div = model_.rope_freqs.data ? model_.rope_freqs.f32() : nullptr;
-
-  // The element-wise work between the matmuls, spread over the pool a range of tokens per task
-  // (each token's arithmetic is the same whichever thread does it).
-  // Below ~32k elements waking the workers costs more than it saves.
-  const bool spread = N * std::max(D, F) >= (size_t{1} << 15);
-  auto per_token = [&](const std::function<void(size_t, size_t)>& fn) {
-    if (spread)
-      pool_.parallel_for(N, [&](size_t i0, size_t i1, int) { fn(i0, i1); });
-    else
-      fn(0, N);
-  };
-  auto add_rows = [&](float* dst, const float* src) {
-    per_token([&](size_t i0, size_t i1) {
-      for (size_t i = i0 * D; i < i1 * D; ++i) dst[i] += src[i];
-    });
-  };
-  auto norm = [&](float* out, const float* in, const Tensor& weight) {
-    per_token([&](size_t i0, size_t i1) {
-      for (size_t i = i0; i < i1; ++i)
-        rmsnorm(out + i * D, in + i * D, weight.f32(), D, c.norm_eps);
-    });
-  };
-
+  embed(tokens, act_.x.data());
   for (int l = 0; l < c.n_layers; ++l) {
-    const LayerWeights& w = model_.layers[l];
-    for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x.data());
-
-    norm(xb.data(), x.data(), w.attn_norm);
-    project(w.wq, xb.data(), N, q.data());
-    project(w.wk, xb.data(), N, k.data());
-    project(w.wv, xb.data(), N, v.data());
-    if (w.bq.data) add_bias(q.data(), w.bq, N);
-    if (w.bk.data) add_bias(k.data(), w.bk, N);
-    if (w.bv.data) add_bias(v.data(), w.bv, N);
-    if (w.q_norm.data) norm_rows(q.data(), w.q_norm, N * c.n_heads, HD, c.norm_eps);
-    if (w.k_norm.data) norm_rows(k.data(), w.k_norm, N * c.n_kv_heads, HD, c.norm_eps);
-    // Sliding layers use their own base and no scaling (Gemma 3's local rope).
-    const bool sliding = c.is_sliding(l);
-    const float theta = sliding ? c.rope_theta_swa : c.rope_theta;
-    const float pos_scale = sliding ? 1.0f : c.rope_scale;
-    float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
-    float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
-    per_token([&](size_t i0, size_t i1) {
-      std::vector<double> cos_sin(HD);
-      for (size_t i = i0; i < i1; ++i) {
-        const int pos = pos0 + static_cast<int>(i);
-        rope_angles(cos_sin.data(), HD, pos, theta, pos_scale, freq_div);
-        for (int h = 0; h < c.n_heads; ++h)
-          rope_rotate(q.data() + i * Q + h * HD, HD, c.rope_style, cos_sin.data());
-        for (int h = 0; h < c.n_kv_heads; ++h)
-          rope_rotate(k.data() + i * KV + h * HD, HD, c.rope_style, cos_sin.data());
-        for (size_t e = 0; e < KV; ++e)
-          kc[e * k_stride() + static_cast<size_t>(pos)] = k[i * KV + e];
-        std::copy_n(v.data() + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
-      }
-    });
-    for (Observer* ob : observers_) ob->on_values(l, pos0, n, v.data());
-    attention(l, pos0, n, q.data(), z.data());
-    if (mask_) mask_->apply(l, z.data(), n);
-    for (Observer* ob : observers_) ob->on_z(l, pos0, n, z.data());
-    project(w.wo, z.data(), N, o.data());
-    if (w.post_attn_norm.data) {
-      if (w.bo.data) add_bias(o.data(), w.bo, N);
-      norm_rows(o.data(), w.post_attn_norm, N, D, c.norm_eps);
-      add_rows(x.data(), o.data());
-    } else {
-      add_rows(x.data(), o.data());
-      if (w.bo.data) add_bias(x.data(), w.bo, N);  // after the sum, as pruned exports expect
-    }
-
-    norm(xb.data(), x.data(), w.ffn_norm);
-    project(w.w_gate, xb.data(), N, gate.data());
-    project(w.w_up, xb.data(), N, up.data());
-    per_token([&](size_t i0, size_t i1) {
-      float* g = gate.data() + i0 * F;
-      const float* u = up.data() + i0 * F;
-      if (c.ffn_act == FfnAct::GeluTanh)
-        geglu_tanh(g, u, (i1 - i0) * F);
-      else
-        swiglu(g, u, (i1 - i0) * F);
-    });
-    for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate.data());
-    project(w.w_down, gate.data(), N, o.data());
-    if (w.post_ffn_norm.data) norm_rows(o.data(), w.post_ffn_norm, N, D, c.norm_eps);
-    add_rows(x.data(), o.data());
-    for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x.data());
+    attention_block(l, pos0, n, act_);
+    ffn_block(l, pos0, n, act_);
   }
-
-  norm(xb.data(), x.data(), model_.output_norm);
-  return xb.data();
+  per_token(N, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i)
+      rmsnorm(act_.xb.data() + i * D, act_.x.data() + i * D, model_.output_norm.f32(), D,
+              c.norm_eps);
+  });
+  return act_.xb.data();
 }
 
 std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits logits) {

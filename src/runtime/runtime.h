@@ -1,10 +1,13 @@
 #pragma once
-// The forward pass of the Llama family (RMSNorm, RoPE, grouped-query attention, SwiGLU) over a
-// batch of tokens, with a KV cache for incremental decoding, hook points and a head mask.
+// The forward pass of a decoder-only transformer over a batch of tokens, with a KV cache for
+// incremental decoding, hook points and a head mask: embed, then per layer an attention block and
+// an FFN block as its LayerPlan says (model/layer_plan.h), then the output norm and logits.
+#include <functional>
 #include <span>
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "model/layer_plan.h"
 #include "model/model.h"
 #include "ops/attention.h"
 #include "runtime/head_mask.h"
@@ -45,7 +48,18 @@ class Runtime {
   int max_ctx() const { return max_ctx_; }
 
  private:
+  struct Activations {
+    std::vector<float> x, xb, q, k, v, z, o, gate, up;
+  };
+  // The blocks of hidden(), in order; x is the residual stream [n][dim].
+  void embed(std::span<const int> tokens, float* x);
+  void attention_block(int layer, int pos0, int n, Activations& a);
+  void ffn_block(int layer, int pos0, int n, Activations& a);
+  // Causal attention of the n new queries over the cached keys and values of one layer.
   void attention(int layer, int pos0, int n, const float* q, float* z);
+  // fn(i0, i1) over the tokens [0, n), split over the pool when there is enough work to pay for
+  // waking it (each token's arithmetic is the same whichever thread does it).
+  void per_token(size_t n, const std::function<void(size_t, size_t)>& fn);
   // y = x · wᵀ for n rows: matmul, or matmul_bf16 for BF16 weights of a model loaded with
   // bf16_activations.
   void project(const Tensor& w, const float* x, size_t n, float* y);
@@ -59,9 +73,8 @@ class Runtime {
   // Keys transposed, [layer][kv_dim][k_stride()] (see AttentionShape), already rotated; values
   // [layer][pos][kv_dim].
   std::vector<float> k_cache_, v_cache_;
-  struct Activations {
-    std::vector<float> x, xb, q, k, v, z, o, gate, up;
-  } act_;
+  Activations act_;
+  std::vector<LayerPlan> plans_;
   size_t k_stride() const { return static_cast<size_t>(max_ctx_) + kKeyPad; }
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
