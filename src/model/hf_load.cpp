@@ -1,7 +1,6 @@
-// Hugging Face model folders (config.json + safetensors) to and from the internal Model. The
-// tensor names and transformations follow llama.cpp's convert_hf_to_gguf.py (LlamaModel.permute,
+// Reads Hugging Face model folders (config.json + safetensors) into the internal Model. Tensor
+// names and transformations follow llama.cpp's convert_hf_to_gguf.py (LlamaModel.permute,
 // Gemma3Model's norm shift) and transformers' config classes (defaults of Gemma3TextConfig).
-#include "model/hf_model.h"
 
 #include <charconv>
 #include <cmath>
@@ -20,6 +19,8 @@
 #include "base/error.h"
 #include "format/safetensors.h"
 #include "model/arch.h"
+#include "model/hf_model.h"
+#include "model/hf_names.h"
 #include "ops/dequant.h"
 
 namespace ss {
@@ -27,10 +28,7 @@ namespace {
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
-
-std::string join(const std::string& dir, const std::string& name) {
-  return (fs::path(dir) / name).string();
-}
+using namespace hf;
 
 json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -105,74 +103,6 @@ class HfConfig {
 // Each layer tensor's name after "model.layers.N."; Gemma's pre-FFN norm is ffn_norm and its
 // post_attention_layernorm follows attention, where llama's post_attention_layernorm is the FFN
 // norm (llama.cpp gguf-py tensor_mapping: FFN_NORM, FFN_PRE_NORM, ATTN_POST_NORM).
-const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma) {
-  using L = LayerWeights;
-  if (m == &L::attn_norm) return "input_layernorm.weight";
-  if (m == &L::wq) return "self_attn.q_proj.weight";
-  if (m == &L::bq) return "self_attn.q_proj.bias";
-  if (m == &L::wk) return "self_attn.k_proj.weight";
-  if (m == &L::bk) return "self_attn.k_proj.bias";
-  if (m == &L::wv) return "self_attn.v_proj.weight";
-  if (m == &L::bv) return "self_attn.v_proj.bias";
-  if (m == &L::q_norm) return "self_attn.q_norm.weight";
-  if (m == &L::k_norm) return "self_attn.k_norm.weight";
-  if (m == &L::wo) return "self_attn.o_proj.weight";
-  if (m == &L::bo) return "self_attn.o_proj.bias";
-  if (m == &L::post_attn_norm) return "post_attention_layernorm.weight";
-  if (m == &L::ffn_norm)
-    return gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight";
-  if (m == &L::w_gate) return "mlp.gate_proj.weight";
-  if (m == &L::w_up) return "mlp.up_proj.weight";
-  if (m == &L::w_down) return "mlp.down_proj.weight";
-  if (m == &L::post_ffn_norm) return "post_feedforward_layernorm.weight";
-  return nullptr;
-}
-
-// GGUF-order shape (cols, rows) of a layer tensor, as validate_model checks it.
-std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfig& c) {
-  using L = LayerWeights;
-  if (m == &L::wq) return {c.dim, c.q_dim()};
-  if (m == &L::wk || m == &L::wv) return {c.dim, c.kv_dim()};
-  if (m == &L::wo) return {c.q_dim(), c.dim};
-  if (m == &L::w_gate || m == &L::w_up) return {c.dim, c.hidden_dim};
-  if (m == &L::w_down) return {c.hidden_dim, c.dim};
-  if (m == &L::bq) return {c.q_dim(), 1};
-  if (m == &L::bk || m == &L::bv) return {c.kv_dim(), 1};
-  if (m == &L::q_norm || m == &L::k_norm) return {c.head_dim, 1};
-  return {c.dim, 1};  // the dim-wide norms and bo
-}
-
-// Heads whose rows the llama rope permutation reorders (0: none).
-int permuted_heads(Tensor LayerWeights::*m, const ModelConfig& c) {
-  if (c.arch != "llama") return 0;
-  if (m == &LayerWeights::wq || m == &LayerWeights::bq) return c.n_heads;
-  if (m == &LayerWeights::wk || m == &LayerWeights::bk) return c.n_kv_heads;
-  return 0;
-}
-
-bool is_norm(Tensor LayerWeights::*m) {
-  using L = LayerWeights;
-  return m == &L::attn_norm || m == &L::ffn_norm || m == &L::post_attn_norm ||
-         m == &L::post_ffn_norm || m == &L::q_norm || m == &L::k_norm;
-}
-
-// convert_hf_to_gguf.py's LlamaModel.permute: within each head, the rotate-half row order of
-// transformers (i and i + head_dim/2 form a rotary pair) becomes adjacent pairs (2i, 2i+1):
-// GGUF row h*hd + 2i + j holds HF row h*hd + j*hd/2 + i. to_hf undoes it.
-void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t rows, int n_heads,
-                  bool to_hf) {
-  const int64_t hd = rows / n_heads, half = hd / 2;
-  for (int64_t h = 0; h < n_heads; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t g = h * hd + 2 * i + j, f = h * hd + j * half + i;
-        const int64_t from = to_hf ? g : f, to = to_hf ? f : g;
-        std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
-      }
-}
-
-// ---- loading ----
-
 struct HfStorage {
   std::vector<std::unique_ptr<SafetensorsFile>> files;
 };
@@ -484,255 +414,5 @@ Model load_hf_model(const std::string& dir) {
 }
 
 // ---- writing ----
-
-namespace {
-
-// The shortest decimal that reads back as the same float, as a JSON number.
-json float_number(float f) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, f);
-  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
-}
-
-const char* torch_dtype(DType t) {
-  return t == DType::F16 ? "float16" : t == DType::BF16 ? "bfloat16" : "float32";
-}
-
-// Llama-3 rope parameters that reproduce the divisors exactly, searched over the usual values.
-std::optional<Llama3RopeScaling> recover_llama3(const Tensor& freqs, const ModelConfig& c) {
-  std::vector<float> want(static_cast<size_t>(freqs.cols()));
-  std::memcpy(want.data(), freqs.data, want.size() * sizeof(float));
-  float largest = 1;
-  for (float x : want) largest = std::max(largest, x);
-  for (double factor : {static_cast<double>(largest), 8.0, 16.0, 32.0, 4.0, 2.0})
-    for (int ctx = 16; ctx <= (1 << 21); ctx *= 2)
-      for (double low : {1.0, 0.5, 2.0})
-        for (double high : {4.0, 2.0, 8.0, 1.0}) {
-          if (high <= low) continue;
-          Llama3RopeScaling s{factor, low, high, ctx};
-          if (llama3_rope_divisors(c.head_dim, c.rope_theta, s) == want) return s;
-        }
-  return std::nullopt;
-}
-
-json write_config(const Model& model, const HfWriteOptions& o, DType weight_type,
-                  const std::string& dir) {
-  const ModelConfig& c = model.config;
-  const bool gemma = c.arch == "gemma3";
-  const char* arch_class = c.arch == "llama"   ? "LlamaForCausalLM"
-                           : c.arch == "qwen2" ? "Qwen2ForCausalLM"
-                           : c.arch == "qwen3" ? "Qwen3ForCausalLM"
-                                               : "Gemma3ForCausalLM";
-  json j = {{"architectures", {arch_class}},
-            {"model_type", gemma ? "gemma3_text" : c.arch},
-            {"hidden_size", c.dim},
-            {"intermediate_size", c.hidden_dim},
-            {"num_hidden_layers", c.n_layers},
-            {"num_attention_heads", c.n_heads},
-            {"num_key_value_heads", c.n_kv_heads},
-            {"head_dim", c.head_dim},
-            {"vocab_size", c.vocab_size},
-            {"max_position_embeddings", c.max_seq_len},
-            {"rms_norm_eps", float_number(c.norm_eps)},
-            {"rope_theta", float_number(c.rope_theta)},
-            {"tie_word_embeddings", model.tied_output},
-            {"torch_dtype", torch_dtype(weight_type)},
-            {"rope_scaling", nullptr}};
-  if (gemma)
-    j["hidden_activation"] = "gelu_pytorch_tanh";
-  else
-    j["hidden_act"] = "silu";
-  if (c.arch == "llama" || c.arch == "qwen3")
-    j["attention_bias"] = model.layers[0].bq.data != nullptr;
-  if (c.arch != "llama" && c.arch != "gemma3") j["use_sliding_window"] = false;
-  if (c.final_logit_softcap > 0)
-    j["final_logit_softcapping"] = float_number(c.final_logit_softcap);
-  else if (gemma)
-    j["final_logit_softcapping"] = nullptr;
-
-  if (model.rope_freqs.data) {
-    require(c.arch == "llama" && c.rope_scale == 1.0f, dir,
-            "rope_freqs.weight has no Hugging Face equivalent for " + c.arch +
-                (c.rope_scale != 1.0f ? " with linear rope scaling" : ""));
-    std::optional<Llama3RopeScaling> s = o.llama3_rope;
-    if (!s) s = recover_llama3(model.rope_freqs, c);
-    require(s.has_value(), dir,
-            "rope_freqs.weight matches no Llama-3 rope_scaling (factor, low/high frequency "
-            "factors, original context): pass them explicitly");
-    j["rope_scaling"] = {{"rope_type", "llama3"},
-                         {"factor", s->factor},
-                         {"low_freq_factor", s->low_freq_factor},
-                         {"high_freq_factor", s->high_freq_factor},
-                         {"original_max_position_embeddings", s->original_context}};
-  } else if (c.rope_scale != 1.0f) {
-    j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", float_number(c.rope_scale)}};
-  }
-
-  if (gemma) {
-    j["attn_logit_softcapping"] = nullptr;
-    j["rope_local_base_freq"] = float_number(c.rope_theta_swa);
-    json types = json::array();
-    for (int l = 0; l < c.n_layers; ++l)
-      types.push_back(c.is_sliding(l) ? "sliding_attention" : "full_attention");
-    j["layer_types"] = types;
-    if (c.sliding_window > 0) {
-      j["sliding_window"] = c.sliding_window;
-      j["sliding_window_pattern"] = c.swa_pattern;
-    } else {
-      j["sliding_window"] = nullptr;
-    }
-    // query_scale = 1/sqrt(query_pre_attn_scalar): an integer when that reproduces it exactly.
-    const float qs =
-        c.query_scale > 0 ? c.query_scale : static_cast<float>(1.0 / std::sqrt(c.head_dim));
-    const double scalar = 1.0 / (static_cast<double>(qs) * qs);
-    const double whole = std::round(scalar);
-    if (static_cast<float>(1.0 / std::sqrt(whole)) == qs)
-      j["query_pre_attn_scalar"] = static_cast<int64_t>(whole);
-    else
-      j["query_pre_attn_scalar"] = scalar;
-  } else {
-    require(c.sliding_window == 0, dir, "sliding-window layers are only written for gemma3");
-  }
-  return j;
-}
-
-}  // namespace
-
-void write_hf_model(const Model& model, const std::string& dir, const HfWriteOptions& o) {
-  const ModelConfig& c = model.config;
-  require(find_arch(c.arch) != nullptr, dir, "unknown architecture " + c.arch);
-  for (DType t : {o.weight_type.value_or(DType::F32), o.norm_type})
-    require(t == DType::F32 || t == DType::F16 || t == DType::BF16, dir,
-            "safetensors holds F32, F16 or BF16 weights, not " + dtype_name(t));
-  require(o.shards >= 1 && o.shards <= 99999, dir, "shard count must be 1 to 99999");
-  const bool gemma = c.arch == "gemma3";
-  const DType weight_type = o.weight_type.value_or(model.token_embd.type == DType::F16 ||
-                                                           model.token_embd.type == DType::BF16
-                                                       ? model.token_embd.type
-                                                       : DType::F32);
-  ensure_output_dir(dir);
-  const json config = write_config(model, o, weight_type, dir);
-
-  // Converted tensors need storage that outlives the writers.
-  std::deque<std::vector<uint8_t>> buffers;
-  struct Item {
-    std::string name;
-    DType type;
-    std::vector<int64_t> shape;
-    const void* data;
-    uint64_t nbytes;
-  };
-  std::vector<Item> items;
-  auto add_matrix = [&](const std::string& name, const Tensor& t, int permute_heads) {
-    DType out = o.weight_type.value_or(
-        t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 ? t.type
-                                                                              : DType::F32);
-    const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
-    const size_t rb = dtype_row_bytes(out, cols);
-    const uint8_t* data = t.data;
-    if (out != t.type) {
-      auto& buf = buffers.emplace_back(rb * rows);
-      std::vector<float> row(cols);
-      for (size_t r = 0; r < rows; ++r) {
-        dequantize_row(t.type, t.row(static_cast<int64_t>(r)), row.data(), cols);
-        quantize_row(out, row.data(), buf.data() + r * rb, cols);
-      }
-      data = buf.data();
-    }
-    if (permute_heads > 0) {
-      auto& buf = buffers.emplace_back(rb * rows);
-      permute_rows(data, buf.data(), rb, static_cast<int64_t>(rows), permute_heads, true);
-      data = buf.data();
-    }
-    items.push_back(
-        {name, out, {static_cast<int64_t>(rows), static_cast<int64_t>(cols)}, data, rb * rows});
-  };
-  auto add_vector = [&](const std::string& name, const Tensor& t, float shift, int permute_heads) {
-    const size_t n = static_cast<size_t>(t.n_elements());
-    std::vector<float> v(n);
-    dequantize_row(t.type, t.data, v.data(), n);
-    for (float& x : v) x -= shift;
-    std::vector<float> p(n);
-    if (permute_heads > 0)
-      permute_rows(reinterpret_cast<const uint8_t*>(v.data()), reinterpret_cast<uint8_t*>(p.data()),
-                   sizeof(float), static_cast<int64_t>(n), permute_heads, true);
-    else
-      p = v;
-    const size_t bytes = dtype_row_bytes(o.norm_type, n);
-    auto& buf = buffers.emplace_back(bytes);
-    quantize_row(o.norm_type, p.data(), buf.data(), n);
-    items.push_back({name, o.norm_type, {static_cast<int64_t>(n)}, buf.data(), bytes});
-  };
-
-  const float shift = gemma ? 1.0f : 0.0f;
-  add_matrix("model.embed_tokens.weight", model.token_embd, 0);
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    const std::string b = "model.layers." + std::to_string(l) + ".";
-    for (const LayerSlot& s : layer_slots()) {
-      const Tensor& t = model.layers[l].*s.member;
-      if (!t.data) continue;
-      const std::string name = b + hf_layer_name(s.member, gemma);
-      const int heads = permuted_heads(s.member, c);
-      if (s.matrix)
-        add_matrix(name, t, heads);
-      else
-        add_vector(name, t, is_norm(s.member) ? shift : 0, heads);
-    }
-  }
-  add_vector("model.norm.weight", model.output_norm, shift, 0);
-  if (!model.tied_output) add_matrix("lm_head.weight", model.output, 0);
-
-  // Shards: consecutive runs of tensors of about equal size.
-  uint64_t total = 0;
-  for (const Item& it : items) total += it.nbytes;
-  const int n = std::min<int>(o.shards, static_cast<int>(items.size()));
-  std::vector<SafetensorsWriter> writers(static_cast<size_t>(n));
-  std::vector<std::string> files(static_cast<size_t>(n));
-  for (int k = 0; k < n; ++k) {
-    char name[64];
-    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", k + 1, n);
-    files[k] = n == 1 ? "model.safetensors" : name;
-    writers[k].set_metadata("format", "pt");
-  }
-  json weight_map = json::object();
-  uint64_t before = 0;
-  int shard = 0;
-  for (size_t k = 0; k < items.size(); ++k) {
-    const Item& it = items[k];
-    // Move on once this shard holds its share, keeping one tensor for each shard left.
-    while (shard + 1 < n &&
-           (before >= total / static_cast<uint64_t>(n) * static_cast<uint64_t>(shard + 1) ||
-            items.size() - k <= static_cast<size_t>(n - 1 - shard)) &&
-           writers[shard].data_bytes() > 0)
-      ++shard;
-    writers[shard].add_tensor(it.name, it.type, it.shape, it.data);
-    weight_map[it.name] = files[shard];
-    before += it.nbytes;
-  }
-  for (int k = 0; k < n; ++k) writers[k].write(join(dir, files[k]));
-  // A folder written before with the other layout must not keep a stale index or file.
-  std::error_code ec;
-  if (n > 1) {
-    const json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    write_file_atomic(join(dir, "model.safetensors.index.json"), index.dump(2) + "\n");
-    fs::remove(join(dir, "model.safetensors"), ec);
-  } else {
-    fs::remove(join(dir, "model.safetensors.index.json"), ec);
-  }
-  write_file_atomic(join(dir, "config.json"), config.dump(2) + "\n");
-
-  if (!o.tokenizer_json.empty()) {
-    auto copy = [&](const std::string& from, const std::string& to) {
-      std::ifstream in(from, std::ios::binary);
-      if (!in) throw InputError(from, "cannot open");
-      const std::string text((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-      write_file_atomic(join(dir, to), text);
-    };
-    copy(o.tokenizer_json, "tokenizer.json");
-    const fs::path cfg = fs::path(o.tokenizer_json).parent_path() / "tokenizer_config.json";
-    if (fs::exists(cfg)) copy(cfg.string(), "tokenizer_config.json");
-  }
-}
 
 }  // namespace ss

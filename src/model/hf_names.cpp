@@ -1,0 +1,78 @@
+#include "model/hf_names.h"
+
+#include <cstring>
+#include <filesystem>
+
+namespace ss::hf {
+
+std::string join(const std::string& dir, const std::string& name) {
+  return (std::filesystem::path(dir) / name).string();
+}
+
+const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma) {
+  using L = LayerWeights;
+  if (m == &L::attn_norm) return "input_layernorm.weight";
+  if (m == &L::wq) return "self_attn.q_proj.weight";
+  if (m == &L::bq) return "self_attn.q_proj.bias";
+  if (m == &L::wk) return "self_attn.k_proj.weight";
+  if (m == &L::bk) return "self_attn.k_proj.bias";
+  if (m == &L::wv) return "self_attn.v_proj.weight";
+  if (m == &L::bv) return "self_attn.v_proj.bias";
+  if (m == &L::q_norm) return "self_attn.q_norm.weight";
+  if (m == &L::k_norm) return "self_attn.k_norm.weight";
+  if (m == &L::wo) return "self_attn.o_proj.weight";
+  if (m == &L::bo) return "self_attn.o_proj.bias";
+  if (m == &L::post_attn_norm) return "post_attention_layernorm.weight";
+  if (m == &L::ffn_norm)
+    return gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight";
+  if (m == &L::w_gate) return "mlp.gate_proj.weight";
+  if (m == &L::w_up) return "mlp.up_proj.weight";
+  if (m == &L::w_down) return "mlp.down_proj.weight";
+  if (m == &L::post_ffn_norm) return "post_feedforward_layernorm.weight";
+  return nullptr;
+}
+
+// GGUF-order shape (cols, rows) of a layer tensor, as validate_model checks it.
+std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfig& c) {
+  using L = LayerWeights;
+  if (m == &L::wq) return {c.dim, c.q_dim()};
+  if (m == &L::wk || m == &L::wv) return {c.dim, c.kv_dim()};
+  if (m == &L::wo) return {c.q_dim(), c.dim};
+  if (m == &L::w_gate || m == &L::w_up) return {c.dim, c.hidden_dim};
+  if (m == &L::w_down) return {c.hidden_dim, c.dim};
+  if (m == &L::bq) return {c.q_dim(), 1};
+  if (m == &L::bk || m == &L::bv) return {c.kv_dim(), 1};
+  if (m == &L::q_norm || m == &L::k_norm) return {c.head_dim, 1};
+  return {c.dim, 1};  // the dim-wide norms and bo
+}
+
+// Heads whose rows the llama rope permutation reorders (0: none).
+int permuted_heads(Tensor LayerWeights::*m, const ModelConfig& c) {
+  if (c.arch != "llama") return 0;
+  if (m == &LayerWeights::wq || m == &LayerWeights::bq) return c.n_heads;
+  if (m == &LayerWeights::wk || m == &LayerWeights::bk) return c.n_kv_heads;
+  return 0;
+}
+
+bool is_norm(Tensor LayerWeights::*m) {
+  using L = LayerWeights;
+  return m == &L::attn_norm || m == &L::ffn_norm || m == &L::post_attn_norm ||
+         m == &L::post_ffn_norm || m == &L::q_norm || m == &L::k_norm;
+}
+
+// convert_hf_to_gguf.py's LlamaModel.permute: within each head, the rotate-half row order of
+// transformers (i and i + head_dim/2 form a rotary pair) becomes adjacent pairs (2i, 2i+1):
+// GGUF row h*hd + 2i + j holds HF row h*hd + j*hd/2 + i. to_hf undoes it.
+void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t rows, int n_heads,
+                  bool to_hf) {
+  const int64_t hd = rows / n_heads, half = hd / 2;
+  for (int64_t h = 0; h < n_heads; ++h)
+    for (int64_t i = 0; i < half; ++i)
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t g = h * hd + 2 * i + j, f = h * hd + j * half + i;
+        const int64_t from = to_hf ? g : f, to = to_hf ? f : g;
+        std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
+      }
+}
+
+}  // namespace ss::hf

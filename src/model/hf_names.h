@@ -1,0 +1,26 @@
+#pragma once
+// How the tensors of a Hugging Face llama-family folder map onto LayerWeights, shared by the
+// reader (hf_load.cpp) and the writer (hf_save.cpp). Names follow transformers' modeling files
+// and llama.cpp's convert_hf_to_gguf.py.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "model/model.h"
+
+namespace ss::hf {
+
+std::string join(const std::string& dir, const std::string& name);
+// The name of a layer tensor under model.layers.{L}. (nullptr: none in HF folders).
+const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma);
+// GGUF-order shape (cols, rows) of a layer tensor, as validate_model checks it.
+std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfig& c);
+// Heads whose rows the llama rope permutation reorders (0: none).
+int permuted_heads(Tensor LayerWeights::*m, const ModelConfig& c);
+bool is_norm(Tensor LayerWeights::*m);
+// convert_hf_to_gguf.py's LlamaModel.permute (to_hf: its inverse) over rows of row_bytes each.
+void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t rows, int n_heads,
+                  bool to_hf);
+
+}  // namespace ss::hf
