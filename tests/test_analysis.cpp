@@ -20,6 +20,7 @@
 #include "experiments/analyze.h"
 #include "model/load_model.h"
 #include "prune/dormant_rule.h"
+#include "report/analysis_json.h"
 #include "report/csv.h"
 #include "runtime/runtime.h"
 #include "test_util.h"
@@ -87,7 +88,7 @@ TEST(Analysis, InvariantsOverSeveralWindowsAndModes) {
   opt.chunks = 3;
   opt.modes = {{"on", tok.bos_id()}, {"off", -1}};
   ThreadPool pool(2);
-  nlohmann::json a = analyze(m, pool, ids, opt);
+  nlohmann::json a = to_json(analyze(m, pool, ids, opt));
   ASSERT_EQ(a["runs"].size(), 4u);
   for (const auto& run : a["runs"]) {
     EXPECT_EQ(run["windows"], 3);
@@ -153,9 +154,9 @@ TEST(Analysis, WithoutNllTheStatisticsAreUnchanged) {
   opt.chunks = 2;
   opt.modes = {{"on", tok.bos_id()}};
   ThreadPool pool(2);
-  nlohmann::json with = analyze(m, pool, ids, opt);
+  nlohmann::json with = to_json(analyze(m, pool, ids, opt));
   opt.nll = false;
-  nlohmann::json without = analyze(m, pool, ids, opt);
+  nlohmann::json without = to_json(analyze(m, pool, ids, opt));
   const auto& a = with["runs"][0];
   const auto& b = without["runs"][0];
   EXPECT_GT(a["nll_mean"].get<double>(), 0.0);

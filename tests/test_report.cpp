@@ -8,6 +8,7 @@
 #include "base/text_file.h"
 #include "experiments/analyze.h"
 #include "model/load_model.h"
+#include "report/analysis_json.h"
 #include "report/html_report.h"
 #include "report/svg.h"
 #include "test_util.h"
@@ -276,7 +277,7 @@ TEST(Report, RealAnalysisOfStories260K) {
   opt.chunks = 2;
   opt.modes = {{"on", tok.bos_id()}, {"off", -1}};
   ThreadPool pool(2);
-  const json a = analyze(m, pool, ids, opt);
+  const json a = to_json(analyze(m, pool, ids, opt));
   const std::string page = render_analysis_report(a, run_info());
 
   EXPECT_TRUE(page.starts_with("<!doctype html>"));

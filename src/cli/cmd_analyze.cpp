@@ -119,7 +119,7 @@ void add_analyze(CLI::App& root) {
     ensure_output_dir(a->out);
     ThreadPool pool(a->threads);
     Progress bar("analyze", !a->quiet);
-    nlohmann::json result =
+    const AnalysisResult result =
         analyze(model, pool, text_ids, opt,
                 [&](long done, long total, long tokens) { bar.update(done, total, tokens); });
     bar.finish();
@@ -143,15 +143,13 @@ void add_analyze(CLI::App& root) {
                          {"threads", pool.size()}}},
                        {"simd", simd_info()},
                        {"wall_time_s", wall},
-                       {"tokens_processed", result["tokens_processed"]}};
+                       {"tokens_processed", result.tokens_processed}};
     write_analysis_files(a->out, result, run);
     if (!a->quiet) {
-      for (const auto& r : result["runs"])
-        std::fprintf(stderr, "ctx %d bos %s: %d windows, sink_rate %.3f, nll %s\n",
-                     r["ctx"].get<int>(), r["bos"].get<std::string>().c_str(),
-                     r["windows"].get<int>(), r["sink_rate"].get<double>(),
-                     r["nll_mean"].is_number() ? std::to_string(r["nll_mean"].get<double>()).c_str()
-                                               : "not computed (--no-nll)");
+      for (const AnalysisRun& r : result.runs)
+        std::fprintf(stderr, "ctx %d bos %s: %zu windows, sink_rate %.3f, nll %s\n", r.ctx,
+                     r.bos.c_str(), r.windows, r.sink_rate,
+                     r.nll_mean ? std::to_string(*r.nll_mean).c_str() : "not computed (--no-nll)");
       std::fprintf(stderr, "wrote %s/report.html\n", a->out.c_str());
     }
   });

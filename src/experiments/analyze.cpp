@@ -30,14 +30,10 @@ std::vector<std::vector<int>> make_windows(std::span<const int> text_ids, int ct
 
 namespace {
 
-nlohmann::json pattern_json(int layer, int head, const std::vector<std::vector<float>>& p) {
-  return {{"layer", layer}, {"head", head}, {"size", p.size()}, {"rows", p}};
-}
-
 // One (ctx, mode): all windows, aggregated.
-nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
-                           int ctx, const FirstTokenMode& mode, const AnalyzeOptions& opt,
-                           const std::function<void(int)>& window_done) {
+AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
+                        int ctx, const FirstTokenMode& mode, const AnalyzeOptions& opt,
+                        const std::function<void(int)>& window_done) {
   const ModelConfig& c = model.config;
   const int L = c.n_layers, H = c.n_heads;
   auto windows = make_windows(text_ids, ctx, mode, opt.chunks);
@@ -84,67 +80,63 @@ nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const
     double m = mean(name, i);
     return std::sqrt(std::max(0.0, (sumsq[name][i] - n * m * m) / (n - 1)));
   };
+  const auto& registry = statistics();
   const double eps = opt.stats.eps;
-  nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array();
+  AnalysisRun run;
+  run.ctx = ctx;
+  run.bos = mode.name;
+  run.first_token_id = mode.first_id;
+  run.windows = windows.size();
+  run.tokens = windows.size() * static_cast<size_t>(ctx);
+  if (scored) run.nll_mean = nll_sum / scored;
   int sinks = 0, sinks08 = 0, sinks_top = 0;
   size_t strongest = 0;
   for (int l = 0; l < L; ++l) {
-    nlohmann::json lrow{{"layer", l}};
+    LayerResult lr;
+    lr.layer = l;
+    lr.mean.assign(registry.size(), 0.0);
     int lsinks = 0, lsinks08 = 0, lsinks_top = 0;
     for (int h = 0; h < H; ++h) {
       const size_t i = static_cast<size_t>(l) * H + h;
-      nlohmann::json row{
-          {"ctx", ctx}, {"bos", mode.name}, {"layer", l}, {"head", h}, {"windows", windows.size()}};
-      for (const Statistic& stat : statistics()) {
-        const std::string name(stat.name);
-        if (stat.aggregate == Aggregate::Mode) {
+      HeadResult hr;
+      hr.layer = l, hr.head = h;
+      hr.mean.assign(registry.size(), 0.0);
+      hr.stddev.assign(registry.size(), 0.0);
+      for (size_t s = 0; s < registry.size(); ++s) {
+        const std::string name(registry[s].name);
+        if (registry[s].aggregate == Aggregate::Mode) {
           // The key most often strongest across windows (lowest on ties).
           auto best = std::max_element(top_key_votes[i].begin(), top_key_votes[i].end(),
                                        [](auto& a, auto& b) { return a.second < b.second; });
-          row[name] = best->first;
+          hr.mean[s] = best->first;
           continue;
         }
-        row[name] = mean(name, i);
-        row[name + "_std"] = stddev(name, i);
+        hr.mean[s] = mean(name, i);
+        hr.stddev[s] = stddev(name, i);
       }
       const double bos = mean("bos_sink_score", i);
-      row["is_sink_head"] = bos > eps;
-      row["is_sink_head_0.8"] = bos > 0.8;
+      hr.is_sink = bos > eps;
+      hr.is_sink_08 = bos > 0.8;
       lsinks += bos > eps;
       lsinks08 += bos > 0.8;
       lsinks_top += mean("top_key_score", i) > eps;
       if (bos > mean("bos_sink_score", strongest)) strongest = i;
-      heads.push_back(std::move(row));
+      run.heads.push_back(std::move(hr));
     }
-    for (const Statistic& stat : statistics()) {
-      if (stat.aggregate == Aggregate::Mode) continue;  // an index: no layer mean
-      const std::string name(stat.name);
-      double s = 0;
-      for (int h = 0; h < H; ++h) s += mean(name, static_cast<size_t>(l) * H + h);
-      lrow[name] = s / H;
+    for (size_t s = 0; s < registry.size(); ++s) {
+      if (registry[s].aggregate == Aggregate::Mode) continue;  // an index: no layer mean
+      const std::string name(registry[s].name);
+      double sm = 0;
+      for (int h = 0; h < H; ++h) sm += mean(name, static_cast<size_t>(l) * H + h);
+      lr.mean[s] = sm / H;
     }
-    lrow["sink_rate"] = static_cast<double>(lsinks) / H;
-    lrow["sink_rate_0.8"] = static_cast<double>(lsinks08) / H;
-    lrow["sink_rate_top_key"] = static_cast<double>(lsinks_top) / H;
+    lr.sink_rate = static_cast<double>(lsinks) / H;
+    lr.sink_rate_08 = static_cast<double>(lsinks08) / H;
+    lr.sink_rate_top_key = static_cast<double>(lsinks_top) / H;
     sinks += lsinks, sinks08 += lsinks08, sinks_top += lsinks_top;
-    layers.push_back(std::move(lrow));
+    run.layers.push_back(std::move(lr));
   }
-
-  nlohmann::json massive_rows = nlohmann::json::array();
-  for (const MassiveEntry& e : massive.entries())
-    massive_rows.push_back({{"ctx", ctx},
-                            {"bos", mode.name},
-                            {"layer", e.layer},
-                            {"rank", e.rank},
-                            {"value", e.value},
-                            {"abs", std::abs(e.value)},
-                            {"window", e.window},
-                            {"pos", e.pos},
-                            {"channel", e.channel},
-                            {"token", e.token},
-                            {"median_abs", e.median_abs},
-                            {"ratio", e.ratio()},
-                            {"massive", e.massive()}});
+  run.massive = massive.entries();
 
   // A second pass over the first window for the full patterns: the strongest sink head (for
   // the report) and any heads asked for with --dump-attention.
@@ -159,37 +151,26 @@ nlohmann::json analyze_run(const Model& model, ThreadPool& pool, std::span<const
     rt2.add_observer(&dump);
     rt2.forward(windows[0], 0, Logits::None);
   }
-  auto crop = [](const std::vector<std::vector<float>>& p, int w) {
-    std::vector<std::vector<float>> out(p.begin(), p.begin() + w);
-    for (auto& r : out) r.resize(w);
+  auto crop = [&](int l, int h, int w) {
+    const auto& p = dump.pattern(l, h);
+    HeadPattern out{l, h, std::vector<std::vector<float>>(p.begin(), p.begin() + w)};
+    for (auto& r : out.rows) r.resize(w);
     return out;
   };
-  nlohmann::json dumps = nlohmann::json::array();
   for (auto [l, h] : opt.dump_heads)
-    dumps.push_back(pattern_json(l, h, crop(dump.pattern(l, h), std::min(ctx, opt.dump_window))));
+    run.dumps.push_back(crop(l, h, std::min(ctx, opt.dump_window)));
+  run.strongest_sink = crop(sl, sh, std::min(ctx, opt.pattern_window));
 
   const double nh = static_cast<double>(L) * H;
-  return {{"ctx", ctx},
-          {"bos", mode.name},
-          {"first_token_id", mode.first_id},
-          {"windows", windows.size()},
-          {"tokens", windows.size() * static_cast<size_t>(ctx)},
-          {"nll_mean", scored ? nlohmann::json(nll_sum / scored) : nlohmann::json()},
-          {"ppl", scored ? nlohmann::json(std::exp(nll_sum / scored)) : nlohmann::json()},
-          {"sink_rate", sinks / nh},
-          {"sink_rate_0.8", sinks08 / nh},
-          {"sink_rate_top_key", sinks_top / nh},
-          {"heads", std::move(heads)},
-          {"layers", std::move(layers)},
-          {"massive", std::move(massive_rows)},
-          {"strongest_sink_pattern",
-           pattern_json(sl, sh, crop(dump.pattern(sl, sh), std::min(ctx, opt.pattern_window)))},
-          {"dumps", std::move(dumps)}};
+  run.sink_rate = sinks / nh;
+  run.sink_rate_08 = sinks08 / nh;
+  run.sink_rate_top_key = sinks_top / nh;
+  return run;
 }
 
 }  // namespace
 
-nlohmann::json analyze(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
+AnalysisResult analyze(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
                        const AnalyzeOptions& opt,
                        const std::function<void(long, long, long)>& progress) {
   long total = 0, done = 0, tokens = 0;
@@ -202,44 +183,34 @@ nlohmann::json analyze(const Model& model, ThreadPool& pool, std::span<const int
     if (progress) progress(done, total, tokens);
   };
 
-  nlohmann::json runs = nlohmann::json::array();
+  const ModelConfig& c = model.config;
+  AnalysisResult r;
+  r.arch = c.arch;
+  r.n_layers = c.n_layers, r.n_heads = c.n_heads, r.n_kv_heads = c.n_kv_heads;
+  r.head_dim = c.head_dim, r.dim = c.dim, r.vocab_size = c.vocab_size;
+  r.eps = opt.stats.eps;
+  r.sink_tokens = opt.stats.sink_tokens;
   for (const auto& mode : opt.modes)
     for (int ctx : opt.contexts)
-      runs.push_back(analyze_run(model, pool, text_ids, ctx, mode, opt, window_done));
+      r.runs.push_back(analyze_run(model, pool, text_ids, ctx, mode, opt, window_done));
 
   // Length robustness: Spearman ρ of bos_sink_score rankings between every pair of lengths.
-  nlohmann::json stability = nlohmann::json::array();
+  const size_t bos = stat_index("bos_sink_score");
+  auto scores = [&](const std::string& mode, int ctx) {
+    std::vector<double> out;
+    for (const auto& run : r.runs)
+      if (run.bos == mode && run.ctx == ctx)
+        for (const auto& h : run.heads) out.push_back(h.mean[bos]);
+    return out;
+  };
   for (const auto& mode : opt.modes)
     for (size_t a = 0; a < opt.contexts.size(); ++a)
-      for (size_t b = a + 1; b < opt.contexts.size(); ++b) {
-        std::vector<double> sa, sb;
-        for (const auto& run : runs) {
-          if (run["bos"] != mode.name) continue;
-          auto& dst = run["ctx"] == opt.contexts[a] ? sa : run["ctx"] == opt.contexts[b] ? sb : sa;
-          if (run["ctx"] != opt.contexts[a] && run["ctx"] != opt.contexts[b]) continue;
-          for (const auto& h : run["heads"]) dst.push_back(h["bos_sink_score"].get<double>());
-        }
-        stability.push_back({{"bos", mode.name},
-                             {"ctx_a", opt.contexts[a]},
-                             {"ctx_b", opt.contexts[b]},
-                             {"spearman", spearman(sa, sb)}});
-      }
-
-  const ModelConfig& c = model.config;
-  return {{"model",
-           {{"arch", c.arch},
-            {"n_layers", c.n_layers},
-            {"n_heads", c.n_heads},
-            {"n_kv_heads", c.n_kv_heads},
-            {"head_dim", c.head_dim},
-            {"dim", c.dim},
-            {"vocab_size", c.vocab_size}}},
-          {"stat_names", head_stat_names()},
-          {"eps", opt.stats.eps},
-          {"sink_tokens", opt.stats.sink_tokens},
-          {"runs", std::move(runs)},
-          {"stability", std::move(stability)},
-          {"tokens_processed", tokens}};
+      for (size_t b = a + 1; b < opt.contexts.size(); ++b)
+        r.stability.push_back(
+            {mode.name, opt.contexts[a], opt.contexts[b],
+             spearman(scores(mode.name, opt.contexts[a]), scores(mode.name, opt.contexts[b]))});
+  r.tokens_processed = tokens;
+  return r;
 }
 
 }  // namespace ss

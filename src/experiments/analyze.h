@@ -1,8 +1,8 @@
 #pragma once
 // The `analyze` experiment: run a corpus in windows of each requested length and first-token
 // mode, fold every head statistic per window, and aggregate mean and standard deviation over
-// windows. The result is one JSON document from which heads.csv/json, layers.csv, massive.csv
-// and report.html are all derived.
+// windows. The result is typed (analysis/result.h); heads.csv/json, layers.csv, massive.csv
+// and report.html are all derived (report/analysis_json.h).
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/head_stats.h"
+#include "analysis/result.h"
 #include "base/thread_pool.h"
 #include "model/model.h"
 #include "runtime/head_mask.h"
@@ -41,7 +42,7 @@ std::vector<std::vector<int>> make_windows(std::span<const int> text_ids, int ct
                                            const FirstTokenMode& mode, int max_windows);
 
 // progress(done, total, tokens) after each window.
-nlohmann::json analyze(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
+AnalysisResult analyze(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
                        const AnalyzeOptions& opt,
                        const std::function<void(long, long, long)>& progress = nullptr);
 

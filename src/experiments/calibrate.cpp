@@ -17,14 +17,15 @@ const std::vector<double>& Calibration::stat_means(const std::string& stat) {
     opt.chunks = data_.windows;
     opt.modes = {{"on", data_.bos_id}};
     opt.pattern_window = 1;
-    const nlohmann::json a = analyze(model_, pool_, data_.ids, opt);
+    const AnalysisResult a = analyze(model_, pool_, data_.ids, opt);
     stats_.emplace();
-    for (const auto& h : a["runs"][0]["heads"])
-      for (const auto& [name, value] : h.items())
-        if (value.is_number()) (*stats_)[name].push_back(value.get<double>());
+    const auto& stats = statistics();
+    for (const auto& h : a.runs.at(0).heads)
+      for (size_t s = 0; s < stats.size(); ++s)
+        (*stats_)[std::string(stats[s].name)].push_back(h.mean[s]);
   }
   const auto it = stats_->find(stat);
-  if (it == stats_->end()) throw InputError(stat, "is not a statistic of the analysis");
+  if (it == stats_->end()) throw InputError(stat, "is not a statistic of the registry");
   return it->second;
 }
 

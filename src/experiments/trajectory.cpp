@@ -47,18 +47,19 @@ std::vector<TrajectoryPoint> trajectory(const std::vector<std::pair<int64_t, std
   ao.stats.eps = opt.eps;
   for (const auto& [step, path] : ckpts) {
     Model m = load_model(path);
-    const nlohmann::json doc = analyze(m, pool, text_ids, ao);
-    const nlohmann::json& run = doc["runs"].at(0);
+    const AnalysisResult doc = analyze(m, pool, text_ids, ao);
+    const AnalysisRun& run = doc.runs.at(0);
     TrajectoryPoint p;
     p.step = step;
     p.path = path;
-    p.sink_rate = run["sink_rate"];
-    p.sink_rate_08 = run["sink_rate_0.8"];
-    p.nll_mean = run["nll_mean"];
+    p.sink_rate = run.sink_rate;
+    p.sink_rate_08 = run.sink_rate_08;
+    p.nll_mean = run.nll_mean.value_or(0.0);
+    const size_t bos = stat_index("bos_sink_score"), dormant = stat_index(opt.dormant.score);
     std::vector<double> dormant_scores;
-    for (const auto& h : run["heads"]) {
-      p.bos_sink.push_back(h["bos_sink_score"]);
-      dormant_scores.push_back(h[opt.dormant.score]);
+    for (const auto& h : run.heads) {
+      p.bos_sink.push_back(h.mean[bos]);
+      dormant_scores.push_back(h.mean[dormant]);
     }
     p.bos_sink_max = *std::max_element(p.bos_sink.begin(), p.bos_sink.end());
     for (double b : p.bos_sink) p.bos_sink_mean += b / static_cast<double>(p.bos_sink.size());

@@ -6,13 +6,15 @@
 #include "analysis/statistics.h"
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "report/analysis_json.h"
 #include "report/csv.h"
 #include "report/html_report.h"
 
 namespace ss {
 
-void write_analysis_files(const std::string& dir, const nlohmann::json& analysis,
+void write_analysis_files(const std::string& dir, const AnalysisResult& result,
                           const nlohmann::json& run_info) {
+  const nlohmann::json analysis = to_json(result);
   ensure_output_dir(dir);
   auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
 

@@ -1,13 +1,15 @@
 #pragma once
-// Writes the files of an analysis run directory from the analysis document: heads.csv,
+// Writes the files of an analysis run directory from the typed analysis result: heads.csv,
 // heads.json, layers.csv, massive.csv, stability.csv, attention dumps, analysis.json and
 // report.html. Every file is written atomically.
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "analysis/result.h"
+
 namespace ss {
 
-void write_analysis_files(const std::string& dir, const nlohmann::json& analysis,
+void write_analysis_files(const std::string& dir, const AnalysisResult& result,
                           const nlohmann::json& run_info);
 
 }  // namespace ss
