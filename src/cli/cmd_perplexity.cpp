@@ -10,6 +10,7 @@
 #include "cli/progress.h"
 #include "eval/perplexity.h"
 #include "experiments/calibrate.h"
+#include "experiments/dormant_perplexity.h"
 #include "model/load_model.h"
 #include "prune/criteria.h"
 #include "prune/dormant_rule.h"
@@ -94,8 +95,6 @@ void add_perplexity(CLI::App& root) {
     std::vector<int> ids = tok.encode(file.text, tok.add_bos());
     require(ids.size() >= 2, a->file, "too short to score any token");
     ThreadPool pool(a->threads);
-    Runtime rt(model, pool, ctx);
-    rt.set_head_mask(&mask);
 
     // Dormant heads: a rule, then either one head set from calibration or one per window.
     const bool dormant = !a->dormant_threshold.empty() || a->dormant_fraction >= 0;
@@ -106,40 +105,24 @@ void add_perplexity(CLI::App& root) {
       rule = {a->dormant_score, -1, a->dormant_fraction};
     dormant_score(rule.score, "--dormant-score");  // one of the registry's, else a one-line error
     require(a->dormant_fraction <= 1, "--dormant-fraction", "must be at most 1");
-    HeadMask window_mask = mask;
-    double flagged_sum = 0;
-    std::function<void(std::span<const int>)> prepare;
-    if (dormant && a->dormant_mode == "static") {
-      require(!a->calib.empty(), "--calib", "--dormant-mode static needs calibration text");
-      Calibration calib(model, pool,
-                        {tok.encode(read_text(a->calib).text, false), a->calib_ctx, a->calib_chunks,
-                         tok.bos_id(), 0});
-      auto heads = flag_dormant(calib.stat_means(rule.score), rule, model.config);
-      for (auto [l, h] : heads) mask.set(l, h, HeadAction::Zero);
-      flagged_sum = static_cast<double>(heads.size());
-    } else if (dormant) {
-      prepare = [&](std::span<const int> window) {
-        SinkStatsObserver stats(model, {});
-        stats.begin_window(static_cast<int>(window.size()));
-        rt.set_head_mask(&mask);
-        rt.add_observer(&stats);
-        rt.forward(window, 0, Logits::None);
-        rt.clear_observers();
-        window_mask = mask;
-        auto heads = flag_dormant(stats.finish_window()[rule.score], rule, model.config);
-        for (auto [l, h] : heads) window_mask.set(l, h, HeadAction::Zero);
-        flagged_sum += static_cast<double>(heads.size());
-        rt.set_head_mask(&window_mask);
-      };
+    std::optional<DormantOptions> dormant_opt;
+    if (dormant) {
+      dormant_opt = DormantOptions{rule, std::nullopt};
+      if (a->dormant_mode == "static") {
+        require(!a->calib.empty(), "--calib", "--dormant-mode static needs calibration text");
+        dormant_opt->calibration = CalibrationData{tok.encode(read_text(a->calib).text, false),
+                                                   a->calib_ctx, a->calib_chunks, tok.bos_id(), 0};
+      }
     }
 
     Progress bar("perplexity", !a->quiet);
-    PerplexityResult r = perplexity(
-        rt, ids, ctx, tok.add_bos() ? tok.bos_id() : -1, a->chunks,
-        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); },
-        a->stride, prepare);
+    const DormantPerplexity d = dormant_perplexity(
+        model, pool, ids, ctx, tok.add_bos() ? tok.bos_id() : -1, a->chunks, a->stride, mask,
+        dormant_opt,
+        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); });
     bar.finish();
-    const double dormant_mean = prepare && r.windows ? flagged_sum / r.windows : flagged_sum;
+    const PerplexityResult& r = d.perplexity;
+    const double dormant_mean = d.heads_flagged_mean;
     if (a->json) {
       nlohmann::json out{{"nll_mean", r.nll_mean},
                          {"ppl", r.ppl},

@@ -1,0 +1,46 @@
+#include "experiments/dormant_perplexity.h"
+
+#include "analysis/head_stats.h"
+#include "runtime/runtime.h"
+
+namespace ss {
+
+DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::span<const int> ids,
+                                     int ctx, int bos_id, int max_windows, int stride,
+                                     HeadMask& mask, const std::optional<DormantOptions>& dormant,
+                                     const std::function<void(int, int)>& progress) {
+  Runtime rt(model, pool, ctx);
+  rt.set_head_mask(&mask);
+  HeadMask window_mask = mask;
+  double flagged_sum = 0;
+  std::function<void(std::span<const int>)> prepare;
+  if (dormant && dormant->calibration) {
+    Calibration calib(model, pool, *dormant->calibration);
+    const auto heads =
+        flag_dormant(calib.stat_means(dormant->rule.score), dormant->rule, model.config);
+    for (auto [l, h] : heads) mask.set(l, h, HeadAction::Zero);
+    flagged_sum = static_cast<double>(heads.size());
+  } else if (dormant) {
+    prepare = [&](std::span<const int> window) {
+      SinkStatsObserver stats(model, {});
+      stats.begin_window(static_cast<int>(window.size()));
+      rt.set_head_mask(&mask);
+      rt.add_observer(&stats);
+      rt.forward(window, 0, Logits::None);
+      rt.clear_observers();
+      window_mask = mask;
+      const auto heads =
+          flag_dormant(stats.finish_window()[dormant->rule.score], dormant->rule, model.config);
+      for (auto [l, h] : heads) window_mask.set(l, h, HeadAction::Zero);
+      flagged_sum += static_cast<double>(heads.size());
+      rt.set_head_mask(&window_mask);
+    };
+  }
+  DormantPerplexity out;
+  out.perplexity = perplexity(rt, ids, ctx, bos_id, max_windows, progress, stride, prepare);
+  const int windows = out.perplexity.windows;
+  out.heads_flagged_mean = prepare && windows ? flagged_sum / windows : flagged_sum;
+  return out;
+}
+
+}  // namespace ss
