@@ -126,24 +126,22 @@ void add_analyze(CLI::App& root) {
 
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    nlohmann::json run{{"command", command_line()},
-                       {"sinkscope_version", SINKSCOPE_VERSION},
-                       {"model", {{"path", a->model}, {"sha256", sha256_file(a->model)}}},
-                       {"tokenizer", a->tokenizer},
-                       {"files", a->files},
-                       {"invalid_utf8_replaced", invalid},
-                       {"options",
-                        {{"ctx", a->contexts},
-                         {"chunks", a->chunks},
-                         {"bos", a->bos},
-                         {"first_token", a->first_token},
-                         {"sink_tokens", a->sink_tokens},
-                         {"eps", a->eps},
-                         {"ablate", a->ablate},
-                         {"threads", pool.size()}}},
-                       {"simd", simd_info()},
-                       {"wall_time_s", wall},
-                       {"tokens_processed", result.tokens_processed}};
+    nlohmann::json run = run_info();
+    run.update({{"model", {{"path", a->model}, {"sha256", sha256_file(a->model)}}},
+                {"tokenizer", a->tokenizer},
+                {"files", a->files},
+                {"invalid_utf8_replaced", invalid},
+                {"options",
+                 {{"ctx", a->contexts},
+                  {"chunks", a->chunks},
+                  {"bos", a->bos},
+                  {"first_token", a->first_token},
+                  {"sink_tokens", a->sink_tokens},
+                  {"eps", a->eps},
+                  {"ablate", a->ablate},
+                  {"threads", pool.size()}}},
+                {"wall_time_s", wall},
+                {"tokens_processed", result.tokens_processed}});
     write_analysis_files(a->out, result, run);
     if (!a->quiet) {
       for (const AnalysisRun& r : result.runs)

@@ -147,14 +147,11 @@ void add_prune(CLI::App& root) {
         run_sweep(model, pool, opt, metrics,
                   [&](int done, int total, const std::string&) { bar.update(done, total); });
     bar.finish();
-    const nlohmann::json run{
-        {"command", command_line()},
-        {"sinkscope_version", SINKSCOPE_VERSION},
-        {"model", {{"path", a->model}, {"sha256", sha256_file(a->model)}}},
-        {"simd", simd_info()},
-        {"threads", pool.size()},
-        {"wall_time_s",
-         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}};
+    nlohmann::json run = run_info();
+    run["model"] = {{"path", a->model}, {"sha256", sha256_file(a->model)}};
+    run["threads"] = pool.size();
+    run["wall_time_s"] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     write_file_atomic(a->out + "/run.json", run.dump(2) + "\n");
     if (!a->quiet)
       std::fprintf(stderr, "wrote %s/sweep.csv, report.html and run.json\n", a->out.c_str());

@@ -181,16 +181,13 @@ void add_train(CLI::App& root) {
     const double tokens_per_s =
         seconds > 0 ? static_cast<double>((state.step - first) * per_step) / seconds : 0.0;
     const auto& c = state.layout.config;
-    const nlohmann::json run{
-        {"command", command_line()},
-        {"sinkscope_version", SINKSCOPE_VERSION},
-        {"simd", simd_info()},
-        {"threads", pool.size()},
-        {"steps", state.step},
-        {"tokens", state.tokens},
-        {"tokens_per_s", tokens_per_s},
-        {"wall_time_s", seconds},
-        {"val_loss", std::isnan(val) ? nlohmann::json() : nlohmann::json(val)}};
+    nlohmann::json run = run_info();
+    run.update({{"threads", pool.size()},
+                {"steps", state.step},
+                {"tokens", state.tokens},
+                {"tokens_per_s", tokens_per_s},
+                {"wall_time_s", seconds},
+                {"val_loss", std::isnan(val) ? nlohmann::json() : nlohmann::json(val)}});
     write_file_atomic(a->out + "/run.json", run.dump(2) + "\n");
     if (a->json) {
       nlohmann::json out{{"model", a->out + "/model.gguf"},

@@ -62,6 +62,11 @@ nlohmann::json simd_info() {
   return {{"variant", isa_name(active_isa())}, {"cpu_features", cpu_feature_list()}};
 }
 
+nlohmann::json run_info() {
+  return {
+      {"command", command_line()}, {"sinkscope_version", SINKSCOPE_VERSION}, {"simd", simd_info()}};
+}
+
 std::string default_model_path() {
   // The committed default model: next to the working directory when run from a checkout, else in
   // the source tree this binary was built from.

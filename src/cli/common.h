@@ -49,6 +49,10 @@ const std::string& command_line();
 // {"variant": "avx2", "cpu_features": "avx avx2 fma f16c"}.
 nlohmann::json simd_info();
 
+// What every run.json holds: the command line, the version and simd_info(); each command adds
+// its own fields (analyze, prune, train).
+nlohmann::json run_info();
+
 // Each file adds one subcommand with its callback.
 void add_analyze(CLI::App& root);
 void add_info(CLI::App& root);
