@@ -14,9 +14,13 @@
 
 #include "analysis/head_stats.h"
 #include "base/error.h"
+#include "base/text_file.h"
+#include "eval/perplexity.h"
+#include "experiments/analyze.h"
 #include "format/gguf.h"
 #include "model/load_model.h"
 #include "model/model_export.h"
+#include "report/analysis_json.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
 #include "test_util.h"
@@ -313,6 +317,26 @@ void run_perplexity_and_analyze(const std::string& extra, bool folder = false) {
                       " --ctx 24 --chunks 1 --quiet --threads 2 --out " + out);
     ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
     EXPECT_TRUE(std::filesystem::exists(out + "/heads.csv"));
+    if (!folder) {
+      // The CLI's numbers are the library's: perplexity and the whole analysis in process, on the
+      // same ids, give the same values to the last bit.
+      const Model m = load_model(model);
+      const auto tok = load_text_tokenizer(model, "");
+      const std::string body = read_text(text).text;
+      ThreadPool pool(2);
+      Runtime rt(m, pool, 32);
+      const PerplexityResult p = perplexity(rt, tok->encode(body, tok->add_bos()), 32,
+                                            tok->add_bos() ? tok->bos_id() : -1, 2);
+      EXPECT_EQ(p.nll_mean, j["nll_mean"].get<double>()) << arch << " " << extra;
+      AnalyzeOptions opt;
+      opt.contexts = {24};
+      opt.chunks = 1;
+      opt.modes = {{"on", tok->bos_id()}};
+      const nlohmann::json in_process = to_json(analyze(m, pool, tok->encode(body, false), opt));
+      const auto cli = nlohmann::json::parse(std::ifstream(out + "/analysis.json"));
+      EXPECT_EQ(in_process["runs"], cli["runs"]) << arch << " " << extra;
+      EXPECT_EQ(in_process["stat_names"], cli["stat_names"]);
+    }
     r = test::run_cli("eval -m " + model + " --task " + test::shared("data/mc/piqa.jsonl") +
                       " --limit 3 --json --threads 2");
     ASSERT_EQ(r.code, 0) << arch << " " << extra << ": " << r.err;
