@@ -30,7 +30,6 @@ struct HeadResult {
   std::vector<double> mean, stddev;
   bool is_sink = false;     // bos_sink_score > ε
   bool is_sink_08 = false;  // bos_sink_score > 0.8
-  double stat(std::string_view name) const { return mean[stat_index(name)]; }
 };
 
 struct LayerResult {
