@@ -16,10 +16,10 @@ struct F32Gemm {
   using Elem = float;
   static constexpr size_t kGroup = kDotLanes;  // elements per step of the 16 lanes
   static constexpr int kRows = kGemmRows, kCols = kGemmCols;
-  // Column blocks: 1024 elements; 512 for AVX2, whose tile reads each block twice (once per half
-  // of the lanes), so the rows' and tokens' blocks must stay in L1 between the passes (bench/e2e
-  // on Zen 4 forced to AVX2: 512 beat 1024 and 256 by 8-20%).
-  static constexpr size_t kGroupsPerKBlock = (SS_ISA_LEVEL == 1 ? 512 : 1024) / kGroup;
+  // Column blocks of 1024 elements. AVX2's tile reads each block twice (once per half of the
+  // lanes); with column-block-major packing 1024 still beat 512 there (bench/e2e on Zen 4 forced
+  // to AVX2, 6 interleaved rounds: about 2% with statistics), and 2048 lost 15%.
+  static constexpr size_t kGroupsPerKBlock = 1024 / kGroup;
   static constexpr size_t kSplit = kPackSplit;  // lanes_tile's passes per group
 
   template <int M, int N>
