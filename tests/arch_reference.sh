@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every architecture against its float64 numpy reference (tests/reference/forward_ref.py): a
-# synthesized model's logits and attention from `sinkscope forward` must match within 1e-4.
+# synthesized model's logits and attention from `sinkscope forward`, and the per-head statistics
+# of heads.csv from `sinkscope analyze` over the same tokens, must match within 1e-4.
 # Skipped (77) where Debian's python3-numpy is missing.
 set -euo pipefail
 bin=$1 shared=$2
@@ -13,13 +14,20 @@ fi
 dir=$(mktemp -d /tmp/sinkscope-arch-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 prompt="Once upon a time there was a little girl named Lily who loved to play"
+printf '%s' "$prompt" >"$dir/prompt.txt"
 check() {  # name, synth options, reference options
   local name=$1 synth=$2 ref=${3:-}
   # shellcheck disable=SC2086
   "$bin" synth $synth --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
   "$bin" forward -m "$dir/$name.gguf" -p "$prompt" --json --attention --threads 2 >"$dir/$name.json"
+  # One analyze window of exactly the prompt's tokens (BOS and the text).
+  local n
+  n=$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["ids"]))' "$dir/$name.json")
+  "$bin" analyze -m "$dir/$name.gguf" -f "$dir/prompt.txt" --ctx "$n" --chunks 1 --no-nll \
+    --threads 2 --quiet --out "$dir/$name.analyze" >/dev/null
   # shellcheck disable=SC2086
-  "$py" "$here/reference/forward_ref.py" "$dir/$name.gguf" "$dir/$name.json" $ref
+  "$py" "$here/reference/forward_ref.py" "$dir/$name.gguf" "$dir/$name.json" $ref \
+    --heads "$dir/$name.analyze/heads.csv"
 }
 check llama "--arch llama --seed 1"
 check llama3 "--arch llama --seed 2 --llama3-rope 8,1,4,64" "--llama3 8,1,4,64"

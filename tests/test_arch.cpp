@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <vector>
 
 #include "analysis/head_stats.h"
@@ -18,6 +19,8 @@
 #include "eval/perplexity.h"
 #include "experiments/analyze.h"
 #include "format/gguf.h"
+#include "model/arch.h"
+#include "model/layer_plan.h"
 #include "model/load_model.h"
 #include "model/model_export.h"
 #include "report/analysis_json.h"
@@ -29,7 +32,12 @@ using namespace ss;
 
 namespace {
 
-const std::vector<std::string> kArchs = {"llama", "qwen2", "qwen3", "gemma3"};
+// Every registered architecture: a new spec is tested here without editing this file.
+const std::vector<std::string> kArchs = [] {
+  std::vector<std::string> names;
+  for (const ArchSpec* a : arch_specs()) names.emplace_back(a->name);
+  return names;
+}();
 
 // A synthesized model per architecture (and extra options), written once per test binary.
 std::string synth(const std::string& arch, const std::string& extra = "") {
@@ -88,14 +96,18 @@ TEST(Arch, InfoPrintsDims) {
   struct Want {
     std::string arch, lines;
   };
-  for (const auto& w : std::vector<Want>{
-           {"llama", "layers        2\n[\\s\\S]*head_dim      16\n[\\s\\S]*rope_style    adjacent"},
-           {"qwen2", "head_dim      16\n[\\s\\S]*rope_style    neox\n[\\s\\S]*swiglu"},
-           {"qwen3", "heads         4\n[\\s\\S]*kv_heads      2\n[\\s\\S]*head_dim      32\n"},
-           {"gemma3",
-            "layers        6\n[\\s\\S]*head_dim      32\n[\\s\\S]*geglu-tanh\n[\\s\\S]*sliding     "
-            "  window "
-            "8, layers 0,1,2,3,4, rope_theta 10000\n[\\s\\S]*embed_scale   8"}}) {
+  const std::vector<Want> wants{
+      {"llama", "layers        2\n[\\s\\S]*head_dim      16\n[\\s\\S]*rope_style    adjacent"},
+      {"qwen2", "head_dim      16\n[\\s\\S]*rope_style    neox\n[\\s\\S]*swiglu"},
+      {"qwen3", "heads         4\n[\\s\\S]*kv_heads      2\n[\\s\\S]*head_dim      32\n"},
+      {"gemma3",
+       "layers        6\n[\\s\\S]*head_dim      32\n[\\s\\S]*geglu-tanh\n[\\s\\S]*sliding     "
+       "  window "
+       "8, layers 0,1,2,3,4, rope_theta 10000\n[\\s\\S]*embed_scale   8"}};
+  std::vector<std::string> covered;  // an architecture registered without a line here fails
+  for (const Want& w : wants) covered.push_back(w.arch);
+  EXPECT_EQ(covered, kArchs);
+  for (const Want& w : wants) {
     auto r = test::run_cli("info -m " + synth(w.arch));
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("architecture  " + w.arch + "\n"), std::string::npos) << r.out;
@@ -269,6 +281,63 @@ TEST(Arch, SlidingWindowRowsAndSinkScores) {
         top = std::max(top, received[k] / (l == 5 ? T - k : std::min(T, k + 8) - k));
       EXPECT_NEAR(table["top_key_score"][l * c.n_heads + h], top, 1e-9) << l << ":" << h;
     }
+}
+
+// (l + 1) % global_every == 0 marks the global layers; 0 makes every layer slide (Mistral), which
+// the old rule l % p < p - 1 could not say.
+TEST(Arch, SlidingRuleSaysWhichLayersSlide) {
+  ModelConfig c;
+  c.n_layers = 6;
+  auto sliding = [&](int window, int every) {
+    c.sliding_window = window;
+    c.global_every = every;
+    std::string s;
+    for (int l = 0; l < c.n_layers; ++l) s += c.is_sliding(l) ? 'S' : 'G';
+    return s;
+  };
+  EXPECT_EQ(sliding(8, 6), "SSSSSG");  // Gemma 3
+  EXPECT_EQ(sliding(8, 2), "SGSGSG");  // Gemma 2, gpt-oss
+  EXPECT_EQ(sliding(8, 0), "SSSSSS");  // Mistral
+  EXPECT_EQ(sliding(0, 6), "GGGGGG");  // no window
+  EXPECT_EQ(layer_plan(c, 5).window, 0);
+  sliding(8, 0);
+  EXPECT_EQ(layer_plan(c, 5).window, 8);
+  EXPECT_EQ(layer_plan(c, 5).rope_theta, c.rope_theta_swa);
+}
+
+// The runtime follows the rule: with every layer sliding, gemma3's global layer 5 loses its
+// keys older than the window too.
+TEST(Arch, EveryLayerSlidesWhenNoneIsGlobal) {
+  Model m = load_model(synth("gemma3"));
+  m.config.global_every = 0;
+  const ModelConfig& c = m.config;
+  const int T = 20;
+  ThreadPool pool(2);
+  Runtime rt(m, pool, 64);
+  RowRecorder rec(c, T);
+  rt.add_observer(&rec);
+  rt.forward(prompt_ids(T), 0, Logits::None);
+  for (int l = 0; l < c.n_layers; ++l)
+    for (int t = 0; t < T; ++t) {
+      const auto& row = rec.row(l, 0, t);
+      for (int k = 0; k <= t; ++k)
+        if (t - k < 8)
+          EXPECT_GT(row[k], 0.0f) << l << " " << t << "," << k;
+        else
+          EXPECT_EQ(row[k], 0.0f) << l << " " << t << "," << k;
+    }
+}
+
+TEST(Arch, RegistryNamesEachSpecOnce) {
+  std::set<std::string> names(kArchs.begin(), kArchs.end());
+  EXPECT_EQ(names.size(), kArchs.size());
+  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma3");
+  for (const std::string& n : kArchs) {
+    const ArchSpec* a = find_arch(n);
+    ASSERT_NE(a, nullptr) << n;
+    EXPECT_FALSE(a->hf_model_types.empty()) << n;
+  }
+  EXPECT_EQ(find_arch("mistral"), nullptr);
 }
 
 TEST(Arch, HeadMaskZeroesOneHeadOnEachArch) {

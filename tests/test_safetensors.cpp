@@ -208,7 +208,7 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     EXPECT_EQ(h.config.n_kv_heads, g.config.n_kv_heads);
     EXPECT_EQ(h.config.rope_style, g.config.rope_style);
     EXPECT_EQ(h.config.sliding_window, g.config.sliding_window);
-    EXPECT_EQ(h.config.swa_pattern, g.config.swa_pattern);
+    EXPECT_EQ(h.config.global_every, g.config.global_every);
     EXPECT_EQ(h.config.query_scale, g.config.query_scale);
     EXPECT_EQ(h.config.rope_scale, g.config.rope_scale);
     EXPECT_EQ(h.config.norm_eps, g.config.norm_eps);

@@ -28,33 +28,6 @@ struct SynthArgs {
   bool quiet = false;
 };
 
-// Shapes are small enough for tests; per architecture they keep its peculiarities visible:
-// qwen3 and gemma3 get head_dim != dim / n_heads, gemma3 six layers (five sliding, one global)
-// and a window shorter than a test prompt.
-ModelConfig shape_config(const std::string& arch, const std::string& shape) {
-  const bool tiny = shape == "tiny";
-  if (!tiny && shape != "small")
-    throw InputError("--shape", "unknown shape '" + shape + "' (tiny, small)");
-  const bool wide_heads = arch == "qwen3" || arch == "gemma3";
-  ModelConfig c;
-  c.arch = arch;
-  c.dim = tiny ? 64 : 256;
-  c.hidden_dim = tiny ? 128 : 512;
-  c.n_heads = tiny ? 4 : 8;
-  c.n_kv_heads = tiny ? 2 : 4;
-  c.head_dim = (tiny ? 16 : 32) * (wide_heads ? 2 : 1);
-  c.n_layers = arch == "gemma3" ? 6 : (tiny ? 2 : 4);
-  c.max_seq_len = tiny ? 256 : 1024;
-  c.norm_eps = arch == "llama" ? 1e-5f : 1e-6f;
-  c.rope_theta = arch == "llama" ? 10000.0f : 1e6f;
-  if (arch == "gemma3") {
-    c.sliding_window = tiny ? 8 : 64;
-    c.rope_theta_swa = 10000.0f;
-    c.rope_scale = 8.0f;  // Gemma 3 4B+: linear scaling of the global layers
-  }
-  return c;
-}
-
 DType parse_weight_type(const std::string& s) {
   std::string names;
   for (uint32_t id = 0; id < 64; ++id) {
@@ -97,10 +70,11 @@ void add_synth(CLI::App& root) {
                   "Type of the weight matrices (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, ...)")
       ->capture_default_str();
   cmd->add_option("--llama3-rope", a->llama3_rope,
-                  "llama only: Llama-3 rope scaling FACTOR,LOW,HIGH,ORIGINAL_CONTEXT "
+                  "Llama-3 rope scaling FACTOR,LOW,HIGH,ORIGINAL_CONTEXT (llama) "
                   "(stored as rope_freqs.weight, e.g. 8,1,4,8192)");
   cmd->add_option("--sliding-window", a->sliding_window,
-                  "gemma3 only: window of the sliding layers (0: none; default: the shape's)")
+                  "Window of the sliding layers, for architectures that have them (0: none; "
+                  "default: the shape's)")
       ->check(between(-1, 1 << 30));
   cmd->add_option("--softcap", a->softcap, "Final logit soft-capping (0: none)")
       ->capture_default_str()
@@ -111,9 +85,10 @@ void add_synth(CLI::App& root) {
     if (!find_arch(a->arch))
       throw InputError("--arch",
                        "unknown architecture '" + a->arch + "' (" + supported_archs() + ")");
-    ModelConfig c = shape_config(a->arch, a->shape);
+    const ArchSpec& spec = *find_arch(a->arch);
+    ModelConfig c = synth_shape(a->arch, a->shape);
     if (a->sliding_window >= 0) {
-      require(a->arch == "gemma3", "--sliding-window", "only gemma3 has sliding-window layers");
+      require(spec.sliding, "--sliding-window", a->arch + " has no sliding-window layers");
       c.sliding_window = a->sliding_window;
     }
     require(a->softcap >= 0, "--softcap", "must be >= 0");
@@ -138,9 +113,9 @@ void add_synth(CLI::App& root) {
     require(c.vocab_size > 0, a->vocab, "no tokenizer.ggml.tokens");
     apply_arch(c);
 
-    Model m = make_random_model(c, a->seed, DType::F32, /*tied_output=*/a->arch != "llama");
+    Model m = make_random_model(c, a->seed, DType::F32, spec.synth_tied);
     if (!a->llama3_rope.empty()) {
-      require(a->arch == "llama", "--llama3-rope", "only for --arch llama");
+      require(spec.llama3_rope, "--llama3-rope", a->arch + " has no Llama-3 rope scaling");
       std::vector<float> div =
           llama3_rope_divisors(c.head_dim, c.rope_theta, parse_llama3_rope(a->llama3_rope));
       m.rope_freqs = add_owned_f32(m, "rope_freqs.weight", {c.head_dim / 2}, div);

@@ -1,40 +1,92 @@
 #pragma once
-// The architectures sinkscope runs, and what sets each apart from the llama block. Facts follow
-// llama.cpp (src/llama-model.cpp, src/models/gemma3.cpp, src/llama-hparams.cpp) and Hugging Face
-// transformers (modeling_qwen2.py, modeling_qwen3.py, modeling_gemma3.py):
-//   llama   RMSNorm, adjacent-pair RoPE (optional Llama-3 frequency divisors), SwiGLU.
-//   qwen2   + biases on q, k, v; NEOX RoPE.
-//   qwen3   + RMSNorm of every q and k head before RoPE; NEOX RoPE; head_dim may differ from
-//           dim / n_heads.
-//   gemma3  embeddings × sqrt(dim); q/k head norms; RMSNorm after attention and after the FFN
-//           too (GGUF stores every Gemma norm weight as 1 + w); GeGLU with tanh GELU; query
-//           scale 1/sqrt(head_dim) (27B: 1/sqrt(dim/n_heads)); with a sliding window, 5 of every
-//           6 layers slide (rope base 10000, no scaling) and the 6th is global; NEOX RoPE.
+// The architecture registry: one ArchSpec per architecture, each in its own file under
+// model/archs/, holding everything that sets it apart from the llama block: its names in GGUF and
+// Hugging Face files, its tensors, its norms, rope and activation, its sliding-window layers,
+// its config.json keys and its synth shapes. Loaders, writers, synth and the runtime's layer plan
+// read the spec; nothing else names an architecture. docs/architecture.md says how to add one.
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "model/config.h"
 
 namespace ss {
 
-struct ArchTraits {
-  const char* name;
+struct Model;
+struct LayerWeights;
+struct Tensor;
+class HfConfig;
+
+// transformers' config-class defaults for the keys a config.json may leave out (nullopt: the key
+// is required; head_dim's default is hidden_size / num_attention_heads, num_key_value_heads'
+// num_attention_heads).
+struct HfDefaults {
+  std::optional<int> hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
+      num_key_value_heads, vocab_size, head_dim;
+  int max_position_embeddings = 2048;
+  double rope_theta = 10000;
+  bool tie_word_embeddings = false;
+};
+
+struct ArchSpec {
+  const char* name;  // GGUF general.architecture, and `synth --arch`
+
+  // The block.
   RopeStyle rope_style;
   FfnAct ffn_act;
   bool qkv_bias;      // attn_{q,k,v}.bias present
   bool qk_norm;       // attn_{q,k}_norm present
   bool post_norms;    // post_attention_norm and post_ffw_norm present
   bool embed_scaled;  // embeddings multiplied by sqrt(dim)
-  int swa_pattern;    // with a sliding window, layers per global layer (0: no sliding layers)
+  bool llama3_rope;   // may carry Llama-3 rope frequency divisors (rope_freqs.weight)
+  // Sliding-window layers: whether the architecture has them (GGUF attention.sliding_window),
+  // and which layers are global when it does (ModelConfig::global_every).
+  bool sliding;
+  int global_every;
+  // Fields that depend on the others (e.g. Gemma 3's query scale); may be null.
+  void (*finish)(ModelConfig& c);
+
+  // Hugging Face folders.
+  std::vector<std::string> hf_model_types;  // config.json model_type values read as this arch
+  const char* hf_write_type;                // model_type written
+  const char* hf_class;                     // architectures[0] written
+  const char* hf_multimodal_type;     // a model_type whose text model may sit under text_config
+  const char* hf_act_key;             // the activation's key ...
+  const char* hf_act;                 // ... and the one value supported
+  const char* hf_ffn_norm;            // name of ffn_norm under model.layers.N.
+  bool hf_rope_permuted;              // GGUF permutes q/k rows (convert_hf_to_gguf's LlamaModel)
+  bool hf_norm_plus_one;              // GGUF norm weights are 1 + the HF ones (Gemma)
+  bool hf_writes_attention_bias;      // config.json gets "attention_bias"
+  bool hf_writes_use_sliding_window;  // config.json gets "use_sliding_window": false
+  HfDefaults hf_defaults;
+  // The architecture's own config.json keys, read after the common ones (may be null): `text`
+  // is the text model's object, null values included.
+  void (*hf_read)(const HfConfig& cfg, const nlohmann::json& text, ModelConfig& c);
+  // ... and written (may be null).
+  void (*hf_write)(const Model& m, nlohmann::json& j);
+
+  // `synth --shape tiny|small`: the architecture's changes to the common shape (may be null).
+  void (*synth_shape)(ModelConfig& c, bool tiny);
+  bool synth_tied;  // synth ties the output to the embeddings
 };
 
+// Every architecture, in the order `synth --arch` lists them.
+const std::vector<const ArchSpec*>& arch_specs();
 // nullptr for an architecture sinkscope does not know.
-const ArchTraits* find_arch(const std::string& name);
+const ArchSpec* find_arch(const std::string& name);
+// The spec of c.arch, which must be known.
+const ArchSpec& arch_of(const ModelConfig& c);
 // "llama, qwen2, qwen3, gemma3"
 std::string supported_archs();
 
-// Fills the fields the architecture fixes (rope style, activation, embedding and query scale,
-// sliding-window pattern) from c.arch, c.dim, c.n_heads, c.head_dim, c.n_layers and
-// c.sliding_window. c.arch must be known.
+// Fills the fields the architecture fixes (rope style, activation, embedding scale, which layers
+// slide, and its finish step) from c.arch and the sizes. c.arch must be known.
 void apply_arch(ModelConfig& c);
+
+// Whether a file of this architecture must have the layer tensor; the others are used when a
+// file has them (e.g. the attn_output.bias of a pruned export, or biases llama.cpp also accepts
+// for llama).
+bool tensor_required(const ArchSpec& a, Tensor LayerWeights::*member);
 
 }  // namespace ss

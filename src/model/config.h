@@ -22,9 +22,10 @@ struct ModelConfig {
   // Architecture variations (defaults: the llama family).
   RopeStyle rope_style = RopeStyle::Adjacent;
   FfnAct ffn_act = FfnAct::Silu;
-  float rope_scale = 1.0f;           // linear rope scaling of global layers: positions / scale
-  int sliding_window = 0;            // keys a sliding-window layer sees, itself included (0: none)
-  int swa_pattern = 0;               // layer l slides iff l % swa_pattern < swa_pattern - 1
+  float rope_scale = 1.0f;  // linear rope scaling of global layers: positions / scale
+  int sliding_window = 0;   // keys a sliding-window layer sees, itself included (0: none)
+  int global_every = 0;     // with a sliding window, layers l with (l+1) % global_every == 0 are
+                            // global and the others slide (0: every layer slides)
   float rope_theta_swa = 10000.0f;   // rope base of sliding-window layers
   float query_scale = 0.0f;          // attention score scale (0: 1/sqrt(head_dim))
   float embed_scale = 1.0f;          // token embeddings are multiplied by this (Gemma: sqrt(dim))
@@ -34,7 +35,7 @@ struct ModelConfig {
   int q_dim() const { return n_heads * head_dim; }
   int kv_group() const { return n_heads / n_kv_heads; }  // query heads per KV head
   bool is_sliding(int layer) const {
-    return sliding_window > 0 && swa_pattern > 0 && layer % swa_pattern < swa_pattern - 1;
+    return sliding_window > 0 && (global_every == 0 || (layer + 1) % global_every != 0);
   }
   // Keys visible to a query of this layer, itself included (0: all earlier keys).
   int window(int layer) const { return is_sliding(layer) ? sliding_window : 0; }

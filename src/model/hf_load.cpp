@@ -19,6 +19,7 @@
 #include "base/error.h"
 #include "format/safetensors.h"
 #include "model/arch.h"
+#include "model/hf_config.h"
 #include "model/hf_model.h"
 #include "model/hf_names.h"
 #include "ops/dequant.h"
@@ -46,57 +47,6 @@ std::string shape_string(const std::vector<int64_t>& s) {
   for (size_t k = 0; k < s.size(); ++k) r += (k ? ", " : "") + std::to_string(s[k]);
   return r + "]";
 }
-
-// ---- config.json ----
-
-// Typed reads of one config object; errors name the file and the key. A key whose value is null
-// counts as absent, as transformers treats it.
-class HfConfig {
- public:
-  HfConfig(const json& j, std::string file, std::string where)
-      : j_(j), file_(std::move(file)), where_(std::move(where)) {}
-
-  [[noreturn]] void fail(const std::string& what) const { throw InputError(file_, what); }
-  const json* find(const std::string& key) const {
-    auto it = j_.find(key);
-    return it == j_.end() || it->is_null() ? nullptr : &*it;
-  }
-  std::string name(const std::string& key) const { return where_ + key; }
-
-  // A dimension: a positive integer below 2^24.
-  int dim(const std::string& key, std::optional<int> dflt = std::nullopt) const {
-    const json* v = find(key);
-    if (!v) {
-      if (!dflt) fail("missing " + name(key));
-      return *dflt;
-    }
-    if (!v->is_number_integer() || v->get<int64_t>() <= 0 || v->get<int64_t>() >= (1 << 24))
-      fail(name(key) + " must be a positive integer, got " + one_line(v->dump()));
-    return static_cast<int>(v->get<int64_t>());
-  }
-  double number(const std::string& key, double dflt) const {
-    const json* v = find(key);
-    if (!v) return dflt;
-    if (!v->is_number()) fail(name(key) + " must be a number, got " + one_line(v->dump()));
-    return v->get<double>();
-  }
-  bool flag(const std::string& key, bool dflt) const {
-    const json* v = find(key);
-    if (!v) return dflt;
-    if (!v->is_boolean()) fail(name(key) + " must be true or false, got " + one_line(v->dump()));
-    return v->get<bool>();
-  }
-  std::string string(const std::string& key, const std::string& dflt) const {
-    const json* v = find(key);
-    if (!v) return dflt;
-    if (!v->is_string()) fail(name(key) + " must be a string, got " + one_line(v->dump()));
-    return v->get<std::string>();
-  }
-
- private:
-  const json& j_;
-  std::string file_, where_;
-};
 
 // ---- tensor names ----
 
@@ -208,7 +158,16 @@ class Loader {
   std::map<std::string, std::pair<const SafetensorsTensor*, const SafetensorsFile*>> tensors_;
 };
 
-const char* kSupportedTypes = "llama, qwen2, qwen3, gemma3, gemma3_text";
+// The architecture whose spec reads this model_type, or a one-line error listing them.
+const ArchSpec& arch_for_type(const HfConfig& top, const std::string& type) {
+  std::string known;
+  for (const ArchSpec* a : arch_specs())
+    for (const std::string& t : a->hf_model_types) {
+      if (t == type) return *a;
+      known += (known.empty() ? "" : ", ") + t;
+    }
+  top.fail("unsupported model_type '" + one_line(type) + "' (supported: " + known + ")");
+}
 
 // Fills m.config from config.json; returns the Llama-3 rope scaling when the config asks for it.
 std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, bool& tied,
@@ -218,11 +177,11 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   const json root = read_json_file(path);
   if (!root.is_object()) throw InputError(path, "the top level is not a JSON object");
   HfConfig top(root, path, "");
-  std::string type = top.string("model_type", "");
+  const std::string type = top.string("model_type", "");
+  const ArchSpec& a = arch_for_type(top, type);
   const json* text = &root;
   std::string where;
-  if (type == "gemma3") {
-    // Gemma 3 4B and larger are multimodal: the language model's config is text_config.
+  if (a.hf_multimodal_type && type == a.hf_multimodal_type) {
     if (const json* tc = top.find("text_config")) {
       if (!tc->is_object()) top.fail("text_config is not an object");
       text = tc;
@@ -230,46 +189,35 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
     }
   }
   HfConfig cfg(*text, path, where);
-  std::string arch;
-  if (type == "llama" || type == "qwen2" || type == "qwen3")
-    arch = type;
-  else if (type == "gemma3" || type == "gemma3_text")
-    arch = "gemma3";
-  else
-    top.fail("unsupported model_type '" + one_line(type) + "' (supported: " + kSupportedTypes +
-             ")");
-  const bool gemma = arch == "gemma3";
+  const HfDefaults& d = a.hf_defaults;
 
   ModelConfig& c = m.config;
-  c.arch = arch;
-  // Gemma 3 configs leave out whatever equals Gemma3TextConfig's defaults.
-  auto d = [&](int v) { return gemma ? std::optional<int>(v) : std::nullopt; };
-  c.dim = cfg.dim("hidden_size", d(2304));
-  c.hidden_dim = cfg.dim("intermediate_size", d(9216));
-  c.n_layers = cfg.dim("num_hidden_layers", d(26));
-  c.n_heads = cfg.dim("num_attention_heads", d(8));
-  c.n_kv_heads = cfg.dim("num_key_value_heads", gemma ? 4 : c.n_heads);
-  c.vocab_size = cfg.dim("vocab_size", d(262208));
-  if (!gemma && !cfg.find("head_dim") && c.dim % c.n_heads != 0)
+  c.arch = a.name;
+  c.dim = cfg.dim("hidden_size", d.hidden_size);
+  c.hidden_dim = cfg.dim("intermediate_size", d.intermediate_size);
+  c.n_layers = cfg.dim("num_hidden_layers", d.num_hidden_layers);
+  c.n_heads = cfg.dim("num_attention_heads", d.num_attention_heads);
+  c.n_kv_heads = cfg.dim("num_key_value_heads", d.num_key_value_heads.value_or(c.n_heads));
+  c.vocab_size = cfg.dim("vocab_size", d.vocab_size);
+  if (!d.head_dim && !cfg.find("head_dim") && c.dim % c.n_heads != 0)
     cfg.fail(cfg.name("hidden_size") + " is not a multiple of num_attention_heads");
-  c.head_dim = cfg.dim("head_dim", gemma ? 256 : c.dim / c.n_heads);
-  c.max_seq_len = cfg.dim("max_position_embeddings", gemma ? 131072 : 2048);
+  c.head_dim = cfg.dim("head_dim", d.head_dim.value_or(c.dim / c.n_heads));
+  c.max_seq_len = cfg.dim("max_position_embeddings", d.max_position_embeddings);
   c.norm_eps = static_cast<float>(cfg.number("rms_norm_eps", 1e-6));
-  c.rope_theta = static_cast<float>(cfg.number("rope_theta", gemma ? 1e6 : 1e4));
+  c.rope_theta = static_cast<float>(cfg.number("rope_theta", d.rope_theta));
   c.final_logit_softcap = static_cast<float>(cfg.number("final_logit_softcapping", 0));
   if (cfg.find("attn_logit_softcapping"))
     cfg.fail(cfg.name("attn_logit_softcapping") + " is not supported");
-  tied = cfg.flag("tie_word_embeddings", top.flag("tie_word_embeddings", gemma));
+  tied = cfg.flag("tie_word_embeddings", top.flag("tie_word_embeddings", d.tie_word_embeddings));
   attention_bias = cfg.flag("attention_bias", false);
 
+  const std::string act_key = a.hf_act_key;
   const std::string act =
-      gemma ? cfg.string("hidden_activation", cfg.string("hidden_act", "gelu_pytorch_tanh"))
-            : cfg.string("hidden_act", "silu");
-  if (act != (gemma ? "gelu_pytorch_tanh" : "silu"))
-    cfg.fail(cfg.name(gemma ? "hidden_activation" : "hidden_act") + " '" + one_line(act) +
-             "' is not supported for " + arch);
-  if (!gemma && cfg.flag("use_sliding_window", false))
-    cfg.fail(cfg.name("use_sliding_window") + " is not supported for " + arch);
+      cfg.string(act_key, act_key == "hidden_act" ? a.hf_act : cfg.string("hidden_act", a.hf_act));
+  if (act != a.hf_act)
+    cfg.fail(cfg.name(act_key) + " '" + one_line(act) + "' is not supported for " + a.name);
+  if (!a.sliding && cfg.flag("use_sliding_window", false))
+    cfg.fail(cfg.name("use_sliding_window") + " is not supported for " + a.name);
   if (cfg.flag("mlp_bias", false)) cfg.fail(cfg.name("mlp_bias") + " is not supported");
 
   std::optional<Llama3RopeScaling> llama3;
@@ -280,7 +228,7 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
     if (rt == "linear") {
       c.rope_scale = static_cast<float>(r.number("factor", 1.0));
       if (!(c.rope_scale > 0)) r.fail(r.name("factor") + " must be positive");
-    } else if (rt == "llama3" && arch == "llama") {
+    } else if (rt == "llama3" && a.llama3_rope) {
       Llama3RopeScaling s;
       s.factor = r.number("factor", s.factor);
       s.low_freq_factor = r.number("low_freq_factor", s.low_freq_factor);
@@ -290,46 +238,12 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
         r.fail("invalid llama3 rope_scaling factors");
       llama3 = s;
     } else if (rt != "default") {
-      r.fail("unsupported rope_scaling type '" + one_line(rt) + "' for " + arch +
-             " (supported: linear" + (arch == "llama" ? ", llama3)" : ")"));
+      r.fail("unsupported rope_scaling type '" + one_line(rt) + "' for " + a.name +
+             " (supported: linear" + (a.llama3_rope ? ", llama3)" : ")"));
     }
   }
-
-  if (gemma) {
-    // Gemma3TextConfig's default window is 4096; an explicit null means no sliding layers.
-    const bool null_window =
-        text->contains("sliding_window") && (*text)["sliding_window"].is_null();
-    c.sliding_window = cfg.find("sliding_window") ? cfg.dim("sliding_window")
-                       : null_window              ? 0
-                                                  : 4096;
-    c.rope_theta_swa = static_cast<float>(cfg.number("rope_local_base_freq", 10000.0));
-    constexpr int kPattern = 6;  // arch.cpp: five sliding layers, then a global one
-    if (cfg.find("sliding_window_pattern") && c.sliding_window > 0 &&
-        cfg.dim("sliding_window_pattern") != kPattern)
-      cfg.fail(cfg.name("sliding_window_pattern") + " must be 6 (five sliding layers per global)");
-    if (const json* lt = cfg.find("layer_types")) {
-      if (!lt->is_array() || static_cast<int>(lt->size()) != c.n_layers)
-        cfg.fail(cfg.name("layer_types") + " is not an array of num_hidden_layers entries");
-      bool all_full = true, pattern = true;
-      for (size_t l = 0; l < lt->size(); ++l) {
-        const json& e = (*lt)[l];
-        const bool sliding = static_cast<int>(l) % kPattern < kPattern - 1;
-        all_full = all_full && e == "full_attention";
-        pattern = pattern && e == (sliding ? "sliding_attention" : "full_attention");
-      }
-      if (all_full)
-        c.sliding_window = 0;
-      else if (!pattern || c.sliding_window == 0)
-        cfg.fail(cfg.name("layer_types") +
-                 " do not follow the pattern of five sliding layers per global one");
-    }
-    const double scalar = cfg.number("query_pre_attn_scalar", 256);
-    if (!(scalar > 0)) cfg.fail(cfg.name("query_pre_attn_scalar") + " must be positive");
-    apply_arch(c);
-    c.query_scale = static_cast<float>(1.0 / std::sqrt(scalar));
-  } else {
-    apply_arch(c);
-  }
+  if (a.hf_read) a.hf_read(cfg, *text, c);
+  apply_arch(c);
   return llama3;
 }
 
@@ -346,9 +260,8 @@ Model load_hf_model(const std::string& dir) {
   bool tied = false, attention_bias = false;
   const std::optional<Llama3RopeScaling> llama3 = read_config(dir, m, tied, attention_bias);
   ModelConfig& c = m.config;
-  const ArchTraits* traits = find_arch(c.arch);
-  const bool gemma = c.arch == "gemma3";
-  const float shift = gemma ? 1.0f : 0.0f;
+  const ArchSpec& a = arch_of(c);
+  const float shift = a.hf_norm_plus_one ? 1.0f : 0.0f;
 
   auto storage = std::make_shared<HfStorage>();
   m.storage = storage;
@@ -372,18 +285,14 @@ Model load_hf_model(const std::string& dir) {
     const std::string b = prefix + "layers." + std::to_string(l) + ".";
     const std::string g = "blk." + std::to_string(l) + ".";
     for (const LayerSlot& s : layer_slots()) {
-      const Tensor LayerWeights::*mem = s.member;
-      bool required = true;
-      if (mem == &LayerWeights::bo) required = false;
-      if (mem == &LayerWeights::bq || mem == &LayerWeights::bk || mem == &LayerWeights::bv)
-        required = traits->qkv_bias || attention_bias;
-      if (mem == &LayerWeights::q_norm || mem == &LayerWeights::k_norm) required = traits->qk_norm;
-      if (mem == &LayerWeights::post_attn_norm || mem == &LayerWeights::post_ffn_norm) {
-        // Elsewhere post_attention_layernorm is the FFN norm.
-        if (!traits->post_norms) continue;
-        required = true;
-      }
-      const std::string name = b + hf_layer_name(s.member, gemma);
+      Tensor LayerWeights::*mem = s.member;
+      const bool post_norm =
+          mem == &LayerWeights::post_attn_norm || mem == &LayerWeights::post_ffn_norm;
+      if (post_norm && !a.post_norms) continue;  // its HF name is the FFN norm's there
+      const bool bias =
+          mem == &LayerWeights::bq || mem == &LayerWeights::bk || mem == &LayerWeights::bv;
+      const bool required = tensor_required(a, mem) || (bias && attention_bias);
+      const std::string name = b + hf_layer_name(s.member, a);
       if (!required && !ld.has(name)) continue;
       const auto [cols, rows] = slot_shape(s.member, c);
       const int heads = permuted_heads(s.member, c);

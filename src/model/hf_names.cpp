@@ -9,7 +9,7 @@ std::string join(const std::string& dir, const std::string& name) {
   return (std::filesystem::path(dir) / name).string();
 }
 
-const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma) {
+const char* hf_layer_name(Tensor LayerWeights::*m, const ArchSpec& a) {
   using L = LayerWeights;
   if (m == &L::attn_norm) return "input_layernorm.weight";
   if (m == &L::wq) return "self_attn.q_proj.weight";
@@ -23,8 +23,7 @@ const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma) {
   if (m == &L::wo) return "self_attn.o_proj.weight";
   if (m == &L::bo) return "self_attn.o_proj.bias";
   if (m == &L::post_attn_norm) return "post_attention_layernorm.weight";
-  if (m == &L::ffn_norm)
-    return gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight";
+  if (m == &L::ffn_norm) return a.hf_ffn_norm;
   if (m == &L::w_gate) return "mlp.gate_proj.weight";
   if (m == &L::w_up) return "mlp.up_proj.weight";
   if (m == &L::w_down) return "mlp.down_proj.weight";
@@ -48,7 +47,7 @@ std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfi
 
 // Heads whose rows the llama rope permutation reorders (0: none).
 int permuted_heads(Tensor LayerWeights::*m, const ModelConfig& c) {
-  if (c.arch != "llama") return 0;
+  if (!arch_of(c).hf_rope_permuted) return 0;
   if (m == &LayerWeights::wq || m == &LayerWeights::bq) return c.n_heads;
   if (m == &LayerWeights::wk || m == &LayerWeights::bk) return c.n_kv_heads;
   return 0;

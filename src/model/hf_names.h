@@ -7,13 +7,14 @@
 #include <string>
 #include <utility>
 
+#include "model/arch.h"
 #include "model/model.h"
 
 namespace ss::hf {
 
 std::string join(const std::string& dir, const std::string& name);
 // The name of a layer tensor under model.layers.{L}. (nullptr: none in HF folders).
-const char* hf_layer_name(Tensor LayerWeights::*m, bool gemma);
+const char* hf_layer_name(Tensor LayerWeights::*m, const ArchSpec& a);
 // GGUF-order shape (cols, rows) of a layer tensor, as validate_model checks it.
 std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfig& c);
 // Heads whose rows the llama rope permutation reorders (0: none).

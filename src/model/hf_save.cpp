@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "format/safetensors.h"
 #include "model/arch.h"
+#include "model/hf_config.h"
 #include "model/hf_model.h"
 #include "model/hf_names.h"
 #include "ops/dequant.h"
@@ -29,13 +30,6 @@ namespace fs = std::filesystem;
 using namespace hf;
 
 namespace {
-
-// The shortest decimal that reads back as the same float, as a JSON number.
-json float_number(float f) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, f);
-  return std::strtod(std::string(buf, r.ptr).c_str(), nullptr);
-}
 
 const char* torch_dtype(DType t) {
   return t == DType::F16 ? "float16" : t == DType::BF16 ? "bfloat16" : "float32";
@@ -61,13 +55,9 @@ std::optional<Llama3RopeScaling> recover_llama3(const Tensor& freqs, const Model
 json write_config(const Model& model, const HfWriteOptions& o, DType weight_type,
                   const std::string& dir) {
   const ModelConfig& c = model.config;
-  const bool gemma = c.arch == "gemma3";
-  const char* arch_class = c.arch == "llama"   ? "LlamaForCausalLM"
-                           : c.arch == "qwen2" ? "Qwen2ForCausalLM"
-                           : c.arch == "qwen3" ? "Qwen3ForCausalLM"
-                                               : "Gemma3ForCausalLM";
-  json j = {{"architectures", {arch_class}},
-            {"model_type", gemma ? "gemma3_text" : c.arch},
+  const ArchSpec& a = arch_of(c);
+  json j = {{"architectures", {a.hf_class}},
+            {"model_type", a.hf_write_type},
             {"hidden_size", c.dim},
             {"intermediate_size", c.hidden_dim},
             {"num_hidden_layers", c.n_layers},
@@ -76,25 +66,18 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
             {"head_dim", c.head_dim},
             {"vocab_size", c.vocab_size},
             {"max_position_embeddings", c.max_seq_len},
-            {"rms_norm_eps", float_number(c.norm_eps)},
-            {"rope_theta", float_number(c.rope_theta)},
+            {"rms_norm_eps", hf_float(c.norm_eps)},
+            {"rope_theta", hf_float(c.rope_theta)},
             {"tie_word_embeddings", model.tied_output},
             {"torch_dtype", torch_dtype(weight_type)},
-            {"rope_scaling", nullptr}};
-  if (gemma)
-    j["hidden_activation"] = "gelu_pytorch_tanh";
-  else
-    j["hidden_act"] = "silu";
-  if (c.arch == "llama" || c.arch == "qwen3")
-    j["attention_bias"] = model.layers[0].bq.data != nullptr;
-  if (c.arch != "llama" && c.arch != "gemma3") j["use_sliding_window"] = false;
-  if (c.final_logit_softcap > 0)
-    j["final_logit_softcapping"] = float_number(c.final_logit_softcap);
-  else if (gemma)
-    j["final_logit_softcapping"] = nullptr;
+            {"rope_scaling", nullptr},
+            {a.hf_act_key, a.hf_act}};
+  if (a.hf_writes_attention_bias) j["attention_bias"] = model.layers[0].bq.data != nullptr;
+  if (a.hf_writes_use_sliding_window) j["use_sliding_window"] = false;
+  if (c.final_logit_softcap > 0) j["final_logit_softcapping"] = hf_float(c.final_logit_softcap);
 
   if (model.rope_freqs.data) {
-    require(c.arch == "llama" && c.rope_scale == 1.0f, dir,
+    require(a.llama3_rope && c.rope_scale == 1.0f, dir,
             "rope_freqs.weight has no Hugging Face equivalent for " + c.arch +
                 (c.rope_scale != 1.0f ? " with linear rope scaling" : ""));
     std::optional<Llama3RopeScaling> s = o.llama3_rope;
@@ -108,34 +91,11 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
                          {"high_freq_factor", s->high_freq_factor},
                          {"original_max_position_embeddings", s->original_context}};
   } else if (c.rope_scale != 1.0f) {
-    j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", float_number(c.rope_scale)}};
+    j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", hf_float(c.rope_scale)}};
   }
-
-  if (gemma) {
-    j["attn_logit_softcapping"] = nullptr;
-    j["rope_local_base_freq"] = float_number(c.rope_theta_swa);
-    json types = json::array();
-    for (int l = 0; l < c.n_layers; ++l)
-      types.push_back(c.is_sliding(l) ? "sliding_attention" : "full_attention");
-    j["layer_types"] = types;
-    if (c.sliding_window > 0) {
-      j["sliding_window"] = c.sliding_window;
-      j["sliding_window_pattern"] = c.swa_pattern;
-    } else {
-      j["sliding_window"] = nullptr;
-    }
-    // query_scale = 1/sqrt(query_pre_attn_scalar): an integer when that reproduces it exactly.
-    const float qs =
-        c.query_scale > 0 ? c.query_scale : static_cast<float>(1.0 / std::sqrt(c.head_dim));
-    const double scalar = 1.0 / (static_cast<double>(qs) * qs);
-    const double whole = std::round(scalar);
-    if (static_cast<float>(1.0 / std::sqrt(whole)) == qs)
-      j["query_pre_attn_scalar"] = static_cast<int64_t>(whole);
-    else
-      j["query_pre_attn_scalar"] = scalar;
-  } else {
-    require(c.sliding_window == 0, dir, "sliding-window layers are only written for gemma3");
-  }
+  require(a.sliding || c.sliding_window == 0, dir,
+          "sliding-window layers are not written for " + c.arch);
+  if (a.hf_write) a.hf_write(model, j);
   return j;
 }
 
@@ -144,11 +104,11 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
 void write_hf_model(const Model& model, const std::string& dir, const HfWriteOptions& o) {
   const ModelConfig& c = model.config;
   require(find_arch(c.arch) != nullptr, dir, "unknown architecture " + c.arch);
+  const ArchSpec& a = arch_of(c);
   for (DType t : {o.weight_type.value_or(DType::F32), o.norm_type})
     require(t == DType::F32 || t == DType::F16 || t == DType::BF16, dir,
             "safetensors holds F32, F16 or BF16 weights, not " + dtype_name(t));
   require(o.shards >= 1 && o.shards <= 99999, dir, "shard count must be 1 to 99999");
-  const bool gemma = c.arch == "gemma3";
   const DType weight_type = o.weight_type.value_or(model.token_embd.type == DType::F16 ||
                                                            model.token_embd.type == DType::BF16
                                                        ? model.token_embd.type
@@ -207,14 +167,14 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
     items.push_back({name, o.norm_type, {static_cast<int64_t>(n)}, buf.data(), bytes});
   };
 
-  const float shift = gemma ? 1.0f : 0.0f;
+  const float shift = a.hf_norm_plus_one ? 1.0f : 0.0f;
   add_matrix("model.embed_tokens.weight", model.token_embd, 0);
   for (size_t l = 0; l < model.layers.size(); ++l) {
     const std::string b = "model.layers." + std::to_string(l) + ".";
     for (const LayerSlot& s : layer_slots()) {
       const Tensor& t = model.layers[l].*s.member;
       if (!t.data) continue;
-      const std::string name = b + hf_layer_name(s.member, gemma);
+      const std::string name = b + hf_layer_name(s.member, a);
       const int heads = permuted_heads(s.member, c);
       if (s.matrix)
         add_matrix(name, t, heads);

@@ -44,8 +44,8 @@ int get_dim(const GgufFile& g, const std::string& key) {
 Model load_gguf_model(const std::string& path) {
   auto g = std::make_shared<GgufFile>(path);
   std::string arch = g->get_string("general.architecture");
-  const ArchTraits* traits = find_arch(arch);
-  if (!traits)
+  const ArchSpec* spec = find_arch(arch);
+  if (!spec)
     g->fail("unsupported architecture '" + arch + "' (supported: " + supported_archs() + ")");
   Model m;
   m.path = path;
@@ -74,7 +74,7 @@ Model load_gguf_model(const std::string& path) {
     c.rope_scale = static_cast<float>(g->get_float(p + "rope.scaling.factor", 1.0));
   else if (scaling != "none" && scaling != "")
     g->fail("unsupported rope scaling '" + scaling + "' (supported: linear)");
-  if (traits->swa_pattern > 0) {
+  if (spec->sliding) {
     const int64_t window = g->get_int(p + "attention.sliding_window", 0);
     if (window < 0 || window >= (int64_t{1} << 24))
       g->fail("invalid " + p + "attention.sliding_window");
@@ -94,23 +94,11 @@ Model load_gguf_model(const std::string& path) {
     m.output.name = "output.weight (tied to token_embd.weight)";
   }
   m.rope_freqs = tensor_from(*g, "rope_freqs.weight", false);
-  // Tensors the architecture requires; the others are used when a file has them (e.g. the
-  // attn_output.bias of a pruned export, or biases llama.cpp also accepts for llama).
-  auto required = [&](const LayerSlot& s) {
-    const Tensor LayerWeights::*t = s.member;
-    if (t == &LayerWeights::bo) return false;
-    if (t == &LayerWeights::bq || t == &LayerWeights::bk || t == &LayerWeights::bv)
-      return traits->qkv_bias;
-    if (t == &LayerWeights::q_norm || t == &LayerWeights::k_norm) return traits->qk_norm;
-    if (t == &LayerWeights::post_attn_norm || t == &LayerWeights::post_ffn_norm)
-      return traits->post_norms;
-    return true;
-  };
   m.layers.resize(c.n_layers);
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     for (const LayerSlot& s : layer_slots())
-      m.layers[l].*s.member = tensor_from(*g, b + s.gguf_name, required(s));
+      m.layers[l].*s.member = tensor_from(*g, b + s.gguf_name, tensor_required(*spec, s.member));
   }
   validate_model(m);
   return m;

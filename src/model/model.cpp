@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "base/error.h"
+#include "model/arch.h"
 
 namespace ss {
 
@@ -83,7 +84,9 @@ void validate_model(const Model& m) {
   check_norm(m, m.output_norm, c.dim);
   check_shape(m, m.output, c.dim, c.vocab_size);
   if (m.rope_freqs.data) check_norm(m, m.rope_freqs, c.head_dim / 2);
-  require(c.sliding_window >= 0 && c.swa_pattern >= 0, m.path, "invalid sliding window");
+  require(c.sliding_window >= 0 && c.global_every >= 0, m.path, "invalid sliding window");
+  require(c.sliding_window == 0 || arch_of(c).sliding, m.path,
+          c.arch + " has no sliding-window layers");
   require(c.rope_scale > 0 && c.embed_scale > 0 && c.query_scale >= 0 &&
               c.final_logit_softcap >= 0 && c.rope_theta > 0 && c.rope_theta_swa > 0,
           m.path, "invalid rope, embedding, query or logit scale");

@@ -5,6 +5,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "base/error.h"
 #include "model/arch.h"
 #include "ops/dequant.h"
 
@@ -23,6 +24,25 @@ Tensor own(Model& m, std::string name, DType type, std::vector<int64_t> ne, cons
 }
 
 }  // namespace
+
+ModelConfig synth_shape(const std::string& arch, const std::string& shape) {
+  const bool tiny = shape == "tiny";
+  if (!tiny && shape != "small")
+    throw InputError("--shape", "unknown shape '" + shape + "' (tiny, small)");
+  ModelConfig c;
+  c.arch = arch;
+  c.dim = tiny ? 64 : 256;
+  c.hidden_dim = tiny ? 128 : 512;
+  c.n_heads = tiny ? 4 : 8;
+  c.n_kv_heads = tiny ? 2 : 4;
+  c.head_dim = tiny ? 16 : 32;
+  c.n_layers = tiny ? 2 : 4;
+  c.max_seq_len = tiny ? 256 : 1024;
+  c.norm_eps = 1e-5f;
+  c.rope_theta = 10000.0f;
+  if (const ArchSpec& a = arch_of(c); a.synth_shape) a.synth_shape(c, tiny);
+  return c;
+}
 
 Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, bool tied) {
   Model m;
@@ -43,7 +63,7 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     return own(m, name, DType::F32, {n}, v.data());
   };
   auto norm = [&](const std::string& name) { return vec(name, c.dim, 1.0f, 0.1f); };
-  const ArchTraits* arch = find_arch(c.arch);
+  const ArchSpec* arch = find_arch(c.arch);
   if (!arch) throw std::invalid_argument("make_random_model: unknown architecture " + c.arch);
   m.token_embd = matrix("token_embd.weight", c.dim, c.vocab_size);
   m.output_norm = norm("output_norm.weight");

@@ -13,6 +13,11 @@ namespace ss {
 Model make_random_model(const ModelConfig& config, uint64_t seed, DType weight_type = DType::F32,
                         bool tied_output = true);
 
+// The configuration `synth --shape tiny|small` writes for an architecture (vocab_size left 0):
+// small enough for tests, with each architecture's peculiarities visible (its ArchSpec's
+// synth_shape adjusts the common llama shape). Throws InputError for an unknown shape.
+ModelConfig synth_shape(const std::string& arch, const std::string& shape);
+
 // A deep copy whose tensors live in the model's own buffers, so they can be edited.
 Model clone_model(const Model& m);
 

@@ -12,6 +12,7 @@ usage: forward_ref.py MODEL.gguf FORWARD.json [--llama3 F,LOW,HIGH,ORIG] [--tol 
 Prints the max abs errors of logits and attention; exit 1 if one exceeds --tol.
 """
 import argparse
+import csv
 import json
 import math
 import sys
@@ -103,6 +104,7 @@ def forward(meta, t, ids, llama3=None):
     q_idx = np.arange(n)[:, None]
     k_idx = np.arange(n)[None, :]
     attention = []
+    heads = []  # per layer: (probs [H, T, T], z [T, H, hd], c [T, H, dim], v [T, n_kv, hd], window)
     for layer in range(n_layers):
         b = f"blk.{layer}."
         sliding = gemma and window > 0 and (layer + 1) % 6 != 0
@@ -114,6 +116,7 @@ def forward(meta, t, ids, llama3=None):
         if arch == "qwen2":
             q, k, v = q + t[b + "attn_q.bias"], k + t[b + "attn_k.bias"], v + t[b + "attn_v.bias"]
         q, k, v = q.reshape(n, n_head, hd), k.reshape(n, n_kv, hd), v.reshape(n, n_kv, hd)
+        v_kv = v
         if arch in ("qwen3", "gemma3"):
             q = rms_norm(q, t[b + "attn_q_norm.weight"], eps, gemma)
             k = rms_norm(k, t[b + "attn_k_norm.weight"], eps, gemma)
@@ -131,7 +134,10 @@ def forward(meta, t, ids, llama3=None):
         probs /= probs.sum(axis=-1, keepdims=True)
         attention.append(probs)
         z = np.einsum("hqk,khd->qhd", probs, v).reshape(n, n_head * hd)
-        o = z @ t[b + "attn_output.weight"].T
+        wo = t[b + "attn_output.weight"]
+        c = np.einsum("qhd,ohd->qho", z.reshape(n, n_head, hd), wo.reshape(-1, n_head, hd))
+        heads.append((probs, z.reshape(n, n_head, hd), c, v_kv, window if sliding else 0))
+        o = z @ wo.T
         if b + "attn_output.bias" in t:
             o = o + t[b + "attn_output.bias"]
         if gemma:
@@ -148,7 +154,58 @@ def forward(meta, t, ids, llama3=None):
     cap = meta.get(p + "final_logit_softcapping", 0.0)
     if cap:
         logits = np.tanh(logits / cap) * cap
-    return logits, np.array(attention)
+    return logits, np.array(attention), heads
+
+
+# SPEC.md's per-head statistics of one window, in float64: {name: [L*H values]}.
+def head_stats(heads, sink_tokens=4):
+    out = {}
+    for probs, z, c, v, window in heads:
+        n_head, n = probs.shape[0], probs.shape[1]
+        group = n_head // v.shape[1]
+        v_norm = np.linalg.norm(v, axis=-1)  # [T, n_kv]
+        z_mean = np.linalg.norm(z, axis=-1).mean(axis=0)  # [H]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            plogp = np.where(probs > 0, probs * np.log(probs), 0.0)
+        for h in range(n_head):
+            p = probs[h]
+            visible = np.array([n - k if window == 0 else min(n, k + window) - k
+                                for k in range(n)], dtype=np.float64)
+            sink_k = p.sum(axis=0) / visible
+            row = {
+                "bos_sink_score": p[:, 0].mean(),
+                "bos_attention_mean_q1": p[1:, 0].mean(),
+                "first_k_mass": p[:, :sink_tokens].sum(axis=1).mean(),
+                "top_key": float(1 + np.argmax(sink_k[1:])),
+                "top_key_score": sink_k[1:].max(),
+                "entropy_mean_q1": -plogp[h][1:].sum(axis=1).mean(),
+                "z_norm_mean": z_mean[h],
+                "z_norm_layer_ratio": z_mean[h] / z_mean.mean(),
+                "contrib_norm_mean": np.linalg.norm(c[:, h], axis=-1).mean(),
+                "value_norm_first": v_norm[0, h // group],
+                "value_norm_ratio": v_norm[0, h // group] / v_norm[1:, h // group].mean(),
+            }
+            for name, value in row.items():
+                out.setdefault(name, []).append(float(value))
+    return out
+
+
+# Compares heads.csv of `sinkscope analyze` (one window, the same tokens) with head_stats.
+def check_heads_csv(path, want, tol):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    worst, checked = 0.0, 0
+    for name, values in want.items():
+        if name not in rows[0]:
+            raise SystemExit(f"{path}: no column {name}")
+        got = np.array([float(r[name]) for r in rows])
+        if got.shape != (len(values),):
+            raise SystemExit(f"{path}: {len(got)} rows, the reference has {len(values)} heads")
+        ref = np.array(values)
+        err = np.abs(got - ref) / np.maximum(1.0, np.abs(ref))
+        worst = max(worst, float(err.max()))
+        checked += len(values)
+    return worst, checked
 
 
 def main():
@@ -157,18 +214,23 @@ def main():
     ap.add_argument("forward_json")
     ap.add_argument("--llama3", help="FACTOR,LOW,HIGH,ORIG of Llama-3 rope scaling")
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--heads", help="heads.csv of analyze over the same tokens, to check")
     args = ap.parse_args()
     meta, tensors = read_gguf(args.model)
     with open(args.forward_json) as f:
         got = json.load(f)
     llama3 = [float(v) for v in args.llama3.split(",")] if args.llama3 else None
-    logits, attention = forward(meta, tensors, got["ids"], llama3)
+    logits, attention, heads = forward(meta, tensors, got["ids"], llama3)
     logit_err = float(np.max(np.abs(np.array(got["logits"]) - logits)))
     att_err = float(np.max(np.abs(np.array(got["attention"]) - attention)))
     arch = meta["general.architecture"]
     print(f"{arch}: {len(got['ids'])} tokens, max |logit error| {logit_err:.3g}, "
           f"max |attention error| {att_err:.3g}")
-    if not (logit_err <= args.tol and att_err <= args.tol):
+    stat_err = 0.0
+    if args.heads:
+        stat_err, checked = check_heads_csv(args.heads, head_stats(heads), args.tol)
+        print(f"{arch}: heads.csv, {checked} values, max relative error {stat_err:.3g}")
+    if not (logit_err <= args.tol and att_err <= args.tol and stat_err <= args.tol):
         print(f"{arch}: error above {args.tol}", file=sys.stderr)
         return 1
     return 0
