@@ -122,18 +122,20 @@ void add_prune(CLI::App& root) {
       if (kind == "ppl") {
         auto ids = std::make_shared<std::vector<int>>(text_tokens(tok, path, tok.add_bos()));
         const int ctx = a->eval_ctx, chunks = a->eval_chunks;
-        metrics.push_back({name, [ids, ctx, chunks, bos](Runtime& rt) {
-                             PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
-                             return nlohmann::json{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
-                           }});
+        metrics.push_back(
+            {name, [ids, ctx, chunks, bos](Runtime& rt) {
+               PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
+               return std::map<std::string, double>{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+             }});
       } else if (kind == "mc") {
         auto task = std::make_shared<McTask>(read_mc_task(path, a->limit));
         const Tokenizer* t = &tok;
-        metrics.push_back({name, [task, t](Runtime& rt) {
-                             McResult r = evaluate_task(rt, *t, *task);
-                             if (r.is_cloze) return nlohmann::json{{"acc", r.acc}, {"ppl", r.ppl}};
-                             return nlohmann::json{{"acc", r.acc}, {"acc_norm", r.acc_norm}};
-                           }});
+        metrics.push_back(
+            {name, [task, t](Runtime& rt) {
+               McResult r = evaluate_task(rt, *t, *task);
+               if (r.is_cloze) return std::map<std::string, double>{{"acc", r.acc}, {"ppl", r.ppl}};
+               return std::map<std::string, double>{{"acc", r.acc}, {"acc_norm", r.acc_norm}};
+             }});
       } else {
         throw InputError("--eval", "unknown kind '" + kind + "' (ppl or mc)");
       }
@@ -143,9 +145,8 @@ void add_prune(CLI::App& root) {
     ThreadPool pool(a->threads);
     const auto started = std::chrono::steady_clock::now();
     Progress bar("prune", !a->quiet);
-    nlohmann::json doc =
-        run_sweep(model, pool, opt, metrics,
-                  [&](int done, int total, const std::string&) { bar.update(done, total); });
+    run_sweep(model, pool, opt, metrics,
+              [&](int done, int total, const std::string&) { bar.update(done, total); });
     bar.finish();
     nlohmann::json run = run_info();
     run["model"] = {{"path", a->model}, {"sha256", sha256_file(a->model)}};

@@ -9,7 +9,7 @@
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "experiments/analyze.h"
-#include "report/csv.h"
+#include "report/sweep_files.h"
 #include "report/sweep_report.h"
 
 namespace ss {
@@ -39,9 +39,9 @@ std::string ratio_text(double r) {
   return buf;
 }
 
-nlohmann::json run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& opt,
-                         const std::vector<SweepMetric>& metrics,
-                         const std::function<void(int, int, const std::string&)>& progress) {
+SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& opt,
+                      const std::vector<SweepMetric>& metrics,
+                      const std::function<void(int, int, const std::string&)>& progress) {
   const ModelConfig& c = model.config;
   ensure_output_dir(opt.out_dir);
   ensure_output_dir((fs::path(opt.out_dir) / "points").string());
@@ -71,21 +71,20 @@ nlohmann::json run_sweep(const Model& model, ThreadPool& pool, const SweepOption
   if (opt.mode == HeadAction::Mean) means = calib.z_means();
 
   Runtime rt(model, pool, opt.eval_ctx);
+  SweepResult result;
+  result.scope = opt.scope;
+  result.mode = opt.mode;
   // Points that prune the same heads (every criterion at ratio 0, say) share their metrics.
-  std::map<std::string, nlohmann::json> by_heads;
-  auto remember = [&](const nlohmann::json& p) { by_heads.emplace(p["heads"].dump(), p); };
-  nlohmann::json points = nlohmann::json::array();
+  std::map<std::vector<std::pair<int, int>>, SweepPoint> by_heads;
   int written = 0;  // new points on disk
   for (const auto& crit : opt.criteria) {
     const std::vector<double> r = scores["criteria"][crit].get<std::vector<double>>();
     for (double ratio : opt.ratios) {
       const std::string path = point_file(opt.out_dir, crit, ratio);
-      nlohmann::json point = read_json_or_null(path);
-      if (!point.is_object()) {
-        auto heads = select_heads(r, c, ratio, opt.scope);
-        nlohmann::json hl = nlohmann::json::array();
-        for (auto [l, h] : heads) hl.push_back({l, h});
-        auto same = by_heads.find(hl.dump());
+      std::optional<SweepPoint> point = sweep_point_from_json(read_json_or_null(path));
+      if (!point) {
+        const std::vector<std::pair<int, int>> heads = select_heads(r, c, ratio, opt.scope);
+        auto same = by_heads.find(heads);
         if (same != by_heads.end()) {
           point = same->second;
         } else {
@@ -93,36 +92,28 @@ nlohmann::json run_sweep(const Model& model, ThreadPool& pool, const SweepOption
           for (auto [l, h] : heads) mask.set(l, h, opt.mode);
           if (!means.empty()) mask.set_means(means);
           rt.set_head_mask(&mask);
-          point = {{"heads", hl}};
-          for (const auto& m : metrics) {
-            const nlohmann::json values = m.run(rt);
-            for (const auto& [k, v] : values.items()) point[m.name + "." + k] = v;
-          }
+          point = SweepPoint{};
+          point->heads = heads;
+          for (const auto& m : metrics)
+            for (const auto& [k, v] : m.run(rt)) point->metrics[m.name + "." + k] = v;
           rt.set_head_mask(nullptr);
         }
-        point["criterion"] = crit;
-        point["ratio"] = ratio;
-        point["heads_pruned"] = heads.size();
-        write_file_atomic(path, point.dump() + "\n");
+        point->criterion = crit;
+        point->ratio = ratio;
+        write_file_atomic(path, to_json(*point).dump() + "\n");
         if (++written == opt.kill_after_points) raise(SIGKILL);
       }
-      remember(point);
-      points.push_back(point);
+      by_heads.emplace(point->heads, *point);
+      result.points.push_back(*point);
       if (progress) progress(++done, total, crit + " @ " + ratio_text(ratio));
     }
   }
 
-  std::vector<std::string> columns = {"criterion", "ratio", "heads_pruned"};
-  for (const auto& [k, v] : points[0].items())
-    if (k.find('.') != std::string::npos) columns.push_back(k);
-  nlohmann::json doc = {{"scope", opt.scope == PruneScope::Global ? "global" : "per-layer"},
-                        {"mode", opt.mode == HeadAction::Mean ? "mean" : "zero"},
-                        {"columns", columns},
-                        {"points", points}};
-  write_file_atomic((fs::path(opt.out_dir) / "sweep.csv").string(), to_csv(points, columns));
-  write_file_atomic((fs::path(opt.out_dir) / "sweep.json").string(), doc.dump(1) + "\n");
-  write_file_atomic((fs::path(opt.out_dir) / "report.html").string(), render_sweep_report(doc));
-  return doc;
+  write_file_atomic((fs::path(opt.out_dir) / "sweep.csv").string(), sweep_csv(result));
+  write_file_atomic((fs::path(opt.out_dir) / "sweep.json").string(),
+                    to_json(result).dump(1) + "\n");
+  write_file_atomic((fs::path(opt.out_dir) / "report.html").string(), render_sweep_report(result));
+  return result;
 }
 
 }  // namespace ss

@@ -3,23 +3,24 @@
 // at once (atomically) under DIR/points/, so a killed sweep resumes where it stopped. Scores of
 // each criterion are saved in DIR/scores.json and reused by later runs with the same setup.
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "experiments/calibrate.h"
 #include "prune/criteria.h"
 #include "prune/select.h"
+#include "prune/sweep_result.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
 
 namespace ss {
 
-// A named evaluation run on a model with a head mask already set; returns {"metric": value, ...}
+// A named evaluation run on a model with a head mask already set; returns {metric: value, ...}
 // (e.g. {"ppl": 4.1, "nll_mean": 1.41}). Column names become "<name>.<metric>".
 struct SweepMetric {
   std::string name;
-  std::function<nlohmann::json(Runtime&)> run;
+  std::function<std::map<std::string, double>(Runtime&)> run;
 };
 
 struct SweepOptions {
@@ -36,11 +37,10 @@ struct SweepOptions {
   int kill_after_points = 0;
 };
 
-// progress(done, total) after each point. Returns the sweep document (also in sweep.json).
-nlohmann::json run_sweep(
-    const Model& model, ThreadPool& pool, const SweepOptions& opt,
-    const std::vector<SweepMetric>& metrics,
-    const std::function<void(int, int, const std::string&)>& progress = nullptr);
+// progress(done, total) after each point. Writes sweep.json, sweep.csv and report.html too.
+SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& opt,
+                      const std::vector<SweepMetric>& metrics,
+                      const std::function<void(int, int, const std::string&)>& progress = nullptr);
 
 // "0.1" -> "0.1", 0.30000000000000004 -> "0.3": ratios as they are written in files.
 std::string ratio_text(double r);

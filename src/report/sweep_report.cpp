@@ -1,7 +1,7 @@
 #include "report/sweep_report.h"
 
+#include <algorithm>
 #include <cmath>
-#include <map>
 
 #include "report/svg.h"
 
@@ -13,15 +13,15 @@ const char* kPalette[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                           "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"};
 }  // namespace
 
-std::string render_sweep_report(const nlohmann::json& sweep) {
-  const auto& points = sweep["points"];
+std::string render_sweep_report(const SweepResult& sweep) {
+  const std::vector<SweepPoint>& points = sweep.points;
+  const std::vector<std::string> columns = sweep.columns();
   std::vector<std::string> criteria;
   std::vector<double> ratios;
-  for (const auto& p : points) {
-    const std::string c = p["criterion"];
-    if (std::find(criteria.begin(), criteria.end(), c) == criteria.end()) criteria.push_back(c);
-    const double r = p["ratio"];
-    if (std::find(ratios.begin(), ratios.end(), r) == ratios.end()) ratios.push_back(r);
+  for (const SweepPoint& p : points) {
+    if (std::find(criteria.begin(), criteria.end(), p.criterion) == criteria.end())
+      criteria.push_back(p.criterion);
+    if (std::find(ratios.begin(), ratios.end(), p.ratio) == ratios.end()) ratios.push_back(p.ratio);
   }
   std::sort(ratios.begin(), ratios.end());
   std::vector<std::string> labels;
@@ -29,11 +29,10 @@ std::string render_sweep_report(const nlohmann::json& sweep) {
 
   std::string html =
       svg::page_start("sinkscope pruning sweep") + "<h1>sinkscope pruning sweep</h1><p>scope " +
-      svg::escape(sweep.value("scope", "")) + ", pruned heads " +
-      svg::escape(sweep.value("mode", "")) +
+      (sweep.scope == PruneScope::Global ? "global" : "per-layer") + ", pruned heads " +
+      (sweep.mode == HeadAction::Mean ? "mean" : "zero") +
       "; one curve per criterion, the dense model (ratio 0) dashed grey.</p><div class=\"row\">";
-  for (const auto& col : sweep["columns"]) {
-    const std::string metric = col;
+  for (const std::string& metric : columns) {
     if (metric.find('.') == std::string::npos) continue;
     svg::Chart chart;
     chart.x_name = "pruning ratio";
@@ -43,13 +42,12 @@ std::string render_sweep_report(const nlohmann::json& sweep) {
     for (size_t k = 0; k < criteria.size(); ++k) {
       svg::Series s{criteria[k], std::vector<double>(ratios.size(), svg::kNaN), kPalette[k % 10],
                     ""};
-      for (const auto& p : points) {
-        if (p["criterion"] != criteria[k] || !p.contains(metric) || !p[metric].is_number())
-          continue;
-        const size_t i =
-            std::find(ratios.begin(), ratios.end(), p["ratio"].get<double>()) - ratios.begin();
-        s.y[i] = p[metric];
-        if (p["heads_pruned"] == 0) dense = p[metric];
+      for (const SweepPoint& p : points) {
+        const auto v = p.metrics.find(metric);
+        if (p.criterion != criteria[k] || v == p.metrics.end()) continue;
+        const size_t i = std::find(ratios.begin(), ratios.end(), p.ratio) - ratios.begin();
+        s.y[i] = v->second;
+        if (p.heads.empty()) dense = v->second;
       }
       chart.series.push_back(std::move(s));
     }
@@ -60,17 +58,23 @@ std::string render_sweep_report(const nlohmann::json& sweep) {
             "</figcaption></figure>";
   }
   html += "</div><h2>Points</h2><div class=\"tw\"><table><tr>";
-  for (const auto& c : sweep["columns"])
-    html += "<th>" + svg::escape(c.get<std::string>()) + "</th>";
+  for (const std::string& c : columns) html += "<th>" + svg::escape(c) + "</th>";
   html += "</tr>";
-  for (const auto& p : points) {
+  for (const SweepPoint& p : points) {
     html += "<tr>";
-    for (const auto& c : sweep["columns"]) {
-      const auto& v = p.value(c.get<std::string>(), nlohmann::json());
-      html += "<td>" +
-              (v.is_number() ? svg::num(v.get<double>())
-                             : svg::escape(v.is_string() ? v.get<std::string>() : v.dump())) +
-              "</td>";
+    for (const std::string& c : columns) {
+      std::string cell;
+      if (c == "criterion") {
+        cell = svg::escape(p.criterion);
+      } else if (c == "ratio") {
+        cell = svg::num(p.ratio);
+      } else if (c == "heads_pruned") {
+        cell = svg::num(static_cast<double>(p.heads.size()));
+      } else {
+        const auto v = p.metrics.find(c);
+        cell = v != p.metrics.end() ? svg::num(v->second) : "null";
+      }
+      html += "<td>" + cell + "</td>";
     }
     html += "</tr>";
   }
