@@ -36,3 +36,9 @@ check qwen3 "--arch qwen3 --seed 4"
 # 21 tokens against a window of 8: layers 0-4 slide, layer 5 is global.
 check gemma3 "--arch gemma3 --seed 5"
 check gemma3-softcap "--arch gemma3 --seed 6 --softcap 3"
+# Gemma 2: alternating sliding layers; its released caps (50, 30), then caps that bite.
+check gemma2 "--arch gemma2 --seed 8"
+check gemma2-caps "--arch gemma2 --seed 9 --attn-softcap 0.5 --softcap 2"
+# Quantized weights: the reference dequantizes Q8_0 itself.
+check gemma2-q8_0 "--arch gemma2 --seed 10 --shape small --dtype q8_0"
+check qwen2-q8_0 "--arch qwen2 --seed 11 --shape small --dtype q8_0"

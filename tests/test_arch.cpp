@@ -100,6 +100,10 @@ TEST(Arch, InfoPrintsDims) {
       {"llama", "layers        2\n[\\s\\S]*head_dim      16\n[\\s\\S]*rope_style    adjacent"},
       {"qwen2", "head_dim      16\n[\\s\\S]*rope_style    neox\n[\\s\\S]*swiglu"},
       {"qwen3", "heads         4\n[\\s\\S]*kv_heads      2\n[\\s\\S]*head_dim      32\n"},
+      {"gemma2",
+       "layers        2\n[\\s\\S]*head_dim      32\n[\\s\\S]*geglu-tanh\n[\\s\\S]*sliding     "
+       "  window 8, layers 0, rope_theta 10000\n[\\s\\S]*embed_scale   8\n"
+       "logit_softcap 30\nattn_softcap  50\n"},
       {"gemma3",
        "layers        6\n[\\s\\S]*head_dim      32\n[\\s\\S]*geglu-tanh\n[\\s\\S]*sliding     "
        "  window "
@@ -288,6 +292,7 @@ TEST(Arch, SlidingWindowRowsAndSinkScores) {
 TEST(Arch, SlidingRuleSaysWhichLayersSlide) {
   ModelConfig c;
   c.n_layers = 6;
+  c.rope_theta = 1e6f;
   auto sliding = [&](int window, int every) {
     c.sliding_window = window;
     c.global_every = every;
@@ -302,7 +307,9 @@ TEST(Arch, SlidingRuleSaysWhichLayersSlide) {
   EXPECT_EQ(layer_plan(c, 5).window, 0);
   sliding(8, 0);
   EXPECT_EQ(layer_plan(c, 5).window, 8);
-  EXPECT_EQ(layer_plan(c, 5).rope_theta, c.rope_theta_swa);
+  EXPECT_EQ(layer_plan(c, 5).rope_theta, 1e6f);  // Gemma 2: one rope base
+  c.swa_local_rope = true;
+  EXPECT_EQ(layer_plan(c, 5).rope_theta, 10000.0f);  // Gemma 3: the sliding layers' own
 }
 
 // The runtime follows the rule: with every layer sliding, gemma3's global layer 5 loses its
@@ -331,7 +338,7 @@ TEST(Arch, EveryLayerSlidesWhenNoneIsGlobal) {
 TEST(Arch, RegistryNamesEachSpecOnce) {
   std::set<std::string> names(kArchs.begin(), kArchs.end());
   EXPECT_EQ(names.size(), kArchs.size());
-  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma3");
+  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma2, gemma3");
   for (const std::string& n : kArchs) {
     const ArchSpec* a = find_arch(n);
     ASSERT_NE(a, nullptr) << n;

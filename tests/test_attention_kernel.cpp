@@ -43,6 +43,7 @@ namespace {
 
 struct Case {
   int hd, pos0, n, window;
+  double softcap = 0;
 };
 
 void expect_matches_reference(const Case& c) {
@@ -64,6 +65,7 @@ void expect_matches_reference(const Case& c) {
   s.v_stride = v_stride;
   s.scale = 1.0 / std::sqrt(static_cast<double>(c.hd));
   s.window = c.window;
+  s.softcap = c.softcap;
   std::vector<float> z(q.size()), zr(q.size());
   std::vector<std::vector<float>> rows, rows_ref;
   std::vector<double> ent, ent_ref;
@@ -106,7 +108,45 @@ void expect_matches_reference(const Case& c) {
 }  // namespace
 
 TEST(AttentionKernel, MatchesDoubleReference) {
-  for (const Case& c : {Case{8, 0, 13, 0}, Case{64, 0, 37, 0}, Case{64, 5, 1, 0},
-                        Case{128, 3, 20, 0}, Case{72, 0, 30, 7}, Case{64, 40, 9, 16}})
+  for (const Case& c :
+       {Case{8, 0, 13, 0}, Case{64, 0, 37, 0}, Case{64, 5, 1, 0}, Case{128, 3, 20, 0},
+        Case{72, 0, 30, 7}, Case{64, 40, 9, 16}, Case{64, 0, 37, 0, 1.5}, Case{72, 40, 9, 16, 0.7}})
     expect_matches_reference(c);
+}
+
+// Soft-capped scores are c·tanh(s/c): with a small cap every row flattens toward uniform, and
+// the capped rows are the softmax of the capped scores (computed here from the same q, k).
+TEST(AttentionKernel, SoftcapBoundsTheScores) {
+  const int hd = 16, n = 12;
+  const size_t k_stride = n + kKeyPad;
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0, 3);
+  std::vector<float> q(n * hd), k(hd * k_stride, 0.0f), v(n * hd), z(n * hd);
+  for (float& x : q) x = dist(rng);
+  for (int d = 0; d < hd; ++d)
+    for (int j = 0; j < n; ++j) k[d * k_stride + j] = dist(rng);
+  for (float& x : v) x = dist(rng);
+  AttentionShape s;
+  s.head_dim = hd;
+  s.q_stride = s.z_stride = s.v_stride = hd;
+  s.k_stride = k_stride;
+  s.scale = 0.25;
+  s.softcap = 0.1;
+  attend_head(q.data(), k.data(), v.data(), 0, n, s, z.data(),
+              [&](int i, int pos, std::span<const float> row, double) {
+                std::vector<double> e(pos + 1);
+                double sum = 0;
+                for (int j = 0; j <= pos; ++j) {
+                  double dot = 0;
+                  for (int d = 0; d < hd; ++d)
+                    dot += static_cast<double>(q[i * hd + d]) * k[d * k_stride + j];
+                  sum += e[j] = std::exp(0.1 * std::tanh(dot * 0.25 / 0.1));
+                }
+                for (int j = 0; j <= pos; ++j) {
+                  EXPECT_NEAR(row[j], e[j] / sum, 1e-6) << i << "," << j;
+                  // |score| < 0.1: no probability strays beyond e^±0.2 of uniform.
+                  EXPECT_LT(row[j], std::exp(0.2) / (pos + 1) + 1e-6);
+                  EXPECT_GT(row[j], std::exp(-0.2) / (pos + 1) - 1e-6);
+                }
+              });
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "base/error.h"
 #include "format/gguf.h"
 #include "format/safetensors.h"
+#include "model/arch.h"
 #include "model/hf_model.h"
 #include "model/load_model.h"
 #include "model/model_export.h"
@@ -32,7 +34,11 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> kArchs = {"llama", "qwen2", "qwen3", "gemma3"};
+const std::vector<std::string> kArchs = [] {
+  std::vector<std::string> names;
+  for (const ArchSpec* a : arch_specs()) names.emplace_back(a->name);
+  return names;
+}();
 
 std::string synth(const std::string& arch, const std::string& extra = "") {
   return test::synth_model(arch, extra, 11);
@@ -237,7 +243,8 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     float hf0, gguf0;
     std::memcpy(&hf0, norm->data, 4);
     std::memcpy(&gguf0, g.layers[0].attn_norm.data, 4);
-    EXPECT_EQ(hf0, arch == "gemma3" ? gguf0 - 1.0f : gguf0);
+    const ArchSpec& spec = *find_arch(arch);
+    EXPECT_EQ(hf0, spec.hf_norm_plus_one ? gguf0 - 1.0f : gguf0);
     if (arch == "gemma3") {
       EXPECT_EQ(config["model_type"], "gemma3_text");
       EXPECT_NE(st.find("model.layers.0.pre_feedforward_layernorm.weight"), nullptr);
@@ -246,9 +253,15 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
       EXPECT_EQ(config["sliding_window"], 8);
       EXPECT_EQ(config["rope_scaling"]["rope_type"], "linear");
     }
+    if (arch == "gemma2") {
+      EXPECT_EQ(config["model_type"], "gemma2");
+      EXPECT_EQ(config["attn_logit_softcapping"], 50.0);
+      EXPECT_EQ(config["final_logit_softcapping"], 30.0);
+      EXPECT_EQ(config["layer_types"], json({"sliding_attention", "full_attention"}));
+      EXPECT_EQ(h.config.attn_logit_softcap, 50.0f);
+    }
     EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr, arch == "qwen2");
-    EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr,
-              arch == "qwen3" || arch == "gemma3");
+    EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr, spec.qk_norm);
     EXPECT_EQ(st.find("lm_head.weight") != nullptr, arch == "llama");
 
     // And back to GGUF with identical logits.
@@ -394,6 +407,61 @@ TEST(HfModel, Gemma3MultimodalLayoutAndDefaults) {
   const Model h = load_model(dir);
   EXPECT_EQ(h.config.sliding_window, 8);
   EXPECT_EQ(logits_of(h), logits_of(g));
+}
+
+// Gemma2Config's defaults where a config.json leaves keys out: caps 50 and 30, a 4096 window on
+// alternating layers, query_pre_attn_scalar 256; an explicit null cap means none.
+TEST(HfModel, Gemma2DefaultsAndNullCaps) {
+  const Model g = load_model(synth("gemma2"));
+  const std::string dir = test::temp_dir() + "/gemma2-defaults";
+  write_hf_model(g, dir);
+  json config = json::parse(slurp(dir + "/config.json"));
+  for (const char* key : {"layer_types", "sliding_window", "attn_logit_softcapping",
+                          "final_logit_softcapping", "query_pre_attn_scalar", "hidden_activation"})
+    config.erase(key);
+  spit(dir + "/config.json", config.dump());
+  Model h = load_model(dir);
+  EXPECT_EQ(h.config.attn_logit_softcap, 50.0f);
+  EXPECT_EQ(h.config.final_logit_softcap, 30.0f);
+  EXPECT_EQ(h.config.sliding_window, 4096);
+  EXPECT_TRUE(h.config.is_sliding(0));
+  EXPECT_FALSE(h.config.is_sliding(1));
+  EXPECT_EQ(h.config.query_scale, 1.0f / 16.0f);
+  config["attn_logit_softcapping"] = nullptr;
+  config["final_logit_softcapping"] = nullptr;
+  config["layer_types"] = {"full_attention", "sliding_attention"};
+  spit(dir + "/config.json", config.dump());
+  try {
+    load_model(dir);
+    FAIL() << "loaded layer_types against the alternating pattern";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("alternating"), std::string::npos) << e.what();
+  }
+  config.erase("layer_types");
+  spit(dir + "/config.json", config.dump());
+  h = load_model(dir);
+  EXPECT_EQ(h.config.attn_logit_softcap, 0.0f);
+  EXPECT_EQ(h.config.final_logit_softcap, 0.0f);
+}
+
+// A query_pre_attn_scalar other than llama.cpp's rule survives the GGUF in sinkscope.query_scale.
+TEST(HfModel, Gemma2QueryScaleOutsideTheGgufRuleIsKept) {
+  const Model g = load_model(synth("gemma2"));
+  const std::string dir = test::temp_dir() + "/gemma2-scalar";
+  write_hf_model(g, dir);
+  json config = json::parse(slurp(dir + "/config.json"));
+  config["query_pre_attn_scalar"] = 224;
+  spit(dir + "/config.json", config.dump());
+  const Model h = load_model(dir);
+  EXPECT_EQ(h.config.query_scale, static_cast<float>(1.0 / std::sqrt(224.0)));
+  const std::string back = dir + "/back.gguf";
+  write_model_gguf(h, tokenizer_metadata(GgufFile(g.path)), back);
+  GgufFile file(back);
+  EXPECT_EQ(file.get_float("sinkscope.query_scale", 0), h.config.query_scale);
+  const Model b = load_model(back);
+  EXPECT_EQ(b.config.query_scale, h.config.query_scale);
+  EXPECT_EQ(logits_of(b), logits_of(h));
+  EXPECT_NE(logits_of(b), logits_of(g));
 }
 
 TEST(HfModel, MalformedFoldersGiveOneLineErrorsNamingTheFile) {

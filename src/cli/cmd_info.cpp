@@ -48,13 +48,16 @@ void add_info(CLI::App& root) {
       for (int l = 0; l < c.n_layers; ++l)
         if (c.is_sliding(l)) layers += (layers.empty() ? "" : ",") + std::to_string(l);
       std::printf("sliding       window %d, layers %s, rope_theta %g\n", c.sliding_window,
-                  layers.c_str(), static_cast<double>(c.rope_theta_swa));
+                  layers.c_str(),
+                  static_cast<double>(c.swa_local_rope ? c.rope_theta_swa : c.rope_theta));
     }
     if (c.query_scale > 0) std::printf("query_scale   %g\n", static_cast<double>(c.query_scale));
     if (c.embed_scale != 1.0f)
       std::printf("embed_scale   %g\n", static_cast<double>(c.embed_scale));
     if (c.final_logit_softcap > 0)
       std::printf("logit_softcap %g\n", static_cast<double>(c.final_logit_softcap));
+    if (c.attn_logit_softcap > 0)
+      std::printf("attn_softcap  %g\n", static_cast<double>(c.attn_logit_softcap));
     std::printf("classifier    %s\n", m.tied_output ? "tied to the embedding" : "separate");
     std::printf("parameters    %zu\n", m.n_params());
     // dtype per tensor kind: "blk.3.attn_q.weight" -> "attn_q.weight"

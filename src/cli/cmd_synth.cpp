@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "base/error.h"
@@ -23,8 +24,8 @@ namespace {
 struct SynthArgs {
   std::string arch, shape = "tiny", vocab, out, dtype = "f32", llama3_rope;
   uint64_t seed = 0;
-  int sliding_window = -1;  // -1: the shape's
-  float softcap = 0;
+  int sliding_window = -1;                     // -1: the shape's
+  std::optional<float> softcap, attn_softcap;  // unset: the shape's
   bool quiet = false;
 };
 
@@ -76,8 +77,11 @@ void add_synth(CLI::App& root) {
                   "Window of the sliding layers, for architectures that have them (0: none; "
                   "default: the shape's)")
       ->check(between(-1, 1 << 30));
-  cmd->add_option("--softcap", a->softcap, "Final logit soft-capping (0: none)")
-      ->capture_default_str()
+  cmd->add_option("--softcap", a->softcap,
+                  "Final logit soft-capping (0: none; default: the shape's, 0 but for gemma2)")
+      ->check(at_least(0));
+  cmd->add_option("--attn-softcap", a->attn_softcap,
+                  "Attention logit soft-capping (0: none; default: the shape's, 0 but for gemma2)")
       ->check(at_least(0));
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->add_flag("-q,--quiet", a->quiet, "No progress messages");
@@ -91,8 +95,8 @@ void add_synth(CLI::App& root) {
       require(spec.sliding, "--sliding-window", a->arch + " has no sliding-window layers");
       c.sliding_window = a->sliding_window;
     }
-    require(a->softcap >= 0, "--softcap", "must be >= 0");
-    c.final_logit_softcap = a->softcap;
+    if (a->softcap) c.final_logit_softcap = *a->softcap;
+    if (a->attn_softcap) c.attn_logit_softcap = *a->attn_softcap;
     const DType type = parse_weight_type(a->dtype);
     const size_t block = dtype_info(static_cast<uint32_t>(type))->block_elems;
     for (int cols : {c.dim, c.q_dim(), c.hidden_dim})

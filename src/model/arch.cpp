@@ -8,11 +8,11 @@
 namespace ss {
 
 // Defined each in its own file under model/archs/.
-extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma3Arch;
+extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma2Arch, kGemma3Arch;
 
 const std::vector<const ArchSpec*>& arch_specs() {
   static const std::vector<const ArchSpec*> specs = {&kLlamaArch, &kQwen2Arch, &kQwen3Arch,
-                                                     &kGemma3Arch};
+                                                     &kGemma2Arch, &kGemma3Arch};
   return specs;
 }
 
@@ -40,7 +40,15 @@ void apply_arch(ModelConfig& c) {
   c.ffn_act = a.ffn_act;
   c.embed_scale = a.embed_scaled ? static_cast<float>(std::sqrt(static_cast<double>(c.dim))) : 1;
   c.global_every = c.sliding_window > 0 ? a.global_every : 0;
+  c.swa_local_rope = a.swa_local_rope;
   if (a.finish) a.finish(c);
+}
+
+float default_query_scale(const ModelConfig& c) {
+  ModelConfig d = c;
+  d.query_scale = 0;
+  if (const ArchSpec& a = arch_of(c); a.finish) a.finish(d);
+  return d.query_scale;
 }
 
 bool tensor_required(const ArchSpec& a, Tensor LayerWeights::*t) {

@@ -27,6 +27,7 @@ struct HfDefaults {
   int max_position_embeddings = 2048;
   double rope_theta = 10000;
   bool tie_word_embeddings = false;
+  double final_logit_softcapping = 0, attn_logit_softcapping = 0;  // 0: none
 };
 
 struct ArchSpec {
@@ -44,6 +45,7 @@ struct ArchSpec {
   // and which layers are global when it does (ModelConfig::global_every).
   bool sliding;
   int global_every;
+  bool swa_local_rope;  // sliding layers have a rope base of their own, unscaled (Gemma 3)
   // Fields that depend on the others (e.g. Gemma 3's query scale); may be null.
   void (*finish)(ModelConfig& c);
 
@@ -83,6 +85,10 @@ std::string supported_archs();
 // Fills the fields the architecture fixes (rope style, activation, embedding scale, which layers
 // slide, and its finish step) from c.arch and the sizes. c.arch must be known.
 void apply_arch(ModelConfig& c);
+
+// The query scale a GGUF reader derives for c (the architecture's finish step on c without one
+// set): 0 means 1/sqrt(head_dim).
+float default_query_scale(const ModelConfig& c);
 
 // Whether a file of this architecture must have the layer tensor; the others are used when a
 // file has them (e.g. the attn_output.bias of a pruned export, or biases llama.cpp also accepts

@@ -26,10 +26,12 @@ struct ModelConfig {
   int sliding_window = 0;   // keys a sliding-window layer sees, itself included (0: none)
   int global_every = 0;     // with a sliding window, layers l with (l+1) % global_every == 0 are
                             // global and the others slide (0: every layer slides)
-  float rope_theta_swa = 10000.0f;   // rope base of sliding-window layers
+  float rope_theta_swa = 10000.0f;   // rope base of sliding-window layers ...
+  bool swa_local_rope = false;       // ... when they have one of their own, unscaled (Gemma 3)
   float query_scale = 0.0f;          // attention score scale (0: 1/sqrt(head_dim))
   float embed_scale = 1.0f;          // token embeddings are multiplied by this (Gemma: sqrt(dim))
   float final_logit_softcap = 0.0f;  // logits = c·tanh(logits/c) when > 0
+  float attn_logit_softcap = 0.0f;   // attention scores = c·tanh(score/c) when > 0 (Gemma 2)
 
   int kv_dim() const { return n_kv_heads * head_dim; }
   int q_dim() const { return n_heads * head_dim; }

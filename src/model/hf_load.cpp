@@ -205,9 +205,13 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   c.max_seq_len = cfg.dim("max_position_embeddings", d.max_position_embeddings);
   c.norm_eps = static_cast<float>(cfg.number("rms_norm_eps", 1e-6));
   c.rope_theta = static_cast<float>(cfg.number("rope_theta", d.rope_theta));
-  c.final_logit_softcap = static_cast<float>(cfg.number("final_logit_softcapping", 0));
-  if (cfg.find("attn_logit_softcapping"))
-    cfg.fail(cfg.name("attn_logit_softcapping") + " is not supported");
+  // Soft-capping: absent takes the config class's default, an explicit null means none.
+  auto softcap = [&](const char* key, double dflt) {
+    const bool null = text->contains(key) && (*text)[key].is_null();
+    return static_cast<float>(null ? 0.0 : cfg.number(key, dflt));
+  };
+  c.final_logit_softcap = softcap("final_logit_softcapping", d.final_logit_softcapping);
+  c.attn_logit_softcap = softcap("attn_logit_softcapping", d.attn_logit_softcapping);
   tied = cfg.flag("tie_word_embeddings", top.flag("tie_word_embeddings", d.tie_word_embeddings));
   attention_bias = cfg.flag("attention_bias", false);
 

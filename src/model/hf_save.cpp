@@ -74,7 +74,15 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
             {a.hf_act_key, a.hf_act}};
   if (a.hf_writes_attention_bias) j["attention_bias"] = model.layers[0].bq.data != nullptr;
   if (a.hf_writes_use_sliding_window) j["use_sliding_window"] = false;
-  if (c.final_logit_softcap > 0) j["final_logit_softcapping"] = hf_float(c.final_logit_softcap);
+  // Soft-capping: the value, or null where the config class would default to one.
+  if (c.final_logit_softcap > 0)
+    j["final_logit_softcapping"] = hf_float(c.final_logit_softcap);
+  else if (a.hf_defaults.final_logit_softcapping > 0)
+    j["final_logit_softcapping"] = nullptr;
+  if (c.attn_logit_softcap > 0)
+    j["attn_logit_softcapping"] = hf_float(c.attn_logit_softcap);
+  else if (a.hf_defaults.attn_logit_softcapping > 0)
+    j["attn_logit_softcapping"] = nullptr;
 
   if (model.rope_freqs.data) {
     require(a.llama3_rope && c.rope_scale == 1.0f, dir,

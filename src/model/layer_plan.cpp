@@ -8,8 +8,10 @@ LayerPlan layer_plan(const ModelConfig& c, int layer) {
   LayerPlan p;
   const bool sliding = c.is_sliding(layer);
   p.window = c.window(layer);
-  p.rope_theta = sliding ? c.rope_theta_swa : c.rope_theta;
-  p.rope_scale = sliding ? 1.0f : c.rope_scale;
+  const bool local = sliding && c.swa_local_rope;
+  p.rope_theta = local ? c.rope_theta_swa : c.rope_theta;
+  p.rope_scale = local ? 1.0f : c.rope_scale;
+  p.attn_softcap = c.attn_logit_softcap;
   p.rope_style = c.rope_style;
   p.ffn_act = c.ffn_act;
   p.query_scale = c.query_scale > 0 ? static_cast<double>(c.query_scale)

@@ -79,9 +79,15 @@ Model load_gguf_model(const std::string& path) {
     if (window < 0 || window >= (int64_t{1} << 24))
       g->fail("invalid " + p + "attention.sliding_window");
     c.sliding_window = static_cast<int>(window);
-    c.rope_theta_swa = static_cast<float>(g->get_float(p + "rope.freq_base_swa", 10000.0));
+    if (spec->swa_local_rope)
+      c.rope_theta_swa = static_cast<float>(g->get_float(p + "rope.freq_base_swa", 10000.0));
   }
   c.final_logit_softcap = static_cast<float>(g->get_float(p + "final_logit_softcapping", 0.0));
+  c.attn_logit_softcap = static_cast<float>(g->get_float(p + "attn_logit_softcapping", 0.0));
+  // A query scale no GGUF key holds (an HF folder's query_pre_attn_scalar that differs from the
+  // architecture's rule): sinkscope's own key, which other readers ignore.
+  if (g->has("sinkscope.query_scale"))
+    c.query_scale = static_cast<float>(g->get_float("sinkscope.query_scale", 0.0));
   apply_arch(c);
 
   m.token_embd = tensor_from(*g, "token_embd.weight");

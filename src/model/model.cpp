@@ -88,7 +88,8 @@ void validate_model(const Model& m) {
   require(c.sliding_window == 0 || arch_of(c).sliding, m.path,
           c.arch + " has no sliding-window layers");
   require(c.rope_scale > 0 && c.embed_scale > 0 && c.query_scale >= 0 &&
-              c.final_logit_softcap >= 0 && c.rope_theta > 0 && c.rope_theta_swa > 0,
+              c.final_logit_softcap >= 0 && c.attn_logit_softcap >= 0 && c.rope_theta > 0 &&
+              c.rope_theta_swa > 0,
           m.path, "invalid rope, embedding, query or logit scale");
   for (const auto& l : m.layers) {
     check_norm(m, l.attn_norm, c.dim);

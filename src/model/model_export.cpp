@@ -1,8 +1,10 @@
 #include "model/model_export.h"
 
+#include <cstdio>
 #include <vector>
 
 #include "format/gguf.h"
+#include "model/arch.h"
 #include "ops/dequant.h"
 
 namespace ss {
@@ -57,10 +59,19 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   }
   if (c.sliding_window > 0) {
     w.set(p + "attention.sliding_window", GgufValue::of_u32(c.sliding_window));
-    w.set(p + "rope.freq_base_swa", GgufValue::of_f32(c.rope_theta_swa));
+    if (c.swa_local_rope) w.set(p + "rope.freq_base_swa", GgufValue::of_f32(c.rope_theta_swa));
   }
   if (c.final_logit_softcap > 0)
     w.set(p + "final_logit_softcapping", GgufValue::of_f32(c.final_logit_softcap));
+  if (c.attn_logit_softcap > 0)
+    w.set(p + "attn_logit_softcapping", GgufValue::of_f32(c.attn_logit_softcap));
+  if (c.query_scale != default_query_scale(c)) {
+    w.set("sinkscope.query_scale", GgufValue::of_f32(c.query_scale));
+    std::fprintf(stderr,
+                 "warning: %s: query scale %g is not the one %s GGUF readers derive; it is kept "
+                 "in sinkscope.query_scale, which llama.cpp ignores\n",
+                 path.c_str(), static_cast<double>(c.query_scale), c.arch.c_str());
+  }
   w.set(p + "vocab_size", GgufValue::of_u32(c.vocab_size));
   for (const auto& [key, value] : tokenizer) w.set(key, value);
   for (const auto& [key, value] : extra) w.set(key, value);

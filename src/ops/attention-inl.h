@@ -162,7 +162,10 @@ inline void attend_head(const float* q, const float* k, const float* v, int pos0
     for (int a = 0; a < nq; ++a) {
       const int i = i0 + a, pos = pos0 + i, k0 = attention_first_key(pos, s.window);
       float* row = att.data() + a * T;
-      const double entropy = softmax.run(scores.data() + a * ld, k0, pos, row);
+      double* const sa = scores.data() + a * ld;
+      if (s.softcap > 0)
+        for (int kk = k0; kk <= pos; ++kk) sa[kk] = softcap_score(sa[kk], s.softcap);
+      const double entropy = softmax.run(sa, k0, pos, row);
       std::fill(row + pos + 1, row + last + 1, 0.0f);
       if (on_row) on_row(i, pos, {row, static_cast<size_t>(pos + 1)}, entropy);
     }

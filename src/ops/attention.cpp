@@ -15,6 +15,10 @@ int first_key(int pos, int window) {
 
 }  // namespace
 
+double softcap_score(double score, double cap) {
+  return cap * std::tanh(score / cap);
+}
+
 // The fast path is ops/attention-inl.h, compiled once per SIMD variant.
 void attend_head(const float* q, const float* k, const float* v, int pos0, int n,
                  const AttentionShape& s, float* z, const PatternFn& on_row) {
@@ -34,6 +38,7 @@ void attend_head_reference(const float* q, const float* k, const float* v, int p
       double dot = 0;
       for (size_t d = 0; d < hd; ++d) dot += static_cast<double>(qi[d]) * k[d * s.k_stride + kk];
       scores[kk] = dot * s.scale;
+      if (s.softcap > 0) scores[kk] = softcap_score(scores[kk], s.softcap);
       mx = std::max(mx, scores[kk]);
     }
     for (int kk = k0; kk <= pos; ++kk) sum += scores[kk] = std::exp(scores[kk] - mx);

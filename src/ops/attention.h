@@ -20,7 +20,12 @@ struct AttentionShape {
   size_t z_stride = 0;  // floats between consecutive outputs
   double scale = 1.0;   // score = q·k · scale
   int window = 0;       // > 0: a query at pos sees keys pos-window+1..pos only
+  double softcap = 0;   // > 0: scores become softcap · tanh(score / softcap) (Gemma 2)
 };
+
+// Gemma 2's attention logit soft-capping of one score, in double with the C library's tanh:
+// every variant and the reference call this one function, so they keep the same bits.
+double softcap_score(double score, double cap);
 
 // Called for query i (0..n-1) at position pos with its probabilities over keys 0..pos (zero
 // outside a sliding window) and the row's entropy in nats, in order of i.

@@ -45,6 +45,7 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   shape.v_stride = static_cast<size_t>(kv_dim);
   shape.scale = plan.query_scale;
   shape.window = plan.window;
+  shape.softcap = plan.attn_softcap;
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
     for (size_t h = h0; h < h1; ++h) {
       // A head the mask zeroes or replaces, whose rows nobody watches: its z is overwritten

@@ -76,7 +76,7 @@ def forward(meta, t, ids, llama3=None):
     hd = meta.get(p + "attention.key_length", dim // n_head)
     eps = meta[p + "attention.layer_norm_rms_epsilon"]
     theta = meta.get(p + "rope.freq_base", 10000.0)
-    gemma = arch == "gemma3"
+    gemma = arch in ("gemma2", "gemma3")
     if gemma:  # HF stores w, GGUF w + 1 (convert_hf_to_gguf.py Gemma3Model)
         t = {k: (v - 1.0 if k.endswith("norm.weight") else v) for k, v in t.items()}
 
@@ -90,8 +90,16 @@ def forward(meta, t, ids, llama3=None):
     if llama3:
         inv_freq = llama3_inv_freq(inv_freq, *llama3)
     scaling = hd ** -0.5
+    if arch == "gemma2" and n_layers == 46:  # llama.cpp's rule for the 27B
+        scaling = (dim // n_head) ** -0.5
+    scaling = meta.get("sinkscope.query_scale", scaling)
+    attn_cap = meta.get(p + "attn_logit_softcapping", 0.0)
     window = 0
-    if gemma:
+    global_every = {"gemma2": 2, "gemma3": 6}.get(arch, 0)
+    inv_local = inv_freq
+    if arch == "gemma2":
+        window = meta.get(p + "attention.sliding_window", 0)  # one rope base for every layer
+    if arch == "gemma3":
         # Gemma3TextModel: global layers use rope_theta with rope_scaling (linear: inv_freq /
         # factor); sliding layers rope_local_base_freq without scaling. query_pre_attn_scalar
         # is head_dim for the synthesized shapes.
@@ -107,7 +115,7 @@ def forward(meta, t, ids, llama3=None):
     heads = []  # per layer: (probs [H, T, T], z [T, H, hd], c [T, H, dim], v [T, n_kv, hd], window)
     for layer in range(n_layers):
         b = f"blk.{layer}."
-        sliding = gemma and window > 0 and (layer + 1) % 6 != 0
+        sliding = window > 0 and (layer + 1) % global_every != 0
         wq, wk = t[b + "attn_q.weight"], t[b + "attn_k.weight"]
         if arch == "llama":
             wq, wk = unpermute(wq, n_head), unpermute(wk, n_kv)
@@ -125,6 +133,8 @@ def forward(meta, t, ids, llama3=None):
         k = np.repeat(k, n_head // n_kv, axis=1)  # repeat_kv
         v = np.repeat(v, n_head // n_kv, axis=1)
         scores = np.einsum("qhd,khd->hqk", q, k) * scaling
+        if attn_cap:  # Gemma 2's attention logit soft-capping
+            scores = np.tanh(scores / attn_cap) * attn_cap
         masked = k_idx > q_idx
         if sliding:
             masked = masked | (q_idx - k_idx >= window)

@@ -70,10 +70,16 @@ def read_gguf(path):
     start = (c.pos + align - 1) // align * align
     tensors = {}
     for name, ne, ttype, offset in infos:
-        dtype = {0: np.float32, 1: np.float16}.get(ttype)
-        if dtype is None:
-            raise ValueError(f"{path}: tensor {name} has type {ttype}; the reference reads F32/F16")
         count = int(np.prod(ne))
-        arr = np.frombuffer(data, dtype=dtype, count=count, offset=start + offset)
+        if ttype == 8:  # Q8_0 (ggml): blocks of 32 weights, an f16 scale then 32 int8
+            blocks = np.frombuffer(data, dtype=np.dtype([("d", "<f2"), ("q", "i1", 32)]),
+                                   count=count // 32, offset=start + offset)
+            arr = blocks["d"].astype(np.float64)[:, None] * blocks["q"].astype(np.float64)
+        else:
+            dtype = {0: np.float32, 1: np.float16}.get(ttype)
+            if dtype is None:
+                raise ValueError(f"{path}: tensor {name} has type {ttype}; "
+                                 "the reference reads F32, F16 and Q8_0")
+            arr = np.frombuffer(data, dtype=dtype, count=count, offset=start + offset)
         tensors[name] = arr.astype(np.float64).reshape(list(reversed(ne)))
     return meta, tensors

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/arch.h"
+#include "model/archs/gemma_common.h"
 #include "model/hf_config.h"
 #include "model/model.h"
 
@@ -25,60 +26,22 @@ void finish(ModelConfig& c) {
 }
 
 void hf_read(const HfConfig& cfg, const nlohmann::json& text, ModelConfig& c) {
-  // Gemma3TextConfig's default window is 4096; an explicit null means no sliding layers.
-  const bool null_window = text.contains("sliding_window") && text["sliding_window"].is_null();
-  c.sliding_window = cfg.find("sliding_window") ? cfg.dim("sliding_window")
-                     : null_window              ? 0
-                                                : 4096;
+  // Gemma3TextConfig's default window is 4096.
+  gemma::read_sliding_layers(cfg, text, c, kGlobalEvery, 4096);
   c.rope_theta_swa = static_cast<float>(cfg.number("rope_local_base_freq", 10000.0));
   if (cfg.find("sliding_window_pattern") && c.sliding_window > 0 &&
       cfg.dim("sliding_window_pattern") != kGlobalEvery)
     cfg.fail(cfg.name("sliding_window_pattern") + " must be 6 (five sliding layers per global)");
-  if (const nlohmann::json* lt = cfg.find("layer_types")) {
-    if (!lt->is_array() || static_cast<int>(lt->size()) != c.n_layers)
-      cfg.fail(cfg.name("layer_types") + " is not an array of num_hidden_layers entries");
-    bool all_full = true, pattern = true;
-    for (size_t l = 0; l < lt->size(); ++l) {
-      const nlohmann::json& e = (*lt)[l];
-      const bool sliding = (static_cast<int>(l) + 1) % kGlobalEvery != 0;
-      all_full = all_full && e == "full_attention";
-      pattern = pattern && e == (sliding ? "sliding_attention" : "full_attention");
-    }
-    if (all_full)
-      c.sliding_window = 0;
-    else if (!pattern || c.sliding_window == 0)
-      cfg.fail(cfg.name("layer_types") +
-               " do not follow the pattern of five sliding layers per global one");
-  }
-  const double scalar = cfg.number("query_pre_attn_scalar", 256);
-  if (!(scalar > 0)) cfg.fail(cfg.name("query_pre_attn_scalar") + " must be positive");
-  c.query_scale = static_cast<float>(1.0 / std::sqrt(scalar));
+  gemma::read_query_scale(cfg, c, 256);
 }
 
 void hf_write(const Model& m, nlohmann::json& j) {
   const ModelConfig& c = m.config;
   if (c.final_logit_softcap == 0) j["final_logit_softcapping"] = nullptr;
-  j["attn_logit_softcapping"] = nullptr;
+  if (c.attn_logit_softcap == 0) j["attn_logit_softcapping"] = nullptr;
   j["rope_local_base_freq"] = hf_float(c.rope_theta_swa);
-  nlohmann::json types = nlohmann::json::array();
-  for (int l = 0; l < c.n_layers; ++l)
-    types.push_back(c.is_sliding(l) ? "sliding_attention" : "full_attention");
-  j["layer_types"] = types;
-  if (c.sliding_window > 0) {
-    j["sliding_window"] = c.sliding_window;
-    j["sliding_window_pattern"] = c.global_every;
-  } else {
-    j["sliding_window"] = nullptr;
-  }
-  // query_scale = 1/sqrt(query_pre_attn_scalar): an integer when that reproduces it exactly.
-  const float qs =
-      c.query_scale > 0 ? c.query_scale : static_cast<float>(1.0 / std::sqrt(c.head_dim));
-  const double scalar = 1.0 / (static_cast<double>(qs) * qs);
-  const double whole = std::round(scalar);
-  if (static_cast<float>(1.0 / std::sqrt(whole)) == qs)
-    j["query_pre_attn_scalar"] = static_cast<int64_t>(whole);
-  else
-    j["query_pre_attn_scalar"] = scalar;
+  gemma::write_sliding_layers(c, j, true);
+  gemma::write_query_scale(c, j);
 }
 
 void synth_shape(ModelConfig& c, bool tiny) {
@@ -105,6 +68,7 @@ const ArchSpec kGemma3Arch = {
     .llama3_rope = false,
     .sliding = true,
     .global_every = kGlobalEvery,
+    .swa_local_rope = true,
     .finish = finish,
     .hf_model_types = {"gemma3", "gemma3_text"},
     .hf_write_type = "gemma3_text",

@@ -18,6 +18,7 @@ const ArchSpec kLlamaArch = {
     .llama3_rope = true,
     .sliding = false,
     .global_every = 0,
+    .swa_local_rope = false,
     .finish = nullptr,
     .hf_model_types = {"llama"},
     .hf_write_type = "llama",

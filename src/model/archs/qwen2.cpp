@@ -24,6 +24,7 @@ const ArchSpec kQwen2Arch = {
     .llama3_rope = false,
     .sliding = false,  // Qwen2Config's use_sliding_window is off in every released model
     .global_every = 0,
+    .swa_local_rope = false,
     .finish = nullptr,
     .hf_model_types = {"qwen2"},
     .hf_write_type = "qwen2",

@@ -25,6 +25,7 @@ const ArchSpec kQwen3Arch = {
     .llama3_rope = false,
     .sliding = false,
     .global_every = 0,
+    .swa_local_rope = false,
     .finish = nullptr,
     .hf_model_types = {"qwen3"},
     .hf_write_type = "qwen3",
