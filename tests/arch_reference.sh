@@ -42,3 +42,6 @@ check gemma2-caps "--arch gemma2 --seed 9 --attn-softcap 0.5 --softcap 2"
 # Quantized weights: the reference dequantizes Q8_0 itself.
 check gemma2-q8_0 "--arch gemma2 --seed 10 --shape small --dtype q8_0"
 check qwen2-q8_0 "--arch qwen2 --seed 11 --shape small --dtype q8_0"
+# OLMo 2: post-norms only, q/k norms over the whole projection.
+check olmo2 "--arch olmo2 --seed 12"
+check olmo2-q8_0 "--arch olmo2 --seed 13 --shape small --dtype q8_0"

@@ -107,7 +107,10 @@ TEST(Arch, InfoPrintsDims) {
       {"gemma3",
        "layers        6\n[\\s\\S]*head_dim      32\n[\\s\\S]*geglu-tanh\n[\\s\\S]*sliding     "
        "  window "
-       "8, layers 0,1,2,3,4, rope_theta 10000\n[\\s\\S]*embed_scale   8"}};
+       "8, layers 0,1,2,3,4, rope_theta 10000\n[\\s\\S]*embed_scale   8"},
+      {"olmo2",
+       "head_dim      16\n[\\s\\S]*rope_theta    500000\n[\\s\\S]*norms         post only\n"
+       "qk_norm       whole projection\nrope_style    neox\n[\\s\\S]*swiglu"}};
   std::vector<std::string> covered;  // an architecture registered without a line here fails
   for (const Want& w : wants) covered.push_back(w.arch);
   EXPECT_EQ(covered, kArchs);
@@ -338,7 +341,7 @@ TEST(Arch, EveryLayerSlidesWhenNoneIsGlobal) {
 TEST(Arch, RegistryNamesEachSpecOnce) {
   std::set<std::string> names(kArchs.begin(), kArchs.end());
   EXPECT_EQ(names.size(), kArchs.size());
-  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma2, gemma3");
+  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma2, gemma3, olmo2");
   for (const std::string& n : kArchs) {
     const ArchSpec* a = find_arch(n);
     ASSERT_NE(a, nullptr) << n;

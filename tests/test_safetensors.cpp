@@ -238,12 +238,17 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     EXPECT_EQ(std::memcmp(q->data + static_cast<size_t>(hd / 2) * row,
                           g.layers[0].wq.data + static_cast<size_t>(gguf_row) * row, row),
               0);
-    const SafetensorsTensor* norm = st.find("model.layers.0.input_layernorm.weight");
+    const ArchSpec& spec = *find_arch(arch);
+    // The first norm of the block: before attention, or after it (OLMo 2).
+    const SafetensorsTensor* norm =
+        st.find(spec.pre_norms ? "model.layers.0.input_layernorm.weight"
+                               : "model.layers.0.post_attention_layernorm.weight");
     ASSERT_TRUE(norm);
     float hf0, gguf0;
     std::memcpy(&hf0, norm->data, 4);
-    std::memcpy(&gguf0, g.layers[0].attn_norm.data, 4);
-    const ArchSpec& spec = *find_arch(arch);
+    std::memcpy(&gguf0, (spec.pre_norms ? g.layers[0].attn_norm : g.layers[0].post_attn_norm).data,
+                4);
+    EXPECT_EQ(st.find("model.layers.0.input_layernorm.weight") != nullptr, spec.pre_norms);
     EXPECT_EQ(hf0, spec.hf_norm_plus_one ? gguf0 - 1.0f : gguf0);
     if (arch == "gemma3") {
       EXPECT_EQ(config["model_type"], "gemma3_text");
@@ -262,7 +267,7 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     }
     EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr, arch == "qwen2");
     EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr, spec.qk_norm);
-    EXPECT_EQ(st.find("lm_head.weight") != nullptr, arch == "llama");
+    EXPECT_EQ(st.find("lm_head.weight") != nullptr, !spec.synth_tied);
 
     // And back to GGUF with identical logits.
     const std::string back = dir + "/back.gguf";

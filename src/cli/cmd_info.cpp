@@ -38,6 +38,12 @@ void add_info(CLI::App& root) {
     std::printf("context       %d\n", c.max_seq_len);
     std::printf("rope_theta    %g\n", static_cast<double>(c.rope_theta));
     std::printf("norm_eps      %g\n", static_cast<double>(c.norm_eps));
+    const LayerWeights& l0 = m.layers.front();
+    std::printf("norms         %s%s\n", l0.attn_norm.data ? "pre" : "",
+                l0.post_attn_norm.data ? (l0.attn_norm.data ? " and post" : "post only") : "");
+    if (l0.q_norm.data)
+      std::printf("qk_norm       %s\n",
+                  l0.q_norm.cols() == c.head_dim ? "per head" : "whole projection");
     std::printf("rope_style    %s\n", c.rope_style == RopeStyle::Neox ? "neox" : "adjacent");
     if (c.rope_scale != 1.0f)
       std::printf("rope_scale    %g (linear)\n", static_cast<double>(c.rope_scale));

@@ -8,11 +8,11 @@
 namespace ss {
 
 // Defined each in its own file under model/archs/.
-extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma2Arch, kGemma3Arch;
+extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma2Arch, kGemma3Arch, kOlmo2Arch;
 
 const std::vector<const ArchSpec*>& arch_specs() {
-  static const std::vector<const ArchSpec*> specs = {&kLlamaArch, &kQwen2Arch, &kQwen3Arch,
-                                                     &kGemma2Arch, &kGemma3Arch};
+  static const std::vector<const ArchSpec*> specs = {&kLlamaArch,  &kQwen2Arch,  &kQwen3Arch,
+                                                     &kGemma2Arch, &kGemma3Arch, &kOlmo2Arch};
   return specs;
 }
 
@@ -56,6 +56,7 @@ bool tensor_required(const ArchSpec& a, Tensor LayerWeights::*t) {
   if (t == &L::bo) return false;
   if (t == &L::bq || t == &L::bk || t == &L::bv) return a.qkv_bias;
   if (t == &L::q_norm || t == &L::k_norm) return a.qk_norm;
+  if (t == &L::attn_norm || t == &L::ffn_norm) return a.pre_norms;
   if (t == &L::post_attn_norm || t == &L::post_ffn_norm) return a.post_norms;
   return true;
 }

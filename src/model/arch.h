@@ -22,11 +22,12 @@ class HfConfig;
 // is required; head_dim's default is hidden_size / num_attention_heads, num_key_value_heads'
 // num_attention_heads).
 struct HfDefaults {
-  std::optional<int> hidden_size, intermediate_size, num_hidden_layers, num_attention_heads,
-      num_key_value_heads, vocab_size, head_dim;
+  std::optional<int> hidden_size{}, intermediate_size{}, num_hidden_layers{}, num_attention_heads{},
+      num_key_value_heads{}, vocab_size{}, head_dim{};
   int max_position_embeddings = 2048;
   double rope_theta = 10000;
   bool tie_word_embeddings = false;
+  double rms_norm_eps = 1e-6;
   double final_logit_softcapping = 0, attn_logit_softcapping = 0;  // 0: none
 };
 
@@ -36,11 +37,13 @@ struct ArchSpec {
   // The block.
   RopeStyle rope_style;
   FfnAct ffn_act;
-  bool qkv_bias;      // attn_{q,k,v}.bias present
-  bool qk_norm;       // attn_{q,k}_norm present
-  bool post_norms;    // post_attention_norm and post_ffw_norm present
-  bool embed_scaled;  // embeddings multiplied by sqrt(dim)
-  bool llama3_rope;   // may carry Llama-3 rope frequency divisors (rope_freqs.weight)
+  bool qkv_bias;       // attn_{q,k,v}.bias present
+  bool qk_norm;        // attn_{q,k}_norm present ...
+  bool qk_norm_whole;  // ... over the whole q and k projections, not each head (OLMo 2)
+  bool pre_norms;      // attn_norm and ffn_norm present (RMSNorm of the block's input)
+  bool post_norms;     // post_attention_norm and post_ffw_norm present
+  bool embed_scaled;   // embeddings multiplied by sqrt(dim)
+  bool llama3_rope;    // may carry Llama-3 rope frequency divisors (rope_freqs.weight)
   // Sliding-window layers: whether the architecture has them (GGUF attention.sliding_window),
   // and which layers are global when it does (ModelConfig::global_every).
   bool sliding;
@@ -85,6 +88,14 @@ std::string supported_archs();
 // Fills the fields the architecture fixes (rope style, activation, embedding scale, which layers
 // slide, and its finish step) from c.arch and the sizes. c.arch must be known.
 void apply_arch(ModelConfig& c);
+
+// Width of the q and k norms: the whole projection's or one head's.
+inline int q_norm_width(const ArchSpec& a, const ModelConfig& c) {
+  return a.qk_norm_whole ? c.q_dim() : c.head_dim;
+}
+inline int k_norm_width(const ArchSpec& a, const ModelConfig& c) {
+  return a.qk_norm_whole ? c.kv_dim() : c.head_dim;
+}
 
 // The query scale a GGUF reader derives for c (the architecture's finish step on c without one
 // set): 0 means 1/sqrt(head_dim).

@@ -203,7 +203,7 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
     cfg.fail(cfg.name("hidden_size") + " is not a multiple of num_attention_heads");
   c.head_dim = cfg.dim("head_dim", d.head_dim.value_or(c.dim / c.n_heads));
   c.max_seq_len = cfg.dim("max_position_embeddings", d.max_position_embeddings);
-  c.norm_eps = static_cast<float>(cfg.number("rms_norm_eps", 1e-6));
+  c.norm_eps = static_cast<float>(cfg.number("rms_norm_eps", d.rms_norm_eps));
   c.rope_theta = static_cast<float>(cfg.number("rope_theta", d.rope_theta));
   // Soft-capping: absent takes the config class's default, an explicit null means none.
   auto softcap = [&](const char* key, double dflt) {

@@ -41,7 +41,8 @@ std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfi
   if (m == &L::w_down) return {c.hidden_dim, c.dim};
   if (m == &L::bq) return {c.q_dim(), 1};
   if (m == &L::bk || m == &L::bv) return {c.kv_dim(), 1};
-  if (m == &L::q_norm || m == &L::k_norm) return {c.head_dim, 1};
+  if (m == &L::q_norm) return {q_norm_width(arch_of(c), c), 1};
+  if (m == &L::k_norm) return {k_norm_width(arch_of(c), c), 1};
   return {c.dim, 1};  // the dim-wide norms and bo
 }
 

@@ -92,21 +92,22 @@ void validate_model(const Model& m) {
               c.rope_theta_swa > 0,
           m.path, "invalid rope, embedding, query or logit scale");
   for (const auto& l : m.layers) {
-    check_norm(m, l.attn_norm, c.dim);
+    const ArchSpec& arch = arch_of(c);
+    if (arch.pre_norms || l.attn_norm.data) check_norm(m, l.attn_norm, c.dim);
     check_shape(m, l.wq, c.dim, c.q_dim());
     check_shape(m, l.wk, c.dim, c.kv_dim());
     check_shape(m, l.wv, c.dim, c.kv_dim());
     check_shape(m, l.wo, c.q_dim(), c.dim);
     if (l.bo.data) check_norm(m, l.bo, c.dim);
-    check_norm(m, l.ffn_norm, c.dim);
+    if (arch.pre_norms || l.ffn_norm.data) check_norm(m, l.ffn_norm, c.dim);
     check_shape(m, l.w_gate, c.dim, c.hidden_dim);
     check_shape(m, l.w_down, c.hidden_dim, c.dim);
     check_shape(m, l.w_up, c.dim, c.hidden_dim);
     if (l.bq.data) check_norm(m, l.bq, c.q_dim());
     if (l.bk.data) check_norm(m, l.bk, c.kv_dim());
     if (l.bv.data) check_norm(m, l.bv, c.kv_dim());
-    if (l.q_norm.data) check_norm(m, l.q_norm, c.head_dim);
-    if (l.k_norm.data) check_norm(m, l.k_norm, c.head_dim);
+    if (l.q_norm.data) check_norm(m, l.q_norm, q_norm_width(arch, c));
+    if (l.k_norm.data) check_norm(m, l.k_norm, k_norm_width(arch, c));
     if (l.post_attn_norm.data) check_norm(m, l.post_attn_norm, c.dim);
     if (l.post_ffn_norm.data) check_norm(m, l.post_ffn_norm, c.dim);
   }

@@ -73,12 +73,12 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights& w = m.layers[l];
-    w.attn_norm = norm(b + "attn_norm.weight");
+    if (arch->pre_norms) w.attn_norm = norm(b + "attn_norm.weight");
     w.wq = matrix(b + "attn_q.weight", c.dim, c.q_dim());
     w.wk = matrix(b + "attn_k.weight", c.dim, c.kv_dim());
     w.wv = matrix(b + "attn_v.weight", c.dim, c.kv_dim());
     w.wo = matrix(b + "attn_output.weight", c.q_dim(), c.dim);
-    w.ffn_norm = norm(b + "ffn_norm.weight");
+    if (arch->pre_norms) w.ffn_norm = norm(b + "ffn_norm.weight");
     w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
     w.w_down = matrix(b + "ffn_down.weight", c.hidden_dim, c.dim);
     w.w_up = matrix(b + "ffn_up.weight", c.dim, c.hidden_dim);
@@ -89,8 +89,8 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
       w.bv = vec(b + "attn_v.bias", c.kv_dim(), 0.0f, 0.5f);
     }
     if (arch->qk_norm) {
-      w.q_norm = vec(b + "attn_q_norm.weight", c.head_dim, 1.0f, 0.1f);
-      w.k_norm = vec(b + "attn_k_norm.weight", c.head_dim, 1.0f, 0.1f);
+      w.q_norm = vec(b + "attn_q_norm.weight", q_norm_width(*arch, c), 1.0f, 0.1f);
+      w.k_norm = vec(b + "attn_k_norm.weight", k_norm_width(*arch, c), 1.0f, 0.1f);
     }
     if (arch->post_norms) {
       w.post_attn_norm = norm(b + "post_attention_norm.weight");

@@ -121,18 +121,29 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   float *x = a.x.data(), *xb = a.xb.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
   for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
 
-  per_token(N, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i)
-      rmsnorm(xb + i * D, x + i * D, w.attn_norm.f32(), D, c.norm_eps);
-  });
-  project(w.wq, xb, N, q);
-  project(w.wk, xb, N, k);
-  project(w.wv, xb, N, v);
+  const float* in = x;  // OLMo 2 has no norm before attention
+  if (w.attn_norm.data) {
+    per_token(N, [&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i)
+        rmsnorm(xb + i * D, x + i * D, w.attn_norm.f32(), D, c.norm_eps);
+    });
+    in = xb;
+  }
+  project(w.wq, in, N, q);
+  project(w.wk, in, N, k);
+  project(w.wv, in, N, v);
   if (w.bq.data) add_bias(q, w.bq, N);
   if (w.bk.data) add_bias(k, w.bk, N);
   if (w.bv.data) add_bias(v, w.bv, N);
-  if (w.q_norm.data) norm_rows(q, w.q_norm, N * c.n_heads, HD, c.norm_eps);
-  if (w.k_norm.data) norm_rows(k, w.k_norm, N * c.n_kv_heads, HD, c.norm_eps);
+  // q/k norms over each head (Qwen 3, Gemma) or the whole projection (OLMo 2): their width says.
+  if (w.q_norm.data) {
+    const size_t width = static_cast<size_t>(w.q_norm.cols());
+    norm_rows(q, w.q_norm, N * Q / width, width, c.norm_eps);
+  }
+  if (w.k_norm.data) {
+    const size_t width = static_cast<size_t>(w.k_norm.cols());
+    norm_rows(k, w.k_norm, N * KV / width, width, c.norm_eps);
+  }
 
   // Rotate q and k, and append k (transposed) and v to the cache.
   const float* freq_div = model_.rope_freqs.data ? model_.rope_freqs.f32() : nullptr;
@@ -180,12 +191,16 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   const LayerWeights& w = model_.layers[l];
   const size_t D = c.dim, F = c.hidden_dim, N = n;
   float *x = a.x.data(), *xb = a.xb.data(), *gate = a.gate.data(), *o = a.o.data();
-  per_token(N, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i)
-      rmsnorm(xb + i * D, x + i * D, w.ffn_norm.f32(), D, c.norm_eps);
-  });
-  project(w.w_gate, xb, N, gate);
-  project(w.w_up, xb, N, a.up.data());
+  const float* in = x;  // OLMo 2 has no norm before the FFN
+  if (w.ffn_norm.data) {
+    per_token(N, [&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i)
+        rmsnorm(xb + i * D, x + i * D, w.ffn_norm.f32(), D, c.norm_eps);
+    });
+    in = xb;
+  }
+  project(w.w_gate, in, N, gate);
+  project(w.w_up, in, N, a.up.data());
   per_token(N, [&](size_t i0, size_t i1) {
     float* g = gate + i0 * F;
     const float* u = a.up.data() + i0 * F;

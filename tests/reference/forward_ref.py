@@ -119,8 +119,12 @@ def forward(meta, t, ids, llama3=None):
         wq, wk = t[b + "attn_q.weight"], t[b + "attn_k.weight"]
         if arch == "llama":
             wq, wk = unpermute(wq, n_head), unpermute(wk, n_kv)
-        h = rms_norm(x, t[b + "attn_norm.weight"], eps, gemma)
+        # OLMo 2 has no norm before the sublayers: they read the residual stream as it is.
+        h = rms_norm(x, t[b + "attn_norm.weight"], eps, gemma) if arch != "olmo2" else x
         q, k, v = h @ wq.T, h @ wk.T, h @ t[b + "attn_v.weight"].T
+        if arch == "olmo2":  # q and k RMS-normed over the whole projection (Olmo2Attention)
+            q = rms_norm(q, t[b + "attn_q_norm.weight"], eps)
+            k = rms_norm(k, t[b + "attn_k_norm.weight"], eps)
         if arch == "qwen2":
             q, k, v = q + t[b + "attn_q.bias"], k + t[b + "attn_k.bias"], v + t[b + "attn_v.bias"]
         q, k, v = q.reshape(n, n_head, hd), k.reshape(n, n_kv, hd), v.reshape(n, n_kv, hd)
@@ -150,14 +154,14 @@ def forward(meta, t, ids, llama3=None):
         o = z @ wo.T
         if b + "attn_output.bias" in t:
             o = o + t[b + "attn_output.bias"]
-        if gemma:
-            o = rms_norm(o, t[b + "post_attention_norm.weight"], eps, True)
+        if gemma or arch == "olmo2":
+            o = rms_norm(o, t[b + "post_attention_norm.weight"], eps, gemma)
         x = x + o
-        h = rms_norm(x, t[b + "ffn_norm.weight"], eps, gemma)
+        h = rms_norm(x, t[b + "ffn_norm.weight"], eps, gemma) if arch != "olmo2" else x
         g, u = h @ t[b + "ffn_gate.weight"].T, h @ t[b + "ffn_up.weight"].T
         m = ((gelu_tanh(g) if gemma else silu(g)) * u) @ t[b + "ffn_down.weight"].T
-        if gemma:
-            m = rms_norm(m, t[b + "post_ffw_norm.weight"], eps, True)
+        if gemma or arch == "olmo2":
+            m = rms_norm(m, t[b + "post_ffw_norm.weight"], eps, gemma)
         x = x + m
     x = rms_norm(x, t["output_norm.weight"], eps, gemma)
     logits = x @ lm_head.T
