@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# sinkscope against llama.cpp on the same random-weight GGUFs: the next-token loss at every
+# position of about 200 tokens of TinyStories, from sinkscope's logits (`forward --json`) and from
+# llama.cpp's (tests/tools/llama_oracle.cpp), with llama.cpp's default f16 KV cache and with an
+# f32 one. Fails when the mean nll differs by more than 3e-4 with the f32 cache, where the
+# arithmetic agrees: for Q8_0 weights llama.cpp also rounds the activations to 8 bits, so that
+# row is printed and not held to the tolerance.
+#   llama_parity.sh SINKSCOPE LLAMA_ORACLE SHARED_DIR
+set -euo pipefail
+bin=$1 oracle=$2 shared=$3
+py=/usr/bin/python3
+if ! "$py" -c "import numpy" 2>/dev/null; then
+  echo "skipped: $py has no numpy (apt-get install python3-numpy)"
+  exit 77
+fi
+dir=$(mktemp -d /tmp/sinkscope-parity-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+text=$(head -c 400 "$shared/data/text/tinystories-valid-sample.txt")
+status=0
+check() {  # name, GGUF, strict (1: held to the tolerance)
+  local name=$1 model=$2 strict=${3:-1}
+  "$bin" forward -m "$model" -p "$text" --json --threads 2 >"$dir/$name.json"
+  "$py" -c 'import json, sys; print(" ".join(map(str, json.load(open(sys.argv[1]))["ids"])))' \
+    "$dir/$name.json" >"$dir/$name.ids"
+  "$oracle" "$model" "$dir/$name.ids" f16 >"$dir/$name.f16.json"
+  "$oracle" "$model" "$dir/$name.ids" f32 >"$dir/$name.f32.json"
+  "$py" - "$name" "$dir/$name.json" "$dir/$name.f16.json" "$dir/$name.f32.json" "$strict" \
+    <<'PY' || status=1
+import json, sys
+import numpy as np
+name, ours, f16, f32, strict = sys.argv[1:]
+got = json.load(open(ours))
+ids, logits = got["ids"], np.array(got["logits"], dtype=np.float64)
+mx = logits.max(axis=1, keepdims=True)
+lse = np.log(np.exp(logits - mx).sum(axis=1)) + mx[:, 0]
+nll = lse[:-1] - logits[np.arange(len(ids) - 1), ids[1:]]
+row = f"{name:16s} {len(ids):4d} tokens  sinkscope nll {nll.mean():.6f}"
+ok = True
+for label, path in (("f16 cache", f16), ("f32 cache", f32)):
+    ref = np.array(json.load(open(path))["nll"])
+    d = nll.mean() - ref.mean()
+    row += f" | llama.cpp {label} {ref.mean():.6f} (diff {d:+.2e}, max |per token| {np.abs(nll - ref).max():.2e})"
+    if label == "f32 cache" and abs(d) > 3e-4 and strict == "1":
+        ok = False
+print(row)
+sys.exit(0 if ok else 1)
+PY
+}
+for spec in "llama --seed 1" "qwen2 --seed 3" "qwen3 --seed 4" "gemma2 --seed 8" "gemma3 --seed 5" \
+            "olmo2 --seed 12" "gemma2 --seed 9 --shape small --dtype q8_0"; do
+  name=$(echo "$spec" | sed 's/--seed //; s/--shape //; s/--dtype //' | tr ' ' '_')
+  # shellcheck disable=SC2086
+  "$bin" synth --arch $spec --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
+  case $spec in *q8_0*) check "$name" "$dir/$name.gguf" 0 ;; *) check "$name" "$dir/$name.gguf" ;; esac
+done
+# A GGUF that convert wrote from a Hugging Face folder.
+"$bin" synth --arch gemma2 --seed 10 --vocab "$shared/models/tok512.bin" -o "$dir/g2.gguf" -q
+"$bin" convert -m "$dir/g2.gguf" -o "$dir/g2.hf" --format safetensors --quiet
+"$bin" convert -m "$dir/g2.hf" --tokenizer "$dir/g2.gguf" -o "$dir/g2.back.gguf" --quiet
+check gemma2_from_hf "$dir/g2.back.gguf"
+exit $status
