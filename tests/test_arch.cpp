@@ -157,6 +157,44 @@ TEST(Arch, BadInputIsOneLineError) {
   }
 }
 
+// Hyper-parameters that used to run into a silent wrong number (issue 21's examples): a negative
+// or infinite epsilon, a rope dimension other than the head's, a vocabulary shorter than the
+// embedding. Each is one line naming the file and the key.
+TEST(Arch, HyperParametersOutOfRangeNameTheKey) {
+  const std::string src = synth("llama");
+  const Model m = load_model(src);
+  const GgufMetadata tok = tokenizer_metadata(GgufFile(src));
+  auto expect_refused = [&](const GgufMetadata& tokenizer, const GgufMetadata& extra,
+                            const std::string& want) {
+    const std::string path = test::temp_dir() + "/hyper.gguf";
+    write_model_gguf(m, tokenizer, path, std::nullopt, "", extra);
+    try {
+      load_model(path);
+      ADD_FAILURE() << "loaded a model with " << want;
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind(path + ": ", 0), 0u) << what;
+      EXPECT_NE(what.find(want), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  };
+  expect_refused(tok, {{"llama.attention.layer_norm_rms_epsilon", GgufValue::of_f32(-1)}},
+                 "invalid llama.attention.layer_norm_rms_epsilon");
+  expect_refused(tok, {{"llama.attention.layer_norm_rms_epsilon", GgufValue::of_f32(INFINITY)}},
+                 "invalid llama.attention.layer_norm_rms_epsilon");
+  expect_refused(tok, {{"llama.rope.freq_base", GgufValue::of_f32(NAN)}},
+                 "invalid llama.rope.freq_base");
+  expect_refused(tok, {{"llama.rope.dimension_count", GgufValue::of_u32(999)}},
+                 "llama.rope.dimension_count 999 differs from the head dimension 16");
+  GgufMetadata short_vocab;
+  for (const auto& [key, value] : tok)
+    short_vocab.emplace_back(key, key == "tokenizer.ggml.tokens"
+                                      ? GgufValue::of_strings({"<unk>", "<s>", "</s>"})
+                                      : value);
+  expect_refused(short_vocab, {},
+                 "tokenizer.ggml.tokens has 3 entries, token_embd.weight 512 rows");
+}
+
 TEST(Arch, ConvertReloadsWithIdenticalLogits) {
   for (const auto& arch : kArchs) {
     const std::string src = synth(arch), dst = test::temp_dir() + "/" + arch + ".gguf";

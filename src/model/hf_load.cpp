@@ -212,6 +212,15 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   };
   c.final_logit_softcap = softcap("final_logit_softcapping", d.final_logit_softcapping);
   c.attn_logit_softcap = softcap("attn_logit_softcapping", d.attn_logit_softcapping);
+  auto check = [&](const char* key, float v, bool allow_zero) {
+    if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero))
+      cfg.fail(cfg.name(key) + " must be a finite number " + (allow_zero ? ">= 0" : "> 0") +
+               ", got " + std::to_string(v));
+  };
+  check("rms_norm_eps", c.norm_eps, false);
+  check("rope_theta", c.rope_theta, false);
+  check("final_logit_softcapping", c.final_logit_softcap, true);
+  check("attn_logit_softcapping", c.attn_logit_softcap, true);
   tied = cfg.flag("tie_word_embeddings", top.flag("tie_word_embeddings", d.tie_word_embeddings));
   attention_bias = cfg.flag("attention_bias", false);
 

@@ -1,5 +1,6 @@
 #include "model/load_model.h"
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -30,6 +31,16 @@ Tensor tensor_from(const GgufFile& g, const std::string& name, bool required = t
   Tensor out{name, t->type, {}, t->data};
   for (auto d : t->ne) out.ne.push_back(static_cast<int64_t>(d));
   return out;
+}
+
+// A float hyper-parameter that must be finite and positive (or, with allow_zero, zero too).
+float get_positive(const GgufFile& g, const std::string& key, double dflt,
+                   bool allow_zero = false) {
+  const double v = g.get_float(key, dflt);
+  if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > 3.4e38)
+    g.fail("invalid " + key + " (" + std::to_string(v) + "): must be a finite number " +
+           (allow_zero ? ">= 0" : "> 0"));
+  return static_cast<float>(v);
 }
 
 int get_dim(const GgufFile& g, const std::string& key) {
@@ -67,11 +78,16 @@ Model load_gguf_model(const std::string& path) {
   if (g->has(p + "attention.value_length") &&
       get_dim(*g, p + "attention.value_length") != c.head_dim)
     g->fail("attention.value_length differs from key_length (not supported)");
-  c.norm_eps = static_cast<float>(g->get_float(p + "attention.layer_norm_rms_epsilon", 1e-5));
-  c.rope_theta = static_cast<float>(g->get_float(p + "rope.freq_base", 10000.0));
+  if (g->has(p + "rope.dimension_count") && get_dim(*g, p + "rope.dimension_count") != c.head_dim)
+    g->fail(p + "rope.dimension_count " +
+            std::to_string(g->get_int(p + "rope.dimension_count", 0)) +
+            " differs from the head dimension " + std::to_string(c.head_dim) + " (" + arch +
+            " rotates whole heads)");
+  c.norm_eps = get_positive(*g, p + "attention.layer_norm_rms_epsilon", 1e-5);
+  c.rope_theta = get_positive(*g, p + "rope.freq_base", 10000.0);
   const std::string scaling = g->get_string(p + "rope.scaling.type", "none");
   if (scaling == "linear")
-    c.rope_scale = static_cast<float>(g->get_float(p + "rope.scaling.factor", 1.0));
+    c.rope_scale = get_positive(*g, p + "rope.scaling.factor", 1.0);
   else if (scaling != "none" && scaling != "")
     g->fail("unsupported rope scaling '" + scaling + "' (supported: linear)");
   if (spec->sliding) {
@@ -80,18 +96,26 @@ Model load_gguf_model(const std::string& path) {
       g->fail("invalid " + p + "attention.sliding_window");
     c.sliding_window = static_cast<int>(window);
     if (spec->swa_local_rope)
-      c.rope_theta_swa = static_cast<float>(g->get_float(p + "rope.freq_base_swa", 10000.0));
+      c.rope_theta_swa = get_positive(*g, p + "rope.freq_base_swa", 10000.0);
   }
-  c.final_logit_softcap = static_cast<float>(g->get_float(p + "final_logit_softcapping", 0.0));
-  c.attn_logit_softcap = static_cast<float>(g->get_float(p + "attn_logit_softcapping", 0.0));
+  c.final_logit_softcap = get_positive(*g, p + "final_logit_softcapping", 0.0, true);
+  c.attn_logit_softcap = get_positive(*g, p + "attn_logit_softcapping", 0.0, true);
   // A query scale no GGUF key holds (an HF folder's query_pre_attn_scalar that differs from the
   // architecture's rule): sinkscope's own key, which other readers ignore.
   if (g->has("sinkscope.query_scale"))
-    c.query_scale = static_cast<float>(g->get_float("sinkscope.query_scale", 0.0));
+    c.query_scale = get_positive(*g, "sinkscope.query_scale", 0.0);
   apply_arch(c);
 
   m.token_embd = tensor_from(*g, "token_embd.weight");
   c.vocab_size = static_cast<int>(m.token_embd.rows());
+  // llama.cpp sizes the embedding by the vocabulary; a shorter vocabulary leaves rows no id
+  // reaches, a longer one ids with no row.
+  if (g->has("tokenizer.ggml.tokens")) {
+    const size_t tokens = g->get_string_array("tokenizer.ggml.tokens").size();
+    if (static_cast<int64_t>(tokens) != m.token_embd.rows())
+      g->fail("tokenizer.ggml.tokens has " + std::to_string(tokens) +
+              " entries, token_embd.weight " + std::to_string(m.token_embd.rows()) + " rows");
+  }
   m.output_norm = tensor_from(*g, "output_norm.weight");
   m.output = tensor_from(*g, "output.weight", false);
   m.tied_output = m.output.data == nullptr;

@@ -1,5 +1,7 @@
 #include "model/model.h"
 
+#include <cmath>
+
 #include "base/error.h"
 #include "model/arch.h"
 
@@ -87,6 +89,13 @@ void validate_model(const Model& m) {
   require(c.sliding_window >= 0 && c.global_every >= 0, m.path, "invalid sliding window");
   require(c.sliding_window == 0 || arch_of(c).sliding, m.path,
           c.arch + " has no sliding-window layers");
+  // Every float finite (NaN fails each comparison; infinity the finite check).
+  for (float v : {c.norm_eps, c.rope_scale, c.embed_scale, c.query_scale, c.final_logit_softcap,
+                  c.attn_logit_softcap, c.rope_theta, c.rope_theta_swa})
+    require(std::isfinite(v), m.path,
+            "a hyper-parameter is not finite (" + std::to_string(v) + ")");
+  require(c.norm_eps > 0, m.path,
+          "invalid norm epsilon " + std::to_string(c.norm_eps) + ": must be > 0");
   require(c.rope_scale > 0 && c.embed_scale > 0 && c.query_scale >= 0 &&
               c.final_logit_softcap >= 0 && c.attn_logit_softcap >= 0 && c.rope_theta > 0 &&
               c.rope_theta_swa > 0,
