@@ -23,6 +23,7 @@
 #include "model/layer_plan.h"
 #include "model/load_model.h"
 #include "model/model_export.h"
+#include "model/synth.h"
 #include "report/analysis_json.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
@@ -193,6 +194,24 @@ TEST(Arch, HyperParametersOutOfRangeNameTheKey) {
                                       : value);
   expect_refused(short_vocab, {},
                  "tokenizer.ggml.tokens has 3 entries, token_embd.weight 512 rows");
+}
+
+// A NaN in a weight stops the command with one line naming the layer, not a NaN perplexity.
+TEST(Arch, NonFiniteWeightIsAnErrorNamingTheLayer) {
+  const std::string src = synth("qwen2");
+  Model m = clone_model(load_model(src));
+  reinterpret_cast<float*>(mutable_data(m, m.layers[1].wo))[5] = NAN;
+  const std::string path = test::temp_dir() + "/nan.gguf";
+  write_model_gguf(m, tokenizer_metadata(GgufFile(src)), path);
+  auto r = test::run_cli("perplexity -m " + path + " -f " +
+                         test::shared("data/text/tinystories-valid-sample.txt") +
+                         " --ctx 32 --chunks 1 --quiet");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.err.find(path + ": non-finite value (nan) in the residual stream after layer 1"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.out.find("nan"), std::string::npos) << r.out;
 }
 
 TEST(Arch, ConvertReloadsWithIdenticalLogits) {

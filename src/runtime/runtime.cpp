@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "base/error.h"
 #include "ops/attention.h"
 #include "ops/basic.h"
 #include "ops/dequant.h"
@@ -218,6 +219,35 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x);
 }
 
+namespace {
+
+// Index of the first NaN or infinity in x[0..n), or n: exponent bits all ones, an integer test
+// the compiler vectorizes (about 0.01% of prefill per layer).
+size_t first_non_finite(const float* x, size_t n) {
+  const auto* bits = reinterpret_cast<const uint32_t*>(x);
+  uint32_t any = 0;
+  for (size_t i = 0; i < n; ++i) any |= (bits[i] & 0x7f800000u) == 0x7f800000u;
+  if (!any) return n;
+  for (size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) return i;
+  return n;
+}
+
+}  // namespace
+
+// A NaN or infinity in the residual stream or the logits comes from the model file (weights or
+// hyper-parameters): a one-line error naming where it first appeared, never a NaN result.
+void Runtime::check_finite(const float* x, size_t n_tokens, size_t width, int pos0,
+                           int layer) const {
+  const size_t i = first_non_finite(x, n_tokens * width);
+  if (i == n_tokens * width) return;
+  const std::string where =
+      layer >= 0 ? "the residual stream after layer " + std::to_string(layer) : std::string("the logits");
+  throw InputError(model_.path, "non-finite value (" + std::to_string(x[i]) + ") in " + where +
+                                    " at position " + std::to_string(pos0 + i / width) +
+                                    ": the weights or hyper-parameters give no finite result");
+}
+
 const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
@@ -239,6 +269,7 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   for (int l = 0; l < c.n_layers; ++l) {
     attention_block(l, pos0, n, act_);
     ffn_block(l, pos0, n, act_);
+    check_finite(act_.x.data(), N, D, pos0, l);
   }
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i)
@@ -258,6 +289,7 @@ std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logit
   project(model_.output, h + first * D, n - first, out.data());
   if (model_.config.final_logit_softcap > 0)
     softcap(out.data(), out.size(), model_.config.final_logit_softcap);
+  check_finite(out.data(), n - first, model_.config.vocab_size, pos0 + static_cast<int>(first), -1);
   return out;
 }
 
@@ -276,6 +308,7 @@ std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) 
     project(model_.output, h + b * D, rows, logits.data());
     if (model_.config.final_logit_softcap > 0)
       softcap(logits.data(), rows * V, model_.config.final_logit_softcap);
+    check_finite(logits.data(), rows, V, pos0 + static_cast<int>(b), -1);
     for (size_t r = 0; r < rows; ++r)
       nll[b + r] = token_nll({logits.data() + r * V, V}, tokens[b + r + 1]);
   }

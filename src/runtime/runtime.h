@@ -48,6 +48,8 @@ class Runtime {
   int max_ctx() const { return max_ctx_; }
 
  private:
+  // Throws InputError when x (n_tokens rows of width) holds a NaN or infinity; layer -1: logits.
+  void check_finite(const float* x, size_t n_tokens, size_t width, int pos0, int layer) const;
   struct Activations {
     std::vector<float> x, xb, q, k, v, z, o, gate, up;
   };
