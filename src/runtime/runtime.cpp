@@ -113,23 +113,29 @@ void Runtime::embed(std::span<const int> tokens, float* x) {
   }
 }
 
+// The block's input: x RMS-normed into xb by norm, or x itself where the block has no pre-norm
+// (OLMo 2).
+const float* Runtime::pre_norm(const Tensor& norm, int n, Activations& a) {
+  if (!norm.data) return a.x.data();
+  const ModelConfig& c = model_.config;
+  const size_t D = c.dim;
+  float *x = a.x.data(), *xb = a.xb.data();
+  per_token(static_cast<size_t>(n), [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) rmsnorm(xb + i * D, x + i * D, norm.f32(), D, c.norm_eps);
+  });
+  return xb;
+}
+
 // x += W_O · attention(rope(q), rope(k), v) of normed x, with the layer's biases and norms.
 void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[l];
   const LayerPlan& plan = plans_[l];
   const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), HD = c.head_dim, N = n;
-  float *x = a.x.data(), *xb = a.xb.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
+  float *x = a.x.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
   for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
 
-  const float* in = x;  // OLMo 2 has no norm before attention
-  if (w.attn_norm.data) {
-    per_token(N, [&](size_t i0, size_t i1) {
-      for (size_t i = i0; i < i1; ++i)
-        rmsnorm(xb + i * D, x + i * D, w.attn_norm.f32(), D, c.norm_eps);
-    });
-    in = xb;
-  }
+  const float* in = pre_norm(w.attn_norm, n, a);
   project(w.wq, in, N, q);
   project(w.wk, in, N, k);
   project(w.wv, in, N, v);
@@ -191,15 +197,8 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[l];
   const size_t D = c.dim, F = c.hidden_dim, N = n;
-  float *x = a.x.data(), *xb = a.xb.data(), *gate = a.gate.data(), *o = a.o.data();
-  const float* in = x;  // OLMo 2 has no norm before the FFN
-  if (w.ffn_norm.data) {
-    per_token(N, [&](size_t i0, size_t i1) {
-      for (size_t i = i0; i < i1; ++i)
-        rmsnorm(xb + i * D, x + i * D, w.ffn_norm.f32(), D, c.norm_eps);
-    });
-    in = xb;
-  }
+  float *x = a.x.data(), *gate = a.gate.data(), *o = a.o.data();
+  const float* in = pre_norm(w.ffn_norm, n, a);
   project(w.w_gate, in, N, gate);
   project(w.w_up, in, N, a.up.data());
   per_token(N, [&](size_t i0, size_t i1) {
@@ -241,8 +240,8 @@ void Runtime::check_finite(const float* x, size_t n_tokens, size_t width, int po
                            int layer) const {
   const size_t i = first_non_finite(x, n_tokens * width);
   if (i == n_tokens * width) return;
-  const std::string where =
-      layer >= 0 ? "the residual stream after layer " + std::to_string(layer) : std::string("the logits");
+  const std::string where = layer >= 0 ? "the residual stream after layer " + std::to_string(layer)
+                                       : std::string("the logits");
   throw InputError(model_.path, "non-finite value (" + std::to_string(x[i]) + ") in " + where +
                                     " at position " + std::to_string(pos0 + i / width) +
                                     ": the weights or hyper-parameters give no finite result");

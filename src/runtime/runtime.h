@@ -55,6 +55,7 @@ class Runtime {
   };
   // The blocks of hidden(), in order; x is the residual stream [n][dim].
   void embed(std::span<const int> tokens, float* x);
+  const float* pre_norm(const Tensor& norm, int n, Activations& a);
   void attention_block(int layer, int pos0, int n, Activations& a);
   void ffn_block(int layer, int pos0, int n, Activations& a);
   // Causal attention of the n new queries over the cached keys and values of one layer.
