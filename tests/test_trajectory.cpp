@@ -7,6 +7,7 @@
 #include "experiments/trajectory.h"
 #include "model/load_model.h"
 #include "model/model_export.h"
+#include "report/trajectory_files.h"
 #include "test_util.h"
 #include "train/params.h"
 
@@ -42,7 +43,9 @@ TEST(Trajectory, CheckpointsInStepOrderWithConsistentStats) {
   opt.ctx = 64;
   opt.chunks = 2;
   opt.eps = 0.05f;
-  auto pts = trajectory(ck, ids, tok.bos_id(), opt, pool);
+  const TrajectoryResult res = trajectory(ck, ids, tok.bos_id(), opt, pool);
+  const std::vector<TrajectoryPoint>& pts = res.points;
+  EXPECT_EQ(res.n_heads, 4);
   ASSERT_EQ(pts.size(), 2u);
   for (const auto& p : pts) {
     ASSERT_EQ(p.bos_sink.size(), 8u);
@@ -58,7 +61,7 @@ TEST(Trajectory, CheckpointsInStepOrderWithConsistentStats) {
   }
   EXPECT_NE(pts[0].bos_sink, pts[1].bos_sink);
   const std::string out = dir + "/out";
-  write_trajectory(out, pts, 4, opt);
+  write_trajectory(out, res);
   for (const char* f : {"trajectory.csv", "trajectory_heads.csv", "trajectory.json", "report.html"})
     EXPECT_TRUE(std::filesystem::exists(out + "/" + f)) << f;
   {

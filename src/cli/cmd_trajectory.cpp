@@ -8,6 +8,7 @@
 #include "cli/progress.h"
 #include "experiments/trajectory.h"
 #include "model/load_model.h"
+#include "report/trajectory_files.h"
 
 namespace ss::cli {
 
@@ -54,13 +55,13 @@ void add_trajectory(CLI::App& root) {
             "shorter than one window of --ctx tokens");
     ThreadPool pool(a->threads);
     Progress bar("trajectory", !a->quiet);
-    auto pts = trajectory(ckpts, ids, tok.bos_id(), a->opt, pool,
-                          [&](int done, int total) { bar.update(done, total); });
+    const TrajectoryResult res = trajectory(ckpts, ids, tok.bos_id(), a->opt, pool,
+                                            [&](int done, int total) { bar.update(done, total); });
     bar.finish();
-    const int n_heads = load_model(ckpts.front().second).config.n_heads;
-    write_trajectory(a->out, pts, n_heads, a->opt);
+    write_trajectory(a->out, res);
+    const std::vector<TrajectoryPoint>& pts = res.points;
     if (a->json) {
-      std::cout << trajectory_json(pts, n_heads, a->opt).dump(2) << "\n";
+      std::cout << to_json(res).dump(2) << "\n";
       return;
     }
     std::printf("%8s %10s %10s %12s %13s %8s %9s\n", "step", "sink_rate", "rate_0.8",

@@ -4,12 +4,12 @@
 // score, dormant heads, loss) plus each head's BOS sink score, for curves over training steps.
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "analysis/trajectory_result.h"
 #include "base/thread_pool.h"
 #include "prune/dormant_rule.h"
 
@@ -22,29 +22,15 @@ struct TrajectoryOptions {
   DormantRule dormant{"ahon_ln", 0.1, -1};
 };
 
-struct TrajectoryPoint {
-  int64_t step = 0;
-  std::string path;
-  double sink_rate = 0, sink_rate_08 = 0, bos_sink_max = 0, bos_sink_mean = 0, nll_mean = 0;
-  std::vector<double> bos_sink;              // per head [layer * n_heads + head]
-  std::vector<std::pair<int, int>> dormant;  // flagged heads
-};
-
 // The GGUF files in dir ordered by training step (metadata sinkscope.train.step, else the
 // number in the file name). Throws InputError when there are none.
 std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& dir);
 
 // progress(done, total) after each checkpoint. text_ids: the corpus without BOS; each model's
 // own tokenizer must give the same ids (checkpoints of one run share it).
-std::vector<TrajectoryPoint> trajectory(const std::vector<std::pair<int64_t, std::string>>& ckpts,
-                                        std::span<const int> text_ids, int bos_id,
-                                        const TrajectoryOptions& opt, ThreadPool& pool,
-                                        const std::function<void(int, int)>& progress = nullptr);
-
-nlohmann::json trajectory_json(const std::vector<TrajectoryPoint>& pts, int n_heads,
-                               const TrajectoryOptions& opt);
-// trajectory.csv, trajectory_heads.csv, trajectory.json and report.html in dir.
-void write_trajectory(const std::string& dir, const std::vector<TrajectoryPoint>& pts, int n_heads,
-                      const TrajectoryOptions& opt);
+TrajectoryResult trajectory(const std::vector<std::pair<int64_t, std::string>>& ckpts,
+                            std::span<const int> text_ids, int bos_id, const TrajectoryOptions& opt,
+                            ThreadPool& pool,
+                            const std::function<void(int, int)>& progress = nullptr);
 
 }  // namespace ss
