@@ -45,3 +45,14 @@ check qwen2-q8_0 "--arch qwen2 --seed 11 --shape small --dtype q8_0"
 # OLMo 2: post-norms only, q/k norms over the whole projection.
 check olmo2 "--arch olmo2 --seed 12"
 check olmo2-q8_0 "--arch olmo2 --seed 13 --shape small --dtype q8_0"
+# GPT-2: LayerNorm with bias, learned positions, fused [Q; K; V], tanh GELU, tied output.
+check gpt2 "--arch gpt2 --seed 14"
+check gpt2-q8_0 "--arch gpt2 --seed 15 --shape small --dtype q8_0"
+# GPT-NeoX (Pythia): parallel residual, rope on the first quarter of each head, erf GELU.
+check gptneox "--arch gptneox --seed 16"
+check gptneox-q8_0 "--arch gptneox --seed 17 --shape small --dtype q8_0"
+# Phi-3: fused QKV and gate/up; longrope's short factors (small: and its attention factor);
+# a sliding window of 8 on every layer.
+check phi3 "--arch phi3 --seed 18"
+check phi3-longrope "--arch phi3 --seed 19 --shape small"
+check phi3-window "--arch phi3 --seed 20 --sliding-window 8"

@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Float64 reference forward pass for GGUF llama, qwen2, qwen3 and gemma3 models, checked
-against `sinkscope forward --json --attention`.
+"""Float64 reference forward pass for GGUF llama, qwen2, qwen3, gemma2, gemma3, olmo2, gpt2,
+gptneox and phi3 models, checked against `sinkscope forward --json --attention`.
 
 Written from the Hugging Face transformers implementations (modeling_llama.py,
-modeling_qwen2.py, modeling_qwen3.py, modeling_gemma3.py), not from sinkscope: weights are first
-brought back to Hugging Face conventions the way llama.cpp's convert_hf_to_gguf.py changed them
-(llama Q/K rows un-permuted, Gemma norm weights w = stored - 1), then the HF computations run in
-float64 (rotate-half rope, GQA by repeating K/V heads, masked softmax, ...).
+modeling_qwen2.py, modeling_qwen3.py, modeling_gemma2.py, modeling_gemma3.py, modeling_olmo2.py,
+modeling_gpt2.py, modeling_gpt_neox.py, modeling_phi3.py and modeling_rope_utils.py), not from
+sinkscope: weights are first brought back to Hugging Face conventions the way llama.cpp's
+convert_hf_to_gguf.py changed them (llama Q/K rows un-permuted, Gemma norm weights
+w = stored - 1, GPT-NeoX fused QKV rows back to per-head [q, k, v]), then the HF computations
+run in float64 (rotate-half rope, also partial and LongRoPE-scaled, GQA by repeating K/V heads,
+masked softmax, LayerNorm or RMSNorm, parallel or sequential residual, ...).
 
 usage: forward_ref.py MODEL.gguf FORWARD.json [--llama3 F,LOW,HIGH,ORIG] [--tol 1e-4]
-Prints the max abs errors of logits and attention; exit 1 if one exceeds --tol.
+                      [--heads HEADS.csv]
+Prints the max abs errors of logits and attention (and the max relative error of the heads.csv
+statistics); exit 1 if one exceeds --tol.
 """
 import argparse
 import csv
@@ -33,11 +38,15 @@ def rotate_half(x):
     return np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
 
 
-def apply_rope(x, inv_freq):
-    """x: [T, heads, head_dim] at positions 0..T-1 (HF apply_rotary_pos_emb)."""
+def apply_rope(x, inv_freq, attn_factor=1.0):
+    """x: [T, heads, head_dim] at positions 0..T-1 (HF apply_rotary_pos_emb). Only the first
+    2 * len(inv_freq) dims of each head rotate (partial rotary: GPT-NeoX, Phi-3); cos and sin
+    are scaled by the rope's attention factor (LongRoPE)."""
     freqs = np.outer(np.arange(x.shape[0], dtype=np.float64), inv_freq)
     emb = np.concatenate([freqs, freqs], axis=-1)[:, None, :]
-    return x * np.cos(emb) + rotate_half(x) * np.sin(emb)
+    rot, rest = x[..., :emb.shape[-1]], x[..., emb.shape[-1]:]
+    rot = rot * (np.cos(emb) * attn_factor) + rotate_half(rot) * (np.sin(emb) * attn_factor)
+    return np.concatenate([rot, rest], axis=-1)
 
 
 def llama3_inv_freq(inv_freq, factor, low, high, orig):
@@ -58,8 +67,30 @@ def unpermute(w, n_head):
     return w.reshape(n_head, rows // n_head // 2, 2, cols).swapaxes(1, 2).reshape(rows, cols)
 
 
+def neox_per_head(w, n_head):
+    """Undo convert_hf_to_gguf.py's GPTNeoXModel repacking of query_key_value rows (or bias):
+    GGUF [Q; K; V] back to HF's per-head [head][q, k, v][head_dim]."""
+    return w.reshape(3, n_head, w.shape[0] // 3 // n_head, -1).swapaxes(0, 1).reshape(w.shape)
+
+
+def layer_norm(x, w, b, eps):
+    """torch.nn.LayerNorm (biased variance) of GPT-2 and GPT-NeoX."""
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
 def gelu_tanh(x):
+    """HF "gelu_pytorch_tanh" (Gemma) and "gelu_new" (GPT-2)."""
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu_erf(x):
+    """HF "gelu" (GELUActivation, exact) of GPT-NeoX."""
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
 
 
 def silu(x):
@@ -74,11 +105,19 @@ def forward(meta, t, ids, llama3=None):
     n_head = meta[p + "attention.head_count"]
     n_kv = meta.get(p + "attention.head_count_kv", n_head)
     hd = meta.get(p + "attention.key_length", dim // n_head)
-    eps = meta[p + "attention.layer_norm_rms_epsilon"]
+    layernorm = arch in ("gpt2", "gptneox")  # nn.LayerNorm with bias; the others RMSNorm
+    eps = meta[p + ("attention.layer_norm_epsilon" if layernorm else
+                    "attention.layer_norm_rms_epsilon")]
     theta = meta.get(p + "rope.freq_base", 10000.0)
+    n_rot = meta.get(p + "rope.dimension_count", hd)  # rotating dims of a head (rotary_pct)
     gemma = arch in ("gemma2", "gemma3")
     if gemma:  # HF stores w, GGUF w + 1 (convert_hf_to_gguf.py Gemma3Model)
         t = {k: (v - 1.0 if k.endswith("norm.weight") else v) for k, v in t.items()}
+
+    def norm(x, name):
+        if layernorm:
+            return layer_norm(x, t[name + ".weight"], t[name + ".bias"], eps)
+        return rms_norm(x, t[name + ".weight"], eps, gemma)
 
     n = len(ids)
     embed = t["token_embd.weight"]
@@ -86,18 +125,30 @@ def forward(meta, t, ids, llama3=None):
     x = embed[ids]
     if gemma:
         x = x * dim ** 0.5  # Gemma3TextScaledWordEmbedding
-    inv_freq = 1.0 / theta ** (np.arange(0, hd, 2, dtype=np.float64) / hd)
+    if arch == "gpt2":  # GPT2Model: wte + wpe at positions 0..T-1, no rope
+        x = x + t["position_embd.weight"][:n]
+    inv_freq = 1.0 / theta ** (np.arange(0, n_rot, 2, dtype=np.float64) / n_rot)
     if llama3:
         inv_freq = llama3_inv_freq(inv_freq, *llama3)
+    rope_attn_factor = 1.0
+    if arch == "phi3":
+        # LongRoPE (modeling_rope_utils: _compute_longrope_parameters and the dynamic update):
+        # inv_freq / long factors when the forward's max position + 1 exceeds the original
+        # context, else / short factors; cos and sin times the attention factor either way.
+        long_rope = n > meta.get(p + "rope.scaling.original_context_length", n)
+        factors = t.get("rope_factors_long.weight" if long_rope else "rope_factors_short.weight")
+        if factors is not None:
+            inv_freq = inv_freq / factors
+        rope_attn_factor = meta.get(p + "rope.scaling.attn_factor", 1.0)
     scaling = hd ** -0.5
     if arch == "gemma2" and n_layers == 46:  # llama.cpp's rule for the 27B
         scaling = (dim // n_head) ** -0.5
     scaling = meta.get("sinkscope.query_scale", scaling)
     attn_cap = meta.get(p + "attn_logit_softcapping", 0.0)
     window = 0
-    global_every = {"gemma2": 2, "gemma3": 6}.get(arch, 0)
+    global_every = {"gemma2": 2, "gemma3": 6}.get(arch, 0)  # 0: every layer slides
     inv_local = inv_freq
-    if arch == "gemma2":
+    if arch in ("gemma2", "phi3"):
         window = meta.get(p + "attention.sliding_window", 0)  # one rope base for every layer
     if arch == "gemma3":
         # Gemma3TextModel: global layers use rope_theta with rope_scaling (linear: inv_freq /
@@ -108,6 +159,8 @@ def forward(meta, t, ids, llama3=None):
         local = meta.get(p + "rope.freq_base_swa", 10000.0)
         inv_local = 1.0 / local ** (np.arange(0, hd, 2, dtype=np.float64) / hd)
         window = meta.get(p + "attention.sliding_window", 0)
+    # GPT-NeoX: x + attn(ln1(x)) + mlp(ln2(x)) unless use_parallel_residual is false.
+    parallel = arch == "gptneox" and meta.get(p + "use_parallel_residual", True)
 
     q_idx = np.arange(n)[:, None]
     k_idx = np.arange(n)[None, :]
@@ -115,13 +168,23 @@ def forward(meta, t, ids, llama3=None):
     heads = []  # per layer: (probs [H, T, T], z [T, H, hd], c [T, H, dim], v [T, n_kv, hd], window)
     for layer in range(n_layers):
         b = f"blk.{layer}."
-        sliding = window > 0 and (layer + 1) % global_every != 0
-        wq, wk = t[b + "attn_q.weight"], t[b + "attn_k.weight"]
-        if arch == "llama":
-            wq, wk = unpermute(wq, n_head), unpermute(wk, n_kv)
+        sliding = window > 0 and (global_every == 0 or (layer + 1) % global_every != 0)
         # OLMo 2 has no norm before the sublayers: they read the residual stream as it is.
-        h = rms_norm(x, t[b + "attn_norm.weight"], eps, gemma) if arch != "olmo2" else x
-        q, k, v = h @ wq.T, h @ wk.T, h @ t[b + "attn_v.weight"].T
+        h = norm(x, b + "attn_norm") if arch != "olmo2" else x
+        if arch == "gptneox":  # GPTNeoXAttention: per head [q, k, v] of the fused projection
+            qkv = h @ neox_per_head(t[b + "attn_qkv.weight"], n_head).T
+            qkv = (qkv + neox_per_head(t[b + "attn_qkv.bias"], n_head)).reshape(n, n_head, 3 * hd)
+            q, k, v = qkv[..., :hd], qkv[..., hd:2 * hd], qkv[..., 2 * hd:]
+        elif arch in ("gpt2", "phi3"):  # GPT2 c_attn / Phi3 qkv_proj: split into [Q; K; V]
+            qkv = h @ t[b + "attn_qkv.weight"].T
+            if b + "attn_qkv.bias" in t:
+                qkv = qkv + t[b + "attn_qkv.bias"]
+            q, k, v = np.split(qkv, [n_head * hd, (n_head + n_kv) * hd], axis=-1)
+        else:
+            wq, wk = t[b + "attn_q.weight"], t[b + "attn_k.weight"]
+            if arch == "llama":
+                wq, wk = unpermute(wq, n_head), unpermute(wk, n_kv)
+            q, k, v = h @ wq.T, h @ wk.T, h @ t[b + "attn_v.weight"].T
         if arch == "olmo2":  # q and k RMS-normed over the whole projection (Olmo2Attention)
             q = rms_norm(q, t[b + "attn_q_norm.weight"], eps)
             k = rms_norm(k, t[b + "attn_k_norm.weight"], eps)
@@ -132,15 +195,16 @@ def forward(meta, t, ids, llama3=None):
         if arch in ("qwen3", "gemma3"):
             q = rms_norm(q, t[b + "attn_q_norm.weight"], eps, gemma)
             k = rms_norm(k, t[b + "attn_k_norm.weight"], eps, gemma)
-        inv = inv_local if sliding else inv_freq
-        q, k = apply_rope(q, inv), apply_rope(k, inv)
+        if arch != "gpt2":
+            inv = inv_local if sliding else inv_freq
+            q, k = apply_rope(q, inv, rope_attn_factor), apply_rope(k, inv, rope_attn_factor)
         k = np.repeat(k, n_head // n_kv, axis=1)  # repeat_kv
         v = np.repeat(v, n_head // n_kv, axis=1)
         scores = np.einsum("qhd,khd->hqk", q, k) * scaling
         if attn_cap:  # Gemma 2's attention logit soft-capping
             scores = np.tanh(scores / attn_cap) * attn_cap
         masked = k_idx > q_idx
-        if sliding:
+        if sliding:  # masking_utils.sliding_window_overlay: visible iff q - k < window
             masked = masked | (q_idx - k_idx >= window)
         scores = np.where(masked[None], -np.inf, scores)
         scores = scores - scores.max(axis=-1, keepdims=True)
@@ -156,14 +220,23 @@ def forward(meta, t, ids, llama3=None):
             o = o + t[b + "attn_output.bias"]
         if gemma or arch == "olmo2":
             o = rms_norm(o, t[b + "post_attention_norm.weight"], eps, gemma)
+        x_in = x
         x = x + o
-        h = rms_norm(x, t[b + "ffn_norm.weight"], eps, gemma) if arch != "olmo2" else x
-        g, u = h @ t[b + "ffn_gate.weight"].T, h @ t[b + "ffn_up.weight"].T
-        m = ((gelu_tanh(g) if gemma else silu(g)) * u) @ t[b + "ffn_down.weight"].T
+        h = norm(x_in if parallel else x, b + "ffn_norm") if arch != "olmo2" else x
+        if arch in ("gpt2", "gptneox"):  # GPT2MLP / GPTNeoXMLP: down(act(up(h))), with biases
+            u = h @ t[b + "ffn_up.weight"].T + t[b + "ffn_up.bias"]
+            act = gelu_tanh(u) if arch == "gpt2" else gelu_erf(u)  # gelu_new / gelu
+            m = act @ t[b + "ffn_down.weight"].T + t[b + "ffn_down.bias"]
+        else:
+            if arch == "phi3":  # Phi3MLP: gate_up_proj, chunked into gate then up
+                g, u = np.split(h @ t[b + "ffn_up.weight"].T, 2, axis=-1)
+            else:
+                g, u = h @ t[b + "ffn_gate.weight"].T, h @ t[b + "ffn_up.weight"].T
+            m = ((gelu_tanh(g) if gemma else silu(g)) * u) @ t[b + "ffn_down.weight"].T
         if gemma or arch == "olmo2":
             m = rms_norm(m, t[b + "post_ffw_norm.weight"], eps, gemma)
         x = x + m
-    x = rms_norm(x, t["output_norm.weight"], eps, gemma)
+    x = norm(x, "output_norm")
     logits = x @ lm_head.T
     cap = meta.get(p + "final_logit_softcapping", 0.0)
     if cap:

@@ -1,4 +1,4 @@
-"""A small GGUF reader for the reference tests: metadata and F32/F16 tensors.
+"""A small GGUF reader for the reference tests: metadata and F32, F16 and Q8_0 tensors.
 
 Format: ggml's docs/gguf.md (header, key/value pairs, tensor infos, aligned data section).
 Written independently of sinkscope's C++ reader so that the two can check each other.
