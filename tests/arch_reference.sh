@@ -56,3 +56,7 @@ check gptneox-q8_0 "--arch gptneox --seed 17 --shape small --dtype q8_0"
 check phi3 "--arch phi3 --seed 18"
 check phi3-longrope "--arch phi3 --seed 19 --shape small"
 check phi3-window "--arch phi3 --seed 20 --sliding-window 8"
+# The sequential residual of GPT-NeoX configs with use_parallel_residual false; Phi-3's long
+# factors (21 tokens beyond an original context of 16, attention factor from the extension).
+check gptneox-sequential "--arch gptneox --seed 21 --sequential-residual"
+check phi3-long "--arch phi3 --seed 22 --shape small --longrope-context 16"

@@ -111,7 +111,17 @@ TEST(Arch, InfoPrintsDims) {
        "8, layers 0,1,2,3,4, rope_theta 10000\n[\\s\\S]*embed_scale   8"},
       {"olmo2",
        "head_dim      16\n[\\s\\S]*rope_theta    500000\n[\\s\\S]*norms         post only\n"
-       "qk_norm       whole projection\nrope_style    neox\n[\\s\\S]*swiglu"}};
+       "qk_norm       whole projection\nrope_style    neox\n[\\s\\S]*swiglu"},
+      {"gpt2",
+       "kv_heads      4\n[\\s\\S]*norms         pre \\(LayerNorm with bias\\)\n"
+       "rope_style    none\npositions     learned[\\s\\S]*ffn           gelu-tanh\n"
+       "[\\s\\S]*classifier    tied"},
+      {"gptneox",
+       "rope_style    neox\nrope_dims     4 of 16 per head\n[\\s\\S]*ffn           "
+       "gelu-erf\nresidual      parallel[\\s\\S]*classifier    separate"},
+      {"phi3",
+       "kv_heads      4\n[\\s\\S]*rope_style    neox\nrope_factors  longrope, long beyond "
+       "256 tokens, attn_factor 1\nffn           swiglu\n"}};
   std::vector<std::string> covered;  // an architecture registered without a line here fails
   for (const Want& w : wants) covered.push_back(w.arch);
   EXPECT_EQ(covered, kArchs);
@@ -398,7 +408,7 @@ TEST(Arch, EveryLayerSlidesWhenNoneIsGlobal) {
 TEST(Arch, RegistryNamesEachSpecOnce) {
   std::set<std::string> names(kArchs.begin(), kArchs.end());
   EXPECT_EQ(names.size(), kArchs.size());
-  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma2, gemma3, olmo2");
+  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma2, gemma3, olmo2, gpt2, gptneox, phi3");
   for (const std::string& n : kArchs) {
     const ArchSpec* a = find_arch(n);
     ASSERT_NE(a, nullptr) << n;

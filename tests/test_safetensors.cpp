@@ -198,6 +198,54 @@ TEST(Safetensors, MalformedHeadersGiveOneLineErrors) {
 
 // ---- Hugging Face folders ----
 
+// The folder of an architecture with its own HF layout holds its tensors as transformers has
+// them: GPT-2's Conv1D weights [in, out], GPT-NeoX's qkv per head, Phi-3's gate and up fused.
+void check_layout_folder(const std::string& arch, const Model& g, const SafetensorsFile& st,
+                         const json& config) {
+  const ModelConfig& c = g.config;
+  auto value = [](const uint8_t* p, size_t i) {
+    float v;
+    std::memcpy(&v, p + i * 4, 4);
+    return v;
+  };
+  const size_t D = static_cast<size_t>(c.dim);
+  if (arch == "gpt2") {
+    EXPECT_EQ(config["n_embd"], c.dim);
+    EXPECT_EQ(config["activation_function"], "gelu_new");
+    const SafetensorsTensor* qkv = st.find("transformer.h.0.attn.c_attn.weight");
+    ASSERT_TRUE(qkv);
+    EXPECT_EQ(qkv->shape, (std::vector<int64_t>{c.dim, 3 * c.dim}));
+    // HF [in][out]: element (in 0, out D + 1) is the k row 1's first value.
+    EXPECT_EQ(value(qkv->data, D + 1), value(g.layers[0].wk.data, D));
+    EXPECT_NE(st.find("transformer.wpe.weight"), nullptr);
+    EXPECT_NE(st.find("transformer.ln_f.bias"), nullptr);
+    EXPECT_EQ(st.find("lm_head.weight"), nullptr);
+  } else if (arch == "gptneox") {
+    EXPECT_EQ(config["rotary_pct"], 0.25);
+    EXPECT_EQ(config["use_parallel_residual"], true);
+    const SafetensorsTensor* qkv = st.find("gpt_neox.layers.0.attention.query_key_value.weight");
+    ASSERT_TRUE(qkv);
+    // Per head [q, k, v]: HF row head_dim is head 0's first k row, row 3·head_dim head 1's q.
+    const size_t hd = static_cast<size_t>(c.head_dim);
+    EXPECT_EQ(value(qkv->data, hd * D), value(g.layers[0].wk.data, 0));
+    EXPECT_EQ(value(qkv->data, 3 * hd * D), value(g.layers[0].wq.data, hd * D));
+    const SafetensorsTensor* bias = st.find("gpt_neox.layers.0.attention.query_key_value.bias");
+    ASSERT_TRUE(bias);
+    EXPECT_EQ(value(bias->data, 2 * hd), value(g.layers[0].bv.data, 0));
+    EXPECT_NE(st.find("embed_out.weight"), nullptr);
+  } else if (arch == "phi3") {
+    const SafetensorsTensor* gate_up = st.find("model.layers.0.mlp.gate_up_proj.weight");
+    ASSERT_TRUE(gate_up);
+    EXPECT_EQ(gate_up->shape, (std::vector<int64_t>{2 * c.hidden_dim, c.dim}));
+    EXPECT_EQ(value(gate_up->data, static_cast<size_t>(c.hidden_dim) * D),
+              value(g.layers[0].w_up.data, 0));
+    EXPECT_EQ(config["rope_scaling"]["type"], "longrope");
+    EXPECT_NE(st.find("model.layers.0.self_attn.qkv_proj.weight"), nullptr);
+  } else {
+    ADD_FAILURE() << "no folder check for " << arch;
+  }
+}
+
 TEST(HfModel, EveryArchitectureMatchesItsGguf) {
   for (const std::string& arch : kArchs) {
     SCOPED_TRACE(arch);
@@ -228,46 +276,50 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     // Gemma norms without the 1.
     const json config = json::parse(slurp(dir + "/config.json"));
     SafetensorsFile st(dir + "/model.safetensors");
-    const SafetensorsTensor* q = st.find("model.layers.0.self_attn.q_proj.weight");
-    ASSERT_TRUE(q);
-    EXPECT_EQ(q->shape, (std::vector<int64_t>{g.config.q_dim(), g.config.dim}));
-    const size_t row = static_cast<size_t>(g.config.dim) * 4;
-    const int hd = g.config.head_dim;
-    // HF row hd/2 (the partner of row 0 under rotate-half) is GGUF row 1 for llama only.
-    const int gguf_row = arch == "llama" ? 1 : hd / 2;
-    EXPECT_EQ(std::memcmp(q->data + static_cast<size_t>(hd / 2) * row,
-                          g.layers[0].wq.data + static_cast<size_t>(gguf_row) * row, row),
-              0);
     const ArchSpec& spec = *find_arch(arch);
-    // The first norm of the block: before attention, or after it (OLMo 2).
-    const SafetensorsTensor* norm =
-        st.find(spec.pre_norms ? "model.layers.0.input_layernorm.weight"
-                               : "model.layers.0.post_attention_layernorm.weight");
-    ASSERT_TRUE(norm);
-    float hf0, gguf0;
-    std::memcpy(&hf0, norm->data, 4);
-    std::memcpy(&gguf0, (spec.pre_norms ? g.layers[0].attn_norm : g.layers[0].post_attn_norm).data,
-                4);
-    EXPECT_EQ(st.find("model.layers.0.input_layernorm.weight") != nullptr, spec.pre_norms);
-    EXPECT_EQ(hf0, spec.hf_norm_plus_one ? gguf0 - 1.0f : gguf0);
-    if (arch == "gemma3") {
-      EXPECT_EQ(config["model_type"], "gemma3_text");
-      EXPECT_NE(st.find("model.layers.0.pre_feedforward_layernorm.weight"), nullptr);
-      EXPECT_NE(st.find("model.layers.0.post_feedforward_layernorm.weight"), nullptr);
-      EXPECT_EQ(config["query_pre_attn_scalar"], hd);
-      EXPECT_EQ(config["sliding_window"], 8);
-      EXPECT_EQ(config["rope_scaling"]["rope_type"], "linear");
+    if (spec.hf_layout) {
+      check_layout_folder(arch, g, st, config);
+    } else {
+      const SafetensorsTensor* q = st.find("model.layers.0.self_attn.q_proj.weight");
+      ASSERT_TRUE(q);
+      EXPECT_EQ(q->shape, (std::vector<int64_t>{g.config.q_dim(), g.config.dim}));
+      const size_t row = static_cast<size_t>(g.config.dim) * 4;
+      const int hd = g.config.head_dim;
+      // HF row hd/2 (the partner of row 0 under rotate-half) is GGUF row 1 for llama only.
+      const int gguf_row = arch == "llama" ? 1 : hd / 2;
+      EXPECT_EQ(std::memcmp(q->data + static_cast<size_t>(hd / 2) * row,
+                            g.layers[0].wq.data + static_cast<size_t>(gguf_row) * row, row),
+                0);
+      // The first norm of the block: before attention, or after it (OLMo 2).
+      const SafetensorsTensor* norm =
+          st.find(spec.pre_norms ? "model.layers.0.input_layernorm.weight"
+                                 : "model.layers.0.post_attention_layernorm.weight");
+      ASSERT_TRUE(norm);
+      float hf0, gguf0;
+      std::memcpy(&hf0, norm->data, 4);
+      std::memcpy(&gguf0,
+                  (spec.pre_norms ? g.layers[0].attn_norm : g.layers[0].post_attn_norm).data, 4);
+      EXPECT_EQ(st.find("model.layers.0.input_layernorm.weight") != nullptr, spec.pre_norms);
+      EXPECT_EQ(hf0, spec.hf_norm_plus_one ? gguf0 - 1.0f : gguf0);
+      if (arch == "gemma3") {
+        EXPECT_EQ(config["model_type"], "gemma3_text");
+        EXPECT_NE(st.find("model.layers.0.pre_feedforward_layernorm.weight"), nullptr);
+        EXPECT_NE(st.find("model.layers.0.post_feedforward_layernorm.weight"), nullptr);
+        EXPECT_EQ(config["query_pre_attn_scalar"], hd);
+        EXPECT_EQ(config["sliding_window"], 8);
+        EXPECT_EQ(config["rope_scaling"]["rope_type"], "linear");
+      }
+      if (arch == "gemma2") {
+        EXPECT_EQ(config["model_type"], "gemma2");
+        EXPECT_EQ(config["attn_logit_softcapping"], 50.0);
+        EXPECT_EQ(config["final_logit_softcapping"], 30.0);
+        EXPECT_EQ(config["layer_types"], json({"sliding_attention", "full_attention"}));
+        EXPECT_EQ(h.config.attn_logit_softcap, 50.0f);
+      }
+      EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr, arch == "qwen2");
+      EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr, spec.qk_norm);
+      EXPECT_EQ(st.find("lm_head.weight") != nullptr, !spec.synth_tied);
     }
-    if (arch == "gemma2") {
-      EXPECT_EQ(config["model_type"], "gemma2");
-      EXPECT_EQ(config["attn_logit_softcapping"], 50.0);
-      EXPECT_EQ(config["final_logit_softcapping"], 30.0);
-      EXPECT_EQ(config["layer_types"], json({"sliding_attention", "full_attention"}));
-      EXPECT_EQ(h.config.attn_logit_softcap, 50.0f);
-    }
-    EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr, arch == "qwen2");
-    EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr, spec.qk_norm);
-    EXPECT_EQ(st.find("lm_head.weight") != nullptr, !spec.synth_tied);
 
     // And back to GGUF with identical logits.
     const std::string back = dir + "/back.gguf";

@@ -39,16 +39,30 @@ void add_info(CLI::App& root) {
     std::printf("rope_theta    %g\n", static_cast<double>(c.rope_theta));
     std::printf("norm_eps      %g\n", static_cast<double>(c.norm_eps));
     const LayerWeights& l0 = m.layers.front();
-    std::printf("norms         %s%s\n", l0.attn_norm.data ? "pre" : "",
-                l0.post_attn_norm.data ? (l0.attn_norm.data ? " and post" : "post only") : "");
+    std::printf("norms         %s%s%s\n", l0.attn_norm.data ? "pre" : "",
+                l0.post_attn_norm.data ? (l0.attn_norm.data ? " and post" : "post only") : "",
+                c.norm == NormKind::Layer ? " (LayerNorm with bias)" : "");
     if (l0.q_norm.data)
       std::printf("qk_norm       %s\n",
                   l0.q_norm.cols() == c.head_dim ? "per head" : "whole projection");
-    std::printf("rope_style    %s\n", c.rope_style == RopeStyle::Neox ? "neox" : "adjacent");
+    std::printf("rope_style    %s\n", c.rope_style == RopeStyle::Neox   ? "neox"
+                                      : c.rope_style == RopeStyle::None ? "none"
+                                                                        : "adjacent");
+    if (c.rotated_dims() > 0 && c.rotated_dims() < c.head_dim)
+      std::printf("rope_dims     %d of %d per head\n", c.rotated_dims(), c.head_dim);
+    if (m.position_embd.data) std::printf("positions     learned (position_embd.weight)\n");
+    if (m.rope_factors_short.data)
+      std::printf("rope_factors  longrope, long beyond %d tokens, attn_factor %g\n",
+                  c.rope_orig_ctx, static_cast<double>(c.rope_attn_factor));
     if (c.rope_scale != 1.0f)
       std::printf("rope_scale    %g (linear)\n", static_cast<double>(c.rope_scale));
     if (m.rope_freqs.data) std::printf("rope_freqs    llama3 (rope_freqs.weight)\n");
-    std::printf("ffn           %s\n", c.ffn_act == FfnAct::GeluTanh ? "geglu-tanh" : "swiglu");
+    const char* act = c.ffn_act == FfnAct::GeluTanh  ? "gelu-tanh"
+                      : c.ffn_act == FfnAct::GeluErf ? "gelu-erf"
+                                                     : "silu";
+    std::printf("ffn           %s\n",
+                c.ffn_gated ? (c.ffn_act == FfnAct::Silu ? "swiglu" : "geglu-tanh") : act);
+    if (c.parallel_residual) std::printf("residual      parallel (attention and FFN read x)\n");
     if (c.sliding_window > 0) {
       std::string layers;
       for (int l = 0; l < c.n_layers; ++l)

@@ -2,6 +2,7 @@
 // every architecture can be tested end to end without downloading weights.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <sstream>
@@ -24,7 +25,9 @@ namespace {
 struct SynthArgs {
   std::string arch, shape = "tiny", vocab, out, dtype = "f32", llama3_rope;
   uint64_t seed = 0;
-  int sliding_window = -1;                     // -1: the shape's
+  int sliding_window = -1;   // -1: the shape's
+  int longrope_context = 0;  // 0: the shape's
+  bool sequential_residual = false;
   std::optional<float> softcap, attn_softcap;  // unset: the shape's
   bool quiet = false;
 };
@@ -83,6 +86,13 @@ void add_synth(CLI::App& root) {
   cmd->add_option("--attn-softcap", a->attn_softcap,
                   "Attention logit soft-capping (0: none; default: the shape's, 0 but for gemma2)")
       ->check(at_least(0));
+  cmd->add_option("--longrope-context", a->longrope_context,
+                  "Original context of longrope scaling (phi3): longer inputs take the long "
+                  "factors (default: the shape's, 256 tiny, 512 small)")
+      ->check(between(2, 1 << 24));
+  cmd->add_flag("--sequential-residual", a->sequential_residual,
+                "FFN after attention rather than beside it (gptneox's use_parallel_residual "
+                "false)");
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->add_flag("-q,--quiet", a->quiet, "No progress messages");
   cmd->callback([a] {
@@ -97,6 +107,19 @@ void add_synth(CLI::App& root) {
     }
     if (a->softcap) c.final_logit_softcap = *a->softcap;
     if (a->attn_softcap) c.attn_logit_softcap = *a->attn_softcap;
+    if (a->longrope_context > 0) {
+      require(c.rope_orig_ctx > 0, "--longrope-context", a->arch + " has no longrope scaling");
+      // transformers' default attention factor for this extension.
+      const double s = static_cast<double>(c.max_seq_len) / a->longrope_context;
+      c.rope_orig_ctx = a->longrope_context;
+      c.rope_attn_factor =
+          s <= 1 ? 1.0f
+                 : static_cast<float>(std::sqrt(1 + std::log(s) / std::log(c.rope_orig_ctx)));
+    }
+    if (a->sequential_residual) {
+      require(c.parallel_residual, "--sequential-residual", a->arch + " has no parallel residual");
+      c.parallel_residual = false;
+    }
     const DType type = parse_weight_type(a->dtype);
     const size_t block = dtype_info(static_cast<uint32_t>(type))->block_elems;
     for (int cols : {c.dim, c.q_dim(), c.hidden_dim})

@@ -8,11 +8,13 @@
 namespace ss {
 
 // Defined each in its own file under model/archs/.
-extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma2Arch, kGemma3Arch, kOlmo2Arch;
+extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma2Arch, kGemma3Arch, kOlmo2Arch,
+    kGpt2Arch, kGptNeoxArch, kPhi3Arch;
 
 const std::vector<const ArchSpec*>& arch_specs() {
-  static const std::vector<const ArchSpec*> specs = {&kLlamaArch,  &kQwen2Arch,  &kQwen3Arch,
-                                                     &kGemma2Arch, &kGemma3Arch, &kOlmo2Arch};
+  static const std::vector<const ArchSpec*> specs = {&kLlamaArch,  &kQwen2Arch,   &kQwen3Arch,
+                                                     &kGemma2Arch, &kGemma3Arch,  &kOlmo2Arch,
+                                                     &kGpt2Arch,   &kGptNeoxArch, &kPhi3Arch};
   return specs;
 }
 
@@ -36,8 +38,10 @@ std::string supported_archs() {
 
 void apply_arch(ModelConfig& c) {
   const ArchSpec& a = arch_of(c);
-  c.rope_style = a.rope_style;
+  c.rope_style = a.learned_positions ? RopeStyle::None : a.rope_style;
   c.ffn_act = a.ffn_act;
+  c.ffn_gated = a.ffn_gated;
+  c.norm = a.norm;
   c.embed_scale = a.embed_scaled ? static_cast<float>(std::sqrt(static_cast<double>(c.dim))) : 1;
   c.global_every = c.sliding_window > 0 ? a.global_every : 0;
   c.swa_local_rope = a.swa_local_rope;
@@ -53,8 +57,10 @@ float default_query_scale(const ModelConfig& c) {
 
 bool tensor_required(const ArchSpec& a, Tensor LayerWeights::*t) {
   using L = LayerWeights;
-  if (t == &L::bo) return false;
+  if (t == &L::bo || t == &L::b_up || t == &L::b_down) return a.linear_biases;
   if (t == &L::bq || t == &L::bk || t == &L::bv) return a.qkv_bias;
+  if (t == &L::attn_norm_b || t == &L::ffn_norm_b) return a.norm == NormKind::Layer;
+  if (t == &L::w_gate) return a.ffn_gated;
   if (t == &L::q_norm || t == &L::k_norm) return a.qk_norm;
   if (t == &L::attn_norm || t == &L::ffn_norm) return a.pre_norms;
   if (t == &L::post_attn_norm || t == &L::post_ffn_norm) return a.post_norms;

@@ -17,6 +17,9 @@ struct Model;
 struct LayerWeights;
 struct Tensor;
 class HfConfig;
+class GgufFile;
+class GgufWriter;
+struct HfLayout;
 
 // transformers' config-class defaults for the keys a config.json may leave out (nullopt: the key
 // is required; head_dim's default is hidden_size / num_attention_heads, num_key_value_heads'
@@ -74,6 +77,26 @@ struct ArchSpec {
   // `synth --shape tiny|small`: the architecture's changes to the common shape (may be null).
   void (*synth_shape)(ModelConfig& c, bool tiny);
   bool synth_tied;  // synth ties the output to the embeddings
+
+  // The block, continued; the defaults are the llama family's.
+  NormKind norm = NormKind::Rms;   // LayerNorm: attn_norm, ffn_norm and output_norm have biases
+  bool ffn_gated = true;           // ffn_gate present; false: a plain FFN act(W_up x + b)
+  bool linear_biases = false;      // attn_output, ffn_up and ffn_down have biases (GPT-2)
+  bool learned_positions = false;  // position_embd present, and no rotary embedding (GPT-2)
+  bool partial_rope = false;       // rope.dimension_count may be below head_dim (GPT-NeoX)
+  // Fused GGUF tensors: attn_qkv holds wq, wk, wv (and their biases) as rows [Q; K; V];
+  // ffn_up holds [gate; up] (Phi-3).
+  bool gguf_fused_qkv = false;
+  bool gguf_fused_gate_up = false;
+  // The architecture's own GGUF keys, read after the common ones and written (may be null).
+  void (*gguf_read)(const GgufFile& g, ModelConfig& c) = nullptr;
+  void (*gguf_write)(const ModelConfig& c, GgufWriter& w) = nullptr;
+  // rope_scaling types the architecture reads itself (Phi-3's longrope) in hf_read_tensors,
+  // which turns config.json values into tensors (may be null): `scaling` is rope_scaling.
+  std::vector<std::string> hf_rope_types = {};
+  void (*hf_read_tensors)(const HfConfig& cfg, const nlohmann::json& scaling, Model& m) = nullptr;
+  // Hugging Face tensor names and layouts other than the llama family's (may be null).
+  const HfLayout* hf_layout = nullptr;
 };
 
 // Every architecture, in the order `synth --arch` lists them.

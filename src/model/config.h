@@ -21,11 +21,17 @@ struct ModelConfig {
 
   // Architecture variations (defaults: the llama family).
   RopeStyle rope_style = RopeStyle::Adjacent;
+  int rope_dims = 0;  // leading values of each head that rotate (0: all; GPT-NeoX's rotary_pct)
   FfnAct ffn_act = FfnAct::Silu;
-  float rope_scale = 1.0f;  // linear rope scaling of global layers: positions / scale
-  int sliding_window = 0;   // keys a sliding-window layer sees, itself included (0: none)
-  int global_every = 0;     // with a sliding window, layers l with (l+1) % global_every == 0 are
-                            // global and the others slide (0: every layer slides)
+  bool ffn_gated = true;           // act(W_gate x) * W_up x; false: act(W_up x + b) (GPT-2)
+  NormKind norm = NormKind::Rms;   // the blocks' and the final norm
+  bool parallel_residual = false;  // attention and FFN read the same x (GPT-NeoX)
+  int rope_orig_ctx = 0;           // Phi-3 longrope: contexts longer than this use the long
+  float rope_attn_factor = 1.0f;   // factors; cos and sin are multiplied by the attn factor
+  float rope_scale = 1.0f;         // linear rope scaling of global layers: positions / scale
+  int sliding_window = 0;          // keys a sliding-window layer sees, itself included (0: none)
+  int global_every = 0;  // with a sliding window, layers l with (l+1) % global_every == 0 are
+                         // global and the others slide (0: every layer slides)
   float rope_theta_swa = 10000.0f;   // rope base of sliding-window layers ...
   bool swa_local_rope = false;       // ... when they have one of their own, unscaled (Gemma 3)
   float query_scale = 0.0f;          // attention score scale (0: 1/sqrt(head_dim))
@@ -33,6 +39,10 @@ struct ModelConfig {
   float final_logit_softcap = 0.0f;  // logits = c·tanh(logits/c) when > 0
   float attn_logit_softcap = 0.0f;   // attention scores = c·tanh(score/c) when > 0 (Gemma 2)
 
+  // Values of each head that rotate (none with RopeStyle::None).
+  int rotated_dims() const {
+    return rope_style == RopeStyle::None ? 0 : rope_dims > 0 ? rope_dims : head_dim;
+  }
   int kv_dim() const { return n_kv_heads * head_dim; }
   int q_dim() const { return n_heads * head_dim; }
   int kv_group() const { return n_heads / n_kv_heads; }  // query heads per KV head

@@ -23,6 +23,7 @@ class HfConfig {
     return it == j_.end() || it->is_null() ? nullptr : &*it;
   }
   std::string name(const std::string& key) const { return where_ + key; }
+  const std::string& file() const { return file_; }
 
   // A dimension: a positive integer below 2^24.
   int dim(const std::string& key, std::optional<int> dflt = std::nullopt) const {

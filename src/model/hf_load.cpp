@@ -2,6 +2,7 @@
 // names and transformations follow llama.cpp's convert_hf_to_gguf.py (LlamaModel.permute,
 // Gemma3Model's norm shift) and transformers' config classes (defaults of Gemma3TextConfig).
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -19,7 +20,9 @@
 #include "base/error.h"
 #include "format/safetensors.h"
 #include "model/arch.h"
+#include "model/fused.h"
 #include "model/hf_config.h"
+#include "model/hf_layout.h"
 #include "model/hf_model.h"
 #include "model/hf_names.h"
 #include "ops/dequant.h"
@@ -115,6 +118,17 @@ class Loader {
     return *t;
   }
 
+  // A weight matrix stored [cols, rows] (GPT-2's Conv1D), transposed into an F32/F16/BF16 copy
+  // of GGUF ne {cols, rows}.
+  Tensor transposed_matrix(const std::string& name, const std::string& gguf_name, int64_t cols,
+                           int64_t rows) {
+    const SafetensorsTensor& t = get(name, {cols, rows});
+    const size_t elem = t.type == DType::F32 ? 4 : 2;
+    auto& buf = m_.owned.emplace_back(t.nbytes());
+    transpose(t.data, buf.data(), cols, rows, elem);
+    return Tensor{gguf_name, t.type, {cols, rows}, buf.data()};
+  }
+
   // A weight matrix [rows, cols] (GGUF ne {cols, rows}); rows permuted for llama's rope when
   // permute_heads > 0. It stays in the mapping unless it must be reordered or is misaligned.
   Tensor matrix(const std::string& name, const std::string& gguf_name, int64_t cols, int64_t rows,
@@ -190,21 +204,23 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   }
   HfConfig cfg(*text, path, where);
   const HfDefaults& d = a.hf_defaults;
+  static const HfLayout kLlamaLayout;
+  const HfLayout& k = a.hf_layout ? *a.hf_layout : kLlamaLayout;  // the key names
 
   ModelConfig& c = m.config;
   c.arch = a.name;
-  c.dim = cfg.dim("hidden_size", d.hidden_size);
-  c.hidden_dim = cfg.dim("intermediate_size", d.intermediate_size);
-  c.n_layers = cfg.dim("num_hidden_layers", d.num_hidden_layers);
-  c.n_heads = cfg.dim("num_attention_heads", d.num_attention_heads);
+  c.dim = cfg.dim(k.hidden_size, d.hidden_size);
+  c.hidden_dim = cfg.dim(k.intermediate_size, d.intermediate_size);
+  c.n_layers = cfg.dim(k.num_hidden_layers, d.num_hidden_layers);
+  c.n_heads = cfg.dim(k.num_attention_heads, d.num_attention_heads);
   c.n_kv_heads = cfg.dim("num_key_value_heads", d.num_key_value_heads.value_or(c.n_heads));
   c.vocab_size = cfg.dim("vocab_size", d.vocab_size);
   if (!d.head_dim && !cfg.find("head_dim") && c.dim % c.n_heads != 0)
-    cfg.fail(cfg.name("hidden_size") + " is not a multiple of num_attention_heads");
+    cfg.fail(cfg.name(k.hidden_size) + " is not a multiple of " + k.num_attention_heads);
   c.head_dim = cfg.dim("head_dim", d.head_dim.value_or(c.dim / c.n_heads));
-  c.max_seq_len = cfg.dim("max_position_embeddings", d.max_position_embeddings);
-  c.norm_eps = static_cast<float>(cfg.number("rms_norm_eps", d.rms_norm_eps));
-  c.rope_theta = static_cast<float>(cfg.number("rope_theta", d.rope_theta));
+  c.max_seq_len = cfg.dim(k.max_position_embeddings, d.max_position_embeddings);
+  c.norm_eps = static_cast<float>(cfg.number(k.norm_eps, d.rms_norm_eps));
+  c.rope_theta = static_cast<float>(cfg.number(k.rope_theta, d.rope_theta));
   // Soft-capping: absent takes the config class's default, an explicit null means none.
   auto softcap = [&](const char* key, double dflt) {
     const bool null = text->contains(key) && (*text)[key].is_null();
@@ -217,8 +233,8 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
       cfg.fail(cfg.name(key) + " must be a finite number " + (allow_zero ? ">= 0" : "> 0") +
                ", got " + std::to_string(v));
   };
-  check("rms_norm_eps", c.norm_eps, false);
-  check("rope_theta", c.rope_theta, false);
+  check(k.norm_eps, c.norm_eps, false);
+  check(k.rope_theta, c.rope_theta, false);
   check("final_logit_softcapping", c.final_logit_softcap, true);
   check("attn_logit_softcapping", c.attn_logit_softcap, true);
   tied = cfg.flag("tie_word_embeddings", top.flag("tie_word_embeddings", d.tie_word_embeddings));
@@ -234,6 +250,7 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   if (cfg.flag("mlp_bias", false)) cfg.fail(cfg.name("mlp_bias") + " is not supported");
 
   std::optional<Llama3RopeScaling> llama3;
+  const json* arch_scaling = nullptr;  // a rope_scaling the architecture reads itself
   if (const json* rs = cfg.find("rope_scaling")) {
     if (!rs->is_object()) cfg.fail(cfg.name("rope_scaling") + " is not an object");
     HfConfig r(*rs, path, cfg.name("rope_scaling."));
@@ -250,14 +267,88 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
       if (!(s.factor > 0 && s.low_freq_factor > 0 && s.high_freq_factor > s.low_freq_factor))
         r.fail("invalid llama3 rope_scaling factors");
       llama3 = s;
+    } else if (std::find(a.hf_rope_types.begin(), a.hf_rope_types.end(), rt) !=
+               a.hf_rope_types.end()) {
+      arch_scaling = rs;
     } else if (rt != "default") {
+      std::string supported = "linear";
+      if (a.llama3_rope) supported += ", llama3";
+      for (const std::string& t : a.hf_rope_types) supported += ", " + t;
       r.fail("unsupported rope_scaling type '" + one_line(rt) + "' for " + a.name +
-             " (supported: linear" + (a.llama3_rope ? ", llama3)" : ")"));
+             " (supported: " + supported + ")");
     }
   }
   if (a.hf_read) a.hf_read(cfg, *text, c);
   apply_arch(c);
+  if (arch_scaling) a.hf_read_tensors(cfg, *arch_scaling, m);
   return llama3;
+}
+
+// The tensors of an architecture with its own Hugging Face layout (GPT-2, GPT-NeoX, Phi-3): each
+// file tensor is read, transposed or reordered as the layout says, and split into the layer
+// tensors it holds.
+void read_by_layout(Loader& ld, Model& m, const HfLayout& lay, bool tied) {
+  ModelConfig& c = m.config;
+  const ArchSpec& a = arch_of(c);
+  // GPT-2's original checkpoints were saved from the base model, without "transformer.".
+  std::string strip;
+  if (const std::string e = lay.embed;
+      !ld.has(e) && e.find('.') != std::string::npos && ld.has(e.substr(e.find('.') + 1)))
+    strip = e.substr(0, e.find('.') + 1);
+  auto name = [&](const std::string& n) {
+    return !strip.empty() && n.rfind(strip, 0) == 0 ? n.substr(strip.size()) : n;
+  };
+  const std::string norm = lay.final_norm;
+  m.token_embd = ld.matrix(name(lay.embed), "token_embd.weight", c.dim, c.vocab_size, 0);
+  if (lay.positions)
+    m.position_embd =
+        ld.matrix(name(lay.positions), "position_embd.weight", c.dim, c.max_seq_len, 0);
+  m.output_norm = ld.vector(name(norm + ".weight"), "output_norm.weight", c.dim, 0, 0);
+  if (c.norm == NormKind::Layer)
+    m.output_norm_b = ld.vector(name(norm + ".bias"), "output_norm.bias", c.dim, 0, 0);
+  if (!tied) m.output = ld.matrix(lay.lm_head, "output.weight", c.dim, c.vocab_size, 0);
+
+  for (int l = 0; l < c.n_layers; ++l) {
+    const std::string b = name(lay.layers + std::to_string(l) + ".");
+    const std::string g = "blk." + std::to_string(l) + ".";
+    LayerWeights& w = m.layers[l];
+    for (const HfLayout::Entry& e : lay.layer) {
+      bool required = false, matrix = false;
+      std::vector<int64_t> sizes;
+      std::vector<std::string> names;
+      int64_t cols = 0;
+      for (auto part : e.parts) {
+        required = required || tensor_required(a, part);
+        for (const LayerSlot& s : layer_slots())
+          if (s.member == part) {
+            matrix = s.matrix;
+            names.push_back(g + s.gguf_name);
+          }
+        const auto [part_cols, part_rows] = slot_shape(part, c);
+        cols = part_cols;
+        sizes.push_back(matrix ? part_rows : part_cols);
+      }
+      const std::string hf_name = b + e.name;
+      if (!required && !ld.has(hf_name)) continue;
+      int64_t total = 0;
+      for (int64_t n : sizes) total += n;
+      Tensor whole;
+      if (!matrix)
+        whole = ld.vector(hf_name, names[0], total, 0, 0);
+      else if (lay.conv1d)
+        whole = ld.transposed_matrix(hf_name, names[0], cols, total);
+      else
+        whole = ld.matrix(hf_name, names[0], cols, total, 0);
+      if (lay.qkv_per_head && e.parts.size() == 3) {  // [head][q, k, v] rows to [q; k; v]
+        const size_t row_bytes = matrix ? whole.row_bytes() : sizeof(float);
+        auto& buf = m.owned.emplace_back(row_bytes * static_cast<size_t>(total));
+        qkv_per_head(whole.data, buf.data(), row_bytes, c.n_heads, c.head_dim, false);
+        whole.data = buf.data();
+      }
+      const std::vector<Tensor> views = split_fused(whole, sizes, names, hf_name);
+      for (size_t i = 0; i < views.size(); ++i) w.*e.parts[i] = views[i];
+    }
+  }
 }
 
 }  // namespace
@@ -280,6 +371,18 @@ Model load_hf_model(const std::string& dir) {
   m.storage = storage;
   Loader ld(m, dir);
   ld.open_weights(*storage);
+
+  if (a.hf_layout) {
+    m.layers.resize(c.n_layers);
+    read_by_layout(ld, m, *a.hf_layout, tied);
+    if (tied) {
+      m.output = m.token_embd;
+      m.output.name = "output.weight (tied to token_embd.weight)";
+    }
+    m.tied_output = tied;
+    validate_model(m);
+    return m;
+  }
 
   // Gemma 3's multimodal checkpoints keep the language model under a prefix (older and newer
   // transformers name it differently); llama.cpp drops "language_model." from names.
@@ -305,6 +408,7 @@ Model load_hf_model(const std::string& dir) {
       const bool bias =
           mem == &LayerWeights::bq || mem == &LayerWeights::bk || mem == &LayerWeights::bv;
       const bool required = tensor_required(a, mem) || (bias && attention_bias);
+      if (!hf_layer_name(s.member, a)) continue;  // none in this family's folders
       const std::string name = b + hf_layer_name(s.member, a);
       if (!required && !ld.has(name)) continue;
       const auto [cols, rows] = slot_shape(s.member, c);

@@ -40,6 +40,7 @@ std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfi
   if (m == &L::w_gate || m == &L::w_up) return {c.dim, c.hidden_dim};
   if (m == &L::w_down) return {c.hidden_dim, c.dim};
   if (m == &L::bq) return {c.q_dim(), 1};
+  if (m == &L::b_up) return {c.hidden_dim, 1};
   if (m == &L::bk || m == &L::bv) return {c.kv_dim(), 1};
   if (m == &L::q_norm) return {q_norm_width(arch_of(c), c), 1};
   if (m == &L::k_norm) return {k_norm_width(arch_of(c), c), 1};
@@ -71,6 +72,24 @@ void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t ro
       for (int64_t j = 0; j < 2; ++j) {
         const int64_t g = h * hd + 2 * i + j, f = h * hd + j * half + i;
         const int64_t from = to_hf ? g : f, to = to_hf ? f : g;
+        std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
+      }
+}
+
+void transpose(const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols, size_t elem) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k)
+      std::memcpy(dst + (k * rows + r) * elem, src + (r * cols + k) * elem, elem);
+}
+
+void qkv_per_head(const uint8_t* src, uint8_t* dst, size_t row_bytes, int n_heads, int head_dim,
+                  bool to_hf) {
+  for (int h = 0; h < n_heads; ++h)
+    for (int j = 0; j < 3; ++j)
+      for (int d = 0; d < head_dim; ++d) {
+        const int64_t hf_row = (static_cast<int64_t>(h) * 3 + j) * head_dim + d;
+        const int64_t stacked = (static_cast<int64_t>(j) * n_heads + h) * head_dim + d;
+        const int64_t from = to_hf ? stacked : hf_row, to = to_hf ? hf_row : stacked;
         std::memcpy(dst + to * row_bytes, src + from * row_bytes, row_bytes);
       }
 }

@@ -24,4 +24,12 @@ bool is_norm(Tensor LayerWeights::*m);
 void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t rows, int n_heads,
                   bool to_hf);
 
+// A [rows, cols] matrix of elem-byte values transposed into dst ([cols, rows]): GPT-2's Conv1D
+// weights are stored [in, out].
+void transpose(const uint8_t* src, uint8_t* dst, int64_t rows, int64_t cols, size_t elem);
+// GPT-NeoX's fused qkv rows [head][q, k, v][head_dim] reordered to [q, k, v][head][head_dim]
+// (to_hf: back), rows of row_bytes each.
+void qkv_per_head(const uint8_t* src, uint8_t* dst, size_t row_bytes, int n_heads, int head_dim,
+                  bool to_hf);
+
 }  // namespace ss::hf

@@ -18,7 +18,9 @@
 #include "base/error.h"
 #include "format/safetensors.h"
 #include "model/arch.h"
+#include "model/fused.h"
 #include "model/hf_config.h"
+#include "model/hf_layout.h"
 #include "model/hf_model.h"
 #include "model/hf_names.h"
 #include "ops/dequant.h"
@@ -103,6 +105,21 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
   }
   require(a.sliding || c.sliding_window == 0, dir,
           "sliding-window layers are not written for " + c.arch);
+  if (const HfLayout* lay = a.hf_layout) {  // the config class's own key names
+    const std::pair<const char*, const char*> renames[] = {
+        {"hidden_size", lay->hidden_size},
+        {"intermediate_size", lay->intermediate_size},
+        {"num_hidden_layers", lay->num_hidden_layers},
+        {"num_attention_heads", lay->num_attention_heads},
+        {"max_position_embeddings", lay->max_position_embeddings},
+        {"rms_norm_eps", lay->norm_eps},
+        {"rope_theta", lay->rope_theta}};
+    for (const auto& [from, to] : renames) {
+      json v = j[from];
+      j.erase(from);
+      j[to] = v;
+    }
+  }
   if (a.hf_write) a.hf_write(model, j);
   return j;
 }
@@ -134,29 +151,37 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
     uint64_t nbytes;
   };
   std::vector<Item> items;
-  auto add_matrix = [&](const std::string& name, const Tensor& t, int permute_heads) {
-    DType out = o.weight_type.value_or(
+  // t in the written matrix type: its own bytes, or a converted copy.
+  auto convert = [&](const Tensor& t) {
+    const DType out = o.weight_type.value_or(
         t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 ? t.type
                                                                               : DType::F32);
+    if (out == t.type) return t;
     const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
     const size_t rb = dtype_row_bytes(out, cols);
-    const uint8_t* data = t.data;
-    if (out != t.type) {
-      auto& buf = buffers.emplace_back(rb * rows);
-      std::vector<float> row(cols);
-      for (size_t r = 0; r < rows; ++r) {
-        dequantize_row(t.type, t.row(static_cast<int64_t>(r)), row.data(), cols);
-        quantize_row(out, row.data(), buf.data() + r * rb, cols);
-      }
-      data = buf.data();
+    auto& buf = buffers.emplace_back(rb * rows);
+    std::vector<float> row(cols);
+    for (size_t r = 0; r < rows; ++r) {
+      dequantize_row(t.type, t.row(static_cast<int64_t>(r)), row.data(), cols);
+      quantize_row(out, row.data(), buf.data() + r * rb, cols);
     }
+    Tensor c = t;
+    c.type = out;
+    c.data = buf.data();
+    return c;
+  };
+  auto add_matrix = [&](const std::string& name, const Tensor& tensor, int permute_heads) {
+    const Tensor t = convert(tensor);
+    const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
+    const size_t rb = t.row_bytes();
+    const uint8_t* data = t.data;
     if (permute_heads > 0) {
       auto& buf = buffers.emplace_back(rb * rows);
       permute_rows(data, buf.data(), rb, static_cast<int64_t>(rows), permute_heads, true);
       data = buf.data();
     }
     items.push_back(
-        {name, out, {static_cast<int64_t>(rows), static_cast<int64_t>(cols)}, data, rb * rows});
+        {name, t.type, {static_cast<int64_t>(rows), static_cast<int64_t>(cols)}, data, rb * rows});
   };
   auto add_vector = [&](const std::string& name, const Tensor& t, float shift, int permute_heads) {
     const size_t n = static_cast<size_t>(t.n_elements());
@@ -176,22 +201,67 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
   };
 
   const float shift = a.hf_norm_plus_one ? 1.0f : 0.0f;
-  add_matrix("model.embed_tokens.weight", model.token_embd, 0);
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    const std::string b = "model.layers." + std::to_string(l) + ".";
-    for (const LayerSlot& s : layer_slots()) {
-      const Tensor& t = model.layers[l].*s.member;
-      if (!t.data) continue;
-      const std::string name = b + hf_layer_name(s.member, a);
-      const int heads = permuted_heads(s.member, c);
-      if (s.matrix)
-        add_matrix(name, t, heads);
-      else
-        add_vector(name, t, is_norm(s.member) ? shift : 0, heads);
+  if (const HfLayout* lay = a.hf_layout) {
+    // The inverse of hf_load.cpp's read_by_layout: parts concatenated, reordered per head,
+    // transposed for Conv1D.
+    add_matrix(lay->embed, model.token_embd, 0);
+    if (lay->positions) add_matrix(lay->positions, model.position_embd, 0);
+    for (size_t l = 0; l < model.layers.size(); ++l) {
+      const std::string b = lay->layers + std::to_string(l) + ".";
+      const LayerWeights& w = model.layers[l];
+      for (const HfLayout::Entry& e : lay->layer) {
+        if (!(w.*e.parts[0]).data) continue;
+        const bool matrix = (w.*e.parts[0]).ne.size() == 2;
+        std::vector<Tensor> parts;  // matrices in the written type, biases as they are
+        for (auto p : e.parts) parts.push_back(matrix ? convert(w.*p) : w.*p);
+        std::vector<const Tensor*> ptrs;
+        for (const Tensor& t : parts) ptrs.push_back(&t);
+        std::vector<int64_t> ne;
+        std::vector<uint8_t>* bytes = &buffers.emplace_back(concat_parts(ptrs, ne));
+        const int64_t total = ne.size() == 1 ? ne[0] : ne[1];
+        if (lay->qkv_per_head && e.parts.size() == 3) {
+          const size_t row_bytes = bytes->size() / static_cast<size_t>(total);
+          auto& out = buffers.emplace_back(bytes->size());
+          qkv_per_head(bytes->data(), out.data(), row_bytes, c.n_heads, c.head_dim, true);
+          bytes = &out;
+        }
+        const Tensor whole{b + e.name, parts[0].type, ne, bytes->data()};
+        if (!matrix) {
+          add_vector(b + e.name, whole, 0, 0);
+        } else if (lay->conv1d) {
+          const size_t elem = whole.type == DType::F32 ? 4 : 2;
+          auto& out = buffers.emplace_back(bytes->size());
+          transpose(bytes->data(), out.data(), total, ne[0], elem);
+          items.push_back({b + e.name, whole.type, {ne[0], total}, out.data(), out.size()});
+        } else {
+          items.push_back({b + e.name, whole.type, {total, ne[0]}, bytes->data(), bytes->size()});
+        }
+      }
     }
+    const std::string norm = lay->final_norm;
+    add_vector(norm + ".weight", model.output_norm, 0, 0);
+    if (model.output_norm_b.data) add_vector(norm + ".bias", model.output_norm_b, 0, 0);
+    if (!model.tied_output) add_matrix(lay->lm_head, model.output, 0);
+  } else {
+    add_matrix("model.embed_tokens.weight", model.token_embd, 0);
+    for (size_t l = 0; l < model.layers.size(); ++l) {
+      const std::string b = "model.layers." + std::to_string(l) + ".";
+      for (const LayerSlot& s : layer_slots()) {
+        const Tensor& t = model.layers[l].*s.member;
+        if (!t.data) continue;
+        require(hf_layer_name(s.member, a) != nullptr, dir,
+                "tensor " + t.name + " has no Hugging Face name for " + c.arch);
+        const std::string name = b + hf_layer_name(s.member, a);
+        const int heads = permuted_heads(s.member, c);
+        if (s.matrix)
+          add_matrix(name, t, heads);
+        else
+          add_vector(name, t, is_norm(s.member) ? shift : 0, heads);
+      }
+    }
+    add_vector("model.norm.weight", model.output_norm, shift, 0);
+    if (!model.tied_output) add_matrix("lm_head.weight", model.output, 0);
   }
-  add_vector("model.norm.weight", model.output_norm, shift, 0);
-  if (!model.tied_output) add_matrix("lm_head.weight", model.output, 0);
 
   // Shards: consecutive runs of tensors of about equal size.
   uint64_t total = 0;

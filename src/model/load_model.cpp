@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/fused.h"
 #include "model/hf_model.h"
 #include "model/llama2c.h"
 
@@ -78,12 +79,20 @@ Model load_gguf_model(const std::string& path) {
   if (g->has(p + "attention.value_length") &&
       get_dim(*g, p + "attention.value_length") != c.head_dim)
     g->fail("attention.value_length differs from key_length (not supported)");
-  if (g->has(p + "rope.dimension_count") && get_dim(*g, p + "rope.dimension_count") != c.head_dim)
-    g->fail(p + "rope.dimension_count " +
-            std::to_string(g->get_int(p + "rope.dimension_count", 0)) +
-            " differs from the head dimension " + std::to_string(c.head_dim) + " (" + arch +
-            " rotates whole heads)");
-  c.norm_eps = get_positive(*g, p + "attention.layer_norm_rms_epsilon", 1e-5);
+  if (g->has(p + "rope.dimension_count") && !spec->learned_positions) {
+    const int rotated = get_dim(*g, p + "rope.dimension_count");
+    if (spec->partial_rope && (rotated > c.head_dim || rotated % 2 != 0))
+      g->fail(p + "rope.dimension_count " + std::to_string(rotated) +
+              " must be even and at most the head dimension " + std::to_string(c.head_dim));
+    if (!spec->partial_rope && rotated != c.head_dim)
+      g->fail(p + "rope.dimension_count " + std::to_string(rotated) +
+              " differs from the head dimension " + std::to_string(c.head_dim) + " (" + arch +
+              " rotates whole heads)");
+    c.rope_dims = rotated == c.head_dim ? 0 : rotated;
+  }
+  c.norm_eps = spec->norm == NormKind::Layer
+                   ? get_positive(*g, p + "attention.layer_norm_epsilon", 1e-5)
+                   : get_positive(*g, p + "attention.layer_norm_rms_epsilon", 1e-5);
   c.rope_theta = get_positive(*g, p + "rope.freq_base", 10000.0);
   const std::string scaling = g->get_string(p + "rope.scaling.type", "none");
   if (scaling == "linear")
@@ -104,6 +113,7 @@ Model load_gguf_model(const std::string& path) {
   // architecture's rule): sinkscope's own key, which other readers ignore.
   if (g->has("sinkscope.query_scale"))
     c.query_scale = get_positive(*g, "sinkscope.query_scale", 0.0);
+  if (spec->gguf_read) spec->gguf_read(*g, c);
   apply_arch(c);
 
   m.token_embd = tensor_from(*g, "token_embd.weight");
@@ -123,12 +133,31 @@ Model load_gguf_model(const std::string& path) {
     m.output = m.token_embd;
     m.output.name = "output.weight (tied to token_embd.weight)";
   }
-  m.rope_freqs = tensor_from(*g, "rope_freqs.weight", false);
+  for (const GlobalSlot& s : global_slots()) {
+    const bool required = (s.member == &Model::position_embd && spec->learned_positions) ||
+                          (s.member == &Model::output_norm_b && spec->norm == NormKind::Layer);
+    m.*s.member = tensor_from(*g, s.gguf_name, required);
+  }
   m.layers.resize(c.n_layers);
+  const std::vector<FusedSlot> fused = gguf_fused_slots(*spec);
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
+    LayerWeights& w = m.layers[l];
     for (const LayerSlot& s : layer_slots())
-      m.layers[l].*s.member = tensor_from(*g, b + s.gguf_name, tensor_required(*spec, s.member));
+      if (!is_fused_part(*spec, s.member))
+        w.*s.member = tensor_from(*g, b + s.gguf_name, tensor_required(*spec, s.member));
+    // A fused tensor's parts are views of its rows; its name says where a wrong size came from.
+    for (const FusedSlot& f : fused) {
+      std::vector<int64_t> sizes;
+      std::vector<std::string> names;
+      for (auto part : f.parts) {
+        sizes.push_back(part_size(part, c));
+        names.push_back(b + f.gguf_name);
+      }
+      const std::vector<Tensor> views =
+          split_fused(tensor_from(*g, b + f.gguf_name), sizes, names, path);
+      for (size_t i = 0; i < views.size(); ++i) w.*f.parts[i] = views[i];
+    }
   }
   validate_model(m);
   return m;

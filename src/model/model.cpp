@@ -11,6 +11,7 @@ const std::vector<LayerSlot>& layer_slots() {
   using L = LayerWeights;
   static const std::vector<LayerSlot> slots = {
       {&L::attn_norm, "attn_norm.weight", false},
+      {&L::attn_norm_b, "attn_norm.bias", false},
       {&L::wq, "attn_q.weight", true},
       {&L::bq, "attn_q.bias", false},
       {&L::wk, "attn_k.weight", true},
@@ -23,10 +24,24 @@ const std::vector<LayerSlot>& layer_slots() {
       {&L::bo, "attn_output.bias", false},
       {&L::post_attn_norm, "post_attention_norm.weight", false},
       {&L::ffn_norm, "ffn_norm.weight", false},
+      {&L::ffn_norm_b, "ffn_norm.bias", false},
       {&L::w_gate, "ffn_gate.weight", true},
       {&L::w_up, "ffn_up.weight", true},
+      {&L::b_up, "ffn_up.bias", false},
       {&L::w_down, "ffn_down.weight", true},
+      {&L::b_down, "ffn_down.bias", false},
       {&L::post_ffn_norm, "post_ffw_norm.weight", false},
+  };
+  return slots;
+}
+
+const std::vector<GlobalSlot>& global_slots() {
+  static const std::vector<GlobalSlot> slots = {
+      {&Model::output_norm_b, "output_norm.bias"},
+      {&Model::position_embd, "position_embd.weight"},
+      {&Model::rope_freqs, "rope_freqs.weight"},
+      {&Model::rope_factors_short, "rope_factors_short.weight"},
+      {&Model::rope_factors_long, "rope_factors_long.weight"},
   };
   return slots;
 }
@@ -34,7 +49,8 @@ const std::vector<LayerSlot>& layer_slots() {
 std::vector<const Tensor*> Model::all_tensors() const {
   std::vector<const Tensor*> out{&token_embd, &output_norm};
   if (!tied_output) out.push_back(&output);
-  if (rope_freqs.data) out.push_back(&rope_freqs);
+  for (const GlobalSlot& s : global_slots())
+    if ((this->*s.member).data) out.push_back(&(this->*s.member));
   for (const auto& l : layers)
     for (const LayerSlot& s : layer_slots())
       if ((l.*s.member).data) out.push_back(&(l.*s.member));
@@ -80,12 +96,22 @@ void validate_model(const Model& m) {
   positive(c.max_seq_len, "max_seq_len");
   positive(c.head_dim, "head_dim");
   require(c.n_heads % c.n_kv_heads == 0, m.path, "n_heads is not a multiple of n_kv_heads");
-  require(c.head_dim % 2 == 0, m.path, "head_dim must be even for rotary embeddings");
+  const int rotated = c.rotated_dims();
+  require(rotated % 2 == 0 && rotated <= c.head_dim && c.rope_dims >= 0, m.path,
+          "invalid rotary dimensions " + std::to_string(rotated) + " of a head of " +
+              std::to_string(c.head_dim) + ": must be even and at most the head");
   require(static_cast<int>(m.layers.size()) == c.n_layers, m.path, "layer count mismatch");
   check_shape(m, m.token_embd, c.dim, c.vocab_size);
   check_norm(m, m.output_norm, c.dim);
   check_shape(m, m.output, c.dim, c.vocab_size);
-  if (m.rope_freqs.data) check_norm(m, m.rope_freqs, c.head_dim / 2);
+  if (m.rope_freqs.data) check_norm(m, m.rope_freqs, rotated / 2);
+  if (m.rope_factors_short.data) check_norm(m, m.rope_factors_short, rotated / 2);
+  if (m.rope_factors_long.data) check_norm(m, m.rope_factors_long, rotated / 2);
+  if (c.norm == NormKind::Layer || m.output_norm_b.data) check_norm(m, m.output_norm_b, c.dim);
+  if (arch_of(c).learned_positions || m.position_embd.data)
+    check_shape(m, m.position_embd, c.dim, c.max_seq_len);
+  require(std::isfinite(c.rope_attn_factor) && c.rope_attn_factor > 0 && c.rope_orig_ctx >= 0,
+          m.path, "invalid longrope attention factor or original context");
   require(c.sliding_window >= 0 && c.global_every >= 0, m.path, "invalid sliding window");
   require(c.sliding_window == 0 || arch_of(c).sliding, m.path,
           c.arch + " has no sliding-window layers");
@@ -102,14 +128,19 @@ void validate_model(const Model& m) {
           m.path, "invalid rope, embedding, query or logit scale");
   for (const auto& l : m.layers) {
     const ArchSpec& arch = arch_of(c);
+    const bool layer_norm = c.norm == NormKind::Layer;
     if (arch.pre_norms || l.attn_norm.data) check_norm(m, l.attn_norm, c.dim);
+    if (layer_norm || l.attn_norm_b.data) check_norm(m, l.attn_norm_b, c.dim);
     check_shape(m, l.wq, c.dim, c.q_dim());
     check_shape(m, l.wk, c.dim, c.kv_dim());
     check_shape(m, l.wv, c.dim, c.kv_dim());
     check_shape(m, l.wo, c.q_dim(), c.dim);
     if (l.bo.data) check_norm(m, l.bo, c.dim);
     if (arch.pre_norms || l.ffn_norm.data) check_norm(m, l.ffn_norm, c.dim);
-    check_shape(m, l.w_gate, c.dim, c.hidden_dim);
+    if (layer_norm || l.ffn_norm_b.data) check_norm(m, l.ffn_norm_b, c.dim);
+    if (c.ffn_gated || l.w_gate.data) check_shape(m, l.w_gate, c.dim, c.hidden_dim);
+    if (l.b_up.data) check_norm(m, l.b_up, c.hidden_dim);
+    if (l.b_down.data) check_norm(m, l.b_down, c.dim);
     check_shape(m, l.w_down, c.hidden_dim, c.dim);
     check_shape(m, l.w_up, c.dim, c.hidden_dim);
     if (l.bq.data) check_norm(m, l.bq, c.q_dim());

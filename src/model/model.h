@@ -12,17 +12,20 @@ namespace ss {
 
 // Optional tensors have data == nullptr when the architecture (or file) has none.
 struct LayerWeights {
-  Tensor attn_norm;   // [dim] f32
-  Tensor wq;          // [dim] -> [q_dim]
-  Tensor wk;          // [dim] -> [kv_dim]
-  Tensor wv;          // [dim] -> [kv_dim]
-  Tensor wo;          // [q_dim] -> [dim]
-  Tensor bo;          // optional [dim] f32 bias after wo (a mean-ablated pruned head's constant)
-  Tensor ffn_norm;    // [dim] f32
-  Tensor w_gate;      // [dim] -> [hidden] (llama2.c w1)
-  Tensor w_down;      // [hidden] -> [dim] (llama2.c w2)
-  Tensor w_up;        // [dim] -> [hidden] (llama2.c w3)
-  Tensor bq, bk, bv;  // optional f32 biases of wq, wk, wv (qwen2)
+  Tensor attn_norm;    // [dim] f32
+  Tensor attn_norm_b;  // optional [dim] f32 LayerNorm bias (GPT-2, GPT-NeoX), as ffn_norm_b
+  Tensor wq;           // [dim] -> [q_dim]
+  Tensor wk;           // [dim] -> [kv_dim]
+  Tensor wv;           // [dim] -> [kv_dim]
+  Tensor wo;           // [q_dim] -> [dim]
+  Tensor bo;           // optional [dim] f32 bias after wo (a mean-ablated pruned head's constant)
+  Tensor ffn_norm;     // [dim] f32
+  Tensor ffn_norm_b;
+  Tensor w_gate;          // [dim] -> [hidden] (llama2.c w1); none in a plain FFN (GPT-2)
+  Tensor w_down;          // [hidden] -> [dim] (llama2.c w2)
+  Tensor w_up;            // [dim] -> [hidden] (llama2.c w3)
+  Tensor b_up, b_down;    // optional f32 biases of w_up [hidden] and w_down [dim] (GPT-2)
+  Tensor bq, bk, bv;      // optional f32 biases of wq, wk, wv (qwen2)
   Tensor q_norm, k_norm;  // optional [head_dim] f32 RMSNorm of each head's q / k (qwen3, gemma3)
   Tensor post_attn_norm;  // optional [dim] f32 RMSNorm of the attention output (gemma3)
   Tensor post_ffn_norm;   // optional [dim] f32 RMSNorm of the FFN output (gemma3)
@@ -40,11 +43,16 @@ const std::vector<LayerSlot>& layer_slots();
 struct Model {
   std::string path;
   ModelConfig config;
-  Tensor token_embd;   // [dim] x vocab rows
-  Tensor output_norm;  // [dim] f32
-  Tensor output;       // classifier, [dim] x vocab rows; the same bytes as token_embd when tied
+  Tensor token_embd;     // [dim] x vocab rows
+  Tensor output_norm;    // [dim] f32
+  Tensor output_norm_b;  // optional [dim] f32 LayerNorm bias
+  Tensor position_embd;  // optional learned absolute positions, [dim] x context rows (GPT-2)
+  Tensor output;         // classifier, [dim] x vocab rows; the same bytes as token_embd when tied
   bool tied_output = false;
   Tensor rope_freqs;  // optional [head_dim/2] f32 divisors of the rope frequencies (Llama 3)
+  // optional [rotated/2] f32 divisors of Phi-3's longrope, for contexts up to and beyond
+  // config.rope_orig_ctx
+  Tensor rope_factors_short, rope_factors_long;
   std::vector<LayerWeights> layers;
   // --bf16-activations: BF16 weights multiply activations rounded to BF16 with the CPU's BF16
   // dot products (ops/matmul_bf16.h), as llama.cpp does; off, every product is exact f32 math.
@@ -55,8 +63,18 @@ struct Model {
 
   // Every weight tensor with its role, for `info` and export.
   std::vector<const Tensor*> all_tensors() const;
+
   size_t n_params() const;
 };
+
+// The optional tensors outside the layers with their GGUF names (token_embd, output_norm and
+// output are handled apart: they are always there, and output may be tied). Loader, exporter,
+// synth and clone walk this table.
+struct GlobalSlot {
+  Tensor Model::*member;
+  const char* gguf_name;
+};
+const std::vector<GlobalSlot>& global_slots();
 
 // Checks every tensor's shape and dtype against the config; throws InputError(path, ...).
 void validate_model(const Model& m);

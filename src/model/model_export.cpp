@@ -1,10 +1,12 @@
 #include "model/model_export.h"
 
 #include <cstdio>
+#include <deque>
 #include <vector>
 
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/fused.h"
 #include "ops/dequant.h"
 
 namespace ss {
@@ -46,12 +48,16 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   w.set(p + "embedding_length", GgufValue::of_u32(c.dim));
   w.set(p + "block_count", GgufValue::of_u32(c.n_layers));
   w.set(p + "feed_forward_length", GgufValue::of_u32(c.hidden_dim));
-  w.set(p + "rope.dimension_count", GgufValue::of_u32(c.head_dim));
+  const ArchSpec& arch = arch_of(c);
+  if (!arch.learned_positions)
+    w.set(p + "rope.dimension_count", GgufValue::of_u32(c.rotated_dims()));
   w.set(p + "attention.head_count", GgufValue::of_u32(c.n_heads));
   w.set(p + "attention.head_count_kv", GgufValue::of_u32(c.n_kv_heads));
   w.set(p + "attention.key_length", GgufValue::of_u32(c.head_dim));
   w.set(p + "attention.value_length", GgufValue::of_u32(c.head_dim));
-  w.set(p + "attention.layer_norm_rms_epsilon", GgufValue::of_f32(c.norm_eps));
+  w.set(p + (c.norm == NormKind::Layer ? "attention.layer_norm_epsilon"
+                                       : "attention.layer_norm_rms_epsilon"),
+        GgufValue::of_f32(c.norm_eps));
   w.set(p + "rope.freq_base", GgufValue::of_f32(c.rope_theta));
   if (c.rope_scale != 1.0f) {
     w.set(p + "rope.scaling.type", GgufValue::of_string("linear"));
@@ -72,20 +78,17 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
                  "in sinkscope.query_scale, which llama.cpp ignores\n",
                  path.c_str(), static_cast<double>(c.query_scale), c.arch.c_str());
   }
+  if (arch.gguf_write) arch.gguf_write(c, w);
   w.set(p + "vocab_size", GgufValue::of_u32(c.vocab_size));
   for (const auto& [key, value] : tokenizer) w.set(key, value);
   for (const auto& [key, value] : extra) w.set(key, value);
 
-  // Converted tensors need storage that outlives write().
-  std::vector<std::vector<uint8_t>> buffers;
-  auto add = [&](const std::string& gguf_name, const Tensor& t, bool is_matrix) {
-    DType out = is_matrix ? weight_type.value_or(t.type) : DType::F32;
-    std::vector<uint64_t> ne;
-    for (auto d : t.ne) ne.push_back(static_cast<uint64_t>(d));
-    if (out == t.type) {
-      w.add_tensor(gguf_name, out, ne, t.data);
-      return;
-    }
+  // Converted and fused tensors need storage that outlives write() (a deque keeps them put).
+  std::deque<std::vector<uint8_t>> buffers;
+  // t in the written dtype: the model's own bytes, or a converted copy.
+  auto encode = [&](const Tensor& t, bool is_matrix) {
+    const DType out = is_matrix ? weight_type.value_or(t.type) : DType::F32;
+    if (out == t.type) return t;
     const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
     std::vector<float> row(cols);
     auto& buf = buffers.emplace_back(dtype_row_bytes(out, cols) * rows);
@@ -93,18 +96,40 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
       dequantize_row(t.type, t.row(static_cast<int64_t>(r)), row.data(), cols);
       quantize_row(out, row.data(), buf.data() + r * dtype_row_bytes(out, cols), cols);
     }
-    w.add_tensor(gguf_name, out, ne, buf.data());
+    Tensor c = t;
+    c.type = out;
+    c.data = buf.data();
+    return c;
   };
-  buffers.reserve(5 + layer_slots().size() * model.layers.size());
+  auto put = [&](const std::string& gguf_name, const Tensor& t) {
+    std::vector<uint64_t> ne;
+    for (auto d : t.ne) ne.push_back(static_cast<uint64_t>(d));
+    w.add_tensor(gguf_name, t.type, ne, t.data);
+  };
+  auto add = [&](const std::string& gguf_name, const Tensor& t, bool is_matrix) {
+    put(gguf_name, encode(t, is_matrix));
+  };
   add("token_embd.weight", model.token_embd, true);
   add("output_norm.weight", model.output_norm, false);
   if (!model.tied_output) add("output.weight", model.output, true);
-  if (model.rope_freqs.data) add("rope_freqs.weight", model.rope_freqs, false);
+  for (const GlobalSlot& s : global_slots())
+    if ((model.*s.member).data)
+      add(s.gguf_name, model.*s.member, s.member == &Model::position_embd);
   for (size_t l = 0; l < model.layers.size(); ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
+    const LayerWeights& lw = model.layers[l];
     for (const LayerSlot& s : layer_slots()) {
-      const Tensor& t = model.layers[l].*s.member;
-      if (t.data) add(b + s.gguf_name, t, s.matrix);
+      const Tensor& t = lw.*s.member;
+      if (t.data && !is_fused_part(arch, s.member)) add(b + s.gguf_name, t, s.matrix);
+    }
+    for (const FusedSlot& f : gguf_fused_slots(arch)) {
+      std::vector<Tensor> parts;
+      for (auto m : f.parts) parts.push_back(encode(lw.*m, (lw.*m).ne.size() == 2));
+      std::vector<const Tensor*> ptrs;
+      for (const Tensor& t : parts) ptrs.push_back(&t);
+      std::vector<int64_t> ne;
+      auto& buf = buffers.emplace_back(concat_parts(ptrs, ne));
+      put(b + f.gguf_name, Tensor{b + f.gguf_name, parts[0].type, ne, buf.data()});
     }
   }
   w.write(path);

@@ -48,7 +48,7 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
   Model m;
   m.path = "synthetic";
   m.config = c;
-  m.owned.reserve(5 + layer_slots().size() * static_cast<size_t>(c.n_layers));
+  m.owned.reserve(8 + layer_slots().size() * static_cast<size_t>(c.n_layers));
   std::mt19937_64 rng(seed);
   auto matrix = [&](const std::string& name, int64_t cols, int64_t rows) {
     std::normal_distribution<float> dist(0.0f, 1.0f / std::sqrt(static_cast<float>(cols)));
@@ -79,7 +79,7 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     w.wv = matrix(b + "attn_v.weight", c.dim, c.kv_dim());
     w.wo = matrix(b + "attn_output.weight", c.q_dim(), c.dim);
     if (arch->pre_norms) w.ffn_norm = norm(b + "ffn_norm.weight");
-    w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
+    if (c.ffn_gated) w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
     w.w_down = matrix(b + "ffn_down.weight", c.hidden_dim, c.dim);
     w.w_up = matrix(b + "ffn_up.weight", c.dim, c.hidden_dim);
     // Tensors of the other architectures come after, so llama models keep their weights.
@@ -96,6 +96,29 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
       w.post_attn_norm = norm(b + "post_attention_norm.weight");
       w.post_ffn_norm = norm(b + "post_ffw_norm.weight");
     }
+    if (c.norm == NormKind::Layer) {
+      w.attn_norm_b = vec(b + "attn_norm.bias", c.dim, 0.0f, 0.1f);
+      w.ffn_norm_b = vec(b + "ffn_norm.bias", c.dim, 0.0f, 0.1f);
+    }
+    if (arch->linear_biases) {
+      w.bo = vec(b + "attn_output.bias", c.dim, 0.0f, 0.1f);
+      w.b_up = vec(b + "ffn_up.bias", c.hidden_dim, 0.0f, 0.5f);
+      w.b_down = vec(b + "ffn_down.bias", c.dim, 0.0f, 0.1f);
+    }
+  }
+  if (c.norm == NormKind::Layer) m.output_norm_b = vec("output_norm.bias", c.dim, 0.0f, 0.1f);
+  if (arch->learned_positions)
+    m.position_embd = matrix("position_embd.weight", c.dim, c.max_seq_len);
+  if (c.rope_orig_ctx > 0) {  // Phi-3 longrope: short factors near 1, long ones growing
+    const int n = c.rotated_dims() / 2;
+    std::vector<float> s(n), l(n);
+    std::uniform_real_distribution<float> jitter(0.0f, 0.2f);
+    for (int i = 0; i < n; ++i) {
+      s[i] = 1.0f + jitter(rng);
+      l[i] = 1.0f + 3.0f * static_cast<float>(i) / static_cast<float>(n) + jitter(rng);
+    }
+    m.rope_factors_short = own(m, "rope_factors_short.weight", DType::F32, {n}, s.data());
+    m.rope_factors_long = own(m, "rope_factors_long.weight", DType::F32, {n}, l.data());
   }
   validate_model(m);
   return m;
@@ -106,7 +129,7 @@ Model clone_model(const Model& src) {
   m.path = src.path;
   m.config = src.config;
   m.tied_output = src.tied_output;
-  m.owned.reserve(5 + layer_slots().size() * src.layers.size());
+  m.owned.reserve(8 + layer_slots().size() * src.layers.size());
   auto copy = [&](const Tensor& t) {
     Tensor out = t;
     auto& buf = m.owned.emplace_back(t.row_bytes() * static_cast<size_t>(t.rows()));
@@ -118,7 +141,8 @@ Model clone_model(const Model& src) {
   m.output_norm = copy(src.output_norm);
   m.output = src.tied_output ? m.token_embd : copy(src.output);
   m.output.name = src.output.name;
-  if (src.rope_freqs.data) m.rope_freqs = copy(src.rope_freqs);
+  for (const GlobalSlot& s : global_slots())
+    if ((src.*s.member).data) m.*s.member = copy(src.*s.member);
   for (const auto& l : src.layers) {
     LayerWeights& w = m.layers.emplace_back();
     for (const LayerSlot& s : layer_slots())

@@ -14,6 +14,18 @@ void rmsnorm(float* out, const float* x, const float* w, size_t n, float eps) {
   for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(w[i] * (scale * x[i]));
 }
 
+void layernorm(float* out, const float* x, const float* w, const float* b, size_t n, float eps) {
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / static_cast<double>(n);
+  double var = 0;
+  for (size_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  // In double and rounded once, as rmsnorm.
+  const double scale = 1.0 / std::sqrt(var / static_cast<double>(n) + eps);
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(w[i] * ((x[i] - mean) * scale) + (b ? b[i] : 0.0));
+}
+
 void softmax(float* x, size_t n) {
   float mx = x[0];
   for (size_t i = 1; i < n; ++i) mx = std::fmax(mx, x[i]);
@@ -44,6 +56,7 @@ void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float p
 }
 
 void rope_rotate(float* v, size_t head_dim, RopeStyle style, const double* cos_sin) {
+  if (style == RopeStyle::None) return;
   const size_t half = head_dim / 2;
   for (size_t p = 0; p < half; ++p) {
     const double c = cos_sin[2 * p], s = cos_sin[2 * p + 1];
@@ -68,6 +81,21 @@ void geglu_tanh(float* gate, const float* up, size_t n) {
     const double g = gate[i];
     gate[i] =
         static_cast<float>(0.5 * g * (1.0 + std::tanh(k * (g + 0.044715 * g * g * g))) * up[i]);
+  }
+}
+
+void gelu_tanh(float* x, size_t n) {
+  const double k = std::sqrt(2.0 / 3.14159265358979323846);
+  for (size_t i = 0; i < n; ++i) {
+    const double g = x[i];
+    x[i] = static_cast<float>(0.5 * g * (1.0 + std::tanh(k * (g + 0.044715 * g * g * g))));
+  }
+}
+
+void gelu_erf(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const double g = x[i];
+    x[i] = static_cast<float>(0.5 * g * (1.0 + std::erf(g / std::sqrt(2.0))));
   }
 }
 

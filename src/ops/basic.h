@@ -9,6 +9,9 @@ namespace ss {
 // out = x / sqrt(mean(x²) + eps) * w
 void rmsnorm(float* out, const float* x, const float* w, size_t n, float eps);
 
+// out = (x - mean(x)) / sqrt(var(x) + eps) * w + b (LayerNorm; b may be null)
+void layernorm(float* out, const float* x, const float* w, const float* b, size_t n, float eps);
+
 // In-place softmax over n values; returns nothing, the row sums to 1.
 void softmax(float* x, size_t n);
 
@@ -36,6 +39,11 @@ void swiglu(float* gate, const float* up, size_t n);
 // GeGLU with tanh GELU (PyTorch gelu(approximate="tanh"), ggml_gelu):
 // gate[i] = 0.5·g·(1 + tanh(sqrt(2/π)·(g + 0.044715·g³))) * up[i]
 void geglu_tanh(float* gate, const float* up, size_t n);
+
+// In place, x[i] = gelu(x[i]): the tanh approximation (GPT-2's gelu_new) or the exact erf form
+// (PyTorch's default, GPT-NeoX).
+void gelu_tanh(float* x, size_t n);
+void gelu_erf(float* x, size_t n);
 
 // Logit soft-capping: x[i] = cap · tanh(x[i] / cap)
 void softcap(float* x, size_t n, float cap);

@@ -5,10 +5,16 @@
 namespace ss {
 
 // How rotary embedding pairs the values of a head: (2i, 2i+1) as GGUF `llama` stores Q/K, or
-// (i, i + head_dim/2) ("NEOX", rotate halves) as GGUF qwen2, qwen3 and gemma3 do.
-enum class RopeStyle { Adjacent, Neox };
+// (i, i + rotated/2) ("NEOX", rotate halves) as GGUF qwen2, qwen3, gemma and gptneox do; None
+// for models with learned absolute positions and no rotary embedding (GPT-2).
+enum class RopeStyle { Adjacent, Neox, None };
 
-// The FFN gate activation: SwiGLU (silu) or GeGLU with tanh-approximated GELU (Gemma).
-enum class FfnAct { Silu, GeluTanh };
+// The FFN activation: of the gate in a gated FFN (SwiGLU with silu, GeGLU with tanh GELU), or of
+// the up projection in a plain one (GPT-2's tanh GELU, GPT-NeoX's exact erf GELU).
+enum class FfnAct { Silu, GeluTanh, GeluErf };
+
+// The norm of the block's input and the final norm: RMSNorm (weight only), or LayerNorm with a
+// bias (GPT-2, GPT-NeoX).
+enum class NormKind { Rms, Layer };
 
 }  // namespace ss

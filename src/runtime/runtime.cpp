@@ -66,6 +66,18 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   });
 }
 
+// Divisors of the rope frequencies: Llama 3's, or Phi-3's longrope factors, long ones when the
+// positions reach beyond the original context (transformers decides by the largest position of
+// the forward pass: the same rule per call here).
+const float* Runtime::rope_divisors(int end_pos) const {
+  if (model_.rope_freqs.data) return model_.rope_freqs.f32();
+  const ModelConfig& c = model_.config;
+  const Tensor& f = end_pos > c.rope_orig_ctx && model_.rope_factors_long.data
+                        ? model_.rope_factors_long
+                        : model_.rope_factors_short;
+  return f.data ? f.f32() : nullptr;
+}
+
 namespace {
 
 // x[i] += b for each of n rows of width b's length.
@@ -98,10 +110,17 @@ void Runtime::per_token(size_t n, const std::function<void(size_t, size_t)>& fn)
     fn(0, n);
 }
 
-// x[i] = embedding of tokens[i], times the architecture's embedding scale.
-void Runtime::embed(std::span<const int> tokens, float* x) {
+// x[i] = embedding of tokens[i], times the architecture's embedding scale, plus the learned
+// embedding of position pos0 + i where the model has them (GPT-2).
+void Runtime::embed(std::span<const int> tokens, int pos0, float* x) {
   const ModelConfig& c = model_.config;
   const size_t D = c.dim;
+  const Tensor& pe = model_.position_embd;
+  if (pe.data && pos0 + static_cast<int64_t>(tokens.size()) > pe.rows())
+    throw InputError(model_.path, "position " + std::to_string(pos0 + tokens.size() - 1) +
+                                      " is beyond the " + std::to_string(pe.rows()) +
+                                      " learned positions of position_embd.weight");
+  std::vector<float> pos_row(pe.data ? D : 0);
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
       throw std::invalid_argument("token id " + std::to_string(tokens[i]) + " is out of range");
@@ -110,18 +129,30 @@ void Runtime::embed(std::span<const int> tokens, float* x) {
     if (c.embed_scale != 1.0f)
       for (size_t d = 0; d < D; ++d)
         xi[d] = static_cast<float>(xi[d] * static_cast<double>(c.embed_scale));
+    if (pe.data) {
+      dequantize_row(pe.type, pe.row(pos0 + static_cast<int64_t>(i)), pos_row.data(), D);
+      for (size_t d = 0; d < D; ++d) xi[d] += pos_row[d];
+    }
   }
 }
 
-// The block's input: x RMS-normed into xb by norm, or x itself where the block has no pre-norm
-// (OLMo 2).
-const float* Runtime::pre_norm(const Tensor& norm, int n, Activations& a) {
-  if (!norm.data) return a.x.data();
+// out = the model's norm of one row of x: RMSNorm, or LayerNorm with its bias.
+void Runtime::norm_row(float* out, const float* x, const Tensor& weight, const Tensor& bias) const {
   const ModelConfig& c = model_.config;
-  const size_t D = c.dim;
-  float *x = a.x.data(), *xb = a.xb.data();
+  if (c.norm == NormKind::Layer)
+    layernorm(out, x, weight.f32(), bias.data ? bias.f32() : nullptr, c.dim, c.norm_eps);
+  else
+    rmsnorm(out, x, weight.f32(), c.dim, c.norm_eps);
+}
+
+// The block's input: x normed into xb, or x itself where the block has no pre-norm (OLMo 2).
+const float* Runtime::pre_norm(const Tensor& norm, const Tensor& bias, const float* x, int n,
+                               Activations& a) {
+  if (!norm.data) return x;
+  const size_t D = model_.config.dim;
+  float* xb = a.xb.data();
   per_token(static_cast<size_t>(n), [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) rmsnorm(xb + i * D, x + i * D, norm.f32(), D, c.norm_eps);
+    for (size_t i = i0; i < i1; ++i) norm_row(xb + i * D, x + i * D, norm, bias);
   });
   return xb;
 }
@@ -135,7 +166,8 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   float *x = a.x.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
   for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
 
-  const float* in = pre_norm(w.attn_norm, n, a);
+  if (c.parallel_residual) std::copy_n(x, N * D, a.x_in.data());
+  const float* in = pre_norm(w.attn_norm, w.attn_norm_b, x, n, a);
   project(w.wq, in, N, q);
   project(w.wk, in, N, k);
   project(w.wv, in, N, v);
@@ -152,19 +184,26 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
     norm_rows(k, w.k_norm, N * KV / width, width, c.norm_eps);
   }
 
-  // Rotate q and k, and append k (transposed) and v to the cache.
-  const float* freq_div = model_.rope_freqs.data ? model_.rope_freqs.f32() : nullptr;
+  // Rotate the leading rotated dims of each head of q and k, and append k (transposed) and v to
+  // the cache.
+  const size_t RD = static_cast<size_t>(c.rotated_dims());
+  const float* freq_div = rope_divisors(pos0 + n);
+  const double attn_factor = c.rope_attn_factor;
   float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
   float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
   per_token(N, [&](size_t i0, size_t i1) {
-    std::vector<double> cos_sin(HD);
+    std::vector<double> cos_sin(RD);
     for (size_t i = i0; i < i1; ++i) {
       const int pos = pos0 + static_cast<int>(i);
-      rope_angles(cos_sin.data(), HD, pos, plan.rope_theta, plan.rope_scale, freq_div);
-      for (int h = 0; h < c.n_heads; ++h)
-        rope_rotate(q + i * Q + h * HD, HD, plan.rope_style, cos_sin.data());
-      for (int h = 0; h < c.n_kv_heads; ++h)
-        rope_rotate(k + i * KV + h * HD, HD, plan.rope_style, cos_sin.data());
+      if (RD > 0) {
+        rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, freq_div);
+        if (attn_factor != 1.0)
+          for (double& v : cos_sin) v *= attn_factor;
+        for (int h = 0; h < c.n_heads; ++h)
+          rope_rotate(q + i * Q + h * HD, RD, plan.rope_style, cos_sin.data());
+        for (int h = 0; h < c.n_kv_heads; ++h)
+          rope_rotate(k + i * KV + h * HD, RD, plan.rope_style, cos_sin.data());
+      }
       for (size_t e = 0; e < KV; ++e) kc[e * k_stride() + static_cast<size_t>(pos)] = k[i * KV + e];
       std::copy_n(v + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
     }
@@ -192,25 +231,41 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   }
 }
 
-// x += W_down · (act(W_gate · normed x) * W_up · normed x), with the layer's post-norm.
+// x += W_down · (act(W_gate · normed x) * W_up · normed x), or W_down · act(W_up · normed x +
+// b_up) + b_down in a plain FFN, with the layer's post-norm. A parallel residual's FFN reads
+// the layer's input rather than x after attention.
 void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[l];
   const size_t D = c.dim, F = c.hidden_dim, N = n;
   float *x = a.x.data(), *gate = a.gate.data(), *o = a.o.data();
-  const float* in = pre_norm(w.ffn_norm, n, a);
-  project(w.w_gate, in, N, gate);
-  project(w.w_up, in, N, a.up.data());
-  per_token(N, [&](size_t i0, size_t i1) {
-    float* g = gate + i0 * F;
-    const float* u = a.up.data() + i0 * F;
-    if (plans_[l].ffn_act == FfnAct::GeluTanh)
-      geglu_tanh(g, u, (i1 - i0) * F);
-    else
-      swiglu(g, u, (i1 - i0) * F);
-  });
+  const float* in =
+      pre_norm(w.ffn_norm, w.ffn_norm_b, c.parallel_residual ? a.x_in.data() : x, n, a);
+  const FfnAct act = plans_[l].ffn_act;
+  if (c.ffn_gated) {
+    project(w.w_gate, in, N, gate);
+    project(w.w_up, in, N, a.up.data());
+    per_token(N, [&](size_t i0, size_t i1) {
+      float* g = gate + i0 * F;
+      const float* u = a.up.data() + i0 * F;
+      if (act == FfnAct::GeluTanh)
+        geglu_tanh(g, u, (i1 - i0) * F);
+      else
+        swiglu(g, u, (i1 - i0) * F);
+    });
+  } else {
+    project(w.w_up, in, N, gate);
+    if (w.b_up.data) add_bias(gate, w.b_up, N);
+    per_token(N, [&](size_t i0, size_t i1) {
+      if (act == FfnAct::GeluErf)
+        gelu_erf(gate + i0 * F, (i1 - i0) * F);
+      else
+        gelu_tanh(gate + i0 * F, (i1 - i0) * F);
+    });
+  }
   for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate);
   project(w.w_down, gate, N, o);
+  if (w.b_down.data) add_bias(o, w.b_down, N);
   if (w.post_ffn_norm.data) norm_rows(o, w.post_ffn_norm, N, D, c.norm_eps);
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
@@ -263,8 +318,9 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   fit(act_.x, N * D), fit(act_.xb, N * D), fit(act_.o, N * D);
   fit(act_.q, N * Q), fit(act_.z, N * Q), fit(act_.k, N * KV), fit(act_.v, N * KV);
   fit(act_.gate, N * F), fit(act_.up, N * F);
+  if (c.parallel_residual) fit(act_.x_in, N * D);
 
-  embed(tokens, act_.x.data());
+  embed(tokens, pos0, act_.x.data());
   for (int l = 0; l < c.n_layers; ++l) {
     attention_block(l, pos0, n, act_);
     ffn_block(l, pos0, n, act_);
@@ -272,8 +328,8 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   }
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i)
-      rmsnorm(act_.xb.data() + i * D, act_.x.data() + i * D, model_.output_norm.f32(), D,
-              c.norm_eps);
+      norm_row(act_.xb.data() + i * D, act_.x.data() + i * D, model_.output_norm,
+               model_.output_norm_b);
   });
   return act_.xb.data();
 }

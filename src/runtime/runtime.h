@@ -52,10 +52,14 @@ class Runtime {
   void check_finite(const float* x, size_t n_tokens, size_t width, int pos0, int layer) const;
   struct Activations {
     std::vector<float> x, xb, q, k, v, z, o, gate, up;
+    std::vector<float> x_in;  // the layer's input, kept for the FFN of a parallel residual
   };
   // The blocks of hidden(), in order; x is the residual stream [n][dim].
-  void embed(std::span<const int> tokens, float* x);
-  const float* pre_norm(const Tensor& norm, int n, Activations& a);
+  void embed(std::span<const int> tokens, int pos0, float* x);
+  const float* rope_divisors(int end_pos) const;
+  void norm_row(float* out, const float* x, const Tensor& weight, const Tensor& bias) const;
+  const float* pre_norm(const Tensor& norm, const Tensor& bias, const float* x, int n,
+                        Activations& a);
   void attention_block(int layer, int pos0, int n, Activations& a);
   void ffn_block(int layer, int pos0, int n, Activations& a);
   // Causal attention of the n new queries over the cached keys and values of one layer.
