@@ -47,15 +47,22 @@ sys.exit(0 if ok else 1)
 PY
 }
 for spec in "llama --seed 1" "qwen2 --seed 3" "qwen3 --seed 4" "gemma2 --seed 8" "gemma3 --seed 5" \
-            "olmo2 --seed 12" "gemma2 --seed 9 --shape small --dtype q8_0"; do
-  name=$(echo "$spec" | sed 's/--seed //; s/--shape //; s/--dtype //' | tr ' ' '_')
+            "olmo2 --seed 12" "gpt2 --seed 14" "gptneox --seed 16" "gptneox --seed 21 --sequential-residual" \
+            "phi3 --seed 18" "phi3 --seed 19 --shape small" \
+            "gemma2 --seed 9 --shape small --dtype q8_0"; do
+  name=$(echo "$spec" | sed 's/--seed //; s/--shape //; s/--dtype //; s/--//' | tr ' ' '_')
   # shellcheck disable=SC2086
   "$bin" synth --arch $spec --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
   case $spec in *q8_0*) check "$name" "$dir/$name.gguf" 0 ;; *) check "$name" "$dir/$name.gguf" ;; esac
 done
-# A GGUF that convert wrote from a Hugging Face folder.
-"$bin" synth --arch gemma2 --seed 10 --vocab "$shared/models/tok512.bin" -o "$dir/g2.gguf" -q
-"$bin" convert -m "$dir/g2.gguf" -o "$dir/g2.hf" --format safetensors --quiet
-"$bin" convert -m "$dir/g2.hf" --tokenizer "$dir/g2.gguf" -o "$dir/g2.back.gguf" --quiet
-check gemma2_from_hf "$dir/g2.back.gguf"
+# GGUFs that convert wrote from Hugging Face folders (GPT-2's transposed Conv1D, GPT-NeoX's
+# per-head qkv and Phi-3's fused tensors repacked on the way).
+for spec in "gemma2 --seed 10" "gpt2 --seed 23" "gptneox --seed 24" "phi3 --seed 25 --shape small"; do
+  name=$(echo "$spec" | cut -d' ' -f1)_from_hf
+  # shellcheck disable=SC2086
+  "$bin" synth --arch $spec --vocab "$shared/models/tok512.bin" -o "$dir/$name.src.gguf" -q
+  "$bin" convert -m "$dir/$name.src.gguf" -o "$dir/$name.hf" --format safetensors --quiet
+  "$bin" convert -m "$dir/$name.hf" --tokenizer "$dir/$name.src.gguf" -o "$dir/$name.gguf" --quiet
+  check "$name" "$dir/$name.gguf"
+done
 exit $status

@@ -147,9 +147,10 @@ void add_synth(CLI::App& root) {
           llama3_rope_divisors(c.head_dim, c.rope_theta, parse_llama3_rope(a->llama3_rope));
       m.rope_freqs = add_owned_f32(m, "rope_freqs.weight", {c.head_dim / 2}, div);
     }
-    write_model_gguf(
-        m, tokenizer, a->out, type,
-        "sinkscope synth " + a->arch + " " + a->shape + " seed " + std::to_string(a->seed));
+    // The name leaves the architecture out: llama.cpp sets token attributes by matching it in
+    // general.name (Phi-3's "</s>", "<|endoftext|>"), tokens a test vocabulary lacks.
+    write_model_gguf(m, tokenizer, a->out, type,
+                     "sinkscope random weights, " + a->shape + ", seed " + std::to_string(a->seed));
     if (!a->quiet) std::fprintf(stderr, "wrote %s\n", a->out.c_str());
   });
 }
