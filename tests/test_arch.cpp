@@ -8,7 +8,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "eval/perplexity.h"
 #include "experiments/analyze.h"
 #include "format/gguf.h"
+#include "format/safetensors.h"
 #include "model/arch.h"
 #include "model/layer_plan.h"
 #include "model/load_model.h"
@@ -166,6 +169,89 @@ TEST(Arch, BadInputIsOneLineError) {
               std::string::npos)
         << e.what();
   }
+}
+
+// The zoo's own ways to be broken, each one line naming the file and the tensor or key: a GGUF
+// gpt2 without its learned positions, a fused attn_qkv of the wrong size, longrope factors of
+// the wrong length, an odd partial rotary count; positions past GPT-2's learned ones; Hugging
+// Face folders with a missing or mis-shaped fused tensor and a bad longrope config.
+TEST(Arch, ZooBadInputNamesTheFileAndTensor) {
+  auto expect_error = [](const std::string& path, const std::string& want) {
+    try {
+      load_model(path);
+      ADD_FAILURE() << "loaded " << path << ", wanted: " << want;
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(want), std::string::npos) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+  };
+  const std::string dir = test::temp_dir();
+  auto rewrite = [&](const std::string& arch, const std::function<void(Model&)>& edit,
+                     const GgufMetadata& extra = {}) {
+    const std::string src = synth(arch, arch == "phi3" ? "--shape small" : "");
+    Model m = clone_model(load_model(src));
+    edit(m);
+    const std::string path = dir + "/" + arch + "-broken.gguf";
+    write_model_gguf(m, tokenizer_metadata(GgufFile(src)), path, std::nullopt, "", extra);
+    return path;
+  };
+  std::string p = rewrite("gpt2", [](Model& m) { m.position_embd = Tensor{}; });
+  expect_error(p, p + ": missing tensor position_embd.weight");
+  p = rewrite("gptneox", [](Model& m) { --m.layers[1].wv.ne[1]; });
+  expect_error(p, p + ": tensor blk.1.attn_qkv.weight has 191 rows, expected 192");
+  p = rewrite("phi3", [](Model& m) { --m.rope_factors_long.ne[0]; });
+  expect_error(p, p + ": tensor rope_factors_long.weight has shape [15, 1], expected [16, 1]");
+  p = rewrite("gptneox", [](Model&) {}, {{"gptneox.rope.dimension_count", GgufValue::of_u32(3)}});
+  expect_error(p, p + ": gptneox.rope.dimension_count 3 must be even and at most the head");
+  // 300 positions of a GPT-2 that learned 256.
+  const std::string gpt2 = synth("gpt2");
+  auto r = test::run_cli("perplexity -m " + gpt2 + " -f " +
+                         test::shared("data/text/tinystories-valid-sample.txt") +
+                         " --ctx 300 --chunks 1 --quiet");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(gpt2 + ": position 256 is beyond the 256 learned positions of "
+                              "position_embd.weight"),
+            std::string::npos)
+      << r.err;
+
+  // Hugging Face folders.
+  for (const std::string arch : {"gpt2", "gptneox", "phi3"}) {
+    const std::string hf = dir + "/" + arch + "-hf";
+    r = test::run_cli("convert -m " + synth(arch, "--shape small") + " --format safetensors -o " +
+                      hf + " --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  auto edit_config = [](const std::string& hf, const std::function<void(nlohmann::json&)>& f) {
+    nlohmann::json j = nlohmann::json::parse(std::ifstream(hf + "/config.json"));
+    f(j);
+    std::ofstream(hf + "/config.json") << j.dump();
+  };
+  const std::string g2 = dir + "/gpt2-hf";
+  edit_config(g2, [](nlohmann::json& j) { j["n_inner"] = 100; });
+  expect_error(g2, g2 + "/model.safetensors: tensor 'transformer.h.0.mlp.c_fc.weight' has "
+                        "shape [256, 1024], config.json implies [256, 100]");
+  edit_config(g2, [](nlohmann::json& j) { j["model_type"] = "gpt3"; });
+  expect_error(g2, g2 + "/config.json: unsupported model_type 'gpt3'");
+  const std::string phi = dir + "/phi3-hf";
+  edit_config(phi, [](nlohmann::json& j) { j["rope_scaling"]["long_factor"] = {1.0, 2.0}; });
+  expect_error(phi, phi + "/config.json: rope_scaling.long_factor must be an array of 16 numbers");
+  edit_config(phi, [](nlohmann::json& j) { j["rope_scaling"]["type"] = "yarn"; });
+  expect_error(phi,
+               "unsupported rope_scaling type 'yarn' for phi3 (supported: linear, "
+               "longrope, su)");
+  // A folder whose fused qkv is missing.
+  const std::string nx = dir + "/gptneox-hf";
+  {
+    SafetensorsFile f(nx + "/model.safetensors");
+    SafetensorsWriter out;
+    for (const SafetensorsTensor& t : f.tensors())
+      if (t.name != "gpt_neox.layers.2.attention.query_key_value.weight")
+        out.add_tensor(t.name, t.type, t.shape, t.data);
+    out.write(nx + "/tmp.safetensors");
+  }
+  std::filesystem::rename(nx + "/tmp.safetensors", nx + "/model.safetensors");
+  expect_error(nx, "missing tensor 'gpt_neox.layers.2.attention.query_key_value.weight'");
 }
 
 // Hyper-parameters that used to run into a silent wrong number (issue 21's examples): a negative

@@ -117,7 +117,7 @@ void Runtime::embed(std::span<const int> tokens, int pos0, float* x) {
   const size_t D = c.dim;
   const Tensor& pe = model_.position_embd;
   if (pe.data && pos0 + static_cast<int64_t>(tokens.size()) > pe.rows())
-    throw InputError(model_.path, "position " + std::to_string(pos0 + tokens.size() - 1) +
+    throw InputError(model_.path, "position " + std::to_string(std::max<int64_t>(pos0, pe.rows())) +
                                       " is beyond the " + std::to_string(pe.rows()) +
                                       " learned positions of position_embd.weight");
   std::vector<float> pos_row(pe.data ? D : 0);
