@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <random>
+#include <vector>
 
 #include "base/fp16.h"
 #include "ops/basic.h"
@@ -149,6 +150,40 @@ TEST(Ops, SoftmaxAndRmsnorm) {
   rmsnorm(out, v, w, 2, 0.0f);  // rms = sqrt(12.5)
   EXPECT_NEAR(out[0], 3 / std::sqrt(12.5), 1e-6);
   EXPECT_NEAR(out[1], 8 / std::sqrt(12.5), 1e-6);
+}
+
+TEST(Ops, LayerNormAndGelu) {
+  // LayerNorm of (1, 2, 3, 4): mean 2.5, variance 1.25.
+  const float x[4] = {1, 2, 3, 4}, w[4] = {1, 2, 1, 1}, b[4] = {0, 0, 0.5f, 0};
+  float out[4];
+  layernorm(out, x, w, b, 4, 0.0f);
+  const double sd = std::sqrt(1.25);
+  EXPECT_NEAR(out[0], -1.5 / sd, 1e-6);
+  EXPECT_NEAR(out[1], 2 * -0.5 / sd, 1e-6);
+  EXPECT_NEAR(out[2], 0.5 / sd + 0.5, 1e-6);
+  EXPECT_NEAR(out[3], 1.5 / sd, 1e-6);
+  // GELU at 1 and -2: the erf form exactly, the tanh form (values from the formulas).
+  float e[2] = {1, -2}, t[2] = {1, -2};
+  gelu_erf(e, 2);
+  gelu_tanh(t, 2);
+  EXPECT_NEAR(e[0], 0.8413447460685429, 1e-7);
+  EXPECT_NEAR(e[1], -0.04550026389635842, 1e-7);
+  EXPECT_NEAR(t[0], 0.8411919906082768, 1e-7);
+  EXPECT_NEAR(t[1], -0.04540230591222555, 1e-7);
+}
+
+TEST(Ops, PartialNeoxRopeLeavesTheRestOfTheHead) {
+  // Two rotated dims of a head of 4 (GPT-NeoX's rotary_pct 0.5): pair (0, 1) turns by pos.
+  float v[4] = {1, 0, 7, 9};
+  std::vector<double> cs(2);
+  rope_angles(cs.data(), 2, 3, 10000.0f, 1.0f, nullptr);
+  rope_rotate(v, 2, RopeStyle::Neox, cs.data());
+  EXPECT_NEAR(v[0], std::cos(3.0), 1e-6);
+  EXPECT_NEAR(v[1], std::sin(3.0), 1e-6);
+  EXPECT_EQ(v[2], 7.0f);
+  EXPECT_EQ(v[3], 9.0f);
+  rope_rotate(v, 4, RopeStyle::None, cs.data());  // GPT-2: no rotation at all
+  EXPECT_EQ(v[2], 7.0f);
 }
 
 TEST(Ops, RopeRotatesAdjacentPairs) {
