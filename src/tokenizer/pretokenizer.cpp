@@ -314,9 +314,25 @@ void split_piece(const std::string& s, const PreTokenizer::Step& step,
     if (!p.is_match && p.end > p.begin) out.push_back(s.substr(p.begin, p.end - p.begin));
 }
 
+// Metaspace before its split: spaces become the replacement, which also goes in front when the
+// prepend scheme asks (first: the piece begins the input) and the piece does not start with it.
+std::string metaspace(const std::string& s, const PreTokenizer::Step& step, bool first) {
+  std::string out;
+  const bool prepend =
+      step.prepend == PrependScheme::Always || (step.prepend == PrependScheme::First && first);
+  if (prepend && !s.starts_with(step.replacement) && !s.starts_with(' ')) out = step.replacement;
+  for (char c : s) {
+    if (c == ' ')
+      out += step.replacement;
+    else
+      out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
-std::vector<std::string> PreTokenizer::split(std::string_view text) const {
+std::vector<std::string> PreTokenizer::split(std::string_view text, bool at_start) const {
   std::vector<std::string> pieces;
   if (text.empty()) return pieces;
   pieces.emplace_back(text);
@@ -324,7 +340,15 @@ std::vector<std::string> PreTokenizer::split(std::string_view text) const {
   for (const Step& step : steps_) {
     next.clear();
     for (std::string& p : pieces) {
-      if (step.kind == Step::Kind::ByteLevel) {
+      if (step.kind == Step::Kind::Metaspace) {
+        const bool first = at_start && &p == &pieces.front();
+        p = metaspace(p, step, first);
+        if (step.pattern) {
+          split_piece(p, step, next);
+        } else {
+          next.push_back(std::move(p));
+        }
+      } else if (step.kind == Step::Kind::ByteLevel) {
         if (step.add_prefix_space && !p.starts_with(' ')) p.insert(0, 1, ' ');
         if (!step.pattern) {
           next.push_back(std::move(p));

@@ -1,7 +1,8 @@
 #pragma once
 // Text preparation for BPE tokenizers, as Hugging Face `tokenizers` defines it: normalizers
 // (Unicode NFC/NFD/NFKC/NFKD via utf8proc, Replace, Prepend), pre-tokenizers (Split by a regex
-// or a literal with each delimiter behaviour, ByteLevel), and GPT-2's byte-to-unicode alphabet.
+// or a literal with each delimiter behaviour, ByteLevel, Metaspace), and GPT-2's byte-to-unicode
+// alphabet.
 //
 // Regexes are PCRE2 patterns compiled in UTF + UCP mode (\s, \p{L}, \p{N} are Unicode-aware)
 // with PCRE2_MATCH_INVALID_UTF, so text that is not valid UTF-8 never crashes anything: invalid
@@ -79,21 +80,29 @@ class Normalizer {
 // How Split treats the delimiters (matches) it finds, as in HF tokenizers.
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 
+// When Metaspace puts the replacement before a piece that does not start with one.
+enum class PrependScheme { Always, First, Never };
+
 class PreTokenizer {
  public:
   struct Step {
-    enum class Kind { Split, ByteLevel } kind = Kind::Split;
-    std::shared_ptr<const Regex> pattern;  // Split; ByteLevel with use_regex (GPT-2's regex)
+    enum class Kind { Split, ByteLevel, Metaspace } kind = Kind::Split;
+    // Split; ByteLevel with use_regex (GPT-2's regex); Metaspace with split (the replacement)
+    std::shared_ptr<const Regex> pattern;
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false;            // Split: the matches are the pieces, not the delimiters
     bool add_prefix_space = false;  // ByteLevel: prefix each piece not starting with ' ' with one
+    std::string replacement;        // Metaspace: what spaces become ("▁")
+    PrependScheme prepend = PrependScheme::Always;  // Metaspace; First: only at the text's start
   };
 
   void add(Step step) { steps_.push_back(std::move(step)); }
   bool empty() const { return steps_.empty(); }
   const std::vector<Step>& steps() const { return steps_; }
   // Splits text into words by applying the steps in order to every piece; empty pieces vanish.
-  std::vector<std::string> split(std::string_view text) const;
+  // at_start: text begins the input (rather than following an added token), which Metaspace's
+  // prepend scheme First asks.
+  std::vector<std::string> split(std::string_view text, bool at_start = true) const;
 
  private:
   std::vector<Step> steps_;

@@ -84,17 +84,44 @@ SpmTokenizer::SpmTokenizer(Vocab vocab) : vocab_(std::move(vocab)) {
       piece_to_id_.emplace(vocab_.tokens[i], id);  // the first of duplicate pieces wins
     }
   }
+
+  // llama.cpp cuts control, unknown and user-defined tokens out of the text first, the first
+  // two only when parsing special tokens.
+  if (!vocab_.rstrip.empty() && vocab_.rstrip.size() != n)
+    throw std::invalid_argument("SpmTokenizer: rstrip and tokens differ in size");
+  for (size_t i = 0; i < n; ++i) {
+    const TokenType t = vocab_.types[i];
+    if (t == TokenType::Control || t == TokenType::Unknown || t == TokenType::UserDefined)
+      added_.add(vocab_.tokens[i], static_cast<int>(i), t != TokenType::UserDefined, false,
+                 !vocab_.rstrip.empty() && vocab_.rstrip[i]);
+  }
 }
 
-std::vector<int> SpmTokenizer::encode(std::string_view text, bool add_bos) const {
+std::vector<int> SpmTokenizer::encode(std::string_view text, bool add_bos,
+                                      bool parse_special) const {
   std::vector<int> out;
   if (add_bos) out.push_back(vocab_.bos_id);
-  if (text.empty()) return out;
+  // The dummy prefix goes before the text and before text that follows an added token.
+  bool after_added = true;
+  for (const AddedTokens::Section& sec : added_.split(text, parse_special)) {
+    if (!sec.text.empty()) {
+      encode_text(sec.text, vocab_.add_space_prefix && after_added, out);
+      after_added = false;
+    }
+    if (sec.added >= 0) {
+      out.push_back(sec.added);
+      after_added = true;
+    }
+  }
+  return out;
+}
 
+void SpmTokenizer::encode_text(std::string_view text, bool space_prefix,
+                               std::vector<int>& out) const {
   // Normalize: dummy prefix, spaces as "▁".
   std::string norm;
   norm.reserve(text.size() + text.size() / 4 + kSpaceMark.size());
-  if (vocab_.add_space_prefix) norm += kSpaceMark;
+  if (space_prefix) norm += kSpaceMark;
   for (char c : text) {
     if (c == ' ')
       norm += kSpaceMark;
@@ -172,7 +199,6 @@ std::vector<int> SpmTokenizer::encode(std::string_view text, bool add_bos) const
       out.push_back(b >= 0 ? b : vocab_.unk_id);
     }
   }
-  return out;
 }
 
 std::string SpmTokenizer::decode_token(int prev, int token) const {

@@ -4,12 +4,15 @@
 // that are not valid UTF-8, or characters without a piece, fall back to <0xNN> byte tokens), then
 // the adjacent pair whose merged piece has the highest score is merged (leftmost on ties) until
 // no merge is possible. O(n log n) with a priority queue, so whole corpora tokenize quickly.
+// As in llama.cpp, control, unknown and user-defined tokens (Phi-3's "<|user|>", "</s>") are cut
+// out of the text first (see AddedTokens), and the dummy prefix also goes after each of them.
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/added_tokens.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 
@@ -19,8 +22,12 @@ class SpmTokenizer : public Tokenizer {
  public:
   explicit SpmTokenizer(Vocab vocab);
 
-  // Token ids of text, BOS first when add_bos.
-  std::vector<int> encode(std::string_view text, bool add_bos) const override;
+  // Token ids of text, BOS first when add_bos. User-defined tokens are always cut out of the
+  // text; control and unknown ones only when parse_special.
+  std::vector<int> encode(std::string_view text, bool add_bos) const override {
+    return encode(text, add_bos, false);
+  }
+  std::vector<int> encode(std::string_view text, bool add_bos, bool parse_special) const;
   // The text of one token as it continues a sequence whose previous token is prev
   // (after BOS the leading space of the dummy prefix is dropped, as llama2.c does).
   std::string decode_token(int prev, int token) const override;
@@ -34,9 +41,13 @@ class SpmTokenizer : public Tokenizer {
   size_t vocab_size() const override { return vocab_.size(); }
 
  private:
+  // Appends the ids of text that holds no added token.
+  void encode_text(std::string_view text, bool space_prefix, std::vector<int>& out) const;
+
   Vocab vocab_;
   std::unordered_map<std::string, int> piece_to_id_;
   int byte_ids_[256];
+  AddedTokens added_;
 };
 
 }  // namespace ss

@@ -100,8 +100,21 @@ void read_normalizer(const Reader& r, const json& n, const std::string& where,
     for (size_t i = 0; i < list.size(); ++i)
       read_normalizer(r, list[i], where + ".normalizers[" + std::to_string(i) + "]", out);
   } else {
-    r.fail(where + ": normalizer type '" + type + "' is not supported");
+    r.fail(where + ": normalizer type '" + type +
+           "' is not supported (NFC, NFD, NFKC, NFKD, Replace, Prepend, Sequence)");
   }
+}
+
+// Metaspace's prepend_scheme; files from tokenizers < 0.19 say add_prefix_space instead.
+bpe::PrependScheme metaspace_prepend(const Reader& r, const json& p, const std::string& where) {
+  const std::string scheme = r.opt_string(p, "prepend_scheme", where);
+  if (scheme.empty())
+    return r.boolean(p, "add_prefix_space", true, where) ? bpe::PrependScheme::Always
+                                                         : bpe::PrependScheme::Never;
+  if (scheme == "always") return bpe::PrependScheme::Always;
+  if (scheme == "first") return bpe::PrependScheme::First;
+  if (scheme == "never") return bpe::PrependScheme::Never;
+  r.fail(where + ".prepend_scheme '" + scheme + "' is not always, first or never");
 }
 
 void read_pretokenizer(const Reader& r, const json& p, const std::string& where,
@@ -137,12 +150,24 @@ void read_pretokenizer(const Reader& r, const json& p, const std::string& where,
     }
     s.invert = r.boolean(p, "invert", false, where);
     out.add(std::move(s));
+  } else if (type == "Metaspace") {
+    Step s;
+    s.kind = Step::Kind::Metaspace;
+    s.replacement = r.string(p, "replacement", where);
+    if (s.replacement.empty()) r.fail(where + ".replacement is empty");
+    s.prepend = metaspace_prepend(r, p, where);
+    if (r.boolean(p, "split", true, where)) {
+      s.pattern = std::make_shared<const bpe::Regex>(bpe::Regex::quote(s.replacement));
+      s.behavior = bpe::SplitBehavior::MergedWithNext;
+    }
+    out.add(std::move(s));
   } else if (type == "Sequence") {
     const json& list = r.array(p, "pretokenizers", where);
     for (size_t i = 0; i < list.size(); ++i)
       read_pretokenizer(r, list[i], where + ".pretokenizers[" + std::to_string(i) + "]", out);
   } else {
-    r.fail(where + ": pre-tokenizer type '" + type + "' is not supported");
+    r.fail(where + ": pre-tokenizer type '" + type +
+           "' is not supported (ByteLevel, Split, Metaspace, Sequence)");
   }
 }
 
@@ -185,6 +210,9 @@ int decoder_strip(const Reader& r, const json& d, const std::string& where) {
       n += decoder_strip(r, list[i], where + ".decoders[" + std::to_string(i) + "]");
     return n;
   }
+  // Metaspace drops the space its pre-tokenizer put in front of the text.
+  if (type == "Metaspace")
+    return metaspace_prepend(r, d, where) == bpe::PrependScheme::Never ? 0 : 1;
   if (type == "Strip" && r.opt_string(d, "content", where) == " ") {
     auto it = d.find("start");
     if (it != d.end() && it->is_number_integer()) return static_cast<int>(it->get<int64_t>());
@@ -324,7 +352,7 @@ BpeSpec read_spec(const Reader& r, const json& j, const std::string& name,
     if (step.kind == bpe::PreTokenizer::Step::Kind::ByteLevel) {
       seen_byte_level = true;
     } else if (seen_byte_level) {
-      r.fail("pre_tokenizer: a Split after ByteLevel is not supported");
+      r.fail("pre_tokenizer: a Split or Metaspace after ByteLevel is not supported");
     }
   }
   spec.byte_level = seen_byte_level;

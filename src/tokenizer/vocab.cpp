@@ -1,5 +1,6 @@
 #include "tokenizer/vocab.h"
 
+#include <cctype>
 #include <cstring>
 
 #include "base/error.h"
@@ -29,6 +30,28 @@ std::string spaces_to_marks(const char* s, size_t n) {
       out += s[i];
   }
   return out;
+}
+
+// llama.cpp (llama-vocab.cpp) recognizes Phi-3 by general.name, lowercased, containing "phi-3"
+// or "phi3", and then lets its chat tokens swallow the whitespace after them as Phi-3's
+// tokenizer.json does (rstrip).
+bool is_phi3(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos;
+}
+
+// Every control, user-defined and unknown token but <unk>, <s> and <|endoftext|>; and </s>.
+std::vector<bool> phi3_rstrip(const Vocab& v) {
+  std::vector<bool> rstrip(v.size(), false);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const TokenType t = v.types[i];
+    const std::string& p = v.tokens[i];
+    rstrip[i] =
+        p == "</s>" ||
+        ((t == TokenType::Control || t == TokenType::UserDefined || t == TokenType::Unknown) &&
+         p != "<unk>" && p != "<s>" && p != "<|endoftext|>");
+  }
+  return rstrip;
 }
 
 }  // namespace
@@ -122,6 +145,7 @@ Vocab vocab_from_gguf(const GgufFile& gguf) {
   v.unk_id = special("tokenizer.ggml.unknown_token_id", 0);
   v.add_bos = gguf.get_bool("tokenizer.ggml.add_bos_token", true);
   v.add_space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix", true);
+  if (is_phi3(gguf.get_string("general.name", ""))) v.rstrip = phi3_rstrip(v);
   return v;
 }
 

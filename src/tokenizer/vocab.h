@@ -30,6 +30,9 @@ struct Vocab {
   int32_t unk_id = 0;
   bool add_bos = true;
   bool add_space_prefix = true;  // SentencePiece dummy prefix
+  // Per token, or empty for none: cut out of the text, it swallows the whitespace after it.
+  // GGUF does not store this; vocab_from_gguf sets it for Phi-3 as llama.cpp does.
+  std::vector<bool> rstrip;
 
   size_t size() const { return tokens.size(); }
 };

@@ -2,7 +2,8 @@
 //  - the first N non-empty lines of every file in SHARED/data/text (CRLF files keep their '\r'),
 //  - 10 chunks of 40 consecutive lines of each file (newlines, blank lines, indentation),
 //  - the llama.cpp tokenizer test strings (models/vocab/ggml-vocab-gpt-2.gguf.inp),
-//  - a few strings with added tokens of Qwen3, Llama-3 and Gemma-3.
+//  - a few strings with added tokens of Qwen3, Llama-3, Gemma-3, GPT-3.5-turbo, Llama-2 and
+//    Phi-3, and text that is not NFC.
 // usage: node make_inputs.mjs SHARED_DIR [N=1000]
 import fs from "node:fs";
 import path from "node:path";
@@ -40,6 +41,11 @@ inputs.push(
   "<start_of_turn>user\nHello<end_of_turn>\n<start_of_turn>model\n",
   "<table><tr><td>1</td></tr></table>\t\tindented\n\n\n  spaces  ",
   "don't DON'T it's IT'S we'Ve 1234567 ３４５ x²",
+  "<|endoftext|>Hello<|fim_prefix|>a(<|fim_suffix|>)b<|fim_middle|> <|endofprompt|>\n",
+  "<s>[INST] Hello  [/INST] Hi</s> <unk>\n</s>",
+  "<|user|>\nHello  there<|end|>\n<|assistant|>\n Hi!</s>  x<|endoftext|> y<|system|>",
+  "a<|placeholder1|>\t\nb <|end|>",
+  "Cafe\u0301 re\u0301sume\u0301, \u212b \uff21 \ufb01",
 );
 
 process.stdout.write(inputs.map((s) => JSON.stringify(s)).join("\n") + "\n");
