@@ -43,7 +43,7 @@ namespace {
 
 struct Case {
   int hd, pos0, n, window;
-  double softcap = 0;
+  double softcap = 0, sink = -INFINITY;
 };
 
 void expect_matches_reference(const Case& c) {
@@ -66,6 +66,7 @@ void expect_matches_reference(const Case& c) {
   s.scale = 1.0 / std::sqrt(static_cast<double>(c.hd));
   s.window = c.window;
   s.softcap = c.softcap;
+  s.sink = c.sink;
   std::vector<float> z(q.size()), zr(q.size());
   std::vector<std::vector<float>> rows, rows_ref;
   std::vector<double> ent, ent_ref;
@@ -86,15 +87,20 @@ void expect_matches_reference(const Case& c) {
   double worst_p = 0, worst_z = 0;
   for (int i = 0; i < c.n; ++i) {
     ASSERT_EQ(rows[i].size(), static_cast<size_t>(c.pos0 + i + 1));
-    double sum = 0;
+    double sum = 0, sum_ref = 0;
     for (size_t kk = 0; kk < rows[i].size(); ++kk) {
       sum += rows[i][kk];
+      sum_ref += rows_ref[i][kk];
       worst_p = std::max(worst_p, static_cast<double>(std::fabs(rows[i][kk] - rows_ref[i][kk])));
       if (c.window > 0 && static_cast<int>(kk) <= c.pos0 + i - c.window) {
         ASSERT_EQ(rows[i][kk], 0.0f) << "key outside the window";
       }
     }
-    ASSERT_NEAR(sum, 1.0, 1e-5);
+    // Rows sum to 1, or to 1 − p_sink with a learned sink.
+    ASSERT_NEAR(sum, sum_ref, 1e-5);
+    if (c.sink == -INFINITY) {
+      ASSERT_NEAR(sum, 1.0, 1e-5);
+    }
     // Entropy from the softmax identity = −Σ p log p of the reference.
     ASSERT_NEAR(ent[i], ent_ref[i], 2e-6 * std::max(1.0, ent_ref[i])) << "i=" << i;
     for (int d = 0; d < c.hd; ++d)
@@ -110,8 +116,76 @@ void expect_matches_reference(const Case& c) {
 TEST(AttentionKernel, MatchesDoubleReference) {
   for (const Case& c :
        {Case{8, 0, 13, 0}, Case{64, 0, 37, 0}, Case{64, 5, 1, 0}, Case{128, 3, 20, 0},
-        Case{72, 0, 30, 7}, Case{64, 40, 9, 16}, Case{64, 0, 37, 0, 1.5}, Case{72, 40, 9, 16, 0.7}})
+        Case{72, 0, 30, 7}, Case{64, 40, 9, 16}, Case{64, 0, 37, 0, 1.5}, Case{72, 40, 9, 16, 0.7},
+        Case{64, 0, 37, 0, 0, 2.0}, Case{72, 40, 9, 16, 0, 0.5}, Case{8, 0, 13, 0, 0.7, -1.0}})
     expect_matches_reference(c);
+}
+
+// A learned sink logit (gpt-oss) is one more softmax column: the key probabilities are the
+// softmax over keys and sink with the sink's share dropped, computed here in double by hand; a
+// sink of −∞ gives the plain softmax bit for bit; a dominant sink leaves z near 0.
+TEST(AttentionKernel, LearnedSinkTakesItsShareOfTheRow) {
+  const int hd = 16, n = 12;
+  const size_t k_stride = n + kKeyPad;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> q(n * hd), k(hd * k_stride, 0.0f), v(n * hd);
+  for (float& x : q) x = dist(rng);
+  for (int d = 0; d < hd; ++d)
+    for (int j = 0; j < n; ++j) k[d * k_stride + j] = dist(rng);
+  for (float& x : v) x = dist(rng);
+  AttentionShape s;
+  s.head_dim = hd;
+  s.q_stride = s.z_stride = s.v_stride = hd;
+  s.k_stride = k_stride;
+  s.scale = 0.25;
+  auto run = [&](double sink, std::vector<float>& rows, std::vector<double>& ent) {
+    s.sink = sink;
+    std::vector<float> z(n * hd);
+    attend_head(q.data(), k.data(), v.data(), 0, n, s, z.data(),
+                [&](int, int, std::span<const float> row, double e) {
+                  rows.insert(rows.end(), row.begin(), row.end());
+                  ent.push_back(e);
+                });
+    return z;
+  };
+  std::vector<float> plain_rows, inf_rows, sink_rows, big_rows;
+  std::vector<double> plain_ent, inf_ent, sink_ent, big_ent;
+  AttentionShape plain = s;
+  std::vector<float> zp(n * hd);
+  attend_head(q.data(), k.data(), v.data(), 0, n, plain, zp.data(),
+              [&](int, int, std::span<const float> row, double e) {
+                plain_rows.insert(plain_rows.end(), row.begin(), row.end());
+                plain_ent.push_back(e);
+              });
+  EXPECT_EQ(run(-INFINITY, inf_rows, inf_ent), zp);
+  EXPECT_EQ(inf_rows, plain_rows);
+  EXPECT_EQ(inf_ent, plain_ent);
+
+  const double sink = 0.8;
+  run(sink, sink_rows, sink_ent);
+  size_t at = 0;
+  for (int i = 0; i < n; ++i) {
+    std::vector<double> e(i + 1);
+    double mx = sink;
+    for (int j = 0; j <= i; ++j) {
+      double dot = 0;
+      for (int d = 0; d < hd; ++d) dot += static_cast<double>(q[i * hd + d]) * k[d * k_stride + j];
+      e[j] = dot * 0.25;
+      mx = std::max(mx, e[j]);
+    }
+    double sum = std::exp(sink - mx), keys = 0;
+    for (double& x : e) sum += x = std::exp(x - mx);
+    for (int j = 0; j <= i; ++j, ++at) {
+      EXPECT_NEAR(sink_rows[at], e[j] / sum, 1e-6) << i << "," << j;
+      keys += sink_rows[at];
+    }
+    EXPECT_NEAR(keys, 1.0 - std::exp(sink - mx) / sum, 1e-6) << i;
+  }
+  // A sink far above every score takes nearly all the mass.
+  const std::vector<float> zb = run(60.0, big_rows, big_ent);
+  for (float p : big_rows) EXPECT_LT(p, 1e-20f);
+  for (float x : zb) EXPECT_LT(std::fabs(x), 1e-18f);
 }
 
 // Soft-capped scores are c·tanh(s/c): with a small cap every row flattens toward uniform, and

@@ -210,11 +210,12 @@ TEST(Kernels, GemmAccumulateOfEveryVariantIsTheReference) {
 TEST(Kernels, AttentionOfEveryVariantIsTheScalarVariantBitForBit) {
   struct Case {
     int hd, pos0, n, window;
-    double softcap = 0;
+    double softcap = 0, sink = -INFINITY;
   };
   for (const Case& c :
        {Case{64, 0, 300, 0}, Case{72, 0, 45, 0}, Case{128, 130, 70, 0}, Case{64, 0, 200, 50},
-        Case{8, 17, 3, 0}, Case{64, 0, 200, 50, 2.0}, Case{128, 130, 70, 0, 0.5}}) {
+        Case{8, 17, 3, 0}, Case{64, 0, 200, 50, 2.0}, Case{128, 130, 70, 0, 0.5},
+        Case{64, 0, 200, 50, 0, 1.5}, Case{72, 0, 45, 0, 0, 40.0}, Case{8, 17, 3, 0, 0.5, -2}}) {
     const int T = c.pos0 + c.n;
     const size_t hd = static_cast<size_t>(c.hd), k_stride = T + kKeyPad + 1;
     const std::vector<float> q = uniform(c.n * hd, 1, 2.5f), v = uniform(T * hd, 2);
@@ -226,6 +227,7 @@ TEST(Kernels, AttentionOfEveryVariantIsTheScalarVariantBitForBit) {
     s.scale = 1.0 / std::sqrt(static_cast<double>(c.hd));
     s.window = c.window;
     s.softcap = c.softcap;
+    s.sink = c.sink;
     auto run = [&](Isa isa, std::vector<float>& z, std::vector<float>& rows,
                    std::vector<double>& ent) {
       z.assign(c.n * hd, NAN);

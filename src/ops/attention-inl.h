@@ -6,25 +6,35 @@ inline int attention_first_key(int pos, int window) {
   return window > 0 ? std::max(0, pos - window + 1) : 0;
 }
 
-// Softmax of one row of double scores over keys k0..pos into att (zero before k0); returns the
-// row's entropy −Σ p log p = log Σe − Σ p·x with x = s − max s, exact up to the f32 exp's error.
+// Softmax of one row of double scores over keys k0..pos into att (zero before k0), with a learned
+// sink logit as one more column when it is finite; returns the row's entropy −Σ p log p =
+// log Σe − Σ p·x with x = s − max s (the sink's term included), exact up to the f32 exp's error.
 // exp_nonpositive, sum_f64 and dot_f64_lanes (ops/exp.h) have a fixed arithmetic in every lane.
+// A sink of −∞ takes no branch that a row without one does not, so it gives the same bits.
 struct AttentionSoftmax {
   std::vector<float> x, e;
-  double run(const double* scores, int k0, int pos, float* att) {
+  double run(const double* scores, int k0, int pos, double sink, float* att) {
     const size_t cnt = static_cast<size_t>(pos - k0 + 1);
     x.resize(cnt);
     e.resize(cnt);
+    const bool has_sink = sink > -INFINITY;
     double mx = scores[k0];
     for (int k = k0 + 1; k <= pos; ++k) mx = std::max(mx, scores[k]);
+    if (has_sink) mx = std::max(mx, sink);
     float* const xs = x.data();
     float* const es = e.data();
     for (size_t j = 0; j < cnt; ++j) xs[j] = static_cast<float>(scores[k0 + j] - mx);
     for (size_t j = 0; j < cnt; ++j) es[j] = exp_nonpositive(xs[j]);
-    const double sum = sum_f64(es, cnt), inv = 1.0 / sum;
+    double sum = sum_f64(es, cnt), sink_dot = 0;
+    if (has_sink) {
+      const float xs_sink = static_cast<float>(sink - mx), es_sink = exp_nonpositive(xs_sink);
+      sum += es_sink;
+      sink_dot = static_cast<double>(es_sink) * xs_sink;
+    }
+    const double inv = 1.0 / sum;
     std::fill(att, att + k0, 0.0f);
     for (size_t j = 0; j < cnt; ++j) att[k0 + j] = static_cast<float>(es[j] * inv);
-    return std::log(sum) - dot_f64_lanes(es, xs, cnt) * inv;
+    return std::log(sum) - (dot_f64_lanes(es, xs, cnt) + sink_dot) * inv;
   }
 };
 
@@ -165,7 +175,7 @@ inline void attend_head(const float* q, const float* k, const float* v, int pos0
       double* const sa = scores.data() + a * ld;
       if (s.softcap > 0)
         for (int kk = k0; kk <= pos; ++kk) sa[kk] = softcap_score(sa[kk], s.softcap);
-      const double entropy = softmax.run(sa, k0, pos, row);
+      const double entropy = softmax.run(sa, k0, pos, s.sink, row);
       std::fill(row + pos + 1, row + last + 1, 0.0f);
       if (on_row) on_row(i, pos, {row, static_cast<size_t>(pos + 1)}, entropy);
     }

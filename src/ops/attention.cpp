@@ -41,9 +41,14 @@ void attend_head_reference(const float* q, const float* k, const float* v, int p
       if (s.softcap > 0) scores[kk] = softcap_score(scores[kk], s.softcap);
       mx = std::max(mx, scores[kk]);
     }
+    const bool has_sink = s.sink > -INFINITY;
+    if (has_sink) mx = std::max(mx, s.sink);
     for (int kk = k0; kk <= pos; ++kk) sum += scores[kk] = std::exp(scores[kk] - mx);
+    const double sink_e = has_sink ? std::exp(s.sink - mx) : 0.0;
+    sum += sink_e;
     std::fill(att.begin(), att.begin() + k0, 0.0f);
     double entropy = 0;
+    if (sink_e > 0) entropy -= sink_e / sum * std::log(sink_e / sum);
     for (int kk = k0; kk <= pos; ++kk) {
       const double p = scores[kk] / sum;
       att[kk] = static_cast<float>(p);

@@ -3,6 +3,7 @@
 // never more than a few rows of scores in memory. Each query's probability row is handed to a
 // callback (the hook_pattern observers) before it is used, so statistics are fused into the
 // kernel rather than computed from a stored T×T matrix.
+#include <cmath>
 #include <cstddef>
 #include <functional>
 #include <span>
@@ -21,6 +22,9 @@ struct AttentionShape {
   double scale = 1.0;   // score = q·k · scale
   int window = 0;       // > 0: a query at pos sees keys pos-window+1..pos only
   double softcap = 0;   // > 0: scores become softcap · tanh(score / softcap) (Gemma 2)
+  // The head's learned sink logit (gpt-oss): one more softmax column that no value follows, so
+  // the key probabilities sum to 1 − p_sink. −∞: none, and bit for bit the plain softmax.
+  double sink = -INFINITY;
 };
 
 // Gemma 2's attention logit soft-capping of one score, in double with the C library's tanh:
@@ -28,7 +32,8 @@ struct AttentionShape {
 double softcap_score(double score, double cap);
 
 // Called for query i (0..n-1) at position pos with its probabilities over keys 0..pos (zero
-// outside a sliding window) and the row's entropy in nats, in order of i.
+// outside a sliding window) and the row's entropy in nats (of the whole softmax, the learned
+// sink's column included), in order of i.
 using PatternFn = std::function<void(int i, int pos, std::span<const float> row, double entropy)>;
 
 inline constexpr size_t kKeyPad = 16;
