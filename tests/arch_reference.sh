@@ -15,15 +15,18 @@ dir=$(mktemp -d /tmp/sinkscope-arch-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 prompt="Once upon a time there was a little girl named Lily who loved to play"
 printf '%s' "$prompt" >"$dir/prompt.txt"
-check() {  # name, synth options, reference options
-  local name=$1 synth=$2 ref=${3:-}
+# A longer prompt (193 tokens): the first 400 bytes of a TinyStories sample, no trailing newline.
+printf '%s' "$(head -c 400 "$shared/data/text/tinystories-valid-sample.txt")" >"$dir/long.txt"
+check() {  # name, synth options, reference options, prompt file (default: the prompt above)
+  local name=$1 synth=$2 ref=${3:-} file=${4:-$dir/prompt.txt} text
+  text=$(cat "$file")
   # shellcheck disable=SC2086
   "$bin" synth $synth --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
-  "$bin" forward -m "$dir/$name.gguf" -p "$prompt" --json --attention --threads 2 >"$dir/$name.json"
+  "$bin" forward -m "$dir/$name.gguf" -p "$text" --json --attention --threads 2 >"$dir/$name.json"
   # One analyze window of exactly the prompt's tokens (BOS and the text).
   local n
   n=$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["ids"]))' "$dir/$name.json")
-  "$bin" analyze -m "$dir/$name.gguf" -f "$dir/prompt.txt" --ctx "$n" --chunks 1 --no-nll \
+  "$bin" analyze -m "$dir/$name.gguf" -f "$file" --ctx "$n" --chunks 1 --no-nll \
     --threads 2 --quiet --out "$dir/$name.analyze" >/dev/null
   # shellcheck disable=SC2086
   "$py" "$here/reference/forward_ref.py" "$dir/$name.gguf" "$dir/$name.json" $ref \
@@ -60,3 +63,12 @@ check phi3-window "--arch phi3 --seed 20 --sliding-window 8"
 # factors (21 tokens beyond an original context of 16, attention factor from the extension).
 check gptneox-sequential "--arch gptneox --seed 21 --sequential-residual"
 check phi3-long "--arch phi3 --seed 22 --shape small --longrope-context 16"
+# gpt-oss: q/k/v/o biases, YaRN (factor 4 over an original context of 64, rounded ramp ends),
+# a learned sink logit per head, even layers sliding (window 8), a top-2 of 4 clamped-SwiGLU
+# experts. sinkscope's entropy of a sink row includes the sink's term (SPEC's formula sums over
+# the keys only): --entropy-sink-term checks that reading until SPEC settles it.
+check gpt-oss "--arch gpt-oss --seed 30" --entropy-sink-term
+check gpt-oss-q8_0 "--arch gpt-oss --seed 32 --shape small --dtype q8_0" --entropy-sink-term
+check gpt-oss-mxfp4 "--arch gpt-oss --seed 33 --shape small --dtype mxfp4" --entropy-sink-term
+# 193 tokens: positions well past YaRN's original context, 24 sliding windows deep.
+check gpt-oss-long "--arch gpt-oss --seed 30" --entropy-sink-term "$dir/long.txt"

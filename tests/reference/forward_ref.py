@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
 """Float64 reference forward pass for GGUF llama, qwen2, qwen3, gemma2, gemma3, olmo2, gpt2,
-gptneox and phi3 models, checked against `sinkscope forward --json --attention`.
+gptneox, phi3 and gpt-oss models, checked against `sinkscope forward --json --attention`.
 
 Written from the Hugging Face transformers implementations (modeling_llama.py,
 modeling_qwen2.py, modeling_qwen3.py, modeling_gemma2.py, modeling_gemma3.py, modeling_olmo2.py,
-modeling_gpt2.py, modeling_gpt_neox.py, modeling_phi3.py and modeling_rope_utils.py), not from
-sinkscope: weights are first brought back to Hugging Face conventions the way llama.cpp's
-convert_hf_to_gguf.py changed them (llama Q/K rows un-permuted, Gemma norm weights
-w = stored - 1, GPT-NeoX fused QKV rows back to per-head [q, k, v]), then the HF computations
-run in float64 (rotate-half rope, also partial and LongRoPE-scaled, GQA by repeating K/V heads,
-masked softmax, LayerNorm or RMSNorm, parallel or sequential residual, ...).
+modeling_gpt2.py, modeling_gpt_neox.py, modeling_phi3.py, modeling_gpt_oss.py and
+modeling_rope_utils.py), not from sinkscope: weights are first brought back to Hugging Face
+conventions the way llama.cpp's convert_hf_to_gguf.py changed them (llama Q/K rows un-permuted,
+Gemma norm weights w = stored - 1, GPT-NeoX fused QKV rows back to per-head [q, k, v], gpt-oss
+experts back to the interleaved gate_up_proj), then the HF computations run in float64
+(rotate-half rope, also partial, LongRoPE- or YaRN-scaled, GQA by repeating K/V heads, masked
+softmax, learned sink logits, LayerNorm or RMSNorm, parallel or sequential residual, top-k
+mixture of experts, ...).
+
+gpt-oss follows llama.cpp where a GGUF leaves HF's choice open: YaRN's correction range is
+rounded (HF truncate=True; the GGUF key sinkscope.rope.scaling.yarn_truncate = false turns it
+off), and rope.scaling.attn_factor multiplies YaRN's 0.1 ln(factor) + 1.
 
 usage: forward_ref.py MODEL.gguf FORWARD.json [--llama3 F,LOW,HIGH,ORIG] [--tol 1e-4]
-                      [--heads HEADS.csv]
+                      [--heads HEADS.csv [--entropy-sink-term]]
 Prints the max abs errors of logits and attention (and the max relative error of the heads.csv
 statistics); exit 1 if one exceeds --tol.
 """
@@ -61,6 +67,56 @@ def llama3_inv_freq(inv_freq, factor, low, high, orig):
     return np.where(medium, smoothed, out)
 
 
+def yarn_inv_freq(n_rot, theta, factor, orig, beta_fast=32.0, beta_slow=1.0, truncate=True):
+    """HF modeling_rope_utils._compute_yarn_parameters: inverse frequencies blended between
+    interpolation (/ factor) and extrapolation over the correction range of dims."""
+    def correction_dim(rotations):
+        return n_rot * math.log(orig / (rotations * 2 * math.pi)) / (2 * math.log(theta))
+    low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+    if truncate:
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, n_rot - 1)
+    if low == high:
+        high += 0.001  # linear_ramp_factor: prevent singularity
+    ramp = np.clip((np.arange(n_rot // 2, dtype=np.float64) - low) / (high - low), 0, 1)
+    extrapolation = 1.0 - ramp  # inv_freq_extrapolation_factor
+    pos_freqs = theta ** (np.arange(0, n_rot, 2, dtype=np.float64) / n_rot)
+    return (1.0 / (factor * pos_freqs)) * (1 - extrapolation) + (1.0 / pos_freqs) * extrapolation
+
+
+def gpt_oss_moe(h, t, b, k_used, alpha=1.702, limit=7.0):
+    """HF GptOssMLP: GptOssTopKRouter (top-k of the biased router logits, softmax over the k
+    chosen) and GptOssExperts (clamped SwiGLU with biases, weighted sum). The GGUF's separate
+    gate and up experts are interleaved back into HF's gate_up_proj [E, hidden, 2 ff] (gate at
+    even columns, up at odd ones: conversion/gpt_oss.py splits [::2] and [1::2])."""
+    gate_w, up_w = t[b + "ffn_gate_exps.weight"], t[b + "ffn_up_exps.weight"]  # [E, ff, hidden]
+    n_exp, ff, hidden = gate_w.shape
+    gate_up_proj = np.empty((n_exp, hidden, 2 * ff))
+    gate_up_proj[..., ::2] = gate_w.transpose(0, 2, 1)
+    gate_up_proj[..., 1::2] = up_w.transpose(0, 2, 1)
+    gate_up_bias = np.empty((n_exp, 2 * ff))
+    gate_up_bias[:, ::2] = t[b + "ffn_gate_exps.bias"]
+    gate_up_bias[:, 1::2] = t[b + "ffn_up_exps.bias"]
+    down_proj = t[b + "ffn_down_exps.weight"].transpose(0, 2, 1)  # [E, ff, hidden]
+    down_bias = t[b + "ffn_down_exps.bias"]  # [E, hidden]
+    router_logits = h @ t[b + "ffn_gate_inp.weight"].T + t[b + "ffn_gate_inp.bias"]
+    top = np.argsort(-router_logits, axis=-1, kind="stable")[:, :k_used]
+    top_value = np.take_along_axis(router_logits, top, axis=-1)
+    top_value = np.exp(top_value - top_value.max(axis=-1, keepdims=True))
+    top_value /= top_value.sum(axis=-1, keepdims=True)
+    routing = np.zeros_like(router_logits)
+    np.put_along_axis(routing, top, top_value, axis=-1)
+    out = np.zeros_like(h)
+    for e in range(n_exp):
+        gate_up = h @ gate_up_proj[e] + gate_up_bias[e]
+        gate, up = gate_up[..., ::2], gate_up[..., 1::2]
+        gate = np.minimum(gate, limit)
+        up = np.clip(up, -limit, limit)
+        glu = gate / (1.0 + np.exp(-gate * alpha))  # gate * sigmoid(gate * alpha)
+        out += ((up + 1) * glu @ down_proj[e] + down_bias[e]) * routing[:, e:e + 1]
+    return out, router_logits, top
+
+
 def unpermute(w, n_head):
     """Undo convert_hf_to_gguf.py's LlamaModel.permute of Q/K rows (HF rotate-half order)."""
     rows, cols = w.shape
@@ -97,7 +153,10 @@ def silu(x):
     return x / (1.0 + np.exp(-x))
 
 
-def forward(meta, t, ids, llama3=None):
+def forward(meta, t, ids, llama3=None, info=None):
+    """Returns (logits [T, V], attention [L, H, T, T], per-layer head tensors); fills info (a
+    dict, if given) with the smallest router margin of a mixture of experts: the k-th minus
+    the (k+1)-th logit, where float32 rounding could change the chosen experts."""
     arch = meta["general.architecture"]
     p = arch + "."
     dim = meta[p + "embedding_length"]
@@ -131,6 +190,19 @@ def forward(meta, t, ids, llama3=None):
     if llama3:
         inv_freq = llama3_inv_freq(inv_freq, *llama3)
     rope_attn_factor = 1.0
+    if meta.get(p + "rope.scaling.type") == "yarn":
+        # YaRN (HF rope_type "yarn"): the original context, factor and betas as the converter
+        # writes them; cos and sin times 0.1 ln(factor) + 1, times rope.scaling.attn_factor as
+        # llama.cpp's context applies it (absent from the synthesized GGUFs: 1).
+        factor = meta[p + "rope.scaling.factor"]
+        inv_freq = yarn_inv_freq(
+            n_rot, theta, factor,
+            meta.get(p + "rope.scaling.original_context_length", meta[p + "context_length"]),
+            meta.get(p + "rope.scaling.yarn_beta_fast", 32.0),
+            meta.get(p + "rope.scaling.yarn_beta_slow", 1.0),
+            bool(meta.get("sinkscope.rope.scaling.yarn_truncate", True)))
+        rope_attn_factor = (meta.get(p + "rope.scaling.attn_factor", 1.0)
+                            * (0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0))
     if arch == "phi3":
         # LongRoPE (modeling_rope_utils: _compute_longrope_parameters and the dynamic update):
         # inv_freq / long factors when the forward's max position + 1 exceeds the original
@@ -146,9 +218,10 @@ def forward(meta, t, ids, llama3=None):
     scaling = meta.get("sinkscope.query_scale", scaling)
     attn_cap = meta.get(p + "attn_logit_softcapping", 0.0)
     window = 0
-    global_every = {"gemma2": 2, "gemma3": 6}.get(arch, 0)  # 0: every layer slides
+    # gpt-oss: layer_types "sliding_attention" for even layers, like Gemma 2.
+    global_every = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2}.get(arch, 0)  # 0: every layer slides
     inv_local = inv_freq
-    if arch in ("gemma2", "phi3"):
+    if arch in ("gemma2", "phi3", "gpt-oss"):
         window = meta.get(p + "attention.sliding_window", 0)  # one rope base for every layer
     if arch == "gemma3":
         # Gemma3TextModel: global layers use rope_theta with rope_scaling (linear: inv_freq /
@@ -165,7 +238,10 @@ def forward(meta, t, ids, llama3=None):
     q_idx = np.arange(n)[:, None]
     k_idx = np.arange(n)[None, :]
     attention = []
-    heads = []  # per layer: (probs [H, T, T], z [T, H, hd], c [T, H, dim], v [T, n_kv, hd], window)
+    routers = []  # gpt-oss, per layer: (router logits [T, E], chosen experts [T, k])
+    # per layer: (probs [H, T, T], z [T, H, hd], c [T, H, dim], v [T, n_kv, hd], window,
+    # p_sink [H, T]: the learned sink's probability, zero without one)
+    heads = []
     for layer in range(n_layers):
         b = f"blk.{layer}."
         sliding = window > 0 and (global_every == 0 or (layer + 1) % global_every != 0)
@@ -188,7 +264,7 @@ def forward(meta, t, ids, llama3=None):
         if arch == "olmo2":  # q and k RMS-normed over the whole projection (Olmo2Attention)
             q = rms_norm(q, t[b + "attn_q_norm.weight"], eps)
             k = rms_norm(k, t[b + "attn_k_norm.weight"], eps)
-        if arch == "qwen2":
+        if arch in ("qwen2", "gpt-oss"):
             q, k, v = q + t[b + "attn_q.bias"], k + t[b + "attn_k.bias"], v + t[b + "attn_v.bias"]
         q, k, v = q.reshape(n, n_head, hd), k.reshape(n, n_kv, hd), v.reshape(n, n_kv, hd)
         v_kv = v
@@ -207,14 +283,23 @@ def forward(meta, t, ids, llama3=None):
         if sliding:  # masking_utils.sliding_window_overlay: visible iff q - k < window
             masked = masked | (q_idx - k_idx >= window)
         scores = np.where(masked[None], -np.inf, scores)
+        sinks = t.get(b + "attn_sinks.weight")
+        if sinks is not None:
+            # gpt-oss eager_attention_forward: the head's sink logit (unscaled) as one more
+            # column, the softmax over all, then the column dropped: rows sum to 1 - p_sink.
+            scores = np.concatenate([scores, np.broadcast_to(sinks[:, None, None], (n_head, n, 1))],
+                                    axis=-1)
         scores = scores - scores.max(axis=-1, keepdims=True)
         probs = np.exp(scores)
         probs /= probs.sum(axis=-1, keepdims=True)
+        p_sink = np.zeros((n_head, n))
+        if sinks is not None:
+            probs, p_sink = probs[..., :-1], probs[..., -1]
         attention.append(probs)
         z = np.einsum("hqk,khd->qhd", probs, v).reshape(n, n_head * hd)
         wo = t[b + "attn_output.weight"]
         c = np.einsum("qhd,ohd->qho", z.reshape(n, n_head, hd), wo.reshape(-1, n_head, hd))
-        heads.append((probs, z.reshape(n, n_head, hd), c, v_kv, window if sliding else 0))
+        heads.append((probs, z.reshape(n, n_head, hd), c, v_kv, window if sliding else 0, p_sink))
         o = z @ wo.T
         if b + "attn_output.bias" in t:
             o = o + t[b + "attn_output.bias"]
@@ -222,8 +307,14 @@ def forward(meta, t, ids, llama3=None):
             o = rms_norm(o, t[b + "post_attention_norm.weight"], eps, gemma)
         x_in = x
         x = x + o
-        h = norm(x_in if parallel else x, b + "ffn_norm") if arch != "olmo2" else x
-        if arch in ("gpt2", "gptneox"):  # GPT2MLP / GPTNeoXMLP: down(act(up(h))), with biases
+        if arch == "gpt-oss":  # post_attention_layernorm before the MoE
+            h = norm(x, b + "post_attention_norm")
+        else:
+            h = norm(x_in if parallel else x, b + "ffn_norm") if arch != "olmo2" else x
+        if arch == "gpt-oss":
+            m, router_logits, top = gpt_oss_moe(h, t, b, meta[p + "expert_used_count"])
+            routers.append((router_logits, top))
+        elif arch in ("gpt2", "gptneox"):  # GPT2MLP / GPTNeoXMLP: down(act(up(h))), with biases
             u = h @ t[b + "ffn_up.weight"].T + t[b + "ffn_up.bias"]
             act = gelu_tanh(u) if arch == "gpt2" else gelu_erf(u)  # gelu_new / gelu
             m = act @ t[b + "ffn_down.weight"].T + t[b + "ffn_down.bias"]
@@ -241,19 +332,32 @@ def forward(meta, t, ids, llama3=None):
     cap = meta.get(p + "final_logit_softcapping", 0.0)
     if cap:
         logits = np.tanh(logits / cap) * cap
+    if info is not None and routers:
+        margins = []
+        for router_logits, top in routers:
+            ordered = -np.sort(-router_logits, axis=-1)
+            k = top.shape[1]
+            if k < ordered.shape[1]:
+                margins.append(float((ordered[:, k - 1] - ordered[:, k]).min()))
+        if margins:
+            info["router_margin"] = min(margins)
     return logits, np.array(attention), heads
 
 
-# SPEC.md's per-head statistics of one window, in float64: {name: [L*H values]}.
-def head_stats(heads, sink_tokens=4):
+# SPEC.md's per-head statistics of one window, in float64: {name: [L*H values]}. With a learned
+# sink the key probabilities α sum to 1 - p_sink and every statistic takes them as they are (SPEC
+# "Learned sinks": not renormalised); the entropy is SPEC's -Σ_k α ln α over the keys, or with
+# sink_entropy the whole softmax's (the sink's -p_sink ln p_sink added), as sinkscope computes it.
+def head_stats(heads, sink_tokens=4, sink_entropy=False):
     out = {}
-    for probs, z, c, v, window in heads:
+    for probs, z, c, v, window, p_sink in heads:
         n_head, n = probs.shape[0], probs.shape[1]
         group = n_head // v.shape[1]
         v_norm = np.linalg.norm(v, axis=-1)  # [T, n_kv]
         z_mean = np.linalg.norm(z, axis=-1).mean(axis=0)  # [H]
         with np.errstate(divide="ignore", invalid="ignore"):
             plogp = np.where(probs > 0, probs * np.log(probs), 0.0)
+            sink_plogp = np.where(p_sink > 0, p_sink * np.log(p_sink), 0.0)  # [H, T]
         for h in range(n_head):
             p = probs[h]
             visible = np.array([n - k if window == 0 else min(n, k + window) - k
@@ -265,7 +369,8 @@ def head_stats(heads, sink_tokens=4):
                 "first_k_mass": p[:, :sink_tokens].sum(axis=1).mean(),
                 "top_key": float(1 + np.argmax(sink_k[1:])),
                 "top_key_score": sink_k[1:].max(),
-                "entropy_mean_q1": -plogp[h][1:].sum(axis=1).mean(),
+                "entropy_mean_q1": -(plogp[h][1:].sum(axis=1)
+                                     + (sink_plogp[h][1:] if sink_entropy else 0.0)).mean(),
                 "z_norm_mean": z_mean[h],
                 "z_norm_layer_ratio": z_mean[h] / z_mean.mean(),
                 "contrib_norm_mean": np.linalg.norm(c[:, h], axis=-1).mean(),
@@ -302,20 +407,27 @@ def main():
     ap.add_argument("--llama3", help="FACTOR,LOW,HIGH,ORIG of Llama-3 rope scaling")
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--heads", help="heads.csv of analyze over the same tokens, to check")
+    ap.add_argument("--entropy-sink-term", action="store_true",
+                    help="entropy of a learned-sink row over the whole softmax (sinkscope's "
+                    "reading) rather than SPEC's sum over the keys")
     args = ap.parse_args()
     meta, tensors = read_gguf(args.model)
     with open(args.forward_json) as f:
         got = json.load(f)
     llama3 = [float(v) for v in args.llama3.split(",")] if args.llama3 else None
-    logits, attention, heads = forward(meta, tensors, got["ids"], llama3)
+    info = {}
+    logits, attention, heads = forward(meta, tensors, got["ids"], llama3, info)
     logit_err = float(np.max(np.abs(np.array(got["logits"]) - logits)))
     att_err = float(np.max(np.abs(np.array(got["attention"]) - attention)))
     arch = meta["general.architecture"]
     print(f"{arch}: {len(got['ids'])} tokens, max |logit error| {logit_err:.3g}, "
-          f"max |attention error| {att_err:.3g}")
+          f"max |attention error| {att_err:.3g}"
+          + (f", smallest router margin {info['router_margin']:.3g}" if "router_margin" in info
+             else ""))
     stat_err = 0.0
     if args.heads:
-        stat_err, checked = check_heads_csv(args.heads, head_stats(heads), args.tol)
+        stat_err, checked = check_heads_csv(
+            args.heads, head_stats(heads, sink_entropy=args.entropy_sink_term), args.tol)
         print(f"{arch}: heads.csv, {checked} values, max relative error {stat_err:.3g}")
     if not (logit_err <= args.tol and att_err <= args.tol and stat_err <= args.tol):
         print(f"{arch}: error above {args.tol}", file=sys.stderr)
