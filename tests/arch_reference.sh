@@ -65,10 +65,10 @@ check gptneox-sequential "--arch gptneox --seed 21 --sequential-residual"
 check phi3-long "--arch phi3 --seed 22 --shape small --longrope-context 16"
 # gpt-oss: q/k/v/o biases, YaRN (factor 4 over an original context of 64, rounded ramp ends),
 # a learned sink logit per head, even layers sliding (window 8), a top-2 of 4 clamped-SwiGLU
-# experts. sinkscope's entropy of a sink row includes the sink's term (SPEC's formula sums over
-# the keys only): --entropy-sink-term checks that reading until SPEC settles it.
-check gpt-oss "--arch gpt-oss --seed 30" --entropy-sink-term
-check gpt-oss-q8_0 "--arch gpt-oss --seed 32 --shape small --dtype q8_0" --entropy-sink-term
-check gpt-oss-mxfp4 "--arch gpt-oss --seed 33 --shape small --dtype mxfp4" --entropy-sink-term
+# experts. A sink row's statistics take the key probabilities as they are (summing to
+# 1 − p_sink), its entropy SPEC's sum over the keys.
+check gpt-oss "--arch gpt-oss --seed 30"
+check gpt-oss-q8_0 "--arch gpt-oss --seed 32 --shape small --dtype q8_0"
+check gpt-oss-mxfp4 "--arch gpt-oss --seed 33 --shape small --dtype mxfp4"
 # 193 tokens: positions well past YaRN's original context, 24 sliding windows deep.
-check gpt-oss-long "--arch gpt-oss --seed 30" --entropy-sink-term "$dir/long.txt"
+check gpt-oss-long "--arch gpt-oss --seed 30" "" "$dir/long.txt"

@@ -27,6 +27,7 @@
 #include "model/load_model.h"
 #include "model/model_export.h"
 #include "model/synth.h"
+#include "model/yarn_rope.h"
 #include "report/analysis_json.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
@@ -124,7 +125,13 @@ TEST(Arch, InfoPrintsDims) {
        "gelu-erf\nresidual      parallel[\\s\\S]*classifier    separate"},
       {"phi3",
        "kv_heads      4\n[\\s\\S]*rope_style    neox\nrope_factors  longrope, long beyond "
-       "256 tokens, attn_factor 1\nffn           swiglu\n"}};
+       "256 tokens, attn_factor 1\nffn           swiglu\n"},
+      {"gpt-oss",
+       "kv_heads      2\nhead_dim      32\n[\\s\\S]*ffn           mixture of experts\nexperts      "
+       " 4, "
+       "top 2, clamped swiglu\nrope_scaling  yarn, factor 4, original context 64, attn_factor "
+       "1.13863\nsinks         learned logits \\(attn_sinks.weight\\)\nsliding       window 8, "
+       "layers 0,"}};
   std::vector<std::string> covered;  // an architecture registered without a line here fails
   for (const Want& w : wants) covered.push_back(w.arch);
   EXPECT_EQ(covered, kArchs);
@@ -491,10 +498,38 @@ TEST(Arch, EveryLayerSlidesWhenNoneIsGlobal) {
     }
 }
 
+// YaRN's ramp for gpt-oss's own parameters (64 rotated dims, base 150000, original context
+// 4096, factor 32): llama.cpp's rounded ends are dims 8 and 18, transformers' unrounded ones
+// 8.0928 and 17.398 (ggml_rope_yarn_corr_dims; transformers' _compute_yarn_parameters).
+TEST(Arch, YarnDivisorsFollowTheRamp) {
+  YarnRopeScaling s;
+  s.factor = 32;
+  s.original_context = 4096;
+  const std::vector<double> d = yarn_rope_divisors(64, 150000, s);
+  ASSERT_EQ(d.size(), 32u);
+  for (int i = 0; i <= 8; ++i) EXPECT_EQ(d[i], 1.0) << i;
+  for (int i = 18; i < 32; ++i) EXPECT_NEAR(d[i], 32.0, 1e-12) << i;
+  EXPECT_NEAR(d[13], 1.0 / (0.5 / 32 + 0.5), 1e-12);  // halfway
+  s.truncate = false;
+  const std::vector<double> u = yarn_rope_divisors(64, 150000, s);
+  const double pi = 3.14159265358979323846;
+  auto corr = [&](double r) {
+    return 64 * std::log(4096 / (r * 2 * pi)) / (2 * std::log(150000.0));
+  };
+  const double low = corr(32), high = corr(1);
+  EXPECT_NEAR(low, 8.0928, 1e-4);
+  EXPECT_NEAR(high, 17.398, 1e-3);
+  const double ramp = (12 - low) / (high - low);
+  EXPECT_NEAR(u[12], 1.0 / (ramp / 32 + (1 - ramp)), 1e-12);
+  EXPECT_NEAR(yarn_attention_factor(32), 1 + 0.1 * std::log(32.0), 1e-15);
+  EXPECT_EQ(yarn_attention_factor(1), 1.0);
+}
+
 TEST(Arch, RegistryNamesEachSpecOnce) {
   std::set<std::string> names(kArchs.begin(), kArchs.end());
   EXPECT_EQ(names.size(), kArchs.size());
-  EXPECT_EQ(supported_archs(), "llama, qwen2, qwen3, gemma2, gemma3, olmo2, gpt2, gptneox, phi3");
+  EXPECT_EQ(supported_archs(),
+            "llama, qwen2, qwen3, gemma2, gemma3, olmo2, gpt2, gptneox, phi3, gpt-oss");
   for (const std::string& n : kArchs) {
     const ArchSpec* a = find_arch(n);
     ASSERT_NE(a, nullptr) << n;
@@ -529,6 +564,7 @@ TEST(Arch, HeadMaskZeroesOneHeadOnEachArch) {
 void run_perplexity_and_analyze(const std::string& extra, bool folder = false) {
   const std::string text = short_text();
   for (const auto& arch : kArchs) {
+    if (folder && !find_arch(arch)->hf_write_type) continue;  // no HF folders yet
     std::string model = synth(arch, extra);
     if (folder) {
       const std::string dir = test::temp_dir() + "/" + arch + "-hf";

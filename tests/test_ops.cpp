@@ -176,7 +176,7 @@ TEST(Ops, PartialNeoxRopeLeavesTheRestOfTheHead) {
   // Two rotated dims of a head of 4 (GPT-NeoX's rotary_pct 0.5): pair (0, 1) turns by pos.
   float v[4] = {1, 0, 7, 9};
   std::vector<double> cs(2);
-  rope_angles(cs.data(), 2, 3, 10000.0f, 1.0f, nullptr);
+  rope_angles(cs.data(), 2, 3, 10000.0f, 1.0f, static_cast<const float*>(nullptr));
   rope_rotate(v, 2, RopeStyle::Neox, cs.data());
   EXPECT_NEAR(v[0], std::cos(3.0), 1e-6);
   EXPECT_NEAR(v[1], std::sin(3.0), 1e-6);

@@ -34,9 +34,11 @@ using json = nlohmann::json;
 
 namespace {
 
+// Every architecture with Hugging Face folders.
 const std::vector<std::string> kArchs = [] {
   std::vector<std::string> names;
-  for (const ArchSpec* a : arch_specs()) names.emplace_back(a->name);
+  for (const ArchSpec* a : arch_specs())
+    if (a->hf_write_type) names.emplace_back(a->name);
   return names;
 }();
 

@@ -24,6 +24,10 @@ struct Tensor {
     return n;
   }
   size_t row_bytes() const { return dtype_row_bytes(type, static_cast<size_t>(cols())); }
+  // Bytes of the whole tensor, every dimension past the rows included (3-D expert stacks).
+  size_t nbytes() const {
+    return cols() ? row_bytes() * static_cast<size_t>(n_elements() / cols()) : 0;
+  }
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_bytes(); }
   const float* f32() const { return reinterpret_cast<const float*>(data); }
 };

@@ -60,9 +60,18 @@ void add_info(CLI::App& root) {
     const char* act = c.ffn_act == FfnAct::GeluTanh  ? "gelu-tanh"
                       : c.ffn_act == FfnAct::GeluErf ? "gelu-erf"
                                                      : "silu";
-    std::printf("ffn           %s\n",
-                c.ffn_gated ? (c.ffn_act == FfnAct::Silu ? "swiglu" : "geglu-tanh") : act);
+    std::printf("ffn           %s\n", c.n_experts ? "mixture of experts"
+                                      : c.ffn_gated
+                                          ? (c.ffn_act == FfnAct::Silu ? "swiglu" : "geglu-tanh")
+                                          : act);
     if (c.parallel_residual) std::printf("residual      parallel (attention and FFN read x)\n");
+    if (c.n_experts > 0)
+      std::printf("experts       %d, top %d, clamped swiglu\n", c.n_experts, c.n_experts_used);
+    if (c.yarn_factor > 0)
+      std::printf("rope_scaling  yarn, factor %g, original context %d, attn_factor %g\n",
+                  static_cast<double>(c.yarn_factor), c.yarn_orig_ctx,
+                  static_cast<double>(c.rope_attn_factor));
+    if (l0.attn_sinks.data) std::printf("sinks         learned logits (attn_sinks.weight)\n");
     if (c.sliding_window > 0) {
       std::string layers;
       for (int l = 0; l < c.n_layers; ++l)

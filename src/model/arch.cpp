@@ -9,12 +9,12 @@ namespace ss {
 
 // Defined each in its own file under model/archs/.
 extern const ArchSpec kLlamaArch, kQwen2Arch, kQwen3Arch, kGemma2Arch, kGemma3Arch, kOlmo2Arch,
-    kGpt2Arch, kGptNeoxArch, kPhi3Arch;
+    kGpt2Arch, kGptNeoxArch, kPhi3Arch, kGptOssArch;
 
 const std::vector<const ArchSpec*>& arch_specs() {
-  static const std::vector<const ArchSpec*> specs = {&kLlamaArch,  &kQwen2Arch,   &kQwen3Arch,
-                                                     &kGemma2Arch, &kGemma3Arch,  &kOlmo2Arch,
-                                                     &kGpt2Arch,   &kGptNeoxArch, &kPhi3Arch};
+  static const std::vector<const ArchSpec*> specs = {
+      &kLlamaArch, &kQwen2Arch, &kQwen3Arch,   &kGemma2Arch, &kGemma3Arch,
+      &kOlmo2Arch, &kGpt2Arch,  &kGptNeoxArch, &kPhi3Arch,   &kGptOssArch};
   return specs;
 }
 
@@ -57,10 +57,16 @@ float default_query_scale(const ModelConfig& c) {
 
 bool tensor_required(const ArchSpec& a, Tensor LayerWeights::*t) {
   using L = LayerWeights;
-  if (t == &L::bo || t == &L::b_up || t == &L::b_down) return a.linear_biases;
+  if (t == &L::bo) return a.linear_biases || a.attn_out_bias;
+  if (t == &L::b_up || t == &L::b_down) return a.linear_biases;
+  if (t == &L::attn_sinks) return a.attn_sinks;
+  if (t == &L::w_gate || t == &L::w_up || t == &L::w_down)
+    return !a.moe && (a.ffn_gated || t != &L::w_gate);
+  if (t == &L::router || t == &L::router_b || t == &L::exp_gate || t == &L::exp_up ||
+      t == &L::exp_down || t == &L::exp_gate_b || t == &L::exp_up_b || t == &L::exp_down_b)
+    return a.moe;
   if (t == &L::bq || t == &L::bk || t == &L::bv) return a.qkv_bias;
   if (t == &L::attn_norm_b || t == &L::ffn_norm_b) return a.norm == NormKind::Layer;
-  if (t == &L::w_gate) return a.ffn_gated;
   if (t == &L::q_norm || t == &L::k_norm) return a.qk_norm;
   if (t == &L::attn_norm || t == &L::ffn_norm) return a.pre_norms;
   if (t == &L::post_attn_norm || t == &L::post_ffn_norm) return a.post_norms;

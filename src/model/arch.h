@@ -57,8 +57,8 @@ struct ArchSpec {
 
   // Hugging Face folders.
   std::vector<std::string> hf_model_types;  // config.json model_type values read as this arch
-  const char* hf_write_type;                // model_type written
-  const char* hf_class;                     // architectures[0] written
+  const char* hf_write_type;          // model_type written (null: no Hugging Face folders yet)
+  const char* hf_class;               // architectures[0] written
   const char* hf_multimodal_type;     // a model_type whose text model may sit under text_config
   const char* hf_act_key;             // the activation's key ...
   const char* hf_act;                 // ... and the one value supported
@@ -84,6 +84,11 @@ struct ArchSpec {
   bool linear_biases = false;      // attn_output, ffn_up and ffn_down have biases (GPT-2)
   bool learned_positions = false;  // position_embd present, and no rotary embedding (GPT-2)
   bool partial_rope = false;       // rope.dimension_count may be below head_dim (GPT-NeoX)
+  bool attn_out_bias = false;      // attn_output.bias present (also with linear_biases)
+  bool attn_sinks = false;         // attn_sinks.weight: a learned sink logit per head (gpt-oss)
+  bool moe = false;                // a mixture of experts replaces the FFN (gpt-oss)
+  // GGUF name of ffn_norm under blk.N. (gpt-oss: post_attention_norm.weight)
+  const char* gguf_ffn_norm = "ffn_norm.weight";
   // Fused GGUF tensors: attn_qkv holds wq, wk, wv (and their biases) as rows [Q; K; V];
   // ffn_up holds [gate; up] (Phi-3).
   bool gguf_fused_qkv = false;

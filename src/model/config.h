@@ -26,10 +26,19 @@ struct ModelConfig {
   bool ffn_gated = true;           // act(W_gate x) * W_up x; false: act(W_up x + b) (GPT-2)
   NormKind norm = NormKind::Rms;   // the blocks' and the final norm
   bool parallel_residual = false;  // attention and FFN read the same x (GPT-NeoX)
-  int rope_orig_ctx = 0;           // Phi-3 longrope: contexts longer than this use the long
-  float rope_attn_factor = 1.0f;   // factors; cos and sin are multiplied by the attn factor
-  float rope_scale = 1.0f;         // linear rope scaling of global layers: positions / scale
-  int sliding_window = 0;          // keys a sliding-window layer sees, itself included (0: none)
+  // Mixture of experts (gpt-oss): hidden_dim is each expert's FFN width.
+  int n_experts = 0;       // experts per layer (0: a dense FFN)
+  int n_experts_used = 0;  // experts each token is routed to (top-k)
+  // YaRN rope scaling (factor > 1): divisors from model/yarn_rope.h, cos and sin × the attention
+  // factor (rope_attn_factor).
+  float yarn_factor = 0.0f;
+  int yarn_orig_ctx = 0;
+  float yarn_beta_fast = 32.0f, yarn_beta_slow = 1.0f;
+  bool yarn_truncate = true;
+  int rope_orig_ctx = 0;          // Phi-3 longrope: contexts longer than this use the long
+  float rope_attn_factor = 1.0f;  // factors; cos and sin are multiplied by the attn factor
+  float rope_scale = 1.0f;        // linear rope scaling of global layers: positions / scale
+  int sliding_window = 0;         // keys a sliding-window layer sees, itself included (0: none)
   int global_every = 0;  // with a sliding window, layers l with (l+1) % global_every == 0 are
                          // global and the others slide (0: every layer slides)
   float rope_theta_swa = 10000.0f;   // rope base of sliding-window layers ...

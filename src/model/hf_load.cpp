@@ -177,6 +177,10 @@ const ArchSpec& arch_for_type(const HfConfig& top, const std::string& type) {
   std::string known;
   for (const ArchSpec* a : arch_specs())
     for (const std::string& t : a->hf_model_types) {
+      if (t == type && !a->hf_write_type)
+        top.fail("model_type '" + t + "' (" + a->name +
+                 "): its Hugging Face folders are not read yet; convert it to GGUF with "
+                 "llama.cpp's convert_hf_to_gguf.py");
       if (t == type) return *a;
       known += (known.empty() ? "" : ", ") + t;
     }

@@ -130,6 +130,8 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
   const ModelConfig& c = model.config;
   require(find_arch(c.arch) != nullptr, dir, "unknown architecture " + c.arch);
   const ArchSpec& a = arch_of(c);
+  require(a.hf_write_type != nullptr, dir,
+          c.arch + " models cannot be written as Hugging Face folders yet");
   for (DType t : {o.weight_type.value_or(DType::F32), o.norm_type})
     require(t == DType::F32 || t == DType::F16 || t == DType::BF16, dir,
             "safetensors holds F32, F16 or BF16 weights, not " + dtype_name(t));

@@ -10,6 +10,7 @@
 #include "model/fused.h"
 #include "model/hf_model.h"
 #include "model/llama2c.h"
+#include "model/yarn_rope.h"
 
 namespace ss {
 
@@ -66,7 +67,15 @@ Model load_gguf_model(const std::string& path) {
   c.arch = arch;
   const std::string p = arch + ".";
   c.dim = get_dim(*g, p + "embedding_length");
-  c.hidden_dim = get_dim(*g, p + "feed_forward_length");
+  c.hidden_dim =
+      get_dim(*g, p + (spec->moe ? "expert_feed_forward_length" : "feed_forward_length"));
+  if (spec->moe) {
+    c.n_experts = get_dim(*g, p + "expert_count");
+    c.n_experts_used = get_dim(*g, p + "expert_used_count");
+    if (c.n_experts_used > c.n_experts)
+      g->fail(p + "expert_used_count " + std::to_string(c.n_experts_used) +
+              " exceeds expert_count " + std::to_string(c.n_experts));
+  }
   c.n_layers = get_dim(*g, p + "block_count");
   c.n_heads = get_dim(*g, p + "attention.head_count");
   c.n_kv_heads = g->has(p + "attention.head_count_kv") ? get_dim(*g, p + "attention.head_count_kv")
@@ -95,10 +104,21 @@ Model load_gguf_model(const std::string& path) {
                    : get_positive(*g, p + "attention.layer_norm_rms_epsilon", 1e-5);
   c.rope_theta = get_positive(*g, p + "rope.freq_base", 10000.0);
   const std::string scaling = g->get_string(p + "rope.scaling.type", "none");
-  if (scaling == "linear")
+  if (scaling == "linear") {
     c.rope_scale = get_positive(*g, p + "rope.scaling.factor", 1.0);
-  else if (scaling != "none" && scaling != "")
-    g->fail("unsupported rope scaling '" + scaling + "' (supported: linear)");
+  } else if (scaling == "yarn") {
+    // llama.cpp's YaRN: the ramp's ends rounded, beta 32 and 1 unless the file says, cos and sin
+    // × (1 + 0.1 ln factor) × rope.scaling.attn_factor.
+    c.yarn_factor = get_positive(*g, p + "rope.scaling.factor", 1.0);
+    c.yarn_orig_ctx = get_dim(*g, p + "rope.scaling.original_context_length");
+    c.yarn_beta_fast = get_positive(*g, p + "rope.scaling.yarn_beta_fast", 32.0);
+    c.yarn_beta_slow = get_positive(*g, p + "rope.scaling.yarn_beta_slow", 1.0);
+    c.yarn_truncate = g->get_bool("sinkscope.rope.scaling.yarn_truncate", true);
+    c.rope_attn_factor = static_cast<float>(get_positive(*g, p + "rope.scaling.attn_factor", 1.0) *
+                                            yarn_attention_factor(c.yarn_factor));
+  } else if (scaling != "none" && scaling != "") {
+    g->fail("unsupported rope scaling '" + scaling + "' (supported: linear, yarn)");
+  }
   if (spec->sliding) {
     const int64_t window = g->get_int(p + "attention.sliding_window", 0);
     if (window < 0 || window >= (int64_t{1} << 24))
@@ -144,8 +164,9 @@ Model load_gguf_model(const std::string& path) {
     const std::string b = "blk." + std::to_string(l) + ".";
     LayerWeights& w = m.layers[l];
     for (const LayerSlot& s : layer_slots())
-      if (!is_fused_part(*spec, s.member))
-        w.*s.member = tensor_from(*g, b + s.gguf_name, tensor_required(*spec, s.member));
+      if (!is_fused_part(*spec, s.member) && gguf_slot_name(s, *spec))
+        w.*s.member =
+            tensor_from(*g, b + gguf_slot_name(s, *spec), tensor_required(*spec, s.member));
     // A fused tensor's parts are views of its rows; its name says where a wrong size came from.
     for (const FusedSlot& f : fused) {
       std::vector<int64_t> sizes;

@@ -31,6 +31,15 @@ const std::vector<LayerSlot>& layer_slots() {
       {&L::w_down, "ffn_down.weight", true},
       {&L::b_down, "ffn_down.bias", false},
       {&L::post_ffn_norm, "post_ffw_norm.weight", false},
+      {&L::attn_sinks, "attn_sinks.weight", false},
+      {&L::router, "ffn_gate_inp.weight", true},
+      {&L::router_b, "ffn_gate_inp.bias", false},
+      {&L::exp_gate, "ffn_gate_exps.weight", true},
+      {&L::exp_gate_b, "ffn_gate_exps.bias", false},
+      {&L::exp_up, "ffn_up_exps.weight", true},
+      {&L::exp_up_b, "ffn_up_exps.bias", false},
+      {&L::exp_down, "ffn_down_exps.weight", true},
+      {&L::exp_down_b, "ffn_down_exps.bias", false},
   };
   return slots;
 }
@@ -44,6 +53,13 @@ const std::vector<GlobalSlot>& global_slots() {
       {&Model::rope_factors_long, "rope_factors_long.weight"},
   };
   return slots;
+}
+
+const char* gguf_slot_name(const LayerSlot& s, const ArchSpec& a) {
+  const std::string ffn_norm = a.gguf_ffn_norm;
+  if (s.member == &LayerWeights::ffn_norm) return a.gguf_ffn_norm;
+  if (ffn_norm != "ffn_norm.weight" && ffn_norm == s.gguf_name) return nullptr;
+  return s.gguf_name;
 }
 
 std::vector<const Tensor*> Model::all_tensors() const {
@@ -74,6 +90,27 @@ static void check_shape(const Model& m, const Tensor& t, int64_t cols, int64_t r
   require(info && cols % static_cast<int64_t>(info->block_elems) == 0, m.path,
           "tensor " + t.name + ": row length " + std::to_string(cols) +
               " is not a multiple of the block size of " + dtype_name(t.type));
+}
+
+// A stack of n matrices [cols] x rows (3-D, ne {cols, rows, n}), or of n vectors of cols f32
+// values (2-D, ne {cols, n}) when rows is 0.
+static void check_stack(const Model& m, const Tensor& t, int64_t cols, int64_t rows, int64_t n) {
+  require(t.data != nullptr, m.path, "missing tensor " + t.name);
+  const std::vector<int64_t> want =
+      rows ? std::vector<int64_t>{cols, rows, n} : std::vector<int64_t>{cols, n};
+  auto str = [](const std::vector<int64_t>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+    return s + "]";
+  };
+  require(t.ne == want, m.path,
+          "tensor " + t.name + " has shape " + str(t.ne) + ", expected " + str(want) +
+              " (expert_count " + std::to_string(n) + ")");
+  auto info = dtype_info(static_cast<uint32_t>(t.type));
+  require(info && cols % static_cast<int64_t>(info->block_elems) == 0, m.path,
+          "tensor " + t.name + ": row length " + std::to_string(cols) +
+              " is not a multiple of the block size of " + dtype_name(t.type));
+  require(rows || t.type == DType::F32, m.path, "bias tensor " + t.name + " must be F32");
 }
 
 static void check_norm(const Model& m, const Tensor& t, int64_t n) {
@@ -112,6 +149,15 @@ void validate_model(const Model& m) {
     check_shape(m, m.position_embd, c.dim, c.max_seq_len);
   require(std::isfinite(c.rope_attn_factor) && c.rope_attn_factor > 0 && c.rope_orig_ctx >= 0,
           m.path, "invalid longrope attention factor or original context");
+  require(std::isfinite(c.yarn_factor) && c.yarn_factor >= 0 && c.yarn_orig_ctx >= 0 &&
+              std::isfinite(c.yarn_beta_fast) && std::isfinite(c.yarn_beta_slow) &&
+              c.yarn_beta_fast > 0 && c.yarn_beta_slow > 0,
+          m.path, "invalid YaRN rope scaling");
+  require(arch_of(c).moe == (c.n_experts > 0) && (c.n_experts_used > 0) == (c.n_experts > 0) &&
+              c.n_experts_used <= c.n_experts && c.n_experts < (1 << 16),
+          m.path,
+          "invalid expert counts: " + std::to_string(c.n_experts_used) + " used of " +
+              std::to_string(c.n_experts));
   require(c.sliding_window >= 0 && c.global_every >= 0, m.path, "invalid sliding window");
   require(c.sliding_window == 0 || arch_of(c).sliding, m.path,
           c.arch + " has no sliding-window layers");
@@ -138,6 +184,19 @@ void validate_model(const Model& m) {
     if (l.bo.data) check_norm(m, l.bo, c.dim);
     if (arch.pre_norms || l.ffn_norm.data) check_norm(m, l.ffn_norm, c.dim);
     if (layer_norm || l.ffn_norm_b.data) check_norm(m, l.ffn_norm_b, c.dim);
+    if (l.attn_sinks.data || arch.attn_sinks) check_norm(m, l.attn_sinks, c.n_heads);
+    if (c.n_experts > 0) {
+      const int64_t E = c.n_experts;
+      check_shape(m, l.router, c.dim, E);
+      check_norm(m, l.router_b, E);
+      check_stack(m, l.exp_gate, c.dim, c.hidden_dim, E);
+      check_stack(m, l.exp_up, c.dim, c.hidden_dim, E);
+      check_stack(m, l.exp_down, c.hidden_dim, c.dim, E);
+      check_stack(m, l.exp_gate_b, c.hidden_dim, 0, E);
+      check_stack(m, l.exp_up_b, c.hidden_dim, 0, E);
+      check_stack(m, l.exp_down_b, c.dim, 0, E);
+      continue;
+    }
     if (c.ffn_gated || l.w_gate.data) check_shape(m, l.w_gate, c.dim, c.hidden_dim);
     if (l.b_up.data) check_norm(m, l.b_up, c.hidden_dim);
     if (l.b_down.data) check_norm(m, l.b_down, c.dim);

@@ -10,6 +10,8 @@
 
 namespace ss {
 
+struct ArchSpec;
+
 // Optional tensors have data == nullptr when the architecture (or file) has none.
 struct LayerWeights {
   Tensor attn_norm;    // [dim] f32
@@ -29,6 +31,13 @@ struct LayerWeights {
   Tensor q_norm, k_norm;  // optional [head_dim] f32 RMSNorm of each head's q / k (qwen3, gemma3)
   Tensor post_attn_norm;  // optional [dim] f32 RMSNorm of the attention output (gemma3)
   Tensor post_ffn_norm;   // optional [dim] f32 RMSNorm of the FFN output (gemma3)
+  Tensor attn_sinks;      // optional [n_heads] f32 learned sink logits (gpt-oss)
+  // Mixture of experts (gpt-oss): the router [dim] -> [n_experts] with its bias, and each
+  // expert's gate, up [dim] -> [hidden] and down [hidden] -> [dim] stacked in 3-D tensors
+  // (ne {cols, rows, n_experts}), with f32 biases [rows] x n_experts.
+  Tensor router, router_b;
+  Tensor exp_gate, exp_up, exp_down;
+  Tensor exp_gate_b, exp_up_b, exp_down_b;
 };
 
 // Every tensor of a layer with its GGUF name (after "blk.N."), in file order. Loader, exporter,
@@ -39,6 +48,9 @@ struct LayerSlot {
   bool matrix;  // weight matrix (any dtype) rather than an f32 norm or bias
 };
 const std::vector<LayerSlot>& layer_slots();
+// The slot's GGUF name in files of this architecture: gguf_name, but for an ffn_norm the spec
+// names otherwise (gpt-oss's post_attention_norm.weight, whose usual slot then has none: null).
+const char* gguf_slot_name(const LayerSlot& s, const ArchSpec& a);
 
 struct Model {
   std::string path;

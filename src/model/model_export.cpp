@@ -1,5 +1,6 @@
 #include "model/model_export.h"
 
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <vector>
@@ -7,6 +8,7 @@
 #include "format/gguf.h"
 #include "model/arch.h"
 #include "model/fused.h"
+#include "model/yarn_rope.h"
 #include "ops/dequant.h"
 
 namespace ss {
@@ -48,6 +50,11 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   w.set(p + "embedding_length", GgufValue::of_u32(c.dim));
   w.set(p + "block_count", GgufValue::of_u32(c.n_layers));
   w.set(p + "feed_forward_length", GgufValue::of_u32(c.hidden_dim));
+  if (c.n_experts > 0) {
+    w.set(p + "expert_feed_forward_length", GgufValue::of_u32(c.hidden_dim));
+    w.set(p + "expert_count", GgufValue::of_u32(c.n_experts));
+    w.set(p + "expert_used_count", GgufValue::of_u32(c.n_experts_used));
+  }
   const ArchSpec& arch = arch_of(c);
   if (!arch.learned_positions)
     w.set(p + "rope.dimension_count", GgufValue::of_u32(c.rotated_dims()));
@@ -62,6 +69,24 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   if (c.rope_scale != 1.0f) {
     w.set(p + "rope.scaling.type", GgufValue::of_string("linear"));
     w.set(p + "rope.scaling.factor", GgufValue::of_f32(c.rope_scale));
+  }
+  if (c.yarn_factor > 0) {
+    w.set(p + "rope.scaling.type", GgufValue::of_string("yarn"));
+    w.set(p + "rope.scaling.factor", GgufValue::of_f32(c.yarn_factor));
+    w.set(p + "rope.scaling.original_context_length", GgufValue::of_u32(c.yarn_orig_ctx));
+    w.set(p + "rope.scaling.yarn_beta_fast", GgufValue::of_f32(c.yarn_beta_fast));
+    w.set(p + "rope.scaling.yarn_beta_slow", GgufValue::of_f32(c.yarn_beta_slow));
+    const double attn = c.rope_attn_factor / yarn_attention_factor(c.yarn_factor);
+    if (std::fabs(attn - 1.0) > 1e-7)
+      w.set(p + "rope.scaling.attn_factor", GgufValue::of_f32(static_cast<float>(attn)));
+    if (!c.yarn_truncate) {  // transformers' truncate false: llama.cpp always rounds
+      w.set("sinkscope.rope.scaling.yarn_truncate", GgufValue::of_bool(false));
+      std::fprintf(stderr,
+                   "warning: %s: YaRN without rounding the ramp's ends (transformers' truncate "
+                   "false) is kept in sinkscope.rope.scaling.yarn_truncate, which llama.cpp "
+                   "ignores\n",
+                   path.c_str());
+    }
   }
   if (c.sliding_window > 0) {
     w.set(p + "attention.sliding_window", GgufValue::of_u32(c.sliding_window));
@@ -89,7 +114,8 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   auto encode = [&](const Tensor& t, bool is_matrix) {
     const DType out = is_matrix ? weight_type.value_or(t.type) : DType::F32;
     if (out == t.type) return t;
-    const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
+    // every row of every matrix of a 3-D expert stack
+    const size_t cols = static_cast<size_t>(t.cols()), rows = t.nbytes() / t.row_bytes();
     std::vector<float> row(cols);
     auto& buf = buffers.emplace_back(dtype_row_bytes(out, cols) * rows);
     for (size_t r = 0; r < rows; ++r) {
@@ -120,7 +146,8 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
     const LayerWeights& lw = model.layers[l];
     for (const LayerSlot& s : layer_slots()) {
       const Tensor& t = lw.*s.member;
-      if (t.data && !is_fused_part(arch, s.member)) add(b + s.gguf_name, t, s.matrix);
+      if (t.data && !is_fused_part(arch, s.member) && gguf_slot_name(s, arch))
+        add(b + gguf_slot_name(s, arch), t, s.matrix);
     }
     for (const FusedSlot& f : gguf_fused_slots(arch)) {
       std::vector<Tensor> parts;

@@ -1,5 +1,6 @@
 #include "model/synth.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -15,7 +16,8 @@ namespace {
 // Gives each tensor its own buffer in m.owned and points the view at it.
 Tensor own(Model& m, std::string name, DType type, std::vector<int64_t> ne, const float* values) {
   Tensor t{std::move(name), type, std::move(ne), nullptr};
-  const size_t cols = static_cast<size_t>(t.cols()), rows = static_cast<size_t>(t.rows());
+  const size_t cols = static_cast<size_t>(t.cols());
+  const size_t rows = static_cast<size_t>(t.n_elements() / t.cols());  // 3-D stacks too
   auto& buf = m.owned.emplace_back(dtype_row_bytes(type, cols) * rows);
   for (size_t r = 0; r < rows; ++r)
     quantize_row(type, values + r * cols, buf.data() + r * dtype_row_bytes(type, cols), cols);
@@ -63,6 +65,15 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     return own(m, name, DType::F32, {n}, v.data());
   };
   auto norm = [&](const std::string& name) { return vec(name, c.dim, 1.0f, 0.1f); };
+  // n matrices (rows > 0, weight_type) or n f32 bias vectors (rows 0) stacked, as MoE experts.
+  auto stack = [&](const std::string& name, int64_t cols, int64_t rows, int64_t n, float sd) {
+    std::normal_distribution<float> dist(0.0f,
+                                         rows ? 1.0f / std::sqrt(static_cast<float>(cols)) : sd);
+    std::vector<float> v(static_cast<size_t>(cols * std::max<int64_t>(rows, 1) * n));
+    for (float& x : v) x = dist(rng);
+    return rows ? own(m, name, weight_type, {cols, rows, n}, v.data())
+                : own(m, name, DType::F32, {cols, n}, v.data());
+  };
   const ArchSpec* arch = find_arch(c.arch);
   if (!arch) throw std::invalid_argument("make_random_model: unknown architecture " + c.arch);
   m.token_embd = matrix("token_embd.weight", c.dim, c.vocab_size);
@@ -79,9 +90,11 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     w.wv = matrix(b + "attn_v.weight", c.dim, c.kv_dim());
     w.wo = matrix(b + "attn_output.weight", c.q_dim(), c.dim);
     if (arch->pre_norms) w.ffn_norm = norm(b + "ffn_norm.weight");
-    if (c.ffn_gated) w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
-    w.w_down = matrix(b + "ffn_down.weight", c.hidden_dim, c.dim);
-    w.w_up = matrix(b + "ffn_up.weight", c.dim, c.hidden_dim);
+    if (!arch->moe) {
+      if (c.ffn_gated) w.w_gate = matrix(b + "ffn_gate.weight", c.dim, c.hidden_dim);
+      w.w_down = matrix(b + "ffn_down.weight", c.hidden_dim, c.dim);
+      w.w_up = matrix(b + "ffn_up.weight", c.dim, c.hidden_dim);
+    }
     // Tensors of the other architectures come after, so llama models keep their weights.
     if (arch->qkv_bias) {
       w.bq = vec(b + "attn_q.bias", c.q_dim(), 0.0f, 0.5f);
@@ -95,6 +108,19 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
     if (arch->post_norms) {
       w.post_attn_norm = norm(b + "post_attention_norm.weight");
       w.post_ffn_norm = norm(b + "post_ffw_norm.weight");
+    }
+    if (arch->attn_out_bias) w.bo = vec(b + "attn_output.bias", c.dim, 0.0f, 0.1f);
+    if (arch->attn_sinks) w.attn_sinks = vec(b + "attn_sinks.weight", c.n_heads, 0.0f, 1.0f);
+    if (arch->moe) {
+      const int64_t E = c.n_experts;
+      w.router = matrix(b + "ffn_gate_inp.weight", c.dim, E);
+      w.router_b = vec(b + "ffn_gate_inp.bias", static_cast<int>(E), 0.0f, 0.5f);
+      w.exp_gate = stack(b + "ffn_gate_exps.weight", c.dim, c.hidden_dim, E, 0);
+      w.exp_gate_b = stack(b + "ffn_gate_exps.bias", c.hidden_dim, 0, E, 0.5f);
+      w.exp_up = stack(b + "ffn_up_exps.weight", c.dim, c.hidden_dim, E, 0);
+      w.exp_up_b = stack(b + "ffn_up_exps.bias", c.hidden_dim, 0, E, 0.5f);
+      w.exp_down = stack(b + "ffn_down_exps.weight", c.hidden_dim, c.dim, E, 0);
+      w.exp_down_b = stack(b + "ffn_down_exps.bias", c.dim, 0, E, 0.1f);
     }
     if (c.norm == NormKind::Layer) {
       w.attn_norm_b = vec(b + "attn_norm.bias", c.dim, 0.0f, 0.1f);
@@ -132,7 +158,7 @@ Model clone_model(const Model& src) {
   m.owned.reserve(8 + layer_slots().size() * src.layers.size());
   auto copy = [&](const Tensor& t) {
     Tensor out = t;
-    auto& buf = m.owned.emplace_back(t.row_bytes() * static_cast<size_t>(t.rows()));
+    auto& buf = m.owned.emplace_back(t.nbytes());
     std::memcpy(buf.data(), t.data, buf.size());
     out.data = buf.data();
     return out;

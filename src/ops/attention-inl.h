@@ -7,8 +7,9 @@ inline int attention_first_key(int pos, int window) {
 }
 
 // Softmax of one row of double scores over keys k0..pos into att (zero before k0), with a learned
-// sink logit as one more column when it is finite; returns the row's entropy −Σ p log p =
-// log Σe − Σ p·x with x = s − max s (the sink's term included), exact up to the f32 exp's error.
+// sink logit as one more column when it is finite; returns the row's entropy over the keys,
+// −Σ_k p_k log p_k = log Σe · Σ_k p_k − Σ_k p_k·x_k with x = s − max s (SPEC: the key
+// probabilities as they are, summing to 1 − p_sink), exact up to the f32 exp's error.
 // exp_nonpositive, sum_f64 and dot_f64_lanes (ops/exp.h) have a fixed arithmetic in every lane.
 // A sink of −∞ takes no branch that a row without one does not, so it gives the same bits.
 struct AttentionSoftmax {
@@ -25,16 +26,14 @@ struct AttentionSoftmax {
     float* const es = e.data();
     for (size_t j = 0; j < cnt; ++j) xs[j] = static_cast<float>(scores[k0 + j] - mx);
     for (size_t j = 0; j < cnt; ++j) es[j] = exp_nonpositive(xs[j]);
-    double sum = sum_f64(es, cnt), sink_dot = 0;
-    if (has_sink) {
-      const float xs_sink = static_cast<float>(sink - mx), es_sink = exp_nonpositive(xs_sink);
-      sum += es_sink;
-      sink_dot = static_cast<double>(es_sink) * xs_sink;
-    }
+    const double keys = sum_f64(es, cnt);
+    double sum = keys;
+    if (has_sink) sum += exp_nonpositive(static_cast<float>(sink - mx));
     const double inv = 1.0 / sum;
     std::fill(att, att + k0, 0.0f);
     for (size_t j = 0; j < cnt; ++j) att[k0 + j] = static_cast<float>(es[j] * inv);
-    return std::log(sum) - (dot_f64_lanes(es, xs, cnt) + sink_dot) * inv;
+    // keys / sum is exactly 1 without a sink.
+    return std::log(sum) * (keys / sum) - dot_f64_lanes(es, xs, cnt) * inv;
   }
 };
 

@@ -48,7 +48,6 @@ void attend_head_reference(const float* q, const float* k, const float* v, int p
     sum += sink_e;
     std::fill(att.begin(), att.begin() + k0, 0.0f);
     double entropy = 0;
-    if (sink_e > 0) entropy -= sink_e / sum * std::log(sink_e / sum);
     for (int kk = k0; kk <= pos; ++kk) {
       const double p = scores[kk] / sum;
       att[kk] = static_cast<float>(p);

@@ -32,8 +32,8 @@ struct AttentionShape {
 double softcap_score(double score, double cap);
 
 // Called for query i (0..n-1) at position pos with its probabilities over keys 0..pos (zero
-// outside a sliding window) and the row's entropy in nats (of the whole softmax, the learned
-// sink's column included), in order of i.
+// outside a sliding window) and the entropy −Σ p log p of those probabilities in nats (a
+// learned sink's share is not among them), in order of i.
 using PatternFn = std::function<void(int i, int pos, std::span<const float> row, double entropy)>;
 
 inline constexpr size_t kKeyPad = 16;

@@ -1,5 +1,6 @@
 #include "ops/basic.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -42,17 +43,30 @@ void rope_adjacent(float* v, size_t head_dim, int pos, float theta) {
   rope(v, head_dim, pos, theta, RopeStyle::Adjacent);
 }
 
-void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
-                 const float* freq_div) {
+namespace {
+template <typename Div>
+void rope_angles_by(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
+                    const Div* freq_div) {
   for (size_t p = 0; p < head_dim / 2; ++p) {
     double freq = std::pow(static_cast<double>(theta),
                            -static_cast<double>(2 * p) / static_cast<double>(head_dim));
-    if (freq_div) freq /= freq_div[p];
+    if (freq_div) freq /= static_cast<double>(freq_div[p]);
     // Multiplying or dividing by 1 is exact, so the unscaled llama path is unchanged.
     const double angle = pos / static_cast<double>(pos_scale) * freq;
     cos_sin[2 * p] = std::cos(angle);
     cos_sin[2 * p + 1] = std::sin(angle);
   }
+}
+}  // namespace
+
+void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
+                 const float* freq_div) {
+  rope_angles_by(cos_sin, head_dim, pos, theta, pos_scale, freq_div);
+}
+
+void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
+                 const double* freq_div) {
+  rope_angles_by(cos_sin, head_dim, pos, theta, pos_scale, freq_div);
 }
 
 void rope_rotate(float* v, size_t head_dim, RopeStyle style, const double* cos_sin) {
@@ -96,6 +110,14 @@ void gelu_erf(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const double g = x[i];
     x[i] = static_cast<float>(0.5 * g * (1.0 + std::erf(g / std::sqrt(2.0))));
+  }
+}
+
+void swiglu_clamped(float* gate, const float* up, size_t n, float alpha, float limit) {
+  for (size_t i = 0; i < n; ++i) {
+    const double g = std::min(gate[i], limit);
+    const double u = std::clamp(up[i], -limit, limit);
+    gate[i] = static_cast<float>((u + 1.0) * g / (1.0 + std::exp(-static_cast<double>(alpha) * g)));
   }
 }
 

@@ -32,6 +32,9 @@ void rope(float* v, size_t head_dim, int pos, float theta, RopeStyle style, floa
 void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
                  const float* freq_div);
 void rope_rotate(float* v, size_t head_dim, RopeStyle style, const double* cos_sin);
+// rope_angles with divisors in double (YaRN's, computed rather than read from a file).
+void rope_angles(double* cos_sin, size_t head_dim, int pos, float theta, float pos_scale,
+                 const double* freq_div);
 
 // SwiGLU: gate[i] = silu(gate[i]) * up[i]
 void swiglu(float* gate, const float* up, size_t n);
@@ -44,6 +47,10 @@ void geglu_tanh(float* gate, const float* up, size_t n);
 // (PyTorch's default, GPT-NeoX).
 void gelu_tanh(float* x, size_t n);
 void gelu_erf(float* x, size_t n);
+
+// gpt-oss's clamped SwiGLU: g = min(gate, limit), u = clamp(up, −limit, limit),
+// gate[i] = (u + 1) · g · σ(alpha · g)
+void swiglu_clamped(float* gate, const float* up, size_t n, float alpha, float limit);
 
 // Logit soft-capping: x[i] = cap · tanh(x[i] / cap)
 void softcap(float* x, size_t n, float cap);

@@ -40,6 +40,10 @@ class Observer {
   virtual void on_values(int layer, int pos0, int n_tokens, const float* v) {}
   virtual void on_z(int layer, int pos0, int n_tokens, const float* z) {}  // after the head mask
   virtual void on_mlp_post(int layer, int pos0, int n_tokens, const float* h) {}
+  // A mixture of experts (gpt-oss), instead of on_mlp_post: the router's logits [n_tokens ×
+  // n_experts] (with bias) and the experts each token was sent to [n_tokens × n_experts_used],
+  // best first.
+  virtual void on_router(int layer, int n_tokens, const float* logits, const int* chosen) {}
   virtual void on_resid_post(int layer, int pos0, int n_tokens, const float* x) {}
 
   // The runtime's worker pool (Runtime::add_observer sets it), for the batched hooks above, which

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "model/yarn_rope.h"
 #include "ops/attention.h"
 #include "ops/basic.h"
 #include "ops/dequant.h"
@@ -21,6 +22,11 @@ Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
       pool_(pool),
       max_ctx_(max_ctx > 0 ? max_ctx : model.config.max_seq_len),
       plans_(layer_plans(model.config)) {
+  const ModelConfig& c = model.config;
+  if (c.yarn_factor > 0)
+    yarn_divisors_ = yarn_rope_divisors(
+        c.rotated_dims(), c.rope_theta,
+        {c.yarn_factor, c.yarn_orig_ctx, c.yarn_beta_fast, c.yarn_beta_slow, c.yarn_truncate});
   const size_t n = static_cast<size_t>(model.config.n_layers) * max_ctx_ * model.config.kv_dim();
   k_cache_.assign(static_cast<size_t>(model.config.n_layers) * model.config.kv_dim() * k_stride(),
                   0.0f);
@@ -47,6 +53,8 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   shape.scale = plan.query_scale;
   shape.window = plan.window;
   shape.softcap = plan.attn_softcap;
+  const Tensor& sink_t = model_.layers[layer].attn_sinks;
+  const float* sinks = sink_t.data ? sink_t.f32() : nullptr;
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
     for (size_t h = h0; h < h1; ++h) {
       // A head the mask zeroes or replaces, whose rows nobody watches: its z is overwritten
@@ -60,8 +68,10 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
           for (Observer* o : watching)
             o->on_pattern_row(layer, static_cast<int>(h), pos, row, entropy);
         };
-      attend_head(q + h * hd, kc + kv_off * k_stride(), vc + kv_off, pos0, n, shape, z + h * hd,
-                  on_row);
+      AttentionShape head_shape = shape;
+      if (sinks) head_shape.sink = sinks[h];
+      attend_head(q + h * hd, kc + kv_off * k_stride(), vc + kv_off, pos0, n, head_shape,
+                  z + h * hd, on_row);
     }
   });
 }
@@ -71,6 +81,7 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
 // the forward pass: the same rule per call here).
 const float* Runtime::rope_divisors(int end_pos) const {
   if (model_.rope_freqs.data) return model_.rope_freqs.f32();
+  if (!yarn_divisors_.empty()) return nullptr;  // YaRN's, in double (attention_block)
   const ModelConfig& c = model_.config;
   const Tensor& f = end_pos > c.rope_orig_ctx && model_.rope_factors_long.data
                         ? model_.rope_factors_long
@@ -196,7 +207,11 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
     for (size_t i = i0; i < i1; ++i) {
       const int pos = pos0 + static_cast<int>(i);
       if (RD > 0) {
-        rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, freq_div);
+        if (!yarn_divisors_.empty())
+          rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale,
+                      yarn_divisors_.data());
+        else
+          rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, freq_div);
         if (attn_factor != 1.0)
           for (double& v : cos_sin) v *= attn_factor;
         for (int h = 0; h < c.n_heads; ++h)
@@ -242,7 +257,9 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   const float* in =
       pre_norm(w.ffn_norm, w.ffn_norm_b, c.parallel_residual ? a.x_in.data() : x, n, a);
   const FfnAct act = plans_[l].ffn_act;
-  if (c.ffn_gated) {
+  if (c.n_experts > 0) {
+    moe_block(l, in, n, o);
+  } else if (c.ffn_gated) {
     project(w.w_gate, in, N, gate);
     project(w.w_up, in, N, a.up.data());
     per_token(N, [&](size_t i0, size_t i1) {
@@ -263,14 +280,91 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
         gelu_tanh(gate + i0 * F, (i1 - i0) * F);
     });
   }
-  for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate);
-  project(w.w_down, gate, N, o);
-  if (w.b_down.data) add_bias(o, w.b_down, N);
+  if (c.n_experts == 0) {
+    for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate);
+    project(w.w_down, gate, N, o);
+    if (w.b_down.data) add_bias(o, w.b_down, N);
+  }
   if (w.post_ffn_norm.data) norm_rows(o, w.post_ffn_norm, N, D, c.norm_eps);
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
   });
   for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x);
+}
+
+namespace {
+
+// Expert e of a stack of matrices (ne {cols, rows, n}): a 2-D view of its bytes.
+Tensor expert_matrix(const Tensor& stack, int64_t e) {
+  Tensor t = stack;
+  t.ne = {stack.ne[0], stack.ne[1]};
+  t.data = stack.data + static_cast<size_t>(e) * t.nbytes();
+  return t;
+}
+
+}  // namespace
+
+// out = Σ over the token's top-k experts of weight · expert(in), gpt-oss's mixture: the router's
+// logits (with bias) pick the k largest (ties to the lower index), their weights are a softmax
+// over those k logits; each expert is W_down · clamped_swiglu(W_gate x + b, W_up x + b) + b.
+// Experts run one after another on the rows routed to them, each matmul across the threads,
+// reading only those experts' weight rows; every token then sums its k results in rank order,
+// so the bits do not depend on the thread count.
+void Runtime::moe_block(int l, const float* in, int n, float* out) {
+  const ModelConfig& c = model_.config;
+  const LayerWeights& w = model_.layers[l];
+  const size_t D = c.dim, F = c.hidden_dim, N = n, E = c.n_experts, K = c.n_experts_used;
+  std::vector<float> logits(N * E);
+  project(w.router, in, N, logits.data());
+  add_bias(logits.data(), w.router_b, N);
+  std::vector<int> chosen(N * K);
+  std::vector<float> weight(N * K);
+  std::vector<std::vector<int>> routed(E);  // per expert: token · K + rank
+  for (size_t t = 0; t < N; ++t) {
+    const float* lt = logits.data() + t * E;
+    std::vector<int> order(E);
+    for (size_t e = 0; e < E; ++e) order[e] = static_cast<int>(e);
+    std::partial_sort(order.begin(), order.begin() + static_cast<long>(K), order.end(),
+                      [&](int a, int b) { return lt[a] > lt[b] || (lt[a] == lt[b] && a < b); });
+    double mx = lt[order[0]], sum = 0;
+    for (size_t r = 0; r < K; ++r) sum += std::exp(static_cast<double>(lt[order[r]]) - mx);
+    for (size_t r = 0; r < K; ++r) {
+      chosen[t * K + r] = order[r];
+      weight[t * K + r] =
+          static_cast<float>(std::exp(static_cast<double>(lt[order[r]]) - mx) / sum);
+      routed[static_cast<size_t>(order[r])].push_back(static_cast<int>(t * K + r));
+    }
+  }
+  for (Observer* ob : observers_) ob->on_router(l, n, logits.data(), chosen.data());
+
+  std::vector<float> results(N * K * D), xs, gate, up, down;
+  for (size_t e = 0; e < E; ++e) {
+    const std::vector<int>& slots = routed[e];
+    if (slots.empty()) continue;
+    const size_t m = slots.size();
+    xs.resize(m * D), gate.resize(m * F), up.resize(m * F), down.resize(m * D);
+    for (size_t i = 0; i < m; ++i)
+      std::copy_n(in + static_cast<size_t>(slots[i]) / K * D, D, xs.data() + i * D);
+    project(expert_matrix(w.exp_gate, static_cast<int64_t>(e)), xs.data(), m, gate.data());
+    project(expert_matrix(w.exp_up, static_cast<int64_t>(e)), xs.data(), m, up.data());
+    const float* bg = w.exp_gate_b.f32() + e * F;
+    const float* bu = w.exp_up_b.f32() + e * F;
+    for (size_t i = 0; i < m; ++i)
+      for (size_t f = 0; f < F; ++f) gate[i * F + f] += bg[f], up[i * F + f] += bu[f];
+    swiglu_clamped(gate.data(), up.data(), m * F, 1.702f, 7.0f);
+    project(expert_matrix(w.exp_down, static_cast<int64_t>(e)), gate.data(), m, down.data());
+    const float* bd = w.exp_down_b.f32() + e * D;
+    for (size_t i = 0; i < m; ++i)
+      for (size_t d = 0; d < D; ++d)
+        results[static_cast<size_t>(slots[i]) * D + d] = down[i * D + d] + bd[d];
+  }
+  for (size_t t = 0; t < N; ++t)
+    for (size_t d = 0; d < D; ++d) {
+      float acc = 0;
+      for (size_t r = 0; r < K; ++r)
+        acc = std::fma(weight[t * K + r], results[(t * K + r) * D + d], acc);
+      out[t * D + d] = acc;
+    }
 }
 
 namespace {

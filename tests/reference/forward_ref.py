@@ -18,7 +18,7 @@ rounded (HF truncate=True; the GGUF key sinkscope.rope.scaling.yarn_truncate = f
 off), and rope.scaling.attn_factor multiplies YaRN's 0.1 ln(factor) + 1.
 
 usage: forward_ref.py MODEL.gguf FORWARD.json [--llama3 F,LOW,HIGH,ORIG] [--tol 1e-4]
-                      [--heads HEADS.csv [--entropy-sink-term]]
+                      [--heads HEADS.csv]
 Prints the max abs errors of logits and attention (and the max relative error of the heads.csv
 statistics); exit 1 if one exceeds --tol.
 """
@@ -346,9 +346,8 @@ def forward(meta, t, ids, llama3=None, info=None):
 
 # SPEC.md's per-head statistics of one window, in float64: {name: [L*H values]}. With a learned
 # sink the key probabilities α sum to 1 - p_sink and every statistic takes them as they are (SPEC
-# "Learned sinks": not renormalised); the entropy is SPEC's -Σ_k α ln α over the keys, or with
-# sink_entropy the whole softmax's (the sink's -p_sink ln p_sink added), as sinkscope computes it.
-def head_stats(heads, sink_tokens=4, sink_entropy=False):
+# "Learned sinks": not renormalised); the entropy is SPEC's -Σ_k α ln α over the keys.
+def head_stats(heads, sink_tokens=4):
     out = {}
     for probs, z, c, v, window, p_sink in heads:
         n_head, n = probs.shape[0], probs.shape[1]
@@ -357,7 +356,6 @@ def head_stats(heads, sink_tokens=4, sink_entropy=False):
         z_mean = np.linalg.norm(z, axis=-1).mean(axis=0)  # [H]
         with np.errstate(divide="ignore", invalid="ignore"):
             plogp = np.where(probs > 0, probs * np.log(probs), 0.0)
-            sink_plogp = np.where(p_sink > 0, p_sink * np.log(p_sink), 0.0)  # [H, T]
         for h in range(n_head):
             p = probs[h]
             visible = np.array([n - k if window == 0 else min(n, k + window) - k
@@ -369,8 +367,7 @@ def head_stats(heads, sink_tokens=4, sink_entropy=False):
                 "first_k_mass": p[:, :sink_tokens].sum(axis=1).mean(),
                 "top_key": float(1 + np.argmax(sink_k[1:])),
                 "top_key_score": sink_k[1:].max(),
-                "entropy_mean_q1": -(plogp[h][1:].sum(axis=1)
-                                     + (sink_plogp[h][1:] if sink_entropy else 0.0)).mean(),
+                "entropy_mean_q1": -plogp[h][1:].sum(axis=1).mean(),
                 "z_norm_mean": z_mean[h],
                 "z_norm_layer_ratio": z_mean[h] / z_mean.mean(),
                 "contrib_norm_mean": np.linalg.norm(c[:, h], axis=-1).mean(),
@@ -407,9 +404,6 @@ def main():
     ap.add_argument("--llama3", help="FACTOR,LOW,HIGH,ORIG of Llama-3 rope scaling")
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--heads", help="heads.csv of analyze over the same tokens, to check")
-    ap.add_argument("--entropy-sink-term", action="store_true",
-                    help="entropy of a learned-sink row over the whole softmax (sinkscope's "
-                    "reading) rather than SPEC's sum over the keys")
     args = ap.parse_args()
     meta, tensors = read_gguf(args.model)
     with open(args.forward_json) as f:
@@ -427,7 +421,7 @@ def main():
     stat_err = 0.0
     if args.heads:
         stat_err, checked = check_heads_csv(
-            args.heads, head_stats(heads, sink_entropy=args.entropy_sink_term), args.tol)
+            args.heads, head_stats(heads), args.tol)
         print(f"{arch}: heads.csv, {checked} values, max relative error {stat_err:.3g}")
     if not (logit_err <= args.tol and att_err <= args.tol and stat_err <= args.tol):
         print(f"{arch}: error above {args.tol}", file=sys.stderr)
