@@ -3,8 +3,8 @@
 # position of about 200 tokens of TinyStories, from sinkscope's logits (`forward --json`) and from
 # llama.cpp's (tests/tools/llama_oracle.cpp), with llama.cpp's default f16 KV cache and with an
 # f32 one. Fails when the mean nll differs by more than 3e-4 with the f32 cache, where the
-# arithmetic agrees: for Q8_0 weights llama.cpp also rounds the activations to 8 bits, so that
-# row is printed and not held to the tolerance.
+# arithmetic agrees: for Q8_0 and MXFP4 weights llama.cpp also rounds the activations to 8 bits,
+# so those rows are printed and not held to the tolerance.
 #   llama_parity.sh SINKSCOPE LLAMA_ORACLE SHARED_DIR
 set -euo pipefail
 bin=$1 oracle=$2 shared=$3
@@ -22,7 +22,13 @@ check() {  # name, GGUF, strict (1: held to the tolerance)
   "$bin" forward -m "$model" -p "$text" --json --threads 2 >"$dir/$name.json"
   "$py" -c 'import json, sys; print(" ".join(map(str, json.load(open(sys.argv[1]))["ids"])))' \
     "$dir/$name.json" >"$dir/$name.ids"
-  "$oracle" "$model" "$dir/$name.ids" f16 >"$dir/$name.f16.json"
+  # gpt-oss needs a llama.cpp from 2025-08 or later; an older tree cannot load it.
+  if ! "$oracle" "$model" "$dir/$name.ids" f16 >"$dir/$name.f16.json" 2>"$dir/$name.err"; then
+    case $name in gpt-oss*) echo "$name: skipped, this llama.cpp predates gpt-oss"; return ;; esac
+    cat "$dir/$name.err" >&2
+    status=1
+    return
+  fi
   "$oracle" "$model" "$dir/$name.ids" f32 >"$dir/$name.f32.json"
   "$py" - "$name" "$dir/$name.json" "$dir/$name.f16.json" "$dir/$name.f32.json" "$strict" \
     <<'PY' || status=1
@@ -49,11 +55,12 @@ PY
 for spec in "llama --seed 1" "qwen2 --seed 3" "qwen3 --seed 4" "gemma2 --seed 8" "gemma3 --seed 5" \
             "olmo2 --seed 12" "gpt2 --seed 14" "gptneox --seed 16" "gptneox --seed 21 --sequential-residual" \
             "phi3 --seed 18" "phi3 --seed 19 --shape small" \
-            "gemma2 --seed 9 --shape small --dtype q8_0"; do
+            "gpt-oss --seed 30" "gpt-oss --seed 31 --shape small" \
+            "gemma2 --seed 9 --shape small --dtype q8_0" "gpt-oss --seed 33 --shape small --dtype mxfp4"; do
   name=$(echo "$spec" | sed 's/--seed //; s/--shape //; s/--dtype //; s/--//' | tr ' ' '_')
   # shellcheck disable=SC2086
   "$bin" synth --arch $spec --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
-  case $spec in *q8_0*) check "$name" "$dir/$name.gguf" 0 ;; *) check "$name" "$dir/$name.gguf" ;; esac
+  case $spec in *q8_0* | *mxfp4*) check "$name" "$dir/$name.gguf" 0 ;; *) check "$name" "$dir/$name.gguf" ;; esac
 done
 # GGUFs that convert wrote from Hugging Face folders (GPT-2's transposed Conv1D, GPT-NeoX's
 # per-head qkv and Phi-3's fused tensors repacked on the way).

@@ -222,6 +222,22 @@ TEST(Arch, ZooBadInputNamesTheFileAndTensor) {
             std::string::npos)
       << r.err;
 
+  // gpt-oss: expert counts the tensors do not have, top-k above the count, a short sink vector.
+  const std::string oss = synth("gpt-oss");
+  p = rewrite("gpt-oss", [](Model&) {}, {{"gpt-oss.expert_count", GgufValue::of_u32(5)}});
+  expect_error(p, p + ": tensor blk.0.ffn_gate_inp.weight has shape [64, 4], expected [64, 5]");
+  p = rewrite("gpt-oss", [](Model&) {}, {{"gpt-oss.expert_used_count", GgufValue::of_u32(9)}});
+  expect_error(p, p + ": gpt-oss.expert_used_count 9 exceeds expert_count 4");
+  p = rewrite("gpt-oss", [](Model& m) { --m.layers[1].attn_sinks.ne[0]; });
+  expect_error(p, p + ": tensor blk.1.attn_sinks.weight has shape [3, 1], expected [4, 1]");
+  p = rewrite("gpt-oss", [](Model& m) { m.layers[0].exp_down_b = Tensor{}; });
+  expect_error(p, p + ": missing tensor blk.0.ffn_down_exps.bias");
+  r = test::run_cli("convert -m " + oss + " --format safetensors -o " + dir + "/oss-hf --quiet");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("gpt-oss models cannot be written as Hugging Face folders yet"),
+            std::string::npos)
+      << r.err;
+
   // Hugging Face folders.
   for (const std::string arch : {"gpt2", "gptneox", "phi3"}) {
     const std::string hf = dir + "/" + arch + "-hf";
