@@ -21,9 +21,9 @@
 namespace ss {
 namespace {
 
-const std::vector<DType> kBlockTypes = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-                                        DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K,
-                                        DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K};
+const std::vector<DType> kBlockTypes = {
+    DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q8_1, DType::Q2_K,
+    DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_K, DType::MXFP4};
 
 std::vector<DType> all_types() {
   std::vector<DType> v = {DType::F32, DType::F16, DType::BF16};
@@ -126,6 +126,13 @@ float element(DType t, const uint8_t* b, size_t e) {
       float d;
       std::memcpy(&d, b, 4);
       return d * static_cast<float>(static_cast<int8_t>(b[4 + e]));
+    }
+    case DType::MXFP4: {
+      // E2M1 from its fields: sign bit 3, exponent bits 1-2 (bias 1), mantissa bit 0.
+      const int c = nib(1), ex = (c >> 1) & 3, m = c & 1;
+      const float mag = ex == 0 ? 0.5f * static_cast<float>(m)
+                                : std::ldexp(1.0f + 0.5f * static_cast<float>(m), ex - 1);
+      return (c & 8 ? -mag : mag) * std::ldexp(1.0f, b[0] - 127);
     }
     default:
       ADD_FAILURE() << "no element decoder for " << dtype_name(t);
@@ -432,12 +439,13 @@ TEST(QuantLayout, BlockBytesMatchStructs) {
     DType t;
     size_t size, elems;
   } cases[] = {
-      {DType::Q4_0, sizeof(BlockQ4_0), 32},  {DType::Q4_1, sizeof(BlockQ4_1), 32},
-      {DType::Q5_0, sizeof(BlockQ5_0), 32},  {DType::Q5_1, sizeof(BlockQ5_1), 32},
-      {DType::Q8_0, sizeof(BlockQ8_0), 32},  {DType::Q8_1, sizeof(BlockQ8_1), 32},
-      {DType::Q2_K, sizeof(BlockQ2_K), 256}, {DType::Q3_K, sizeof(BlockQ3_K), 256},
-      {DType::Q4_K, sizeof(BlockQ4_K), 256}, {DType::Q5_K, sizeof(BlockQ5_K), 256},
-      {DType::Q6_K, sizeof(BlockQ6_K), 256}, {DType::Q8_K, sizeof(BlockQ8_K), 256},
+      {DType::Q4_0, sizeof(BlockQ4_0), 32},   {DType::Q4_1, sizeof(BlockQ4_1), 32},
+      {DType::Q5_0, sizeof(BlockQ5_0), 32},   {DType::Q5_1, sizeof(BlockQ5_1), 32},
+      {DType::Q8_0, sizeof(BlockQ8_0), 32},   {DType::Q8_1, sizeof(BlockQ8_1), 32},
+      {DType::Q2_K, sizeof(BlockQ2_K), 256},  {DType::Q3_K, sizeof(BlockQ3_K), 256},
+      {DType::Q4_K, sizeof(BlockQ4_K), 256},  {DType::Q5_K, sizeof(BlockQ5_K), 256},
+      {DType::Q6_K, sizeof(BlockQ6_K), 256},  {DType::Q8_K, sizeof(BlockQ8_K), 256},
+      {DType::MXFP4, sizeof(BlockMXFP4), 32},
   };
   for (const auto& c : cases) {
     auto info = dtype_info(static_cast<uint32_t>(c.t));
@@ -481,6 +489,9 @@ TEST(QuantLayout, RandomBlocksMatchElementwiseDecoder) {
           break;
         case DType::Q6_K:
           set_half(208);
+          break;
+        case DType::MXFP4:  // scales 2^-27 .. 2^23
+          row[off] = static_cast<uint8_t>(100 + byte(rng) % 51);
           break;
         default: {
           const float d = scale(rng);
@@ -618,6 +629,15 @@ std::vector<float> error_bounds(DType t, const std::vector<float>& x) {
         for (size_t j = 0; j < 16; ++j) fill(16 * j, 16, (st[j] + d) / 2);
         break;
       }
+      case DType::MXFP4: {
+        float sc = std::ldexp(1.0f, -127);  // smallest power of two with 6 sc >= amax
+        while (6 * sc < amax) sc *= 2;
+        for (size_t i = 0; i < n_block; ++i) {
+          const float a = std::fabs(v[i]);
+          out[i] = a <= 2 * sc ? sc / 4 : a <= 4 * sc ? sc / 2 : sc;
+        }
+        break;
+      }
       default:
         ADD_FAILURE() << "no bound for " << dtype_name(t);
     }
@@ -716,10 +736,10 @@ TEST(QuantRoundTrip, RelativeErrorOnGaussianData) {
     DType t;
     double max_rel;
   } limits[] = {
-      {DType::F16, 3e-4},  {DType::BF16, 3e-3}, {DType::Q8_0, 0.01}, {DType::Q8_1, 0.01},
-      {DType::Q8_K, 0.01}, {DType::Q6_K, 0.04}, {DType::Q5_0, 0.06}, {DType::Q5_1, 0.06},
-      {DType::Q5_K, 0.06}, {DType::Q4_0, 0.12}, {DType::Q4_1, 0.12}, {DType::Q4_K, 0.12},
-      {DType::Q3_K, 0.25}, {DType::Q2_K, 0.5},
+      {DType::F16, 3e-4},  {DType::BF16, 3e-3}, {DType::Q8_0, 0.01},  {DType::Q8_1, 0.01},
+      {DType::Q8_K, 0.01}, {DType::Q6_K, 0.04}, {DType::Q5_0, 0.06},  {DType::Q5_1, 0.06},
+      {DType::Q5_K, 0.06}, {DType::Q4_0, 0.12}, {DType::Q4_1, 0.12},  {DType::Q4_K, 0.12},
+      {DType::Q3_K, 0.25}, {DType::Q2_K, 0.5},  {DType::MXFP4, 0.15},
   };
   for (const auto& l : limits) {
     const double rel = check_round_trip(l.t, x, "gaussian");

@@ -35,6 +35,8 @@ std::optional<DTypeInfo> dtype_info(uint32_t t) {
       return DTypeInfo{"Q6_K", 256, 210};
     case DType::Q8_K:
       return DTypeInfo{"Q8_K", 256, 292};
+    case DType::MXFP4:
+      return DTypeInfo{"MXFP4", 32, 17};
   }
   return std::nullopt;
 }

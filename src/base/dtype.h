@@ -23,6 +23,7 @@ enum class DType : uint32_t {
   Q6_K = 14,
   Q8_K = 15,
   BF16 = 30,
+  MXFP4 = 39,  // gpt-oss experts: E2M1 codes with an E8M0 scale per 32
 };
 
 struct DTypeInfo {

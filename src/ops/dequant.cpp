@@ -44,6 +44,8 @@ BlockCodec block_codec(DType t) {
       return {kQK, quantize_q6_k};
     case DType::Q8_K:
       return {kQK, quantize_q8_k};
+    case DType::MXFP4:
+      return {32, quantize_mxfp4};
     default:
       return {0, nullptr};
   }

@@ -2,8 +2,8 @@
 // Conversion of weight rows to f32 for every GGUF tensor type sinkscope reads, plus the reverse
 // (reference quantizers). matmul expands a few rows at a time, never a whole matrix.
 //
-// Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K
-// (block layouts in ops/quants.h).
+// Types: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K,
+// MXFP4 (block layouts in ops/quants.h).
 //
 // Error bounds of quantize_row followed by dequantize_row, per element x of a block, for finite
 // input whose scales fit in f16 (|x| up to about 1e5 for the 4-bit types). e = 2^-10 (the relative
@@ -30,6 +30,9 @@
 //               round up, so the top is never clamped)
 //   Q3_K, Q6_K  (|s_j| + D) / 2,  s_j = symmetric_step of sub-block j (16 values) with 4 or 32
 //               negative levels, D = max_j |s_j| / S * (1 + e) + t, S = 31 or 127 (signed scales)
+//   MXFP4       S / 4, S / 2 or S for |x| up to 2S, 4S or 6S (half the E2M1 grid's step there),
+//               S = the smallest power of two with 6S >= A (A = max |x| in the block of 32; at
+//               least 2^-127, at most 2^125: larger A clamps). Exact scales, so no rounding term.
 #include <cstddef>
 #include <cstdint>
 

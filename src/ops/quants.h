@@ -26,7 +26,11 @@
 //         low4  = ql[64h + l + 32 * (k & 1)], its low nibble for k < 2, high nibble else
 //         high2 = (qh[32h + l] >> 2k) & 3
 //   Q8_K  y = d * qs[e], d an f32 (bsums[g] = sum of qs[16g .. 16g + 15], not read here)
+// MXFP4 (OCP microscaling FP4, gpt-oss; 32 elements):
+//   MXFP4 y[e] = 2^(s - 127) * E2M1(q),  s the E8M0 scale byte, q = Q4_0's nibble: bit 3 the sign,
+//         bits 0-2 the magnitude 0, 0.5, 1, 1.5, 2, 3, 4, 6
 // clang-format on
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -99,12 +103,18 @@ struct BlockQ8_K {
   int16_t bsums[16];
 };
 
+struct BlockMXFP4 {
+  uint8_t e;  // E8M0: 2^(e - 127); 0xFF is NaN
+  uint8_t qs[16];
+};
+
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ8_1) == 36);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110);
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
+static_assert(sizeof(BlockMXFP4) == 17);
 
 // Six-bit scale t (0..15) of a Q3_K block, 0..63 (the format subtracts 32): the low four bits are
 // the low (t < 8) or high (t >= 8) nibble of byte t % 8; the top two bits are bits 2*(t/4)..+1 of
@@ -128,6 +138,31 @@ inline void k4_scale_min(const uint8_t* s, int t, int& sc, int& mn) {
   }
 }
 
+// MXFP4 decodes as ggml does: the E2M1 values doubled (integers) times 2^(e - 128), so every
+// product is exact and no variant can differ.
+inline constexpr float kMxfp4Doubled[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                            0, -1, -2, -3, -4, -6, -8, -12};
+
+// 2^(e - 128) from its bits: a subnormal for e < 2.
+inline float mxfp4_half_scale(uint8_t e) {
+  return std::bit_cast<float>(e < 2 ? 1u << (21 + e) : (e - 1u) << 23);
+}
+
+// The largest MXFP4 scale byte sinkscope reads: from 253 up (2^126 and more; 255 is E8M0's NaN)
+// the larger codes are not finite in f32.
+inline constexpr uint8_t kMxfp4MaxScale = 252;
+
+// Index of the first of n_blocks MXFP4 blocks at data whose scale is above kMxfp4MaxScale; n_blocks
+// when there is none. (ggml reads 255 as the scale 2^128, most codes then as infinity; a weight
+// file with such a scale is malformed, and the loader says so rather than compute NaNs.)
+size_t check_mxfp4_scales(const uint8_t* data, size_t n_blocks);
+
+// Hugging Face gpt-oss checkpoints hold MXFP4 as `*_blocks` (16 bytes per 32 values: byte j has
+// element 2j in its low nibble, 2j + 1 in its high one) and `*_scales` (one byte per block, the
+// same E8M0 byte). These repack one block to the GGUF layout above and back, losslessly.
+void mxfp4_block_from_hf(uint8_t scale, const uint8_t hf[16], uint8_t out[17]);
+void mxfp4_block_to_hf(const uint8_t in[17], uint8_t& scale, uint8_t hf[16]);
+
 // The dequantizers are kernels, compiled per SIMD variant (ops/dequant-inl.h); dequantize_row
 // (ops/dequant.h) runs the variant in use.
 
@@ -144,6 +179,7 @@ void quantize_q4_k(const float* src, uint8_t* dst, size_t nb);
 void quantize_q5_k(const float* src, uint8_t* dst, size_t nb);
 void quantize_q6_k(const float* src, uint8_t* dst, size_t nb);
 void quantize_q8_k(const float* src, uint8_t* dst, size_t nb);
+void quantize_mxfp4(const float* src, uint8_t* dst, size_t nb);
 
 // Shared by the quantizers: f16 bits of the smallest half >= v (f16_ceil) or largest <= v
 // (f16_floor), for finite v; so a scale stored as f16 never shrinks the range it must cover.
