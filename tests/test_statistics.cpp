@@ -81,7 +81,8 @@ TEST(Statistics, HeadStatNamesAreTheRegistryInOrder) {
   ASSERT_EQ(names.size(), statistics().size());
   EXPECT_EQ(names.front(), "bos_sink_score");
   EXPECT_EQ(names[3], "top_key");
-  EXPECT_EQ(names[11], "awft");
+  EXPECT_EQ(names[11], "learned_sink_mass");
+  EXPECT_EQ(names[13], "awft");
   EXPECT_EQ(names.back(), "contrib_ln");
   EXPECT_EQ(find_statistic("top_key")->aggregate, Aggregate::Mode);
 }

@@ -77,6 +77,16 @@ void SinkStatsObserver::on_pattern_row(int layer, int head, int pos, std::span<c
   const size_t k_end = std::min(row.size(), static_cast<size_t>(opt_.sink_tokens));
   for (size_t k = 0; k < k_end; ++k) first_k += row[k];
   add_row_(a.received.data(), row.data(), row.size());
+  // A learned sink takes 1 − Σ_k α of the row (SPEC §Learned sinks); the sum is in double over
+  // the f32 probabilities, so it is exact to about 1e-7.
+  if (model_.layers[static_cast<size_t>(layer)].attn_sinks.data) {
+    double keys = 0;
+    for (float p : row) keys += p;
+    a.sink_mass += 1.0 - keys;
+    a.bos_keys += keys > 0 ? bos / keys : 0.0;
+  } else {
+    a.bos_keys += bos;
+  }
   a.bos_all += bos;
   a.first_k += first_k;
   a.entropy_all += entropy;
@@ -150,6 +160,7 @@ HeadTable SinkStatsObserver::finish_window() const {
       w.Tq1 = std::max(1, T_ - 1);
       w.bos_all = a.bos_all, w.bos_q1 = a.bos_q1, w.first_k = a.first_k;
       w.entropy_all = a.entropy_all, w.entropy_q1 = a.entropy_q1;
+      w.sink_mass = a.sink_mass, w.bos_keys = a.bos_keys;
       w.z_norm = a.z_norm, w.contrib_norm = a.contrib_norm, w.last_z_norm = a.last_z_norm;
       w.v0_norm = kv.v0_norm, w.v_norm_sum = kv.v_norm_sum;
       w.v_mean_k1 = T_ > 1 ? kv.v_norm_sum_k1 / (w.T - 1) : 0.0;

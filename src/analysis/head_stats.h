@@ -43,6 +43,7 @@ class SinkStatsObserver : public Observer {
  private:
   struct Accum {
     double bos_all = 0, bos_q1 = 0, first_k = 0, entropy_all = 0, entropy_q1 = 0;
+    double sink_mass = 0, bos_keys = 0;
     double z_norm = 0, contrib_norm = 0, last_z_norm = 0;
     std::vector<double> received;  // Σ_t α_{t,k} per key k
   };

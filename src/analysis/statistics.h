@@ -20,6 +20,9 @@ struct HeadWindow {
   double z_norm = 0, contrib_norm = 0, last_z_norm = 0;
   // Of the head's KV head: ‖v_0‖, Σ_t ‖v_t‖, mean over k ≥ 1 of ‖v_k‖.
   double v0_norm = 0, v_norm_sum = 0, v_mean_k1 = 0;
+  // Sums over rows of a head with a learned sink (gpt-oss; 0 without): p_sink,t = 1 − Σ_k α_{t,k},
+  // and α_{t,0} / Σ_k α_{t,k} (BOS renormalised over the keys; α_{t,0} itself without a sink).
+  double sink_mass = 0, bos_keys = 0;
   int top_key = 0;           // argmax over k ≥ 1 of sink_score_k
   double top_key_score = 0;  // its sink_score_k
 };

@@ -227,8 +227,16 @@ std::string head_heatmaps(const json& run, bool tooltips) {
   int L = 0, H = 0;
   for (const auto& h : heads)
     L = std::max(L, integer(get(h, "layer")) + 1), H = std::max(H, integer(get(h, "head")) + 1);
+  // A model with learned sinks (gpt-oss) gets their mass beside BOS's.
+  auto stats = kHeatmapStats;
+  bool sinks = false;
+  for (const auto& h : heads)
+    sinks = sinks || (h.contains("learned_sink_mass") && dbl(get(h, "learned_sink_mass")) > 0);
+  if (sinks)
+    stats.insert(stats.begin() + 1,
+                 {"learned_sink_mass", std::string(find_statistic("learned_sink_mass")->caption)});
   std::string out = "<div class=\"row\">";
-  for (const auto& [stat, meaning] : kHeatmapStats) {
+  for (const auto& [stat, meaning] : stats) {
     const size_t n = static_cast<size_t>(L) * H;
     svg::Grid g{L,
                 H,

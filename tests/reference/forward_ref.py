@@ -373,6 +373,9 @@ def head_stats(heads, sink_tokens=4):
                 "contrib_norm_mean": np.linalg.norm(c[:, h], axis=-1).mean(),
                 "value_norm_first": v_norm[0, h // group],
                 "value_norm_ratio": v_norm[0, h // group] / v_norm[1:, h // group].mean(),
+                # SPEC §Learned sinks: the sink's mean share, and BOS over the keys only.
+                "learned_sink_mass": p_sink[h].mean(),
+                "bos_sink_score_keys": (p[:, 0] / p.sum(axis=1)).mean(),
             }
             for name, value in row.items():
                 out.setdefault(name, []).append(float(value))
