@@ -230,6 +230,14 @@ TEST(Arch, ZooBadInputNamesTheFileAndTensor) {
   expect_error(p, p + ": gpt-oss.expert_used_count 9 exceeds expert_count 4");
   p = rewrite("gpt-oss", [](Model& m) { --m.layers[1].attn_sinks.ne[0]; });
   expect_error(p, p + ": tensor blk.1.attn_sinks.weight has shape [3, 1], expected [4, 1]");
+  {  // An MXFP4 expert stack whose third block has E8M0's NaN scale.
+    const std::string src = synth("gpt-oss", "--shape small --dtype mxfp4");
+    Model m = clone_model(load_model(src));
+    mutable_data(m, m.layers[1].exp_up)[2 * 17] = 255;
+    p = dir + "/oss-nan.gguf";
+    write_model_gguf(m, tokenizer_metadata(GgufFile(src)), p, std::nullopt);
+    expect_error(p, p + ": tensor blk.1.ffn_up_exps.weight: MXFP4 block 2 has scale byte 255");
+  }
   p = rewrite("gpt-oss", [](Model& m) { m.layers[0].exp_down_b = Tensor{}; });
   expect_error(p, p + ": missing tensor blk.0.ffn_down_exps.bias");
   r = test::run_cli("convert -m " + oss + " --format safetensors -o " + dir + "/oss-hf --quiet");

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "model/arch.h"
+#include "ops/quants.h"
 
 namespace ss {
 
@@ -172,6 +173,17 @@ void validate_model(const Model& m) {
               c.final_logit_softcap >= 0 && c.attn_logit_softcap >= 0 && c.rope_theta > 0 &&
               c.rope_theta_swa > 0,
           m.path, "invalid rope, embedding, query or logit scale");
+  // MXFP4 scale bytes above 252 decode to NaN or overflow: one line naming the tensor, rather
+  // than NaNs later (one byte read per 32 weights).
+  for (const Tensor* t : m.all_tensors()) {
+    if (t->type != DType::MXFP4 || !t->data) continue;
+    const size_t blocks = t->nbytes() / sizeof(BlockMXFP4);
+    const size_t bad = check_mxfp4_scales(t->data, blocks);
+    require(bad == blocks, m.path,
+            "tensor " + t->name + ": MXFP4 block " + std::to_string(bad) + " has scale byte " +
+                std::to_string(bad < blocks ? t->data[bad * sizeof(BlockMXFP4)] : 0) +
+                " (above 252: NaN or beyond f32)");
+  }
   for (const auto& l : m.layers) {
     const ArchSpec& arch = arch_of(c);
     const bool layer_norm = c.norm == NormKind::Layer;
