@@ -522,6 +522,36 @@ TEST(Arch, EveryLayerSlidesWhenNoneIsGlobal) {
     }
 }
 
+// --ablate-sinks: a head whose learned sink is removed computes what a model whose sink logit is
+// −∞ computes, bit for bit; removing every sink changes the logits; a model without sinks refuses.
+TEST(Arch, AblatedSinksAreMinusInfinitySinks) {
+  const std::string src = synth("gpt-oss");
+  const Model m = load_model(src);
+  Model no_sinks = clone_model(m);
+  for (auto& l : no_sinks.layers) {
+    float* s = reinterpret_cast<float*>(mutable_data(no_sinks, l.attn_sinks));
+    for (int h = 0; h < m.config.n_heads; ++h) s[h] = -INFINITY;
+  }
+  const std::vector<int> ids = prompt_ids(40);
+  ThreadPool pool(2);
+  HeadMask mask(m.config);
+  for (int l = 0; l < m.config.n_layers; ++l)
+    for (int h = 0; h < m.config.n_heads; ++h) mask.remove_sink(l, h);
+  Runtime rt(m, pool, 64);
+  rt.set_head_mask(&mask);
+  const std::vector<float> ablated = rt.forward(ids, 0, Logits::All);
+  EXPECT_EQ(ablated, logits_of(no_sinks, ids));
+  EXPECT_NE(ablated, logits_of(m, ids));
+  // One head through the CLI.
+  auto r =
+      test::run_cli("forward -m " + src + " -p \"Once upon a time\" --json --ablate-sinks 1:2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("forward -m " + synth("llama") + " -p \"Once\" --ablate-sinks all");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--ablate-sinks: llama has no learned sink logits"), std::string::npos)
+      << r.err;
+}
+
 // YaRN's ramp for gpt-oss's own parameters (64 rotated dims, base 150000, original context
 // 4096, factor 32): llama.cpp's rounded ends are dims 8 and 18, transformers' unrounded ones
 // 8.0928 and 17.398 (ggml_rope_yarn_corr_dims; transformers' _compute_yarn_parameters).

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/error.h"
+#include "model/arch.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
 
@@ -99,6 +101,9 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer, bool default_
 void add_ablate(CLI::App* cmd, CommonArgs& a) {
   cmd->add_option("--ablate", a.ablate,
                   "Zero these heads: L:H,L:H,... (0-based) or a JSON file of [layer, head] pairs");
+  cmd->add_option("--ablate-sinks", a.ablate_sinks,
+                  "Remove the learned sink logit (set it to -inf) of these heads: L:H,... or a "
+                  "JSON file, or all (models with learned sinks, e.g. gpt-oss)");
 }
 
 void add_bf16_activations(CLI::App* cmd, CommonArgs& a) {
@@ -117,6 +122,15 @@ Model load_cli_model(const CommonArgs& a) {
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c) {
   HeadMask mask(c);
   for (auto [l, h] : parse_heads_option(a.ablate, c, "--ablate")) mask.set(l, h, HeadAction::Zero);
+  if (a.ablate_sinks.empty()) return mask;
+  require(arch_of(c).attn_sinks, "--ablate-sinks", c.arch + " has no learned sink logits");
+  if (a.ablate_sinks == "all") {
+    for (int l = 0; l < c.n_layers; ++l)
+      for (int h = 0; h < c.n_heads; ++h) mask.remove_sink(l, h);
+  } else {
+    for (auto [l, h] : parse_heads_option(a.ablate_sinks, c, "--ablate-sinks"))
+      mask.remove_sink(l, h);
+  }
   return mask;
 }
 

@@ -15,7 +15,8 @@ struct CommonArgs {
   std::string tokenizer;
   int threads = 0;
   bool quiet = false;
-  std::string ablate;  // heads to zero: "L:H,..." or a JSON file
+  std::string ablate;        // heads to zero: "L:H,..." or a JSON file
+  std::string ablate_sinks;  // heads whose learned sink logit becomes −∞: "L:H,...", a file, "all"
   bool bf16_activations = false;
 };
 

@@ -15,14 +15,16 @@ HeadMask::HeadMask(const ModelConfig& c)
     : n_layers_(c.n_layers),
       n_heads_(c.n_heads),
       head_dim_(c.head_dim),
-      action_(static_cast<size_t>(c.n_layers) * c.n_heads, HeadAction::Keep) {}
+      action_(static_cast<size_t>(c.n_layers) * c.n_heads, HeadAction::Keep),
+      sink_removed_(action_.size(), false) {}
 
 void HeadMask::set(int layer, int head, HeadAction action) {
   action_.at(index(layer, head)) = action;
 }
 
 bool HeadMask::any() const {
-  return n_masked() > 0;
+  return n_masked() > 0 ||
+         std::find(sink_removed_.begin(), sink_removed_.end(), true) != sink_removed_.end();
 }
 
 int HeadMask::n_masked() const {

@@ -21,7 +21,13 @@ class HeadMask {
 
   void set(int layer, int head, HeadAction action);
   HeadAction get(int layer, int head) const { return action_[index(layer, head)]; }
-  bool any() const;  // some head is not kept
+  // --ablate-sinks: the head's learned sink logit is taken as −∞ (gpt-oss without its explicit
+  // sink); the head itself stays.
+  void remove_sink(int layer, int head) { sink_removed_[index(layer, head)] = true; }
+  bool sink_removed(int layer, int head) const {
+    return !sink_removed_.empty() && sink_removed_[index(layer, head)];
+  }
+  bool any() const;  // some head is not kept, or has lost its sink
   int n_masked() const;
   // Mean head outputs for HeadAction::Mean, [n_layers][n_heads][head_dim].
   void set_means(std::vector<float> means);
@@ -40,6 +46,7 @@ class HeadMask {
   size_t index(int layer, int head) const { return static_cast<size_t>(layer) * n_heads_ + head; }
   int n_layers_ = 0, n_heads_ = 0, head_dim_ = 0;
   std::vector<HeadAction> action_;
+  std::vector<bool> sink_removed_;
   std::vector<float> mean_;
 };
 

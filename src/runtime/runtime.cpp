@@ -69,7 +69,8 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
             o->on_pattern_row(layer, static_cast<int>(h), pos, row, entropy);
         };
       AttentionShape head_shape = shape;
-      if (sinks) head_shape.sink = sinks[h];
+      if (sinks && !(mask_ && mask_->sink_removed(layer, static_cast<int>(h))))
+        head_shape.sink = sinks[h];
       attend_head(q + h * hd, kc + kv_off * k_stride(), vc + kv_off, pos0, n, head_shape,
                   z + h * hd, on_row);
     }
