@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "analysis/head_stats.h"
+#include "analysis/rank_correlation.h"
 #include "base/error.h"
 #include "base/text_file.h"
 #include "eval/perplexity.h"
@@ -550,6 +551,47 @@ TEST(Arch, AblatedSinksAreMinusInfinitySinks) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--ablate-sinks: llama has no learned sink logits"), std::string::npos)
       << r.err;
+}
+
+// analyze on a model with learned sinks: learned_sink_mass is a probability in (0, 1) on every
+// head, and each run reports Spearman ρ of it against bos_sink_score over all heads and per layer
+// type, as computed here from the same heads; a model without sinks has neither.
+TEST(Arch, LearnedSinkMassAndItsRankCorrelationWithBos) {
+  const std::string text = test::shared("data/text/tinystories-valid-sample.txt");
+  const std::string out = test::temp_dir() + "/oss-analyze";
+  auto r = test::run_cli("analyze -m " + synth("gpt-oss") + " -f " + text +
+                         " --ctx 32 --chunks 2 --quiet --threads 2 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(std::ifstream(out + "/analysis.json"));
+  for (const auto& run : j["runs"]) {
+    std::vector<double> learned[3], bos[3];
+    for (const auto& h : run["heads"]) {
+      const double m = h["learned_sink_mass"];
+      EXPECT_GT(m, 0.0);
+      EXPECT_LT(m, 1.0);
+      // BOS over the keys only is at least BOS's share of the whole row.
+      EXPECT_GE(h["bos_sink_score_keys"].get<double>(), h["bos_sink_score"].get<double>());
+      const int layer = h["layer"];
+      for (int g : {0, layer % 2 == 0 ? 1 : 2}) {  // even layers slide
+        learned[g].push_back(m);
+        bos[g].push_back(h["bos_sink_score"]);
+      }
+    }
+    const auto& rho = run["learned_sink_vs_bos_spearman"];
+    EXPECT_DOUBLE_EQ(rho["all"].get<double>(), spearman(learned[0], bos[0]));
+    EXPECT_DOUBLE_EQ(rho["sliding"].get<double>(), spearman(learned[1], bos[1]));
+    EXPECT_DOUBLE_EQ(rho["full"].get<double>(), spearman(learned[2], bos[2]));
+  }
+  const std::string plain = test::temp_dir() + "/llama-analyze";
+  r = test::run_cli("analyze -m " + synth("llama") + " -f " + text +
+                    " --ctx 32 --chunks 1 --quiet --threads 2 --out " + plain);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto k = nlohmann::json::parse(std::ifstream(plain + "/analysis.json"));
+  EXPECT_FALSE(k["runs"][0].contains("learned_sink_vs_bos_spearman"));
+  for (const auto& h : k["runs"][0]["heads"]) {
+    EXPECT_EQ(h["learned_sink_mass"].get<double>(), 0.0);
+    EXPECT_EQ(h["bos_sink_score_keys"], h["bos_sink_score"]);
+  }
 }
 
 // YaRN's ramp for gpt-oss's own parameters (64 rotated dims, base 150000, original context

@@ -54,6 +54,13 @@ struct AnalysisRun {
   std::vector<HeadResult> heads;  // [layer * n_heads + head]
   std::vector<LayerResult> layers;
   std::vector<MassiveEntry> massive;
+  // With learned sinks (gpt-oss): Spearman ρ of learned_sink_mass against bos_sink_score over
+  // every head, the sliding-window layers' heads and the full layers' heads (0 for a group
+  // with fewer than two heads, or constant).
+  struct SinkCorrelation {
+    double all = 0, sliding = 0, full = 0;
+  };
+  std::optional<SinkCorrelation> learned_vs_bos;
   HeadPattern strongest_sink;      // the head with the highest bos_sink_score
   std::vector<HeadPattern> dumps;  // --dump-attention
 };

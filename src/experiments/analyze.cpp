@@ -161,6 +161,16 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     run.dumps.push_back(crop(l, h, std::min(ctx, opt.dump_window)));
   run.strongest_sink = crop(sl, sh, std::min(ctx, opt.pattern_window));
 
+  if (model.layers[0].attn_sinks.data) {
+    const size_t learned = stat_index("learned_sink_mass"), bos = stat_index("bos_sink_score");
+    std::vector<double> a[3], b[3];  // all, sliding, full
+    for (const HeadResult& hr : run.heads)
+      for (int g : {0, c.is_sliding(hr.layer) ? 1 : 2}) {
+        a[g].push_back(hr.mean[learned]);
+        b[g].push_back(hr.mean[bos]);
+      }
+    run.learned_vs_bos = {spearman(a[0], b[0]), spearman(a[1], b[1]), spearman(a[2], b[2])};
+  }
   const double nh = static_cast<double>(L) * H;
   run.sink_rate = sinks / nh;
   run.sink_rate_08 = sinks08 / nh;

@@ -67,21 +67,26 @@ json run_json(const AnalysisRun& run) {
   for (const auto& l : run.layers) layers.push_back(layer_json(l));
   for (const auto& e : run.massive) massive.push_back(massive_json(run, e));
   for (const auto& d : run.dumps) dumps.push_back(pattern_json(d));
-  return {{"ctx", run.ctx},
-          {"bos", run.bos},
-          {"first_token_id", run.first_token_id},
-          {"windows", run.windows},
-          {"tokens", run.tokens},
-          {"nll_mean", run.nll_mean ? json(*run.nll_mean) : json()},
-          {"ppl", run.nll_mean ? json(std::exp(*run.nll_mean)) : json()},
-          {"sink_rate", run.sink_rate},
-          {"sink_rate_0.8", run.sink_rate_08},
-          {"sink_rate_top_key", run.sink_rate_top_key},
-          {"heads", std::move(heads)},
-          {"layers", std::move(layers)},
-          {"massive", std::move(massive)},
-          {"strongest_sink_pattern", pattern_json(run.strongest_sink)},
-          {"dumps", std::move(dumps)}};
+  json out = {{"ctx", run.ctx},
+              {"bos", run.bos},
+              {"first_token_id", run.first_token_id},
+              {"windows", run.windows},
+              {"tokens", run.tokens},
+              {"nll_mean", run.nll_mean ? json(*run.nll_mean) : json()},
+              {"ppl", run.nll_mean ? json(std::exp(*run.nll_mean)) : json()},
+              {"sink_rate", run.sink_rate},
+              {"sink_rate_0.8", run.sink_rate_08},
+              {"sink_rate_top_key", run.sink_rate_top_key},
+              {"heads", std::move(heads)},
+              {"layers", std::move(layers)},
+              {"massive", std::move(massive)},
+              {"strongest_sink_pattern", pattern_json(run.strongest_sink)},
+              {"dumps", std::move(dumps)}};
+  if (run.learned_vs_bos)
+    out["learned_sink_vs_bos_spearman"] = {{"all", run.learned_vs_bos->all},
+                                           {"sliding", run.learned_vs_bos->sliding},
+                                           {"full", run.learned_vs_bos->full}};
+  return out;
 }
 
 }  // namespace
