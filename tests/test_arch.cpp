@@ -594,6 +594,34 @@ TEST(Arch, LearnedSinkMassAndItsRankCorrelationWithBos) {
   }
 }
 
+// Issue 21, absurd sizes: a KV cache larger than the machine's memory is refused before it is
+// allocated, saying what it would need; forward and generate size theirs to the tokens they run,
+// not to a context the file claims.
+TEST(Arch, AbsurdContextIsRefusedBeforeAllocating) {
+  const Model m = load_model(synth("llama"));
+  ThreadPool pool(1);
+  try {
+    Runtime rt(m, pool, 1 << 30);
+    ADD_FAILURE() << "allocated a KV cache of 2^30 tokens";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("a KV cache of 1073741824 tokens needs 512.0 GiB (2 layers x 32 key/value "
+                        "values x 2 x 4 bytes per token)"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos);
+  }
+  // A file claiming 2^24 − 1 positions still runs a short prompt.
+  Model big = clone_model(m);
+  big.config.max_seq_len = (1 << 24) - 1;
+  const std::string path = test::temp_dir() + "/long-context.gguf";
+  write_model_gguf(big, tokenizer_metadata(GgufFile(synth("llama"))), path, std::nullopt);
+  auto r = test::run_cli("forward -m " + path + " -p \"Once upon a time\" --json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("generate -m " + path + " -p \"Once\" -n 3");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
 // YaRN's ramp for gpt-oss's own parameters (64 rotated dims, base 150000, original context
 // 4096, factor 32): llama.cpp's rounded ends are dims 8 and 18, transformers' unrounded ones
 // 8.0928 and 17.398 (ggml_rope_yarn_corr_dims; transformers' _compute_yarn_parameters).

@@ -73,7 +73,7 @@ void add_forward(CLI::App& root) {
     require(static_cast<int>(ids.size()) <= model.config.max_seq_len, "--prompt",
             "longer than the model's context");
     ThreadPool pool(a->threads);
-    Runtime rt(model, pool);
+    Runtime rt(model, pool, static_cast<int>(ids.size()));  // a cache for the prompt only
     HeadMask mask = ablation_mask(*a, model.config);
     rt.set_head_mask(&mask);
     PatternRecorder rec(model.config, static_cast<int>(ids.size()));

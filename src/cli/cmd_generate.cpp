@@ -1,4 +1,5 @@
 // sinkscope generate: continue a prompt, streaming the text to stdout.
+#include <algorithm>
 #include <cstdio>
 
 #include "base/error.h"
@@ -46,7 +47,9 @@ void add_generate(CLI::App& root) {
             "prompt of " + std::to_string(ids.size()) + " tokens fills the context of " +
                 std::to_string(model.config.max_seq_len));
     ThreadPool pool(a->threads);
-    Runtime rt(model, pool);
+    // A cache for the prompt and the new tokens, not the whole claimed context.
+    const int64_t need = static_cast<int64_t>(ids.size()) + a->n_new;
+    Runtime rt(model, pool, static_cast<int>(std::min<int64_t>(need, model.config.max_seq_len)));
     HeadMask mask = ablation_mask(*a, model.config);
     rt.set_head_mask(&mask);
     Sampler sampler(a->temperature, a->top_p, a->seed);

@@ -1,7 +1,10 @@
 #include "runtime/runtime.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -27,6 +30,20 @@ Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
     yarn_divisors_ = yarn_rope_divisors(
         c.rotated_dims(), c.rope_theta,
         {c.yarn_factor, c.yarn_orig_ctx, c.yarn_beta_fast, c.yarn_beta_slow, c.yarn_truncate});
+  // A context a file or an option claims is refused before the cache is allocated when the cache
+  // alone would not fit in this machine's memory (issue 21: absurd sizes).
+  const double cache_bytes =
+      2.0 * c.n_layers * static_cast<double>(k_stride()) * c.kv_dim() * sizeof(float);
+  const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+  if (memory > 0 && cache_bytes > memory) {
+    const double gib = 1024.0 * 1024 * 1024;
+    char what[200];
+    std::snprintf(what, sizeof what,
+                  "a KV cache of %d tokens needs %.1f GiB (%d layers x %d key/value values x 2 "
+                  "x 4 bytes per token), more than this machine's %.1f GiB: use a shorter --ctx",
+                  max_ctx_, cache_bytes / gib, c.n_layers, c.kv_dim(), memory / gib);
+    throw InputError(model.path, what);
+  }
   const size_t n = static_cast<size_t>(model.config.n_layers) * max_ctx_ * model.config.kv_dim();
   k_cache_.assign(static_cast<size_t>(model.config.n_layers) * model.config.kv_dim() * k_stride(),
                   0.0f);
