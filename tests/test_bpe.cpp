@@ -693,6 +693,35 @@ TEST_F(BpeGguf, PreTypesOfTheModelZoo) {
   EXPECT_EQ(with_pre("llama-bpe").encode("12345 'S", false), dbrx.encode("12345 'S", false));
 }
 
+// o200k (gpt-4o: GPT-4o, gpt-oss): a capital starts a new word, where cl100k keeps "aB" whole;
+// a contraction stays on its word, where cl100k splits it off. Token 256 is "aB", 257 "he'S".
+TEST_F(BpeGguf, O200kSplitsAtCapitalsAndKeepsContractions) {
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) tokens.push_back(bpe::byte_char_utf8(static_cast<uint8_t>(b)));
+  tokens.push_back("aB");
+  tokens.push_back("he'S");
+  tokens.push_back("he'");
+  tokens.push_back("he");
+  auto with_pre = [&](const std::string& pre) {
+    return load([&](GgufWriter& w) {
+      w.set("tokenizer.ggml.pre", GgufValue::of_string(pre));
+      w.set("tokenizer.ggml.tokens", GgufValue::of_strings(tokens));
+      w.set("tokenizer.ggml.token_type", GgufValue::of_i32s(std::vector<int32_t>(260, 1)));
+      w.set("tokenizer.ggml.merges", GgufValue::of_strings({"a B", "h e", "he '", "he' S"}));
+      w.set("tokenizer.ggml.eos_token_id", GgufValue::of_u32(0));
+    });
+  };
+  const BpeTokenizer o200k = with_pre("gpt-4o"), cl100k = with_pre("dbrx");
+  EXPECT_EQ(cl100k.encode("aB", false), (Ids{256}));
+  EXPECT_EQ(o200k.encode("aB", false), (Ids{'a', 'B'}));
+  EXPECT_EQ(cl100k.encode("he'S", false), (Ids{259, '\'', 'S'}));
+  EXPECT_EQ(o200k.encode("he'S", false), (Ids{257}));
+  // Digits in threes, as cl100k.
+  EXPECT_EQ(o200k.encode("12345", false), cl100k.encode("12345", false));
+  EXPECT_EQ(with_pre("llama4").encode("aB he'S", false), o200k.encode("aB he'S", false));
+  EXPECT_FALSE(o200k.add_bos());
+}
+
 TEST_F(BpeGguf, UnknownPreNamesTheFileAndTheSupportedOnes) {
   const std::string path =
       write([](GgufWriter& w) { w.set("tokenizer.ggml.pre", GgufValue::of_string("falcon")); });

@@ -389,6 +389,16 @@ namespace {
 // Llama-3's and cl100k's (GPT-4, DBRX, OLMo-2): digits in threes.
 constexpr const char* kCl100kPattern =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// o200k's (GPT-4o, gpt-oss, Llama 4), as its tokenizer.json has it: a word is an optional
+// upper-case run then lower-case letters (or upper case then optional lower case), so
+// "camelCase" splits at the capital; contractions of either case stay on the word; digits in
+// threes; "/" may trail a punctuation run.
+constexpr const char* kO200kPattern =
+    R"([^
+\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^
+\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[
+/]*|\s*[
+]+|\s+(?!\S)|\s+)";
 // Qwen2's: as cl100k, but every digit alone.
 constexpr const char* kQwen2Pattern =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
@@ -411,6 +421,7 @@ const PreType kPreTypes[] = {
     // cl100k-based vocabularies hash to "dbrx" (DBRX, OLMo-2).
     {{"dbrx", nullptr, nullptr}, kCl100kPattern, false, false, false},
     {{"qwen2", nullptr, nullptr}, kQwen2Pattern, false, false, false},
+    {{"gpt-4o", "llama4", nullptr}, kO200kPattern, false, false, false},
 };
 
 // "gpt-2, mpt, ...": the names kPreTypes knows, for error messages.
