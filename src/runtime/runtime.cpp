@@ -26,10 +26,22 @@ Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
       max_ctx_(max_ctx > 0 ? max_ctx : model.config.max_seq_len),
       plans_(layer_plans(model.config)) {
   const ModelConfig& c = model.config;
-  if (c.yarn_factor > 0)
-    yarn_divisors_ = yarn_rope_divisors(
+  // Divisors of the rope frequencies, in double whatever their source: Llama 3's rope_freqs,
+  // Phi-3's longrope factors (short, and long for positions past the original context), or
+  // YaRN's, computed here. Empty: none.
+  auto from = [](const Tensor& t) {
+    return t.data ? std::vector<double>(t.f32(), t.f32() + t.cols()) : std::vector<double>{};
+  };
+  if (model.rope_freqs.data) {
+    rope_div_short_ = from(model.rope_freqs);
+  } else if (c.yarn_factor > 0) {
+    rope_div_short_ = yarn_rope_divisors(
         c.rotated_dims(), c.rope_theta,
         {c.yarn_factor, c.yarn_orig_ctx, c.yarn_beta_fast, c.yarn_beta_slow, c.yarn_truncate});
+  } else {
+    rope_div_short_ = from(model.rope_factors_short);
+    rope_div_long_ = from(model.rope_factors_long);
+  }
   // A context a file or an option claims is refused before the cache is allocated when the cache
   // alone would not fit in this machine's memory (issue 21: absurd sizes).
   const double cache_bytes =
@@ -94,17 +106,13 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   });
 }
 
-// Divisors of the rope frequencies: Llama 3's, or Phi-3's longrope factors, long ones when the
+// The rope divisors of a forward pass ending before end_pos: longrope's long factors when the
 // positions reach beyond the original context (transformers decides by the largest position of
-// the forward pass: the same rule per call here).
-const float* Runtime::rope_divisors(int end_pos) const {
-  if (model_.rope_freqs.data) return model_.rope_freqs.f32();
-  if (!yarn_divisors_.empty()) return nullptr;  // YaRN's, in double (attention_block)
-  const ModelConfig& c = model_.config;
-  const Tensor& f = end_pos > c.rope_orig_ctx && model_.rope_factors_long.data
-                        ? model_.rope_factors_long
-                        : model_.rope_factors_short;
-  return f.data ? f.f32() : nullptr;
+// the forward pass: the same rule per call here), else the others; nullptr for none.
+const double* Runtime::rope_divisors(int end_pos) const {
+  if (!rope_div_long_.empty() && end_pos > model_.config.rope_orig_ctx)
+    return rope_div_long_.data();
+  return rope_div_short_.empty() ? nullptr : rope_div_short_.data();
 }
 
 namespace {
@@ -216,7 +224,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   // Rotate the leading rotated dims of each head of q and k, and append k (transposed) and v to
   // the cache.
   const size_t RD = static_cast<size_t>(c.rotated_dims());
-  const float* freq_div = rope_divisors(pos0 + n);
+  const double* freq_div = rope_divisors(pos0 + n);
   const double attn_factor = c.rope_attn_factor;
   float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
   float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
@@ -225,11 +233,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
     for (size_t i = i0; i < i1; ++i) {
       const int pos = pos0 + static_cast<int>(i);
       if (RD > 0) {
-        if (!yarn_divisors_.empty())
-          rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale,
-                      yarn_divisors_.data());
-        else
-          rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, freq_div);
+        rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, freq_div);
         if (attn_factor != 1.0)
           for (double& v : cos_sin) v *= attn_factor;
         for (int h = 0; h < c.n_heads; ++h)

@@ -56,7 +56,7 @@ class Runtime {
   };
   // The blocks of hidden(), in order; x is the residual stream [n][dim].
   void embed(std::span<const int> tokens, int pos0, float* x);
-  const float* rope_divisors(int end_pos) const;
+  const double* rope_divisors(int end_pos) const;
   void moe_block(int layer, const float* in, int n, float* out);
   void norm_row(float* out, const float* x, const Tensor& weight, const Tensor& bias) const;
   const float* pre_norm(const Tensor& norm, const Tensor& bias, const float* x, int n,
@@ -83,7 +83,7 @@ class Runtime {
   std::vector<float> k_cache_, v_cache_;
   Activations act_;
   std::vector<LayerPlan> plans_;
-  std::vector<double> yarn_divisors_;  // YaRN's divisors of the rope frequencies (empty: none)
+  std::vector<double> rope_div_short_, rope_div_long_;  // see the constructor
   size_t k_stride() const { return static_cast<size_t>(max_ctx_) + kKeyPad; }
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
