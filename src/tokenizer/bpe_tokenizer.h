@@ -74,9 +74,12 @@ class BpeTokenizer {
   explicit BpeTokenizer(BpeSpec spec);
 
   // tokenizer.ggml.model must be "gpt2" and tokenizer.ggml.pre one of gpt-2, mpt / olmo
-  // (GPT-NeoX-20B: Pythia), llama-bpe (also llama3, llama-v3), dbrx (cl100k: OLMo-2), qwen2;
-  // anything missing or malformed throws InputError.
+  // (GPT-NeoX-20B: Pythia), llama-bpe (also llama3, llama-v3), dbrx (cl100k: OLMo-2), qwen2,
+  // gpt-4o (also llama4: o200k); anything missing or malformed throws InputError.
   static BpeTokenizer from_gguf(const GgufFile& gguf);
+  // The split regex a tokenizer.ggml.pre name stands for, "" when it is not one from_gguf knows
+  // (tests compare it with the regex of the model's own tokenizer.json).
+  static std::string gguf_pre_pattern(std::string_view pre);
   // A Hugging Face tokenizer.json with a BPE model. A tokenizer_config.json next to it, if any,
   // supplies the names of the BOS/EOS tokens when the post-processor does not.
   static BpeTokenizer from_tokenizer_json(const std::string& path);

@@ -8,6 +8,10 @@
 // (without its '\n') is an input. --special: parse special added tokens in the text. --bos: add
 // BOS as the tokenizer's metadata says (default), always, or never. --decode: print
 // decode(encode(x)) as a JSON string instead of the ids.
+//
+//   bpe_tokenize --pre-pattern NAME
+//
+// prints the split regex of the GGUF pre-tokenizer NAME (empty line when unknown).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -48,6 +52,9 @@ int main(int argc, char** argv) {
       special = true;
     } else if (a == "--decode") {
       decode = true;
+    } else if (a == "--pre-pattern" && i + 1 < argc) {
+      std::cout << ss::BpeTokenizer::gguf_pre_pattern(argv[++i]) << '\n';
+      return 0;
     } else {
       return usage();
     }
