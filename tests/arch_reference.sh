@@ -72,3 +72,16 @@ check gpt-oss-q8_0 "--arch gpt-oss --seed 32 --shape small --dtype q8_0"
 check gpt-oss-mxfp4 "--arch gpt-oss --seed 33 --shape small --dtype mxfp4"
 # 193 tokens: positions well past YaRN's original context, 24 sliding windows deep.
 check gpt-oss-long "--arch gpt-oss --seed 30" "" "$dir/long.txt"
+# gpt-oss's Hugging Face folders: what convert writes is what transformers reads (the experts'
+# interleaved gate_up_proj, MXFP4 blocks and scales, config.json), checked tensor by tensor
+# from the GGUF; and sinkscope reading the folder gives the reference's logits.
+hf_check() {  # name of a gpt-oss model made by check above
+  local name=$1
+  "$bin" convert -m "$dir/$name.gguf" --format safetensors -o "$dir/$name-hf" --quiet
+  "$py" "$here/reference/hf_gpt_oss_check.py" "$dir/$name.gguf" "$dir/$name-hf"
+  "$bin" forward -m "$dir/$name-hf" --tokenizer "$dir/$name.gguf" -p "$(cat "$dir/prompt.txt")" \
+    --json --attention --threads 2 >"$dir/$name-hf.json"
+  "$py" "$here/reference/forward_ref.py" "$dir/$name.gguf" "$dir/$name-hf.json"
+}
+hf_check gpt-oss
+hf_check gpt-oss-mxfp4

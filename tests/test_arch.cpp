@@ -241,11 +241,26 @@ TEST(Arch, ZooBadInputNamesTheFileAndTensor) {
   }
   p = rewrite("gpt-oss", [](Model& m) { m.layers[0].exp_down_b = Tensor{}; });
   expect_error(p, p + ": missing tensor blk.0.ffn_down_exps.bias");
+  // A gpt-oss folder whose config.json claims more experts than its tensors hold, or top-k
+  // above the count.
   r = test::run_cli("convert -m " + oss + " --format safetensors -o " + dir + "/oss-hf --quiet");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string oss_config = dir + "/oss-hf/config.json";
+  nlohmann::json oc = nlohmann::json::parse(std::ifstream(oss_config));
+  oc["num_local_experts"] = 5;
+  std::ofstream(oss_config) << oc.dump();
+  r = test::run_cli("info -m " + dir + "/oss-hf");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("gpt-oss models cannot be written as Hugging Face folders yet"),
+  EXPECT_NE(r.err.find("oss-hf/model.safetensors: tensor 'model.layers.0.mlp.router.weight' has "
+                       "shape [4, "),
             std::string::npos)
       << r.err;
+  oc["num_local_experts"] = 4;
+  oc["num_experts_per_tok"] = 6;
+  std::ofstream(oss_config) << oc.dump();
+  r = test::run_cli("info -m " + dir + "/oss-hf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("invalid expert counts: 6 used of 4"), std::string::npos) << r.err;
 
   // Hugging Face folders.
   for (const std::string arch : {"gpt2", "gptneox", "phi3"}) {

@@ -318,7 +318,8 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
         EXPECT_EQ(config["layer_types"], json({"sliding_attention", "full_attention"}));
         EXPECT_EQ(h.config.attn_logit_softcap, 50.0f);
       }
-      EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr, arch == "qwen2");
+      EXPECT_EQ(st.find("model.layers.1.self_attn.k_proj.bias") != nullptr,
+                arch == "qwen2" || arch == "gpt-oss");
       EXPECT_EQ(st.find("model.layers.1.self_attn.k_norm.weight") != nullptr, spec.qk_norm);
       EXPECT_EQ(st.find("lm_head.weight") != nullptr, !spec.synth_tied);
     }
@@ -577,7 +578,7 @@ TEST(HfModel, MalformedFoldersGiveOneLineErrorsNamingTheFile) {
   edit_header([&](json& h) { h[q]["dtype"] = "Q32"; });
   expect_error(load, st, "tensor '" + q + "' has unknown dtype 'Q32'");
   edit_header([&](json& h) { h[q]["dtype"] = "F8_E4M3"; });
-  expect_error(load, st, "dtype F8_E4M3, which sinkscope does not read (F32, F16, BF16)");
+  expect_error(load, st, "dtype F8_E4M3, which sinkscope does not read (F32, F16, BF16, U8)");
   edit_header([&](json& h) {
     h[q]["data_offsets"][0] = uint64_t{1} << 40;
     h[q]["data_offsets"][1] = (uint64_t{1} << 40) + 16384;
@@ -724,4 +725,112 @@ TEST(HfModel, CliRunsOnAFolder) {
   EXPECT_EQ(r.err.rfind("sinkscope: " + tmp + "/qwen3/model-00002-of-00002.safetensors: ", 0), 0u)
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// gpt-oss folders as transformers has them: experts as gate_up_proj [E, in, 2F] with gate at
+// even and up at odd outputs (and the same in gate_up_proj_bias), down_proj [E, F, in]; MXFP4
+// experts as U8 blocks [E, out, in/32, 16] (input 2j in byte j's low nibble) and scales; YaRN,
+// experts and layer types in config.json.
+TEST(HfModel, GptOssExpertsInterleavedAndMxfp4) {
+  const Model g = load_model(synth("gpt-oss"));
+  const ModelConfig& c = g.config;
+  const int64_t E = c.n_experts, D = c.dim, F = c.hidden_dim;
+  const std::string dir = test::temp_dir() + "/gpt-oss-layout";
+  write_hf_model(g, dir);
+  const json config = json::parse(slurp(dir + "/config.json"));
+  EXPECT_EQ(config["model_type"], "gpt_oss");
+  EXPECT_EQ(config["num_local_experts"], E);
+  EXPECT_EQ(config["num_experts_per_tok"], c.n_experts_used);
+  EXPECT_EQ(config["layer_types"][0], "sliding_attention");
+  EXPECT_EQ(config["layer_types"][1], "full_attention");
+  EXPECT_EQ(config["rope_scaling"]["rope_type"], "yarn");
+  EXPECT_EQ(config["rope_scaling"]["factor"], 4.0);
+  EXPECT_FALSE(config.contains("quantization_config"));
+  SafetensorsFile st(dir + "/model.safetensors");
+  const SafetensorsTensor* gu = st.find("model.layers.1.mlp.experts.gate_up_proj");
+  const SafetensorsTensor* gub = st.find("model.layers.1.mlp.experts.gate_up_proj_bias");
+  const SafetensorsTensor* dn = st.find("model.layers.1.mlp.experts.down_proj");
+  ASSERT_TRUE(gu && gub && dn && st.find("model.layers.1.self_attn.sinks") &&
+              st.find("model.layers.1.mlp.router.bias"));
+  EXPECT_EQ(gu->shape, (std::vector<int64_t>{E, D, 2 * F}));
+  EXPECT_EQ(dn->shape, (std::vector<int64_t>{E, F, D}));
+  const LayerWeights& w = g.layers[1];
+  auto at = [](const SafetensorsTensor* t, int64_t i) {
+    float v;
+    std::memcpy(&v, t->data + 4 * i, 4);
+    return v;
+  };
+  const int64_t e = E - 1, f = F - 2, i = 3;
+  EXPECT_EQ(at(gu, (e * D + i) * 2 * F + 2 * f), w.exp_gate.f32()[(e * F + f) * D + i]);
+  EXPECT_EQ(at(gu, (e * D + i) * 2 * F + 2 * f + 1), w.exp_up.f32()[(e * F + f) * D + i]);
+  EXPECT_EQ(at(gub, e * 2 * F + 2 * f + 1), w.exp_up_b.f32()[e * F + f]);
+  EXPECT_EQ(at(dn, (e * F + f) * D + i), w.exp_down.f32()[(e * D + i) * F + f]);
+
+  // transformers' own truncate = false comes back; the ramp moves, so the logits do too.
+  json edited = config;
+  edited["rope_scaling"]["truncate"] = false;
+  spit(dir + "/config.json", edited.dump());
+  EXPECT_FALSE(load_model(dir).config.yarn_truncate);
+  EXPECT_TRUE(load_model(synth("gpt-oss")).config.yarn_truncate);
+
+  // MXFP4 experts stay MXFP4, byte for byte, and read back to the same logits.
+  const Model q = load_model(synth("gpt-oss", "--shape small --dtype mxfp4"));
+  ASSERT_EQ(q.layers[0].exp_up.type, DType::MXFP4);
+  const std::string qdir = test::temp_dir() + "/gpt-oss-mxfp4";
+  write_hf_model(q, qdir);
+  EXPECT_EQ(json::parse(slurp(qdir + "/config.json"))["quantization_config"]["quant_method"],
+            "mxfp4");
+  SafetensorsFile qs(qdir + "/model.safetensors");
+  const SafetensorsTensor* blocks = qs.find("model.layers.0.mlp.experts.gate_up_proj_blocks");
+  const SafetensorsTensor* scales = qs.find("model.layers.0.mlp.experts.gate_up_proj_scales");
+  ASSERT_TRUE(blocks && scales);
+  EXPECT_TRUE(blocks->u8 && scales->u8);
+  const int64_t qD = q.config.dim, qF = q.config.hidden_dim;
+  EXPECT_EQ(blocks->shape, (std::vector<int64_t>{q.config.n_experts, 2 * qF, qD / 32, 16}));
+  // Up row 5 of expert 1 is HF output 11; decode its second block as transformers does.
+  const float lut[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+  const int64_t row = (1 * 2 * qF + 11) * (qD / 32) + 1;
+  std::vector<float> ours(static_cast<size_t>(qD));
+  dequantize_row(DType::MXFP4,
+                 q.layers[0].exp_up.data + (1 * qF + 5) * q.layers[0].exp_up.row_bytes(),
+                 ours.data(), ours.size());
+  for (int j = 0; j < 16; ++j) {
+    const uint8_t byte = blocks->data[row * 16 + j];
+    const float scale = std::ldexp(1.0f, scales->data[row] - 127);
+    EXPECT_EQ(lut[byte & 15] * scale, ours[32 + 2 * j]) << j;
+    EXPECT_EQ(lut[byte >> 4] * scale, ours[32 + 2 * j + 1]) << j;
+  }
+  const Model qh = load_model(qdir);
+  EXPECT_EQ(qh.layers[0].exp_up.type, DType::MXFP4);
+  EXPECT_EQ(
+      std::memcmp(qh.layers[0].exp_up.data, q.layers[0].exp_up.data, q.layers[0].exp_up.nbytes()),
+      0);
+  EXPECT_EQ(logits_of(qh), logits_of(q));
+
+  // Blocks that are not U8, and a missing scales tensor: one-line errors naming the file.
+  const std::string weights = slurp(qdir + "/model.safetensors");
+  uint64_t n;
+  std::memcpy(&n, weights.data(), 8);
+  const std::string name = "model.layers.0.mlp.experts.down_proj_blocks";
+  json h = json::parse(weights.substr(8, n));
+  h[name]["dtype"] = "I8";
+  auto rewrite = [&](const json& header) {
+    std::string text = header.dump();
+    const uint64_t len = text.size();
+    spit(qdir + "/model.safetensors",
+         std::string(reinterpret_cast<const char*>(&len), 8) + text + weights.substr(8 + n));
+  };
+  rewrite(h);
+  expect_error([&] { load_model(qdir); }, qdir + "/model.safetensors", "dtype I8");
+  h = json::parse(weights.substr(8, n));
+  h[name]["dtype"] = "F16";
+  h[name]["shape"] = json{q.config.n_experts, qD, qF / 32, 8};
+  rewrite(h);
+  expect_error([&] { load_model(qdir); }, qdir + "/model.safetensors",
+               "'" + name + "' has dtype F16, MXFP4 blocks and scales are U8");
+  h = json::parse(weights.substr(8, n));
+  h.erase("model.layers.0.mlp.experts.down_proj_scales");
+  rewrite(h);
+  expect_error([&] { load_model(qdir); }, qdir + "/model.safetensors",
+               "missing tensor 'model.layers.0.mlp.experts.down_proj_scales'");
 }

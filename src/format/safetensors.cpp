@@ -61,15 +61,16 @@ struct DtypeName {
   const char* name;
   DType type;
   bool supported;
+  bool u8 = false;
 };
 
-// Every dtype the safetensors format defines; only the float types sinkscope computes with map
-// to a DType.
+// Every dtype the safetensors format defines; the float types sinkscope computes with map to a
+// DType, and U8 is read as raw bytes (gpt-oss's MXFP4 blocks and scales).
 const DtypeName kDtypes[] = {
     {"F32", DType::F32, true},      {"F16", DType::F16, true},      {"BF16", DType::BF16, true},
     {"F64", DType::F32, false},     {"I64", DType::F32, false},     {"U64", DType::F32, false},
     {"I32", DType::F32, false},     {"U32", DType::F32, false},     {"I16", DType::F32, false},
-    {"U16", DType::F32, false},     {"I8", DType::F32, false},      {"U8", DType::F32, false},
+    {"U16", DType::F32, false},     {"I8", DType::F32, false},      {"U8", DType::F32, true, true},
     {"BOOL", DType::F32, false},    {"F8_E4M3", DType::F32, false}, {"F8_E5M2", DType::F32, false},
     {"F8_E8M0", DType::F32, false}, {"F6_E2M3", DType::F32, false}, {"F6_E3M2", DType::F32, false},
     {"F4", DType::F32, false},      {"C64", DType::F32, false},
@@ -198,8 +199,9 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
       if (dname == d.name) known = &d;
     if (!known) fail(what + " has unknown dtype " + quoted_name(dname));
     if (!known->supported)
-      fail(what + " has dtype " + dname + ", which sinkscope does not read (F32, F16, BF16)");
+      fail(what + " has dtype " + dname + ", which sinkscope does not read (F32, F16, BF16, U8)");
     t.type = known->type;
+    t.u8 = known->u8;
 
     if (shape->size() > kMaxDims)
       fail(what + " has " + std::to_string(shape->size()) + " dimensions (at most " +
@@ -213,7 +215,7 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
       t.shape.push_back(static_cast<int64_t>(v));
     }
     uint64_t nbytes;
-    if (__builtin_mul_overflow(numel, element_bytes(t.type), &nbytes))
+    if (__builtin_mul_overflow(numel, t.u8 ? 1 : element_bytes(t.type), &nbytes))
       fail(what + ": shape has too many elements");
 
     if (!as_u64((*offsets)[0], t.begin) || !as_u64((*offsets)[1], t.end))
@@ -275,7 +277,17 @@ void SafetensorsWriter::add_tensor(const std::string& name, DType type, std::vec
       throw std::invalid_argument("safetensors: bad shape for tensor " + name);
   }
   safetensors_dtype_name(type);  // throws for types the format cannot hold
-  tensors_.push_back({name, type, std::move(shape), data, numel * element_bytes(type)});
+  tensors_.push_back({name, type, false, std::move(shape), data, numel * element_bytes(type)});
+}
+
+void SafetensorsWriter::add_u8(const std::string& name, std::vector<int64_t> shape,
+                               const void* data) {
+  uint64_t numel = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel))
+      throw std::invalid_argument("safetensors: bad shape for tensor " + name);
+  }
+  tensors_.push_back({name, DType::F32, true, std::move(shape), data, numel});
 }
 
 uint64_t SafetensorsWriter::data_bytes() const {
@@ -290,7 +302,7 @@ void SafetensorsWriter::write(const std::string& path) const {
   uint64_t offset = 0;
   for (const Pending& t : tensors_) {
     require(!header.contains(t.name), path, "cannot write tensor '" + t.name + "': duplicate name");
-    header[t.name] = {{"dtype", safetensors_dtype_name(t.type)},
+    header[t.name] = {{"dtype", t.u8 ? "U8" : safetensors_dtype_name(t.type)},
                       {"shape", t.shape},
                       {"data_offsets", {offset, offset + t.nbytes}}};
     offset += t.nbytes;

@@ -7,9 +7,9 @@
 // The reader memory-maps the file and checks the header as strictly as the GGUF reader checks
 // its own: length within the file and at most kMaxSafetensorsHeader, valid JSON (nesting bounded,
 // no duplicate names), known dtypes (F32, F16, BF16 are supported; the others are named in the
-// error), shapes whose element count does not overflow, offsets in range, in order, of exactly
-// numel * element size bytes, and no two tensors sharing a byte. A malformed file throws
-// InputError("<path>: <what is wrong>"). Tensor data stays in the mapping.
+// error; U8 is read as raw bytes), shapes whose element count does not overflow, offsets in range,
+// in order, of exactly numel * element size bytes, and no two tensors sharing a byte. A malformed
+// file throws InputError("<path>: <what is wrong>"). Tensor data stays in the mapping.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +27,7 @@ constexpr uint64_t kMaxSafetensorsHeader = uint64_t{100} << 20;  // 100 MB
 struct SafetensorsTensor {
   std::string name;
   DType type = DType::F32;
+  bool u8 = false;  // dtype U8: raw bytes (MXFP4 blocks and scales), and `type` means nothing
   std::vector<int64_t> shape;   // row-major: the last dimension is contiguous
   uint64_t begin = 0, end = 0;  // byte range within the data section
   const uint8_t* data = nullptr;
@@ -70,6 +71,7 @@ class SafetensorsWriter {
   void set_metadata(const std::string& key, const std::string& value);
   void add_tensor(const std::string& name, DType type, std::vector<int64_t> shape,
                   const void* data);
+  void add_u8(const std::string& name, std::vector<int64_t> shape, const void* data);
   uint64_t data_bytes() const;  // bytes of tensor data added so far
   void write(const std::string& path) const;
 
@@ -77,6 +79,7 @@ class SafetensorsWriter {
   struct Pending {
     std::string name;
     DType type;
+    bool u8;
     std::vector<int64_t> shape;
     const void* data;
     uint64_t nbytes;

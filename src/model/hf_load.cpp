@@ -22,6 +22,7 @@
 #include "model/arch.h"
 #include "model/fused.h"
 #include "model/hf_config.h"
+#include "model/hf_experts.h"
 #include "model/hf_layout.h"
 #include "model/hf_model.h"
 #include "model/hf_names.h"
@@ -107,15 +108,31 @@ class Loader {
 
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
 
-  // The tensor `name` with HF shape `shape`; errors name the file that lacks it or holds it.
-  const SafetensorsTensor& get(const std::string& name, const std::vector<int64_t>& shape) const {
+  // The tensor `name` with HF shape `shape`, of a float dtype (or U8 when `u8`); errors name the
+  // file that lacks it or holds it.
+  const SafetensorsTensor& get(const std::string& name, const std::vector<int64_t>& shape,
+                               bool u8 = false) const {
     auto it = tensors_.find(name);
     if (it == tensors_.end()) throw InputError(listing_, "missing tensor '" + name + "'");
     const auto& [t, file] = it->second;
+    if (t->u8 != u8)
+      throw InputError(
+          file->path(),
+          "tensor '" + name + "' has dtype " + (t->u8 ? "U8" : safetensors_dtype_name(t->type)) +
+              (u8 ? ", MXFP4 blocks and scales are U8" : ", not a float type (F32, F16, BF16)"));
     if (t->shape != shape)
       throw InputError(file->path(), "tensor '" + name + "' has shape " + shape_string(t->shape) +
                                          ", config.json implies " + shape_string(shape));
     return *t;
+  }
+
+  // All values of a float tensor of HF shape `shape`, as f32.
+  std::vector<float> floats(const std::string& name, const std::vector<int64_t>& shape) const {
+    const SafetensorsTensor& t = get(name, shape);
+    std::vector<uint8_t> raw(t.data, t.data + t.nbytes());  // aligned for dequantize_row
+    std::vector<float> v(static_cast<size_t>(t.n_elements()));
+    dequantize_row(t.type, raw.data(), v.data(), v.size());
+    return v;
   }
 
   // A weight matrix stored [cols, rows] (GPT-2's Conv1D), transposed into an F32/F16/BF16 copy
@@ -185,6 +202,51 @@ const ArchSpec& arch_for_type(const HfConfig& top, const std::string& type) {
       known += (known.empty() ? "" : ", ") + t;
     }
   top.fail("unsupported model_type '" + one_line(type) + "' (supported: " + known + ")");
+}
+
+// gpt-oss's experts (model/hf_experts.h): MXFP4 blocks and scales, or dense [E, in, out]
+// matrices, with gate and up interleaved in gate_up_proj; copied into GGUF-layout stacks.
+void read_experts(const Loader& ld, Model& m, int l, const std::string& b) {
+  const ModelConfig& c = m.config;
+  const int64_t E = c.n_experts, D = c.dim, F = c.hidden_dim;
+  const std::string g = "blk." + std::to_string(l) + ".";
+  const std::string gate_up = b + "mlp.experts.gate_up_proj", down = b + "mlp.experts.down_proj";
+  LayerWeights& w = m.layers[static_cast<size_t>(l)];
+  auto stack = [&](const std::string& hf, const std::string& gguf_name, int64_t in, int64_t hf_out,
+                   Outputs pick) {
+    const int64_t out = picked(hf_out, pick);
+    if (ld.has(hf + "_blocks")) {
+      if (in % 32 != 0)
+        throw InputError(m.path, "tensor '" + hf + "_blocks': MXFP4 needs inputs (" +
+                                     std::to_string(in) + ") in blocks of 32");
+      const SafetensorsTensor& bl = ld.get(hf + "_blocks", {E, hf_out, in / 32, 16}, true);
+      const SafetensorsTensor& sc = ld.get(hf + "_scales", {E, hf_out, in / 32}, true);
+      auto& buf = m.owned.emplace_back(static_cast<size_t>(E * out * (in / 32)) * 17);
+      mxfp4_experts_from_hf(bl.data, sc.data, E, hf_out, in, pick, buf.data());
+      return Tensor{gguf_name, DType::MXFP4, {in, out, E}, buf.data()};
+    }
+    const SafetensorsTensor& t = ld.get(hf, {E, in, hf_out});
+    const size_t elem = t.type == DType::F32 ? 4 : 2;
+    auto& buf = m.owned.emplace_back(static_cast<size_t>(E * out * in) * elem);
+    dense_experts_from_hf(t.data, E, in, hf_out, pick, elem, buf.data());
+    return Tensor{gguf_name, t.type, {in, out, E}, buf.data()};
+  };
+  auto bias = [&](const std::string& hf, const std::string& gguf_name, int64_t hf_n, Outputs pick) {
+    const std::vector<float> v = ld.floats(hf, {E, hf_n});
+    const int64_t n = picked(hf_n, pick);
+    auto& buf = m.owned.emplace_back(static_cast<size_t>(E * n) * sizeof(float));
+    auto* dst = reinterpret_cast<float*>(buf.data());
+    for (int64_t e = 0; e < E; ++e)
+      for (int64_t r = 0; r < n; ++r)
+        dst[e * n + r] = v[static_cast<size_t>(e * hf_n + hf_output(r, pick))];
+    return Tensor{gguf_name, DType::F32, {n, E}, buf.data()};
+  };
+  w.exp_gate = stack(gate_up, g + "ffn_gate_exps.weight", D, 2 * F, Outputs::Even);
+  w.exp_up = stack(gate_up, g + "ffn_up_exps.weight", D, 2 * F, Outputs::Odd);
+  w.exp_down = stack(down, g + "ffn_down_exps.weight", F, D, Outputs::All);
+  w.exp_gate_b = bias(gate_up + "_bias", g + "ffn_gate_exps.bias", 2 * F, Outputs::Even);
+  w.exp_up_b = bias(gate_up + "_bias", g + "ffn_up_exps.bias", 2 * F, Outputs::Odd);
+  w.exp_down_b = bias(down + "_bias", g + "ffn_down_exps.bias", D, Outputs::All);
 }
 
 // Fills m.config from config.json; returns the Llama-3 rope scaling when the config asks for it.
@@ -417,10 +479,12 @@ Model load_hf_model(const std::string& dir) {
       if (!required && !ld.has(name)) continue;
       const auto [cols, rows] = slot_shape(s.member, c);
       const int heads = permuted_heads(s.member, c);
+      const std::string gguf = g + (gguf_slot_name(s, a) ? gguf_slot_name(s, a) : s.gguf_name);
       m.layers[l].*s.member =
-          s.matrix ? ld.matrix(name, g + s.gguf_name, cols, rows, heads)
-                   : ld.vector(name, g + s.gguf_name, cols, is_norm(s.member) ? shift : 0, heads);
+          s.matrix ? ld.matrix(name, gguf, cols, rows, heads)
+                   : ld.vector(name, gguf, cols, is_norm(s.member) ? shift : 0, heads);
     }
+    if (a.moe) read_experts(ld, m, l, b);
   }
   m.output_norm = ld.vector(prefix + "norm.weight", "output_norm.weight", c.dim, shift, 0);
   m.tied_output = tied;

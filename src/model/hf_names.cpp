@@ -28,7 +28,10 @@ const char* hf_layer_name(Tensor LayerWeights::*m, const ArchSpec& a) {
   if (m == &L::w_up) return "mlp.up_proj.weight";
   if (m == &L::w_down) return "mlp.down_proj.weight";
   if (m == &L::post_ffn_norm) return "post_feedforward_layernorm.weight";
-  return nullptr;
+  if (m == &L::attn_sinks) return "self_attn.sinks";
+  if (m == &L::router) return "mlp.router.weight";
+  if (m == &L::router_b) return "mlp.router.bias";
+  return nullptr;  // gpt-oss's experts (model/hf_experts.h) and slots without a HF tensor
 }
 
 // GGUF-order shape (cols, rows) of a layer tensor, as validate_model checks it.
@@ -42,6 +45,9 @@ std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfi
   if (m == &L::bq) return {c.q_dim(), 1};
   if (m == &L::b_up) return {c.hidden_dim, 1};
   if (m == &L::bk || m == &L::bv) return {c.kv_dim(), 1};
+  if (m == &L::router) return {c.dim, c.n_experts};
+  if (m == &L::router_b) return {c.n_experts, 1};
+  if (m == &L::attn_sinks) return {c.n_heads, 1};
   if (m == &L::q_norm) return {q_norm_width(arch_of(c), c), 1};
   if (m == &L::k_norm) return {k_norm_width(arch_of(c), c), 1};
   return {c.dim, 1};  // the dim-wide norms and bo
@@ -59,6 +65,12 @@ bool is_norm(Tensor LayerWeights::*m) {
   using L = LayerWeights;
   return m == &L::attn_norm || m == &L::ffn_norm || m == &L::post_attn_norm ||
          m == &L::post_ffn_norm || m == &L::q_norm || m == &L::k_norm;
+}
+
+bool is_expert(Tensor LayerWeights::*m) {
+  using L = LayerWeights;
+  return m == &L::exp_gate || m == &L::exp_up || m == &L::exp_down || m == &L::exp_gate_b ||
+         m == &L::exp_up_b || m == &L::exp_down_b;
 }
 
 // convert_hf_to_gguf.py's LlamaModel.permute: within each head, the rotate-half row order of

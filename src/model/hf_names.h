@@ -20,6 +20,8 @@ std::pair<int64_t, int64_t> slot_shape(Tensor LayerWeights::*m, const ModelConfi
 // Heads whose rows the llama rope permutation reorders (0: none).
 int permuted_heads(Tensor LayerWeights::*m, const ModelConfig& c);
 bool is_norm(Tensor LayerWeights::*m);
+// gpt-oss's expert stacks and their biases, which model/hf_experts.h lays out.
+bool is_expert(Tensor LayerWeights::*m);
 // convert_hf_to_gguf.py's LlamaModel.permute (to_hf: its inverse) over rows of row_bytes each.
 void permute_rows(const uint8_t* src, uint8_t* dst, size_t row_bytes, int64_t rows, int n_heads,
                   bool to_hf);

@@ -20,6 +20,7 @@
 #include "model/arch.h"
 #include "model/fused.h"
 #include "model/hf_config.h"
+#include "model/hf_experts.h"
 #include "model/hf_layout.h"
 #include "model/hf_model.h"
 #include "model/hf_names.h"
@@ -151,6 +152,7 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
     std::vector<int64_t> shape;
     const void* data;
     uint64_t nbytes;
+    bool u8 = false;  // raw bytes (MXFP4 blocks and scales)
   };
   std::vector<Item> items;
   // t in the written matrix type: its own bytes, or a converted copy.
@@ -202,6 +204,73 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
     items.push_back({name, o.norm_type, {static_cast<int64_t>(n)}, buf.data(), bytes});
   };
 
+  // gpt-oss's experts (model/hf_experts.h): MXFP4 stays MXFP4 as U8 blocks and scales, other
+  // types become dense [E, in, out] matrices of the written type; gate and up interleave.
+  auto add_experts = [&](const LayerWeights& w, const std::string& b) {
+    const int64_t E = c.n_experts, D = c.dim, F = c.hidden_dim;
+    const std::string gate_up = b + "mlp.experts.gate_up_proj", down = b + "mlp.experts.down_proj";
+    auto stacks = [&](const std::string& name, std::vector<std::pair<const Tensor*, Outputs>> parts,
+                      int64_t in, int64_t hf_out) {
+      if (parts[0].first->type == DType::MXFP4) {
+        auto& blocks = buffers.emplace_back(static_cast<size_t>(E * hf_out * in / 2));
+        auto& scales = buffers.emplace_back(static_cast<size_t>(E * hf_out * in / 32));
+        for (const auto& [t, pick] : parts) {
+          require(t->type == DType::MXFP4, dir,
+                  "tensor " + t->name + " is not MXFP4 like its pair");
+          mxfp4_experts_to_hf(t->data, E, hf_out, in, pick, blocks.data(), scales.data());
+        }
+        items.push_back({name + "_blocks",
+                         DType::F32,
+                         {E, hf_out, in / 32, 16},
+                         blocks.data(),
+                         blocks.size(),
+                         true});
+        items.push_back({name + "_scales",
+                         DType::F32,
+                         {E, hf_out, in / 32},
+                         scales.data(),
+                         scales.size(),
+                         true});
+        return;
+      }
+      const DType out = o.weight_type.value_or(weight_type);
+      const size_t elem = dtype_row_bytes(out, 1);
+      auto& bytes = buffers.emplace_back(static_cast<size_t>(E * in * hf_out) * elem);
+      std::vector<float> row(static_cast<size_t>(in));
+      std::vector<uint8_t> packed(static_cast<size_t>(in) * elem);
+      for (const auto& [t, pick] : parts) {
+        const int64_t rows = picked(hf_out, pick);
+        std::vector<uint8_t> mine(static_cast<size_t>(E * rows * in) * elem);
+        for (int64_t r = 0; r < E * rows; ++r) {
+          dequantize_row(t->type, t->data + static_cast<size_t>(r) * t->row_bytes(), row.data(),
+                         row.size());
+          quantize_row(out, row.data(), mine.data() + static_cast<size_t>(r * in) * elem,
+                       row.size());
+        }
+        dense_experts_to_hf(mine.data(), E, in, hf_out, pick, elem, bytes.data());
+      }
+      items.push_back({name, out, {E, in, hf_out}, bytes.data(), bytes.size()});
+    };
+    stacks(gate_up, {{&w.exp_gate, Outputs::Even}, {&w.exp_up, Outputs::Odd}}, D, 2 * F);
+    stacks(down, {{&w.exp_down, Outputs::All}}, F, D);
+    auto biases = [&](const std::string& name, std::vector<std::pair<const Tensor*, Outputs>> parts,
+                      int64_t hf_n) {
+      std::vector<float> v(static_cast<size_t>(E * hf_n));
+      for (const auto& [t, pick] : parts) {
+        const int64_t n = picked(hf_n, pick);
+        for (int64_t e = 0; e < E; ++e)
+          for (int64_t r = 0; r < n; ++r)
+            v[static_cast<size_t>(e * hf_n + hf_output(r, pick))] = t->f32()[e * n + r];
+      }
+      const size_t bytes = dtype_row_bytes(o.norm_type, v.size());
+      auto& buf = buffers.emplace_back(bytes);
+      quantize_row(o.norm_type, v.data(), buf.data(), v.size());
+      items.push_back({name, o.norm_type, {E, hf_n}, buf.data(), bytes});
+    };
+    biases(gate_up + "_bias", {{&w.exp_gate_b, Outputs::Even}, {&w.exp_up_b, Outputs::Odd}}, 2 * F);
+    biases(down + "_bias", {{&w.exp_down_b, Outputs::All}}, D);
+  };
+
   const float shift = a.hf_norm_plus_one ? 1.0f : 0.0f;
   if (const HfLayout* lay = a.hf_layout) {
     // The inverse of hf_load.cpp's read_by_layout: parts concatenated, reordered per head,
@@ -250,7 +319,7 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
       const std::string b = "model.layers." + std::to_string(l) + ".";
       for (const LayerSlot& s : layer_slots()) {
         const Tensor& t = model.layers[l].*s.member;
-        if (!t.data) continue;
+        if (!t.data || is_expert(s.member)) continue;
         require(hf_layer_name(s.member, a) != nullptr, dir,
                 "tensor " + t.name + " has no Hugging Face name for " + c.arch);
         const std::string name = b + hf_layer_name(s.member, a);
@@ -260,6 +329,7 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
         else
           add_vector(name, t, is_norm(s.member) ? shift : 0, heads);
       }
+      if (a.moe) add_experts(model.layers[l], b);
     }
     add_vector("model.norm.weight", model.output_norm, shift, 0);
     if (!model.tied_output) add_matrix("lm_head.weight", model.output, 0);
@@ -288,7 +358,10 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
             items.size() - k <= static_cast<size_t>(n - 1 - shard)) &&
            writers[shard].data_bytes() > 0)
       ++shard;
-    writers[shard].add_tensor(it.name, it.type, it.shape, it.data);
+    if (it.u8)
+      writers[shard].add_u8(it.name, it.shape, it.data);
+    else
+      writers[shard].add_tensor(it.name, it.type, it.shape, it.data);
     weight_map[it.name] = files[shard];
     before += it.nbytes;
   }

@@ -8,12 +8,80 @@
 // (build_moe_ffn, build_attn_mha), ggml's soft_max with sinks and swiglu_oai; transformers'
 // modeling_gpt_oss.py and GptOssConfig.
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "model/arch.h"
+#include "model/archs/gemma_common.h"
+#include "model/hf_config.h"
+#include "model/model.h"
+#include "model/yarn_rope.h"
 
 namespace ss {
 
 namespace {
+
+// GptOssConfig: experts, the SwiGLU clamp (sinkscope runs transformers' 7.0, as llama.cpp), and
+// layer_types alternating from a sliding layer 0.
+void hf_read(const HfConfig& cfg, const nlohmann::json& text, ModelConfig& c) {
+  c.n_experts = cfg.dim("num_local_experts", 128);
+  c.n_experts_used = cfg.dim("num_experts_per_tok", cfg.dim("experts_per_token", 4));
+  if (cfg.number("swiglu_limit", 7.0) != 7.0)
+    cfg.fail(cfg.name("swiglu_limit") + " must be 7.0 (the value sinkscope and llama.cpp run)");
+  gemma::read_sliding_layers(cfg, text, c, 2, 128);
+}
+
+// get_mscale of transformers' _compute_yarn_parameters.
+double yarn_mscale(double factor, double mscale) {
+  return factor <= 1 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0;
+}
+
+// rope_scaling {"rope_type": "yarn", ...}: the ramp's ends rounded unless "truncate" is false
+// (gpt-oss's config says false; llama.cpp always rounds, so a GGUF of the same model differs
+// slightly in a few frequencies), the attention factor given or 0.1 ln(factor) + 1.
+void hf_read_tensors(const HfConfig& cfg, const nlohmann::json& scaling, Model& m) {
+  ModelConfig& c = m.config;
+  HfConfig r(scaling, cfg.file(), cfg.name("rope_scaling."));
+  const double factor = r.number("factor", 1.0);
+  if (!(factor >= 1) || !std::isfinite(factor)) r.fail(r.name("factor") + " must be >= 1");
+  c.yarn_factor = static_cast<float>(factor);
+  c.yarn_orig_ctx = r.dim("original_max_position_embeddings", c.max_seq_len);
+  c.yarn_beta_fast = static_cast<float>(r.number("beta_fast", 32.0));
+  c.yarn_beta_slow = static_cast<float>(r.number("beta_slow", 1.0));
+  c.yarn_truncate = r.flag("truncate", true);
+  double attn = yarn_mscale(factor, 1.0);
+  if (r.find("attention_factor"))
+    attn = r.number("attention_factor", attn);
+  else if (r.find("mscale") && r.find("mscale_all_dim"))
+    attn = yarn_mscale(factor, r.number("mscale", 1)) /
+           yarn_mscale(factor, r.number("mscale_all_dim", 1));
+  if (!(attn > 0) || !std::isfinite(attn)) r.fail("the YaRN attention factor must be positive");
+  c.rope_attn_factor = static_cast<float>(attn);
+}
+
+void hf_write(const Model& m, nlohmann::json& j) {
+  const ModelConfig& c = m.config;
+  j["num_local_experts"] = c.n_experts;
+  j["num_experts_per_tok"] = c.n_experts_used;
+  j["experts_per_token"] = c.n_experts_used;
+  j["swiglu_limit"] = 7.0;
+  gemma::write_sliding_layers(c, j, false);
+  if (c.yarn_factor > 0) {
+    j["rope_scaling"] = {{"rope_type", "yarn"},
+                         {"factor", hf_float(c.yarn_factor)},
+                         {"original_max_position_embeddings", c.yarn_orig_ctx},
+                         {"beta_fast", hf_float(c.yarn_beta_fast)},
+                         {"beta_slow", hf_float(c.yarn_beta_slow)},
+                         {"truncate", c.yarn_truncate}};
+    if (c.rope_attn_factor != static_cast<float>(yarn_attention_factor(c.yarn_factor)))
+      j["rope_scaling"]["attention_factor"] = hf_float(c.rope_attn_factor);
+  }
+  // transformers reads MXFP4 experts only under a quantization_config that says so.
+  if (m.layers[0].exp_gate.type == DType::MXFP4)
+    j["quantization_config"] = {{"quant_method", "mxfp4"},
+                                {"modules_to_not_convert",
+                                 {"model.layers.*.self_attn", "model.layers.*.mlp.router",
+                                  "model.embed_tokens", "lm_head"}}};
+}
 
 void synth_shape(ModelConfig& c, bool tiny) {
   c.head_dim *= 2;  // q_dim ≠ dim, as in gpt-oss (64 heads of 64 over 2880)
@@ -46,7 +114,7 @@ const ArchSpec kGptOssArch = {
     .swa_local_rope = false,
     .finish = nullptr,
     .hf_model_types = {"gpt_oss"},
-    .hf_write_type = nullptr,  // Hugging Face folders: not yet (MXFP4 blocks, interleaved gate/up)
+    .hf_write_type = "gpt_oss",
     .hf_class = "GptOssForCausalLM",
     .hf_multimodal_type = nullptr,
     .hf_act_key = "hidden_act",
@@ -56,15 +124,20 @@ const ArchSpec kGptOssArch = {
     .hf_norm_plus_one = false,
     .hf_writes_attention_bias = true,
     .hf_writes_use_sliding_window = false,
-    .hf_defaults = {},
-    .hf_read = nullptr,
-    .hf_write = nullptr,
+    .hf_defaults = {.head_dim = 64,
+                    .max_position_embeddings = 131072,
+                    .rope_theta = 150000,
+                    .rms_norm_eps = 1e-5},
+    .hf_read = hf_read,
+    .hf_write = hf_write,
     .synth_shape = synth_shape,
     .synth_tied = false,
     .attn_out_bias = true,
     .attn_sinks = true,
     .moe = true,
     .gguf_ffn_norm = "post_attention_norm.weight",
+    .hf_rope_types = {"yarn"},
+    .hf_read_tensors = hf_read_tensors,
 };
 
 }  // namespace ss
