@@ -62,6 +62,52 @@ Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
   v_cache_.assign(n, 0.0f);
 }
 
+void Runtime::keep_unrotated_keys() {
+  const ModelConfig& c = model_.config;
+  k_unrotated_.assign(static_cast<size_t>(c.n_layers) * max_ctx_ * c.kv_dim(), 0.0f);
+}
+
+void Runtime::rotate_key(int l, int pos, float* k, std::vector<double>& cos_sin) const {
+  const ModelConfig& c = model_.config;
+  const LayerPlan& plan = plans_[l];
+  const size_t RD = static_cast<size_t>(c.rotated_dims());
+  if (RD == 0) return;
+  cos_sin.resize(RD);
+  rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, rope_divisors(pos + 1));
+  if (c.rope_attn_factor != 1.0f)
+    for (double& v : cos_sin) v *= c.rope_attn_factor;
+  for (int h = 0; h < c.n_kv_heads; ++h)
+    rope_rotate(k + static_cast<size_t>(h) * c.head_dim, RD, plan.rope_style, cos_sin.data());
+}
+
+void Runtime::evict(int first, int count, int end) {
+  if (first < 0 || count <= 0 || first + count > end || end > max_ctx_)
+    throw std::invalid_argument("evict: slots out of range");
+  const ModelConfig& c = model_.config;
+  const size_t KV = c.kv_dim(), moved = static_cast<size_t>(end - first - count);
+  for (int l = 0; l < c.n_layers; ++l) {
+    float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
+    float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    std::copy_n(vc + static_cast<size_t>(first + count) * KV, moved * KV, vc + first * KV);
+    if (k_unrotated_.empty()) {
+      for (size_t e = 0; e < KV; ++e)
+        std::copy_n(kc + e * k_stride() + first + count, moved, kc + e * k_stride() + first);
+      continue;
+    }
+    float* ku = k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    std::copy_n(ku + static_cast<size_t>(first + count) * KV, moved * KV, ku + first * KV);
+    pool_.parallel_for(moved, [&](size_t s0, size_t s1, int) {
+      std::vector<float> k(KV);
+      std::vector<double> cos_sin;
+      for (size_t s = first + s0; s < first + s1; ++s) {
+        std::copy_n(ku + s * KV, KV, k.data());
+        rotate_key(l, static_cast<int>(s) + pos_offset_, k.data(), cos_sin);
+        for (size_t e = 0; e < KV; ++e) kc[e * k_stride() + s] = k[e];
+      }
+    });
+  }
+}
+
 // Causal attention of n queries (positions pos0..pos0+n-1) over the cached keys of one layer.
 // One task per query head, so each head's rows reach observers in order from one thread.
 void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
@@ -224,16 +270,20 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   // Rotate the leading rotated dims of each head of q and k, and append k (transposed) and v to
   // the cache.
   const size_t RD = static_cast<size_t>(c.rotated_dims());
-  const double* freq_div = rope_divisors(pos0 + n);
+  const double* freq_div = rope_divisors(pos0 + n + pos_offset_);
   const double attn_factor = c.rope_attn_factor;
   float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
   float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+  float* ku =
+      k_unrotated_.empty() ? nullptr : k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
   per_token(N, [&](size_t i0, size_t i1) {
     std::vector<double> cos_sin(RD);
     for (size_t i = i0; i < i1; ++i) {
-      const int pos = pos0 + static_cast<int>(i);
+      const int pos = pos0 + static_cast<int>(i);  // the cache slot
+      if (ku) std::copy_n(k + i * KV, KV, ku + static_cast<size_t>(pos) * KV);
       if (RD > 0) {
-        rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, freq_div);
+        rope_angles(cos_sin.data(), RD, pos + pos_offset_, plan.rope_theta, plan.rope_scale,
+                    freq_div);
         if (attn_factor != 1.0)
           for (double& v : cos_sin) v *= attn_factor;
         for (int h = 0; h < c.n_heads; ++h)
@@ -436,7 +486,7 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   fit(act_.gate, N * F), fit(act_.up, N * F);
   if (c.parallel_residual) fit(act_.x_in, N * D);
 
-  embed(tokens, pos0, act_.x.data());
+  embed(tokens, pos0 + pos_offset_, act_.x.data());
   for (int l = 0; l < c.n_layers; ++l) {
     attention_block(l, pos0, n, act_);
     ffn_block(l, pos0, n, act_);

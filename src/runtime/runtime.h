@@ -47,6 +47,17 @@ class Runtime {
   const Model& model() const { return model_; }
   int max_ctx() const { return max_ctx_; }
 
+  // Streaming caches (runtime/streaming.h), where a cache slot is not a text position. Tokens
+  // run at slots s take position s + offset for rope and learned positions (0: StreamingLLM's
+  // positions within the cache; the text position minus the slot: original positions).
+  void set_position_offset(int offset) { pos_offset_ = offset; }
+  // From now on keep each key as it was before rotation too, so that evict() can rotate the kept
+  // keys again at their new slots (SPEC §Streaming: keys cached before rotary encoding).
+  void keep_unrotated_keys();
+  // Drops slots [first, first + count) of every layer's cache, moving slots [first + count, end)
+  // down by count; with unrotated keys kept, the moved keys are rotated at their new slots.
+  void evict(int first, int count, int end);
+
  private:
   // Throws InputError when x (n_tokens rows of width) holds a NaN or infinity; layer -1: logits.
   void check_finite(const float* x, size_t n_tokens, size_t width, int pos0, int layer) const;
@@ -81,6 +92,10 @@ class Runtime {
   // Keys transposed, [layer][kv_dim][k_stride()] (see AttentionShape), already rotated; values
   // [layer][pos][kv_dim].
   std::vector<float> k_cache_, v_cache_;
+  std::vector<float> k_unrotated_;  // [layer][pos][kv_dim] when kept (see keep_unrotated_keys)
+  int pos_offset_ = 0;
+  // k of one token (kv_dim values) rotated in place at `pos` by layer l's rope.
+  void rotate_key(int l, int pos, float* k, std::vector<double>& cos_sin) const;
   Activations act_;
   std::vector<LayerPlan> plans_;
   std::vector<double> rope_div_short_, rope_div_long_;  // see the constructor

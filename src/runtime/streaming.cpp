@@ -1,0 +1,127 @@
+#include "runtime/streaming.h"
+
+#include <charconv>
+#include <chrono>
+
+#include "base/error.h"
+
+namespace ss {
+
+namespace {
+
+// A positive count in text[from, to), or -1.
+int count_in(const std::string& text, size_t from, size_t to) {
+  int v = -1;
+  const char* b = text.data() + from;
+  const char* e = text.data() + to;
+  auto [p, ec] = std::from_chars(b, e, v);
+  return ec == std::errc() && p == e && b != e ? v : -1;
+}
+
+}  // namespace
+
+CachePolicy CachePolicy::parse(const std::string& text, const std::string& option) {
+  auto fail = [&](const std::string& why) -> CachePolicy {
+    throw InputError(option, "'" + one_line(text) + "' " + why +
+                                 " (dense, window:W, sink:K+window:W or recompute:W)");
+  };
+  auto positive = [&](int v, const char* what) {
+    if (v < 1) fail(std::string("needs a positive ") + what);
+    return v;
+  };
+  CachePolicy p;
+  if (text == "dense") return p;
+  const std::string window = "window:", sink = "sink:", recompute = "recompute:";
+  if (text.rfind(window, 0) == 0) {
+    p.kind = Kind::Window;
+    p.window = positive(count_in(text, window.size(), text.size()), "window W");
+  } else if (text.rfind(recompute, 0) == 0) {
+    p.kind = Kind::Recompute;
+    p.window = positive(count_in(text, recompute.size(), text.size()), "window W");
+  } else if (text.rfind(sink, 0) == 0) {
+    const size_t plus = text.find("+" + window);
+    if (plus == std::string::npos) fail("is not a policy");
+    p.kind = Kind::SinkWindow;
+    p.sinks = positive(count_in(text, sink.size(), plus), "sink count K");
+    p.window = positive(count_in(text, plus + 1 + window.size(), text.size()), "window W");
+  } else {
+    fail("is not a policy");
+  }
+  if (p.sinks > (1 << 24) || p.window > (1 << 24)) fail("asks for more than 2^24 tokens");
+  return p;
+}
+
+std::string CachePolicy::name() const {
+  switch (kind) {
+    case Kind::Dense:
+      return "dense";
+    case Kind::Window:
+      return "window:" + std::to_string(window);
+    case Kind::SinkWindow:
+      return "sink:" + std::to_string(sinks) + "+window:" + std::to_string(window);
+    case Kind::Recompute:
+      return "recompute:" + std::to_string(window);
+  }
+  return "";
+}
+
+int CachePolicy::capacity(int n) const {
+  switch (kind) {
+    case Kind::Dense:
+      return n;
+    case Kind::Window:
+    case Kind::Recompute:
+      return std::min(n, window);
+    case Kind::SinkWindow:
+      return std::min(n, sinks + window);
+  }
+  return n;
+}
+
+StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const int> tokens,
+                        const CachePolicy& policy, StreamPositions positions,
+                        const std::function<void(Runtime&)>& setup,
+                        const std::function<void(size_t)>& progress) {
+  StreamResult r;
+  const int n = static_cast<int>(tokens.size());
+  if (n < 2) return r;
+  const int cap = std::max(1, policy.capacity(n));
+  const auto start = std::chrono::steady_clock::now();
+  Runtime rt(model, pool, cap);
+  if (setup) setup(rt);
+  const ModelConfig& c = model.config;
+  r.cache_bytes = 2 * static_cast<size_t>(c.n_layers) * cap * c.kv_dim() * sizeof(float);
+  r.nll.reserve(static_cast<size_t>(n - 1));
+
+  if (policy.kind == CachePolicy::Kind::Recompute) {
+    // Each step encodes the last W tokens (or all so far) afresh at positions 0..; the
+    // prediction is the last one's.
+    for (int t = 0; t + 1 < n; ++t) {
+      const int from = std::max(0, t + 1 - cap);
+      const std::vector<float> logits =
+          rt.forward(tokens.subspan(from, t + 1 - from), 0, Logits::Last);
+      r.nll.push_back(token_nll(logits, tokens[t + 1]));
+      if (progress) progress(static_cast<size_t>(t));
+    }
+  } else {
+    // The first `keep` slots stay (sinks); a full cache drops its oldest other slot.
+    const int keep = policy.kind == CachePolicy::Kind::SinkWindow ? policy.sinks : 0;
+    if (positions == StreamPositions::Cache) rt.keep_unrotated_keys();
+    int used = 0;
+    for (int t = 0; t + 1 < n; ++t) {
+      if (used == cap) {
+        rt.evict(keep, 1, used);
+        --used;
+      }
+      rt.set_position_offset(positions == StreamPositions::Original ? t - used : 0);
+      const std::vector<float> logits = rt.forward(tokens.subspan(t, 1), used, Logits::Last);
+      ++used;
+      r.nll.push_back(token_nll(logits, tokens[t + 1]));
+      if (progress) progress(static_cast<size_t>(t));
+    }
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace ss

@@ -1,0 +1,125 @@
+// StreamingLLM caches (runtime/streaming.h): policies parsed and refused, a sink cache that never
+// fills equal to the dense one bit for bit, decode equal to prefill, re-computation equal to fresh
+// windows, and (on a one-layer model, whose keys and values depend on their token alone) a
+// streamed step equal to encoding the cache's tokens from scratch at the same positions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "base/error.h"
+#include "model/load_model.h"
+#include "runtime/streaming.h"
+#include "test_fixtures.h"
+#include "test_util.h"
+
+using namespace ss;
+
+namespace {
+
+std::vector<int> text_ids(int n) {
+  return test::prompt_ids(n);
+}
+
+// -log p(next | ids) from a fresh runtime running ids at positions pos0...
+double fresh_nll(const Model& m, const std::vector<int>& ids, int pos0, int next) {
+  ThreadPool pool(2);
+  Runtime rt(m, pool, pos0 + static_cast<int>(ids.size()));
+  if (pos0 > 0) rt.set_position_offset(pos0);
+  const std::vector<float> logits = rt.forward(ids, 0, Logits::Last);
+  return token_nll(logits, next);
+}
+
+}  // namespace
+
+TEST(Streaming, PoliciesParseAndBadOnesAreOneLineErrors) {
+  EXPECT_EQ(CachePolicy::parse("dense").name(), "dense");
+  const CachePolicy s = CachePolicy::parse("sink:4+window:252");
+  EXPECT_EQ(s.kind, CachePolicy::Kind::SinkWindow);
+  EXPECT_EQ(s.sinks, 4);
+  EXPECT_EQ(s.window, 252);
+  EXPECT_EQ(s.name(), "sink:4+window:252");
+  EXPECT_EQ(s.capacity(100), 100);
+  EXPECT_EQ(s.capacity(1000), 256);
+  EXPECT_EQ(CachePolicy::parse("window:16").name(), "window:16");
+  EXPECT_EQ(CachePolicy::parse("recompute:8").capacity(100), 8);
+  for (const std::string bad :
+       {"window:0", "window:-3", "sink:0+window:4", "sink:4+window:0", "sink:4",
+        "window:", "window:12x", "lru:4", "", "recompute:1e3", "sink:4+window:99999999999"}) {
+    try {
+      CachePolicy::parse(bad, "--policy");
+      ADD_FAILURE() << bad;
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_EQ(what.rfind("--policy: '" + bad + "'", 0), 0u) << what;
+      EXPECT_EQ(what.find('\n'), std::string::npos);
+    }
+  }
+}
+
+TEST(Streaming, SinkCacheThatNeverFillsIsDenseAndDecodeIsPrefill) {
+  for (const std::string arch : {"llama", "gpt2", "gpt-oss"}) {
+    SCOPED_TRACE(arch);
+    const Model m = load_model(test::synth_model(arch, "", 7));
+    const std::vector<int> ids = text_ids(24);
+    ThreadPool pool(2);
+    const StreamResult dense =
+        stream_nll(m, pool, ids, CachePolicy::parse("dense"), StreamPositions::Cache);
+    const StreamResult sink =
+        stream_nll(m, pool, ids, CachePolicy::parse("sink:4+window:20"), StreamPositions::Cache);
+    ASSERT_EQ(dense.nll.size(), ids.size() - 1);
+    EXPECT_EQ(sink.nll, dense.nll);
+    Runtime rt(m, pool, 24);
+    const std::vector<double> prefill = rt.forward_nll(ids, 0);
+    for (size_t t = 0; t < prefill.size(); ++t) EXPECT_NEAR(dense.nll[t], prefill[t], 1e-5) << t;
+  }
+}
+
+TEST(Streaming, RecomputeIsFreshWindows) {
+  const Model m = load_model(test::synth_model("qwen3", "", 7));
+  const std::vector<int> ids = text_ids(30);
+  ThreadPool pool(2);
+  const StreamResult r =
+      stream_nll(m, pool, ids, CachePolicy::parse("recompute:8"), StreamPositions::Cache);
+  for (int t : {3, 7, 8, 20, 28}) {
+    const int from = std::max(0, t + 1 - 8);
+    const std::vector<int> window(ids.begin() + from, ids.begin() + t + 1);
+    EXPECT_EQ(r.nll[static_cast<size_t>(t)], fresh_nll(m, window, 0, ids[t + 1])) << t;
+  }
+}
+
+// With one layer a token's key and value do not depend on what came before, so a cache of
+// sinks and a window holds what encoding those tokens afresh would: at positions 0.. within the
+// cache (StreamingLLM), or at their text positions.
+TEST(Streaming, EvictedCacheEqualsEncodingItsTokensAfresh) {
+  for (const std::string arch : {"llama", "gpt-oss"}) {
+    SCOPED_TRACE(arch);
+    Model m = load_model(test::synth_model(arch, "", 7));
+    m.layers.resize(1);
+    m.config.n_layers = 1;
+    const std::vector<int> ids = text_ids(40);
+    ThreadPool pool(2);
+    const int K = 2, W = 5;
+    const StreamResult cache =
+        stream_nll(m, pool, ids, CachePolicy::parse("sink:2+window:5"), StreamPositions::Cache);
+    const StreamResult original =
+        stream_nll(m, pool, ids, CachePolicy::parse("sink:2+window:5"), StreamPositions::Original);
+    const StreamResult window =
+        stream_nll(m, pool, ids, CachePolicy::parse("window:5"), StreamPositions::Original);
+    for (int t : {K + W, K + W + 1, 20, 38}) {
+      std::vector<int> kept(ids.begin(), ids.begin() + K);
+      kept.insert(kept.end(), ids.begin() + t + 1 - W, ids.begin() + t + 1);
+      EXPECT_NEAR(cache.nll[static_cast<size_t>(t)], fresh_nll(m, kept, 0, ids[t + 1]), 1e-5) << t;
+      // Original positions: the window's keys sit at their text positions, behind the sinks;
+      // with one layer only the query's position and the keys' matter, so a fresh run of the
+      // window alone at its text positions differs from the sink cache but equals window:W.
+      const std::vector<int> last(ids.begin() + t + 1 - W, ids.begin() + t + 1);
+      EXPECT_NEAR(window.nll[static_cast<size_t>(t)], fresh_nll(m, last, t + 1 - W, ids[t + 1]),
+                  1e-5)
+          << t;
+      EXPECT_NE(original.nll[static_cast<size_t>(t)], cache.nll[static_cast<size_t>(t)]) << t;
+    }
+    // Bounded memory: the cache is K + W slots however long the text.
+    EXPECT_EQ(cache.cache_bytes,
+              2u * static_cast<size_t>(K + W) * m.config.kv_dim() * sizeof(float));
+  }
+}
