@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/massive.h"
+#include "analysis/moe_stats.h"
 #include "analysis/statistics.h"
 
 namespace ss {
@@ -61,6 +62,8 @@ struct AnalysisRun {
     double all = 0, sliding = 0, full = 0;
   };
   std::optional<SinkCorrelation> learned_vs_bos;
+  // With experts (gpt-oss): router entropy, expert loads and top-k agreement per layer.
+  std::optional<MoeResult> moe;
   HeadPattern strongest_sink;      // the head with the highest bos_sink_score
   std::vector<HeadPattern> dumps;  // --dump-attention
 };

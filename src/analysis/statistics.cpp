@@ -1,5 +1,6 @@
 #include "analysis/statistics.h"
 
+#include "analysis/moe_stats.h"
 #include "base/error.h"
 
 namespace ss {
@@ -118,7 +119,7 @@ std::string statistics_markdown() {
           (s.dormant_score ? "yes" : "") + " | " +
           (s.aggregate == Aggregate::Mode ? "most frequent" : "mean ± std") + " |\n";
   }
-  return md;
+  return md + moe_statistics_markdown();
 }
 
 }  // namespace ss

@@ -58,7 +58,8 @@ const Statistic& dormant_score(const std::string& name, const std::string& what)
 // The names of the dormant scores, in table order.
 std::vector<std::string> dormant_score_names();
 
-// docs/statistics.md: the table, as Markdown (tests keep the file equal to it).
+// docs/statistics.md: the table, then the per-layer mixture-of-experts statistics
+// (analysis/moe_stats.h), as Markdown (tests keep the file equal to it).
 std::string statistics_markdown();
 
 }  // namespace ss

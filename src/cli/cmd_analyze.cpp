@@ -35,7 +35,8 @@ void add_analyze(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand(
       "analyze",
       "Per-head sink statistics (SPEC.md) over a corpus in windows of each --ctx; writes run.json, "
-      "heads.csv/json, layers.csv, massive.csv, stability.csv and report.html to --out");
+      "heads.csv/json, layers.csv, massive.csv, stability.csv, moe.csv (models with experts) and "
+      "report.html to --out");
   add_common(cmd, *a, true, true);
   add_bf16_activations(cmd, *a);
   cmd->add_option("-f,--file", a->files, "Text files (UTF-8), tokenized and concatenated")

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "analysis/massive.h"
+#include "analysis/moe_stats.h"
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
 #include "analysis/statistics.h"
@@ -48,6 +49,8 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   MassiveObserver massive(c);
   rt.add_observer(&stats);
   rt.add_observer(&massive);
+  std::optional<MoeStatsObserver> moe;
+  if (c.n_experts > 0) rt.add_observer(&moe.emplace(L, c.n_experts, c.n_experts_used));
 
   std::map<std::string, std::vector<double>> sum, sumsq;
   std::vector<std::map<int, int>> top_key_votes(static_cast<size_t>(L) * H);
@@ -56,11 +59,13 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   for (size_t w = 0; w < windows.size(); ++w) {
     stats.begin_window(ctx);
     massive.begin_window(static_cast<int>(w), windows[w]);
+    if (moe) moe->begin_window();
     if (opt.nll)
       for (double nll : rt.forward_nll(windows[w], 0)) nll_sum += nll, ++scored;
     else
       rt.forward(windows[w], 0, Logits::None);
     HeadTable t = stats.finish_window();
+    if (moe) moe->end_window();
     for (auto& [name, values] : t) {
       auto& s = sum[name];
       auto& s2 = sumsq[name];
@@ -137,6 +142,7 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     run.layers.push_back(std::move(lr));
   }
   run.massive = massive.entries();
+  if (moe) run.moe = moe->result();
 
   // A second pass over the first window for the full patterns: the strongest sink head (for
   // the report) and any heads asked for with --dump-attention.

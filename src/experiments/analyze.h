@@ -1,8 +1,9 @@
 #pragma once
 // The `analyze` experiment: run a corpus in windows of each requested length and first-token
 // mode, fold every head statistic per window, and aggregate mean and standard deviation over
-// windows. The result is typed (analysis/result.h); heads.csv/json, layers.csv, massive.csv
-// and report.html are all derived (report/analysis_json.h).
+// windows; with experts, also the router statistics per layer (analysis/moe_stats.h). The result
+// is typed (analysis/result.h); heads.csv/json, layers.csv, massive.csv, moe.csv and report.html
+// are all derived (report/analysis_json.h).
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <span>

@@ -19,7 +19,7 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
   auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
 
   nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array(),
-                 massive = nlohmann::json::array();
+                 massive = nlohmann::json::array(), moe = nlohmann::json::array();
   for (const auto& run : analysis["runs"]) {
     for (const auto& h : run["heads"]) heads.push_back(h);
     for (auto l : run["layers"]) {
@@ -28,6 +28,14 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
       layers.push_back(std::move(l));
     }
     for (const auto& m : run["massive"]) massive.push_back(m);
+    if (run.contains("moe"))
+      for (const auto& l : run["moe"]["layers"])
+        for (size_t e = 0; e < l["expert_load"].size(); ++e)
+          moe.push_back({{"ctx", run["ctx"]},
+                         {"bos", run["bos"]},
+                         {"layer", l["layer"]},
+                         {"expert", e},
+                         {"load", l["expert_load"][e]}});
     for (const auto& d : run["dumps"]) {
       std::string csv;
       for (const auto& row : d["rows"]) {
@@ -64,6 +72,8 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
   write_file_atomic(path("massive.csv"),
                     to_csv(massive, {"ctx", "bos", "layer", "rank", "value", "abs", "window", "pos",
                                      "channel", "token", "median_abs", "ratio", "massive"}));
+  if (!moe.empty())  // models with experts only
+    write_file_atomic(path("moe.csv"), to_csv(moe, {"ctx", "bos", "layer", "expert", "load"}));
   write_file_atomic(path("stability.csv"),
                     to_csv(analysis["stability"], {"bos", "ctx_a", "ctx_b", "spearman"}));
   write_file_atomic(path("analysis.json"), analysis.dump() + "\n");

@@ -1,7 +1,7 @@
 #pragma once
 // Writes the files of an analysis run directory from the typed analysis result: heads.csv,
-// heads.json, layers.csv, massive.csv, stability.csv, attention dumps, analysis.json and
-// report.html. Every file is written atomically.
+// heads.json, layers.csv, massive.csv, stability.csv, moe.csv (models with experts), attention
+// dumps, analysis.json and report.html. Every file is written atomically.
 #include <nlohmann/json.hpp>
 #include <string>
 

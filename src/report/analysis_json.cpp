@@ -60,6 +60,21 @@ json massive_json(const AnalysisRun& run, const MassiveEntry& e) {
           {"massive", e.massive()}};
 }
 
+json moe_json(const MoeResult& m) {
+  json layers = json::array();
+  for (const MoeLayerResult& l : m.layers)
+    layers.push_back({{"layer", l.layer},
+                      {"router_entropy", l.router_entropy},
+                      {"router_entropy_normalised", l.router_entropy_normalised},
+                      {"expert_load", l.expert_load},
+                      {"topk_agreement", l.topk_agreement ? json(*l.topk_agreement) : json()}});
+  return {{"n_experts", m.n_experts},
+          {"n_experts_used", m.n_experts_used},
+          {"tokens", m.tokens},
+          {"windows", m.windows},
+          {"layers", std::move(layers)}};
+}
+
 json run_json(const AnalysisRun& run) {
   json heads = json::array(), layers = json::array(), massive = json::array(),
        dumps = json::array();
@@ -86,6 +101,7 @@ json run_json(const AnalysisRun& run) {
     out["learned_sink_vs_bos_spearman"] = {{"all", run.learned_vs_bos->all},
                                            {"sliding", run.learned_vs_bos->sliding},
                                            {"full", run.learned_vs_bos->full}};
+  if (run.moe) out["moe"] = moe_json(*run.moe);
   return out;
 }
 

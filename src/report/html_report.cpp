@@ -324,6 +324,46 @@ std::string massive(const json& run) {
          "</div>";
 }
 
+// A mixture of experts (gpt-oss): every expert's load per layer as a heatmap, and per layer the
+// router's entropy and the agreement of the most loaded experts between windows.
+std::string moe(const json& run, bool tooltips) {
+  const json& m = get(run, "moe");
+  const json& layers = get(m, "layers");
+  const int E = integer(get(m, "n_experts"));
+  if (!layers.is_array() || layers.empty() || E <= 0) return "";
+  int L = 0;
+  for (const auto& l : layers) L = std::max(L, integer(get(l, "layer")) + 1);
+  const size_t n = static_cast<size_t>(L) * E;
+  svg::Grid g{L,
+              E,
+              std::vector<double>(n, svg::kNaN),
+              std::vector<std::string>(tooltips ? n : 0),
+              "layer",
+              "expert"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : layers) {
+    const int layer = integer(get(l, "layer"));
+    if (layer < 0) continue;
+    const json& load = get(l, "expert_load");
+    for (int e = 0; e < E && load.is_array() && e < static_cast<int>(load.size()); ++e) {
+      const size_t i = static_cast<size_t>(layer) * E + e;
+      g.values[i] = dbl(load[e]);
+      if (tooltips)
+        g.titles[i] = "layer " + std::to_string(layer) + " expert " + std::to_string(e) + ": " +
+                      num(g.values[i]);
+    }
+    rows.push_back({cell(get(l, "layer")), cell(get(l, "router_entropy")),
+                    cell(get(l, "router_entropy_normalised")), cell(get(l, "topk_agreement"))});
+  }
+  return "<h3>Mixture of experts</h3><p>top-" + cell(get(m, "n_experts_used")) + " of " +
+         std::to_string(E) +
+         " experts per token; topk_agreement: mean share of the k most loaded experts two "
+         "windows have in common (– with one window)</p><div class=\"row\">" +
+         figure(svg::heatmap(g), "<b>expert_load</b> — share of the token × k routing slots") +
+         table({"layer", "router_entropy (nats)", "/ ln(n_experts)", "topk_agreement"}, rows) +
+         "</div>";
+}
+
 // One run's heads; the primary run open, the others folded.
 std::string run_section(const json& run, bool primary, bool tooltips) {
   int dormant = 0, total = 0;
@@ -343,7 +383,8 @@ std::string run_section(const json& run, bool primary, bool tooltips) {
          head_table(run, "z_norm_layer_ratio", false,
                     {"z_norm_layer_ratio", "z_norm_mean", "contrib_norm_mean", "bos_sink_score",
                      "entropy_mean_q1"}) +
-         "<div class=\"row\">" + pattern(run) + massive(run) + "</div></details>";
+         "<div class=\"row\">" + pattern(run) + massive(run) + "</div>" + moe(run, tooltips) +
+         "</details>";
 }
 
 // Heatmap cells (heads × runs) up to which every run's heatmaps get tooltips.
