@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "base/error.h"
 #include "model/load_model.h"
@@ -122,4 +125,58 @@ TEST(Streaming, EvictedCacheEqualsEncodingItsTokensAfresh) {
     EXPECT_EQ(cache.cache_bytes,
               2u * static_cast<size_t>(K + W) * m.config.kv_dim() * sizeof(float));
   }
+}
+
+TEST(Streaming, StreamCommandWritesItsFilesAndRefusesBadInput) {
+  const std::string model = test::synth_model("llama", "", 7);
+  const std::string text = test::shared("data/text/tinystories-valid-sample.txt");
+  const std::string out = test::temp_dir() + "/stream";
+  auto r = test::run_cli("stream -m " + model + " -f " + text +
+                         " --policy dense --policy window:8 --policy sink:2+window:6"
+                         " --policy recompute:8 --tokens 40 --threads 1 --quiet -o " +
+                         out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream csv(out + "/stream.csv");
+  std::string line;
+  int rows = 0;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "policy,position,nll,running_ppl");
+  while (std::getline(csv, line)) ++rows;
+  EXPECT_EQ(rows, 4 * 39);
+  const auto j = nlohmann::json::parse(std::ifstream(out + "/stream.json"));
+  ASSERT_EQ(j["policies"].size(), 4u);
+  EXPECT_EQ(j["policies"][2]["policy"], "sink:2+window:6");
+  EXPECT_EQ(j["policies"][2]["tokens_scored"], 39);
+  EXPECT_EQ(j["policies"][2]["cache_bytes"], j["policies"][1]["cache_bytes"]);
+  EXPECT_TRUE(std::filesystem::exists(out + "/report.html"));
+
+  r = test::run_cli("stream -m " + model + " -f " + text + " --policy window:0 -o " + out);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--policy: 'window:0' needs a positive window W"), std::string::npos)
+      << r.err;
+  r = test::run_cli("stream -m " + test::synth_model("gpt2", "", 7) + " -f " + text +
+                    " --policy window:8 --positions cache -o " + out);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--positions: gpt2 models have no rotary positions"), std::string::npos)
+      << r.err;
+}
+
+TEST(Streaming, GenerateWithASinkCacheRunsPastTheContext) {
+  const std::string model = test::synth_model("qwen3", "", 7);
+  // A cache that never fills generates what the dense one does.
+  auto dense = test::run_cli("generate -m " + model + " -p 'a b c' -n 12 --threads 1");
+  auto sink = test::run_cli("generate -m " + model +
+                            " -p 'a b c' -n 12 --threads 1 --cache sink:4+window:60");
+  ASSERT_EQ(dense.code, 0) << dense.err;
+  ASSERT_EQ(sink.code, 0) << sink.err;
+  EXPECT_EQ(sink.out, dense.out);
+  // Far past the model's context with a small cache.
+  const int ctx = load_model(model).config.max_seq_len;
+  auto r = test::run_cli("generate -m " + model + " -p 'a' --temp 1 -n " + std::to_string(3 * ctx) +
+                         " --threads 1 --cache sink:2+window:14");
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("generate -m " + model + " -p 'a' -n 4 --cache recompute:8");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--cache: recompute:W is an evaluation baseline"), std::string::npos)
+      << r.err;
 }

@@ -7,6 +7,7 @@
 #include "model/load_model.h"
 #include "runtime/generate.h"
 #include "runtime/sampler.h"
+#include "runtime/streaming.h"
 
 namespace ss::cli {
 
@@ -17,6 +18,8 @@ struct GenerateArgs : CommonArgs {
   float temperature = 0.0f;
   float top_p = 0.9f;
   uint64_t seed = 42;
+  std::string cache = "dense";
+  std::string positions = "cache";
 };
 }  // namespace
 
@@ -37,19 +40,41 @@ void add_generate(CLI::App& root) {
       ->capture_default_str()
       ->check(between(0.0, 1.0));
   cmd->add_option("--seed", a->seed, "Random seed for sampling")->capture_default_str();
-  cmd->callback([a] {
+  cmd->add_option("--cache", a->cache,
+                  "KV cache: dense (up to the model's context), window:W or sink:K+window:W "
+                  "(StreamingLLM: constant memory and speed, for any -n)")
+      ->capture_default_str();
+  cmd->add_option("--positions", a->positions,
+                  "With window caches: cache (positions within the cache, StreamingLLM) or "
+                  "original (positions in the text)")
+      ->check(CLI::IsMember({"cache", "original"}))
+      ->capture_default_str();
+  cmd->callback([a, cmd] {
+    const CachePolicy policy = CachePolicy::parse(a->cache, "--cache");
+    require(policy.kind != CachePolicy::Kind::Recompute, "--cache",
+            "recompute:W is an evaluation baseline (sinkscope stream), not a generation cache");
     Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     require(a->n_new >= 0, "-n", "must not be negative");
     std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());
-    require(static_cast<int>(ids.size()) < model.config.max_seq_len, a->model,
+    if (cmd->count("--positions") && model.config.rotated_dims() == 0)
+      throw InputError("--positions", model.config.arch + " models have no rotary positions");
+    const bool streaming = policy.kind != CachePolicy::Kind::Dense;
+    if (streaming && policy.sinks + policy.window > model.config.max_seq_len)
+      std::fprintf(stderr,
+                   "sinkscope: warning: --cache %s keeps %d tokens, beyond the model's trained "
+                   "context of %d\n",
+                   policy.name().c_str(), policy.sinks + policy.window, model.config.max_seq_len);
+    require(streaming || static_cast<int>(ids.size()) < model.config.max_seq_len, a->model,
             "prompt of " + std::to_string(ids.size()) + " tokens fills the context of " +
                 std::to_string(model.config.max_seq_len));
     ThreadPool pool(a->threads);
     // A cache for the prompt and the new tokens, not the whole claimed context.
     const int64_t need = static_cast<int64_t>(ids.size()) + a->n_new;
-    Runtime rt(model, pool, static_cast<int>(std::min<int64_t>(need, model.config.max_seq_len)));
+    Runtime rt(model, pool,
+               streaming ? policy.sinks + policy.window
+                         : static_cast<int>(std::min<int64_t>(need, model.config.max_seq_len)));
     HeadMask mask = ablation_mask(*a, model.config);
     rt.set_head_mask(&mask);
     Sampler sampler(a->temperature, a->top_p, a->seed);
@@ -58,10 +83,17 @@ void add_generate(CLI::App& root) {
     for (size_t i = first; i < ids.size(); ++i)
       std::fputs(tok.decode_token(i > 0 ? ids[i - 1] : -1, ids[i]).c_str(), stdout);
     std::fflush(stdout);
-    generate(rt, ids, a->n_new, sampler, {tok.bos_id(), tok.eos_id()}, [&](int prev, int next) {
+    auto print = [&](int prev, int next) {
       std::fputs(tok.decode_token(prev, next).c_str(), stdout);
       std::fflush(stdout);
-    });
+    };
+    const std::vector<int> stops = {tok.bos_id(), tok.eos_id()};
+    if (streaming)
+      generate_streaming(
+          rt, policy, a->positions == "cache" ? StreamPositions::Cache : StreamPositions::Original,
+          ids, a->n_new, sampler, stops, print);
+    else
+      generate(rt, ids, a->n_new, sampler, stops, print);
     std::fputs("\n", stdout);
   });
 }

@@ -1,5 +1,6 @@
 #include "runtime/streaming.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -78,6 +79,22 @@ int CachePolicy::capacity(int n) const {
   return n;
 }
 
+SlidingCache::SlidingCache(Runtime& rt, const CachePolicy& policy, StreamPositions positions)
+    : rt_(rt),
+      keep_(policy.kind == CachePolicy::Kind::SinkWindow ? policy.sinks : 0),
+      positions_(positions) {
+  if (positions == StreamPositions::Cache) rt.keep_unrotated_keys();
+}
+
+int SlidingCache::next_slot(int t) {
+  if (used_ == rt_.max_ctx()) {
+    rt_.evict(keep_, 1, used_);
+    --used_;
+  }
+  rt_.set_position_offset(positions_ == StreamPositions::Original ? t - used_ : 0);
+  return used_++;
+}
+
 StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const int> tokens,
                         const CachePolicy& policy, StreamPositions positions,
                         const std::function<void(Runtime&)>& setup,
@@ -104,24 +121,40 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
       if (progress) progress(static_cast<size_t>(t));
     }
   } else {
-    // The first `keep` slots stay (sinks); a full cache drops its oldest other slot.
-    const int keep = policy.kind == CachePolicy::Kind::SinkWindow ? policy.sinks : 0;
-    if (positions == StreamPositions::Cache) rt.keep_unrotated_keys();
-    int used = 0;
+    SlidingCache cache(rt, policy, positions);
     for (int t = 0; t + 1 < n; ++t) {
-      if (used == cap) {
-        rt.evict(keep, 1, used);
-        --used;
-      }
-      rt.set_position_offset(positions == StreamPositions::Original ? t - used : 0);
-      const std::vector<float> logits = rt.forward(tokens.subspan(t, 1), used, Logits::Last);
-      ++used;
+      const std::vector<float> logits =
+          rt.forward(tokens.subspan(t, 1), cache.next_slot(t), Logits::Last);
       r.nll.push_back(token_nll(logits, tokens[t + 1]));
       if (progress) progress(static_cast<size_t>(t));
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+}  // namespace ss
+
+namespace ss {
+
+void generate_streaming(Runtime& rt, const CachePolicy& policy, StreamPositions positions,
+                        std::vector<int>& ids, int n_new, Sampler& sampler,
+                        const std::vector<int>& stop_ids,
+                        const std::function<void(int, int)>& on_token) {
+  if (ids.empty() || n_new <= 0) return;
+  SlidingCache cache(rt, policy, positions);
+  std::vector<float> logits;
+  for (size_t t = 0; t < ids.size(); ++t)
+    logits = rt.forward({&ids[t], 1}, cache.next_slot(static_cast<int>(t)), Logits::Last);
+  for (int step = 0; step < n_new; ++step) {
+    const int next = sampler.sample(logits);
+    if (std::find(stop_ids.begin(), stop_ids.end(), next) != stop_ids.end()) return;
+    if (on_token) on_token(ids.back(), next);
+    ids.push_back(next);
+    if (step + 1 == n_new) return;
+    logits = rt.forward({&ids.back(), 1}, cache.next_slot(static_cast<int>(ids.size()) - 1),
+                        Logits::Last);
+  }
 }
 
 }  // namespace ss

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime/runtime.h"
+#include "runtime/sampler.h"
 
 namespace ss {
 
@@ -28,6 +29,22 @@ struct CachePolicy {
 // rotated again after each eviction) or their position in the text.
 enum class StreamPositions { Cache, Original };
 
+// A runtime's cache under a window or sink + window policy, fed one token at a time: the first
+// K slots stay, and a full cache drops its oldest other slot before taking the next token.
+class SlidingCache {
+ public:
+  // rt's capacity is the cache's (policy.capacity of the text, or sinks + window).
+  SlidingCache(Runtime& rt, const CachePolicy& policy, StreamPositions positions);
+  // Makes room for the token at text position t (t = 0, 1, ... in order), sets the runtime's
+  // position offset for it, and returns its slot: run it with rt.forward(token, slot).
+  int next_slot(int t);
+
+ private:
+  Runtime& rt_;
+  int keep_, used_ = 0;
+  StreamPositions positions_;
+};
+
 struct StreamResult {
   std::vector<double> nll;  // nll[t]: of token t + 1 after tokens 0..t
   double seconds = 0;
@@ -40,5 +57,12 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
                         const CachePolicy& policy, StreamPositions positions,
                         const std::function<void(Runtime&)>& setup = nullptr,
                         const std::function<void(size_t)>& progress = nullptr);
+
+// generate() under a window or sink + window cache: the prompt and every new token go through
+// the cache one at a time, so memory and the cost of a token stay constant however long it runs.
+void generate_streaming(Runtime& rt, const CachePolicy& policy, StreamPositions positions,
+                        std::vector<int>& ids, int n_new, Sampler& sampler,
+                        const std::vector<int>& stop_ids,
+                        const std::function<void(int, int)>& on_token = nullptr);
 
 }  // namespace ss
