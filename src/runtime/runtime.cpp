@@ -386,14 +386,21 @@ void Runtime::moe_block(int l, const float* in, int n, float* out) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[l];
   const size_t D = c.dim, F = c.hidden_dim, N = n, E = c.n_experts, K = c.n_experts_used;
-  std::vector<float> logits(N * E);
-  project(w.router, in, N, logits.data());
-  add_bias(logits.data(), w.router_b, N);
-  std::vector<int> chosen(N * K);
-  std::vector<float> weight(N * K);
+  // Buffers kept between calls, as the others are: grown, never shrunk.
+  Activations& act = act_;
+  auto fit = [](auto& b, size_t size) {
+    if (b.size() < size) b.resize(size);
+  };
+  fit(act.router, N * E), fit(act.chosen, N * K), fit(act.weight, N * K);
+  fit(act.results, N * K * D);
+  float* logits = act.router.data();
+  int* chosen = act.chosen.data();
+  float* weight = act.weight.data();
+  project(w.router, in, N, logits);
+  add_bias(logits, w.router_b, N);
   std::vector<std::vector<int>> routed(E);  // per expert: token · K + rank
   for (size_t t = 0; t < N; ++t) {
-    const float* lt = logits.data() + t * E;
+    const float* lt = logits + t * E;
     std::vector<int> order(E);
     for (size_t e = 0; e < E; ++e) order[e] = static_cast<int>(e);
     std::partial_sort(order.begin(), order.begin() + static_cast<long>(K), order.end(),
@@ -407,14 +414,15 @@ void Runtime::moe_block(int l, const float* in, int n, float* out) {
       routed[static_cast<size_t>(order[r])].push_back(static_cast<int>(t * K + r));
     }
   }
-  for (Observer* ob : observers_) ob->on_router(l, n, logits.data(), chosen.data());
+  for (Observer* ob : observers_) ob->on_router(l, n, logits, chosen);
 
-  std::vector<float> results(N * K * D), xs, gate, up, down;
+  float* results = act.results.data();
+  std::vector<float>&xs = act.xs, &gate = act.gate_e, &up = act.up_e, &down = act.down_e;
   for (size_t e = 0; e < E; ++e) {
     const std::vector<int>& slots = routed[e];
     if (slots.empty()) continue;
     const size_t m = slots.size();
-    xs.resize(m * D), gate.resize(m * F), up.resize(m * F), down.resize(m * D);
+    fit(xs, m * D), fit(gate, m * F), fit(up, m * F), fit(down, m * D);
     for (size_t i = 0; i < m; ++i)
       std::copy_n(in + static_cast<size_t>(slots[i]) / K * D, D, xs.data() + i * D);
     project(expert_matrix(w.exp_gate, static_cast<int64_t>(e)), xs.data(), m, gate.data());
@@ -483,7 +491,7 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   };
   fit(act_.x, N * D), fit(act_.xb, N * D), fit(act_.o, N * D);
   fit(act_.q, N * Q), fit(act_.z, N * Q), fit(act_.k, N * KV), fit(act_.v, N * KV);
-  fit(act_.gate, N * F), fit(act_.up, N * F);
+  if (c.n_experts == 0) fit(act_.gate, N * F), fit(act_.up, N * F);  // moe_block has its own
   if (c.parallel_residual) fit(act_.x_in, N * D);
 
   embed(tokens, pos0 + pos_offset_, act_.x.data());

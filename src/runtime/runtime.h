@@ -64,6 +64,9 @@ class Runtime {
   struct Activations {
     std::vector<float> x, xb, q, k, v, z, o, gate, up;
     std::vector<float> x_in;  // the layer's input, kept for the FFN of a parallel residual
+    // A mixture of experts' router logits and weights, and each expert's rows (moe_block).
+    std::vector<float> router, weight, results, xs, gate_e, up_e, down_e;
+    std::vector<int> chosen;
   };
   // The blocks of hidden(), in order; x is the residual stream [n][dim].
   void embed(std::span<const int> tokens, int pos0, float* x);
