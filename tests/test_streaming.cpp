@@ -88,6 +88,18 @@ TEST(Streaming, RecomputeIsFreshWindows) {
     const std::vector<int> window(ids.begin() + from, ids.begin() + t + 1);
     EXPECT_EQ(r.nll[static_cast<size_t>(t)], fresh_nll(m, window, 0, ids[t + 1])) << t;
   }
+  // With the first K tokens kept in front of the last W.
+  const StreamResult s =
+      stream_nll(m, pool, ids, CachePolicy::parse("sink:2+recompute:6"), StreamPositions::Cache);
+  EXPECT_EQ(CachePolicy::parse("sink:2+recompute:6").name(), "sink:2+recompute:6");
+  for (int t : {3, 7, 8, 20, 28}) {
+    std::vector<int> window(ids.begin(), ids.begin() + t + 1);
+    if (t + 1 > 8) {
+      window.assign(ids.begin(), ids.begin() + 2);
+      window.insert(window.end(), ids.begin() + t + 1 - 6, ids.begin() + t + 1);
+    }
+    EXPECT_EQ(s.nll[static_cast<size_t>(t)], fresh_nll(m, window, 0, ids[t + 1])) << t;
+  }
 }
 
 // With one layer a token's key and value do not depend on what came before, so a cache of

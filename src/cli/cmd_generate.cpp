@@ -51,7 +51,9 @@ void add_generate(CLI::App& root) {
       ->capture_default_str();
   cmd->callback([a, cmd] {
     const CachePolicy policy = CachePolicy::parse(a->cache, "--cache");
-    require(policy.kind != CachePolicy::Kind::Recompute, "--cache",
+    require(policy.kind != CachePolicy::Kind::Recompute &&
+                policy.kind != CachePolicy::Kind::SinkRecompute,
+            "--cache",
             "recompute:W is an evaluation baseline (sinkscope stream), not a generation cache");
     Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);

@@ -67,17 +67,14 @@ void Runtime::keep_unrotated_keys() {
   k_unrotated_.assign(static_cast<size_t>(c.n_layers) * max_ctx_ * c.kv_dim(), 0.0f);
 }
 
-void Runtime::rotate_key(int l, int pos, float* k, std::vector<double>& cos_sin) const {
+void Runtime::rope_table(int l, int pos, const double* freq_div,
+                         std::vector<double>& cos_sin) const {
   const ModelConfig& c = model_.config;
   const LayerPlan& plan = plans_[l];
-  const size_t RD = static_cast<size_t>(c.rotated_dims());
-  if (RD == 0) return;
-  cos_sin.resize(RD);
-  rope_angles(cos_sin.data(), RD, pos, plan.rope_theta, plan.rope_scale, rope_divisors(pos + 1));
+  cos_sin.resize(static_cast<size_t>(c.rotated_dims()));
+  rope_angles(cos_sin.data(), cos_sin.size(), pos, plan.rope_theta, plan.rope_scale, freq_div);
   if (c.rope_attn_factor != 1.0f)
     for (double& v : cos_sin) v *= c.rope_attn_factor;
-  for (int h = 0; h < c.n_kv_heads; ++h)
-    rope_rotate(k + static_cast<size_t>(h) * c.head_dim, RD, plan.rope_style, cos_sin.data());
 }
 
 void Runtime::evict(int first, int count, int end) {
@@ -96,12 +93,20 @@ void Runtime::evict(int first, int count, int end) {
     }
     float* ku = k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
     std::copy_n(ku + static_cast<size_t>(first + count) * KV, moved * KV, ku + first * KV);
+    // The divisors of a forward pass over the cache as it now stands (longrope's choice).
+    const double* freq_div = rope_divisors(end - count + pos_offset_);
+    const LayerPlan& plan = plans_[l];
     pool_.parallel_for(moved, [&](size_t s0, size_t s1, int) {
       std::vector<float> k(KV);
       std::vector<double> cos_sin;
       for (size_t s = first + s0; s < first + s1; ++s) {
         std::copy_n(ku + s * KV, KV, k.data());
-        rotate_key(l, static_cast<int>(s) + pos_offset_, k.data(), cos_sin);
+        if (c.rotated_dims() > 0) {
+          rope_table(l, static_cast<int>(s) + pos_offset_, freq_div, cos_sin);
+          for (int h = 0; h < c.n_kv_heads; ++h)
+            rope_rotate(k.data() + static_cast<size_t>(h) * c.head_dim, cos_sin.size(),
+                        plan.rope_style, cos_sin.data());
+        }
         for (size_t e = 0; e < KV; ++e) kc[e * k_stride() + s] = k[e];
       }
     });
@@ -271,21 +276,17 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   // the cache.
   const size_t RD = static_cast<size_t>(c.rotated_dims());
   const double* freq_div = rope_divisors(pos0 + n + pos_offset_);
-  const double attn_factor = c.rope_attn_factor;
   float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
   float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
   float* ku =
       k_unrotated_.empty() ? nullptr : k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
   per_token(N, [&](size_t i0, size_t i1) {
-    std::vector<double> cos_sin(RD);
+    std::vector<double> cos_sin;
     for (size_t i = i0; i < i1; ++i) {
       const int pos = pos0 + static_cast<int>(i);  // the cache slot
       if (ku) std::copy_n(k + i * KV, KV, ku + static_cast<size_t>(pos) * KV);
       if (RD > 0) {
-        rope_angles(cos_sin.data(), RD, pos + pos_offset_, plan.rope_theta, plan.rope_scale,
-                    freq_div);
-        if (attn_factor != 1.0)
-          for (double& v : cos_sin) v *= attn_factor;
+        rope_table(l, pos + pos_offset_, freq_div, cos_sin);
         for (int h = 0; h < c.n_heads; ++h)
           rope_rotate(q + i * Q + h * HD, RD, plan.rope_style, cos_sin.data());
         for (int h = 0; h < c.n_kv_heads; ++h)

@@ -97,8 +97,8 @@ class Runtime {
   std::vector<float> k_cache_, v_cache_;
   std::vector<float> k_unrotated_;  // [layer][pos][kv_dim] when kept (see keep_unrotated_keys)
   int pos_offset_ = 0;
-  // k of one token (kv_dim values) rotated in place at `pos` by layer l's rope.
-  void rotate_key(int l, int pos, float* k, std::vector<double>& cos_sin) const;
+  // cos and sin of layer l's rope at pos (× the rope's attention factor), for rope_rotate.
+  void rope_table(int l, int pos, const double* freq_div, std::vector<double>& cos_sin) const;
   Activations act_;
   std::vector<LayerPlan> plans_;
   std::vector<double> rope_div_short_, rope_div_long_;  // see the constructor

@@ -23,8 +23,9 @@ int count_in(const std::string& text, size_t from, size_t to) {
 
 CachePolicy CachePolicy::parse(const std::string& text, const std::string& option) {
   auto fail = [&](const std::string& why) -> CachePolicy {
-    throw InputError(option, "'" + one_line(text) + "' " + why +
-                                 " (dense, window:W, sink:K+window:W or recompute:W)");
+    throw InputError(option,
+                     "'" + one_line(text) + "' " + why +
+                         " (dense, window:W, sink:K+window:W, recompute:W or sink:K+recompute:W)");
   };
   auto positive = [&](int v, const char* what) {
     if (v < 1) fail(std::string("needs a positive ") + what);
@@ -40,11 +41,18 @@ CachePolicy CachePolicy::parse(const std::string& text, const std::string& optio
     p.kind = Kind::Recompute;
     p.window = positive(count_in(text, recompute.size(), text.size()), "window W");
   } else if (text.rfind(sink, 0) == 0) {
-    const size_t plus = text.find("+" + window);
-    if (plus == std::string::npos) fail("is not a policy");
+    // sink:K+window:W, or sink:K+recompute:W: the same tokens re-encoded at every step.
+    size_t plus = text.find("+" + window);
+    std::string rest = window;
     p.kind = Kind::SinkWindow;
+    if (plus == std::string::npos) {
+      plus = text.find("+" + recompute);
+      rest = recompute;
+      p.kind = Kind::SinkRecompute;
+    }
+    if (plus == std::string::npos) fail("is not a policy");
     p.sinks = positive(count_in(text, sink.size(), plus), "sink count K");
-    p.window = positive(count_in(text, plus + 1 + window.size(), text.size()), "window W");
+    p.window = positive(count_in(text, plus + 1 + rest.size(), text.size()), "window W");
   } else {
     fail("is not a policy");
   }
@@ -62,6 +70,8 @@ std::string CachePolicy::name() const {
       return "sink:" + std::to_string(sinks) + "+window:" + std::to_string(window);
     case Kind::Recompute:
       return "recompute:" + std::to_string(window);
+    case Kind::SinkRecompute:
+      return "sink:" + std::to_string(sinks) + "+recompute:" + std::to_string(window);
   }
   return "";
 }
@@ -74,6 +84,7 @@ int CachePolicy::capacity(int n) const {
     case Kind::Recompute:
       return std::min(n, window);
     case Kind::SinkWindow:
+    case Kind::SinkRecompute:
       return std::min(n, sinks + window);
   }
   return n;
@@ -110,13 +121,17 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
   r.cache_bytes = 2 * static_cast<size_t>(c.n_layers) * cap * c.kv_dim() * sizeof(float);
   r.nll.reserve(static_cast<size_t>(n - 1));
 
-  if (policy.kind == CachePolicy::Kind::Recompute) {
-    // Each step encodes the last W tokens (or all so far) afresh at positions 0..; the
-    // prediction is the last one's.
+  if (policy.kind == CachePolicy::Kind::Recompute ||
+      policy.kind == CachePolicy::Kind::SinkRecompute) {
+    // Each step encodes afresh, at positions 0.., the first K tokens (sink:K+recompute:W) and
+    // the last W (or all so far); the prediction is the last one's.
+    const int keep = policy.kind == CachePolicy::Kind::SinkRecompute ? policy.sinks : 0;
+    std::vector<int> window;
     for (int t = 0; t + 1 < n; ++t) {
-      const int from = std::max(0, t + 1 - cap);
-      const std::vector<float> logits =
-          rt.forward(tokens.subspan(from, t + 1 - from), 0, Logits::Last);
+      const int from = t + 1 <= cap ? 0 : t + 1 - (cap - keep);
+      window.assign(tokens.begin(), tokens.begin() + (from > 0 ? keep : 0));
+      window.insert(window.end(), tokens.begin() + from, tokens.begin() + t + 1);
+      const std::vector<float> logits = rt.forward(window, 0, Logits::Last);
       r.nll.push_back(token_nll(logits, tokens[t + 1]));
       if (progress) progress(static_cast<size_t>(t));
     }

@@ -1,7 +1,8 @@
 #pragma once
 // StreamingLLM (SPEC §Streaming): a text run token by token through a KV cache that keeps the
 // first K tokens (sinks) and the most recent W, or only the most recent W, or all of them, or
-// none (each step re-encodes the last W tokens from scratch: the quality reference).
+// none (each step re-encodes the last W tokens from scratch: the quality reference; with the
+// first K kept too, the reference of the sink cache).
 #include <functional>
 #include <span>
 #include <string>
@@ -13,12 +14,12 @@
 namespace ss {
 
 struct CachePolicy {
-  enum class Kind { Dense, Window, SinkWindow, Recompute };
+  enum class Kind { Dense, Window, SinkWindow, Recompute, SinkRecompute };
   Kind kind = Kind::Dense;
   int sinks = 0, window = 0;
 
-  // "dense", "window:W", "sink:K+window:W" or "recompute:W"; anything else, or K or W below 1,
-  // throws InputError naming `option`.
+  // "dense", "window:W", "sink:K+window:W", "recompute:W" or "sink:K+recompute:W"; anything
+  // else, or K or W below 1, throws InputError naming `option`.
   static CachePolicy parse(const std::string& text, const std::string& option = "--cache");
   std::string name() const;
   // Cache slots the policy needs for a text of n tokens.
