@@ -6,11 +6,14 @@
 #include "base/error.h"
 #include "base/sha256.h"
 #include "base/text_file.h"
+#include "base/utf8.h"
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "experiments/analyze.h"
+#include "experiments/stream_sinks.h"
 #include "model/load_model.h"
 #include "report/analysis_files.h"
+#include "report/stream_sinks_files.h"
 
 namespace ss::cli {
 
@@ -27,7 +30,43 @@ struct AnalyzeArgs : CommonArgs {
   std::string dump_attention;
   int dump_window = 64;
   bool no_nll = false;
+  std::string cache = "dense";
+  std::string positions = "cache";
+  int tokens = 0;
 };
+
+// A token's text for labels: printable and valid UTF-8 (control bytes and bytes outside a
+// well-formed character as \n, \xNN, ...); a token without text (BOS) by its id.
+std::string token_label(const Tokenizer& tok, int id) {
+  if (id == tok.bos_id()) return "<bos>";
+  const std::string s = tok.decode_token(-1, id);
+  if (s.empty()) return "<" + std::to_string(id) + ">";
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = p[i] < 0x80 ? 1 : utf8_char_len(p + i, s.size() - i);
+    if (len > 1) {
+      out.append(s, i, len);
+      i += len;
+      continue;
+    }
+    const unsigned char c = p[i++];
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
 }  // namespace
 
 void add_analyze(CLI::App& root) {
@@ -68,10 +107,42 @@ void add_analyze(CLI::App& root) {
   cmd->add_flag("--no-nll", a->no_nll,
                 "Skip the next-token loss (nll, ppl): no vocabulary projection, about a fifth of "
                 "a 1B model's time");
+  cmd->add_option("--cache", a->cache,
+                  "Also run the text token by token under this KV cache (window:W or "
+                  "sink:K+window:W) and measure the sinks under eviction: stream_sinks.csv, "
+                  "stream_sinks.json and a report section (dense: no streaming run)")
+      ->capture_default_str();
+  cmd->add_option("--positions", a->positions,
+                  "With --cache: cache (positions within the cache, StreamingLLM) or original "
+                  "(the tokens' positions in the text)")
+      ->check(CLI::IsMember({"cache", "original"}))
+      ->capture_default_str();
+  cmd->add_option("--tokens", a->tokens,
+                  "With --cache: tokens of the text to stream, the first token included (0: all)")
+      ->capture_default_str()
+      ->check(at_least(0));
   add_ablate(cmd, *a);
-  cmd->callback([a] {
+  cmd->callback([a, cmd] {
     const auto start = std::chrono::steady_clock::now();
+    const CachePolicy cache = CachePolicy::parse(a->cache, "--cache");
+    using Kind = CachePolicy::Kind;
+    if (cache.kind != Kind::Dense && cache.kind != Kind::Window && cache.kind != Kind::SinkWindow)
+      throw InputError("--cache", "'" + a->cache +
+                                      "' re-encodes every window from scratch, so no cache slot "
+                                      "is ever evicted: use window:W or sink:K+window:W");
+    const bool streaming = cache.kind != CachePolicy::Kind::Dense;
+    for (const char* opt : {"--positions", "--tokens"})
+      require(streaming || cmd->count(opt) == 0, opt,
+              "only with --cache window:W or sink:K+window:W");
     Model model = load_cli_model(*a);
+    if (streaming && cmd->count("--positions") && model.config.rotated_dims() == 0)
+      throw InputError("--positions",
+                       model.config.arch + " models have no rotary positions to choose");
+    if (streaming && cache.sinks + cache.window > model.config.max_seq_len)
+      std::fprintf(stderr,
+                   "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
+                   "of %d\n",
+                   cache.name().c_str(), cache.sinks + cache.window, model.config.max_seq_len);
     std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
     const Tokenizer& tok = *tok_ptr;
     std::vector<int> text_ids;
@@ -125,6 +196,41 @@ void add_analyze(CLI::App& root) {
                 [&](long done, long total, long tokens) { bar.update(done, total, tokens); });
     bar.finish();
 
+    // Sinks under eviction: each first-token mode's sequence streamed through the cache.
+    std::vector<StreamSinksRun> streams;
+    if (streaming) {
+      StreamSinksOptions so;
+      so.policy = cache;
+      so.positions = a->positions == "cache" ? StreamPositions::Cache : StreamPositions::Original;
+      so.mask = &mask;
+      std::vector<std::vector<int>> seqs;
+      long total = 0;
+      for (const FirstTokenMode& mode : opt.modes) {
+        std::vector<int> ids;
+        if (mode.first_id >= 0) ids.push_back(mode.first_id);
+        ids.insert(ids.end(), text_ids.begin(), text_ids.end());
+        if (a->tokens > 0 && ids.size() > static_cast<size_t>(a->tokens)) ids.resize(a->tokens);
+        require(ids.size() >= 2, "--tokens", "streaming needs at least two tokens of text");
+        total += static_cast<long>(ids.size()) - 1;
+        seqs.push_back(std::move(ids));
+      }
+      Progress sbar("stream-sinks", !a->quiet);
+      long done = 0;
+      for (size_t m = 0; m < opt.modes.size(); ++m) {
+        StreamSinksResult r = stream_sinks(model, pool, seqs[m], so, nullptr, [&](size_t t) {
+          if (t % 64 == 0)
+            sbar.update(done + static_cast<long>(t), total, done + static_cast<long>(t));
+        });
+        done += r.tokens;
+        streams.push_back({opt.modes[m].name, std::move(r)});
+      }
+      sbar.finish();
+    }
+    const nlohmann::json stream_doc =
+        streaming ? stream_sinks_json(streams, model.config.max_seq_len,
+                                      [&](int id) { return token_label(tok, id); })
+                  : nlohmann::json();
+
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json run = run_info();
@@ -143,12 +249,24 @@ void add_analyze(CLI::App& root) {
                   {"threads", pool.size()}}},
                 {"wall_time_s", wall},
                 {"tokens_processed", result.tokens_processed}});
-    write_analysis_files(a->out, result, run);
+    if (streaming) {
+      run["options"]["cache"] = cache.name();
+      run["options"]["positions"] = a->positions;
+      run["options"]["tokens"] = a->tokens;
+      write_stream_sinks_files(a->out, streams, stream_doc);
+      write_analysis_files(a->out, result, run, stream_sinks_html(stream_doc));
+    } else {
+      write_analysis_files(a->out, result, run);
+    }
     if (!a->quiet) {
       for (const AnalysisRun& r : result.runs)
         std::fprintf(stderr, "ctx %d bos %s: %zu windows, sink_rate %.3f, nll %s\n", r.ctx,
                      r.bos.c_str(), r.windows, r.sink_rate,
                      r.nll_mean ? std::to_string(*r.nll_mean).c_str() : "not computed (--no-nll)");
+      for (const StreamSinksRun& s : streams)
+        std::fprintf(stderr, "%s bos %s: %ld steps, streaming nll %.4f, %.1f tokens/s\n",
+                     s.result.policy.c_str(), s.bos.c_str(), s.result.tokens, s.result.nll_mean,
+                     s.result.seconds > 0 ? s.result.tokens / s.result.seconds : 0.0);
       std::fprintf(stderr, "wrote %s/report.html\n", a->out.c_str());
     }
   });

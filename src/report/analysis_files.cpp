@@ -13,7 +13,7 @@
 namespace ss {
 
 void write_analysis_files(const std::string& dir, const AnalysisResult& result,
-                          const nlohmann::json& run_info) {
+                          const nlohmann::json& run_info, const std::string& extra_html) {
   const nlohmann::json analysis = to_json(result);
   ensure_output_dir(dir);
   auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
@@ -78,7 +78,7 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
                     to_csv(analysis["stability"], {"bos", "ctx_a", "ctx_b", "spearman"}));
   write_file_atomic(path("analysis.json"), analysis.dump() + "\n");
   write_file_atomic(path("run.json"), run_info.dump(2) + "\n");
-  write_file_atomic(path("report.html"), render_analysis_report(analysis, run_info));
+  write_file_atomic(path("report.html"), render_analysis_report(analysis, run_info, extra_html));
 }
 
 }  // namespace ss

@@ -1,7 +1,8 @@
 #pragma once
 // Writes the files of an analysis run directory from the typed analysis result: heads.csv,
 // heads.json, layers.csv, massive.csv, stability.csv, moe.csv (models with experts), attention
-// dumps, analysis.json and report.html. Every file is written atomically.
+// dumps, analysis.json and report.html (with extra_html appended). Every file is written
+// atomically.
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -10,6 +11,6 @@
 namespace ss {
 
 void write_analysis_files(const std::string& dir, const AnalysisResult& result,
-                          const nlohmann::json& run_info);
+                          const nlohmann::json& run_info, const std::string& extra_html = {});
 
 }  // namespace ss

@@ -392,7 +392,8 @@ constexpr size_t kMaxTooltipCells = 4096;
 
 }  // namespace
 
-std::string render_analysis_report(const nlohmann::json& analysis, const nlohmann::json& run_info) {
+std::string render_analysis_report(const nlohmann::json& analysis, const nlohmann::json& run_info,
+                                   const std::string& extra_html) {
   const json& runs = get(analysis, "runs");
   std::vector<int> ctxs;
   for (const auto& r : runs)
@@ -414,7 +415,7 @@ std::string render_analysis_report(const nlohmann::json& analysis, const nlohman
     for (size_t i = 0; i < runs.size(); ++i)
       if (i != primary) out += run_section(runs[i], false, all_tooltips);
   }
-  return out + "</body></html>\n";
+  return out + extra_html + "</body></html>\n";
 }
 
 }  // namespace ss
