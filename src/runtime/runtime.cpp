@@ -20,6 +20,17 @@
 
 namespace ss {
 
+namespace {
+
+// Grows a buffer the runtime keeps between calls (never shrinks it): fresh buffers would cost a
+// page fault and a zeroed page per 4 KiB on every call.
+template <class T>
+void fit(std::vector<T>& b, size_t size) {
+  if (b.size() < size) b.resize(size);
+}
+
+}  // namespace
+
 Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
     : model_(model),
       pool_(pool),
@@ -389,9 +400,6 @@ void Runtime::moe_block(int l, const float* in, int n, float* out) {
   const size_t D = c.dim, F = c.hidden_dim, N = n, E = c.n_experts, K = c.n_experts_used;
   // Buffers kept between calls, as the others are: grown, never shrunk.
   Activations& act = act_;
-  auto fit = [](auto& b, size_t size) {
-    if (b.size() < size) b.resize(size);
-  };
   fit(act.router, N * E), fit(act.chosen, N * K), fit(act.weight, N * K);
   fit(act.results, N * K * D);
   float* logits = act.router.data();
@@ -484,12 +492,8 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
     throw std::invalid_argument("positions " + std::to_string(pos0) + ".." +
                                 std::to_string(pos0 + n - 1) + " exceed the KV cache of " +
                                 std::to_string(max_ctx_) + " tokens");
-  // The runtime's buffers, kept between calls (every element is written before it is read):
-  // fresh ones would cost a page fault and a zeroed page per 4 KiB on every call.
+  // The runtime's buffers (every element is written before it is read).
   const size_t N = n, D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim;
-  auto fit = [](std::vector<float>& b, size_t size) {
-    if (b.size() < size) b.resize(size);
-  };
   fit(act_.x, N * D), fit(act_.xb, N * D), fit(act_.o, N * D);
   fit(act_.q, N * Q), fit(act_.z, N * Q), fit(act_.k, N * KV), fit(act_.v, N * KV);
   if (c.n_experts == 0) fit(act_.gate, N * F), fit(act_.up, N * F);  // moe_block has its own
