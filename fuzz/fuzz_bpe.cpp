@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/utf8.h"
 #include "format/gguf.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/pretokenizer.h"
@@ -83,8 +84,8 @@ const ss::BpeTokenizer& spm() {
                           "\xe2\x96\x81\xe2\x96\x81", "\xc3\xa9t", "<0", "<0x"}) {
       const std::string piece = m;
       // Split after the first character (UTF-8 aware).
-      const size_t first = ss::bpe::utf8_char_len(
-          reinterpret_cast<const unsigned char*>(piece.data()), piece.size());
+      const size_t first =
+          ss::utf8_char_len(reinterpret_cast<const unsigned char*>(piece.data()), piece.size());
       s.merges.emplace_back(piece.substr(0, first), piece.substr(first));
       add(piece, ss::TokenType::Normal);
     }
