@@ -27,8 +27,11 @@ inline float exp_nonpositive(float x) {
   p = std::fma(p, r, 0.5f);
   p = std::fma(p, r, 1.0f);
   p = std::fma(p, r, 1.0f);
+  // A NaN x (from NaN weights or activations) stays NaN through p; n is taken as 0 for it, since
+  // converting NaN to an integer is undefined behaviour.
+  const float n_int = n == n ? n : 0.0f;
   const float two_n =
-      std::bit_cast<float>(static_cast<int32_t>((static_cast<int32_t>(n) + 127) << 23));
+      std::bit_cast<float>(static_cast<int32_t>((static_cast<int32_t>(n_int) + 127) << 23));
   return p * two_n;
 }
 
