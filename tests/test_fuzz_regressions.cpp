@@ -68,5 +68,19 @@ TEST(FuzzRegressions, ExpOfNanStaysNan) {
   EXPECT_NE(input_error([&] { rt.forward(ids, 0); }).find("non-finite value"), std::string::npos);
 }
 
+// fuzz_model: validate_model returned early for mixture-of-experts layers, before the attention
+// biases and norms, so gpt-oss's attn_q.bias of any length was read past its end.
+TEST(FuzzRegressions, ExpertLayerAttentionBiasLengthChecked) {
+  Model m = tiny_model("gpt-oss");
+  const int n = m.config.q_dim() + 1;
+  m.layers[0].bq = add_owned_f32(m, "blk.0.attn_q.bias", {n}, std::vector<float>(n, 0.5f));
+  const std::string path = test::temp_dir() + "/long-bias.gguf";
+  write_model_gguf(m, {}, path);
+  const std::string err = input_error([&] { load_model(path); });
+  EXPECT_NE(err.find(path + ": tensor blk.0.attn_q.bias has shape [" + std::to_string(n)),
+            std::string::npos)
+      << err;
+}
+
 }  // namespace
 }  // namespace ss

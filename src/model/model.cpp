@@ -197,6 +197,14 @@ void validate_model(const Model& m) {
     if (arch.pre_norms || l.ffn_norm.data) check_norm(m, l.ffn_norm, c.dim);
     if (layer_norm || l.ffn_norm_b.data) check_norm(m, l.ffn_norm_b, c.dim);
     if (l.attn_sinks.data || arch.attn_sinks) check_norm(m, l.attn_sinks, c.n_heads);
+    // The attention's biases and norms, before the FFN checks (which end early for experts).
+    if (l.bq.data) check_norm(m, l.bq, c.q_dim());
+    if (l.bk.data) check_norm(m, l.bk, c.kv_dim());
+    if (l.bv.data) check_norm(m, l.bv, c.kv_dim());
+    if (l.q_norm.data) check_norm(m, l.q_norm, q_norm_width(arch, c));
+    if (l.k_norm.data) check_norm(m, l.k_norm, k_norm_width(arch, c));
+    if (l.post_attn_norm.data) check_norm(m, l.post_attn_norm, c.dim);
+    if (l.post_ffn_norm.data) check_norm(m, l.post_ffn_norm, c.dim);
     if (c.n_experts > 0) {
       const int64_t E = c.n_experts;
       check_shape(m, l.router, c.dim, E);
@@ -214,13 +222,6 @@ void validate_model(const Model& m) {
     if (l.b_down.data) check_norm(m, l.b_down, c.dim);
     check_shape(m, l.w_down, c.hidden_dim, c.dim);
     check_shape(m, l.w_up, c.dim, c.hidden_dim);
-    if (l.bq.data) check_norm(m, l.bq, c.q_dim());
-    if (l.bk.data) check_norm(m, l.bk, c.kv_dim());
-    if (l.bv.data) check_norm(m, l.bv, c.kv_dim());
-    if (l.q_norm.data) check_norm(m, l.q_norm, q_norm_width(arch, c));
-    if (l.k_norm.data) check_norm(m, l.k_norm, k_norm_width(arch, c));
-    if (l.post_attn_norm.data) check_norm(m, l.post_attn_norm, c.dim);
-    if (l.post_ffn_norm.data) check_norm(m, l.post_ffn_norm, c.dim);
   }
 }
 
