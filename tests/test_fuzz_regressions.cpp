@@ -82,5 +82,25 @@ TEST(FuzzRegressions, ExpertLayerAttentionBiasLengthChecked) {
       << err;
 }
 
+// fuzz_model, fuzz_hf_config: a block count of 2^24 - 1 allocated that many layers (tens of GB)
+// before any tensor was looked up.
+TEST(FuzzRegressions, LayerCountBeyondTheTensorsRefusedBeforeAllocation) {
+  const Model m = tiny_model("llama");
+  const std::string path = test::temp_dir() + "/layers.gguf";
+  write_model_gguf(m, {}, path, DType::F32, "",
+                   {{"llama.block_count", GgufValue::of_u32((1u << 24) - 1)}});
+  std::string err = input_error([&] { load_model(path); });
+  EXPECT_NE(err.find(path + ": llama.block_count 16777215 exceeds the"), std::string::npos) << err;
+
+  const std::string dir = test::temp_dir() + "/layers";
+  write_hf_model(m, dir);
+  json config = read_json(dir + "/config.json");
+  config["num_hidden_layers"] = (1 << 24) - 1;
+  write_json(dir + "/config.json", config);
+  err = input_error([&] { load_model(dir); });
+  EXPECT_NE(err.find(dir + "/config.json: the layer count 16777215 exceeds the"), std::string::npos)
+      << err;
+}
+
 }  // namespace
 }  // namespace ss

@@ -107,6 +107,8 @@ class Loader {
   }
 
   bool has(const std::string& name) const { return tensors_.count(name) != 0; }
+  size_t count() const { return tensors_.size(); }
+  const std::string& listing() const { return listing_; }
 
   // The tensor `name` with HF shape `shape`, of a float dtype (or U8 when `u8`); errors name the
   // file that lacks it or holds it.
@@ -437,6 +439,12 @@ Model load_hf_model(const std::string& dir) {
   m.storage = storage;
   Loader ld(m, dir);
   ld.open_weights(*storage);
+  // Every layer has tensors of its own: a layer count beyond the folder's tensor count is refused
+  // before the layers are allocated.
+  if (static_cast<size_t>(c.n_layers) > ld.count())
+    throw InputError(join(dir, "config.json"), "the layer count " + std::to_string(c.n_layers) +
+                                                   " exceeds the " + std::to_string(ld.count()) +
+                                                   " tensors of " + ld.listing());
 
   if (a.hf_layout) {
     m.layers.resize(c.n_layers);

@@ -158,6 +158,11 @@ Model load_gguf_model(const std::string& path) {
                           (s.member == &Model::output_norm_b && spec->norm == NormKind::Layer);
     m.*s.member = tensor_from(*g, s.gguf_name, required);
   }
+  // Every layer has tensors of its own: a block count beyond the file's tensor count is refused
+  // before the layers are allocated.
+  if (static_cast<size_t>(c.n_layers) > g->tensors().size())
+    g->fail(p + "block_count " + std::to_string(c.n_layers) + " exceeds the " +
+            std::to_string(g->tensors().size()) + " tensors of the file");
   m.layers.resize(c.n_layers);
   const std::vector<FusedSlot> fused = gguf_fused_slots(*spec);
   for (int l = 0; l < c.n_layers; ++l) {
