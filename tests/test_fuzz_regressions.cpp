@@ -102,5 +102,27 @@ TEST(FuzzRegressions, LayerCountBeyondTheTensorsRefusedBeforeAllocation) {
       << err;
 }
 
+// fuzz_hf_config: GPT-NeoX's [head][q, k, v] rows were reordered for num_attention_heads heads
+// whatever num_key_value_heads said, reading past the fused tensor (and writing past it when
+// such a model was converted).
+TEST(FuzzRegressions, GptNeoxKeyValueHeadsMustMatch) {
+  const Model m = tiny_model("gptneox");
+  const std::string dir = test::temp_dir() + "/neox";
+  write_hf_model(m, dir);
+  json config = read_json(dir + "/config.json");
+  config["num_key_value_heads"] = 1;
+  write_json(dir + "/config.json", config);
+  std::string err = input_error([&] { load_model(dir); });
+  EXPECT_NE(err.find(dir + "/config.json: num_key_value_heads 1 differs from the attention heads"),
+            std::string::npos)
+      << err;
+
+  ModelConfig c = m.config;
+  c.n_kv_heads = 1;
+  const Model gqa = make_random_model(c, 5, DType::F32, true);
+  err = input_error([&] { write_hf_model(gqa, test::temp_dir() + "/neox-gqa"); });
+  EXPECT_NE(err.find("gptneox has no grouped-query attention"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace ss

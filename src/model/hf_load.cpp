@@ -366,6 +366,12 @@ void read_by_layout(Loader& ld, Model& m, const HfLayout& lay, bool tied) {
   auto name = [&](const std::string& n) {
     return !strip.empty() && n.rfind(strip, 0) == 0 ? n.substr(strip.size()) : n;
   };
+  // [head][q, k, v] rows hold as many key/value heads as query heads.
+  if (lay.qkv_per_head && c.n_kv_heads != c.n_heads)
+    throw InputError(join(m.path, "config.json"),
+                     "num_key_value_heads " + std::to_string(c.n_kv_heads) +
+                         " differs from the attention heads " + std::to_string(c.n_heads) + " (" +
+                         c.arch + " has no grouped-query attention)");
   const std::string norm = lay.final_norm;
   m.token_embd = ld.matrix(name(lay.embed), "token_embd.weight", c.dim, c.vocab_size, 0);
   if (lay.positions)

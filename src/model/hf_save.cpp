@@ -273,6 +273,10 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
 
   const float shift = a.hf_norm_plus_one ? 1.0f : 0.0f;
   if (const HfLayout* lay = a.hf_layout) {
+    require(!lay->qkv_per_head || c.n_kv_heads == c.n_heads, dir,
+            c.arch + " has no grouped-query attention in Hugging Face folders: " +
+                std::to_string(c.n_kv_heads) + " key/value heads for " + std::to_string(c.n_heads) +
+                " query heads");
     // The inverse of hf_load.cpp's read_by_layout: parts concatenated, reordered per head,
     // transposed for Conv1D.
     add_matrix(lay->embed, model.token_embd, 0);
