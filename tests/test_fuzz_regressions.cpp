@@ -124,5 +124,18 @@ TEST(FuzzRegressions, GptNeoxKeyValueHeadsMustMatch) {
   EXPECT_NE(err.find("gptneox has no grouped-query attention"), std::string::npos) << err;
 }
 
+// fuzz_model (converted to a folder): a tiny query scale made query_pre_attn_scalar too large
+// for the int64 it was converted to.
+TEST(FuzzRegressions, TinyGemmaQueryScaleWritten) {
+  Model m = tiny_model("gemma3");
+  m.config.query_scale = 1e-40f;
+  const std::string dir = test::temp_dir() + "/gemma-scale";
+  write_hf_model(m, dir);
+  const json config = read_json(dir + "/config.json");
+  ASSERT_TRUE(config["query_pre_attn_scalar"].is_number_float());
+  EXPECT_GT(config["query_pre_attn_scalar"].get<double>(), 1e79);
+  EXPECT_FLOAT_EQ(load_model(dir).config.query_scale, 1e-40f);
+}
+
 }  // namespace
 }  // namespace ss

@@ -54,7 +54,8 @@ void write_query_scale(const ModelConfig& c, nlohmann::json& j) {
       c.query_scale > 0 ? c.query_scale : static_cast<float>(1.0 / std::sqrt(c.head_dim));
   const double scalar = 1.0 / (static_cast<double>(qs) * qs);
   const double whole = std::round(scalar);
-  if (static_cast<float>(1.0 / std::sqrt(whole)) == qs)
+  // (a whole number only where int64 holds it: a tiny scale gives a huge scalar)
+  if (whole < 9e18 && static_cast<float>(1.0 / std::sqrt(whole)) == qs)
     j["query_pre_attn_scalar"] = static_cast<int64_t>(whole);
   else
     j["query_pre_attn_scalar"] = scalar;
