@@ -187,6 +187,8 @@ TEST(Streaming, GenerateWithASinkCacheRunsPastTheContext) {
   auto r = test::run_cli("generate -m " + model + " -p 'a' --temp 1 -n " + std::to_string(3 * ctx) +
                          " --threads 1 --cache sink:2+window:14");
   EXPECT_EQ(r.code, 0) << r.err;
+  // Far more text than 16 tokens of this vocabulary make: the cache evicted and went on.
+  EXPECT_GT(r.out.size(), 400u) << r.out;
   r = test::run_cli("generate -m " + model + " -p 'a' -n 4 --cache recompute:8");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--cache: recompute:W is an evaluation baseline"), std::string::npos)

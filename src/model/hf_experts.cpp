@@ -34,28 +34,17 @@ void mxfp4_experts_to_hf(const uint8_t* gguf, int64_t n_experts, int64_t hf_outp
     }
 }
 
-void dense_experts_from_hf(const uint8_t* src, int64_t n_experts, int64_t inputs,
-                           int64_t hf_outputs, Outputs pick, size_t elem, uint8_t* out) {
+void dense_experts(const uint8_t* src, uint8_t* dst, int64_t n_experts, int64_t inputs,
+                   int64_t hf_outputs, Outputs pick, size_t elem, bool to_hf) {
   const int64_t rows = picked(hf_outputs, pick);
   for (int64_t e = 0; e < n_experts; ++e)
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t col = hf_output(r, pick);
-      for (int64_t i = 0; i < inputs; ++i)
-        std::memcpy(out + static_cast<size_t>((e * rows + r) * inputs + i) * elem,
-                    src + static_cast<size_t>((e * inputs + i) * hf_outputs + col) * elem, elem);
-    }
-}
-
-void dense_experts_to_hf(const uint8_t* gguf, int64_t n_experts, int64_t inputs, int64_t hf_outputs,
-                         Outputs pick, size_t elem, uint8_t* dst) {
-  const int64_t rows = picked(hf_outputs, pick);
-  for (int64_t e = 0; e < n_experts; ++e)
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t col = hf_output(r, pick);
-      for (int64_t i = 0; i < inputs; ++i)
-        std::memcpy(dst + static_cast<size_t>((e * inputs + i) * hf_outputs + col) * elem,
-                    gguf + static_cast<size_t>((e * rows + r) * inputs + i) * elem, elem);
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < inputs; ++i) {
+        const int64_t g = (e * rows + r) * inputs + i;  // GGUF [E][picked][inputs]
+        const int64_t h = (e * inputs + i) * hf_outputs + hf_output(r, pick);  // HF [E][in][out]
+        std::memcpy(dst + static_cast<size_t>(to_hf ? h : g) * elem,
+                    src + static_cast<size_t>(to_hf ? g : h) * elem, elem);
+      }
 }
 
 }  // namespace ss::hf

@@ -29,10 +29,9 @@ void mxfp4_experts_from_hf(const uint8_t* blocks, const uint8_t* scales, int64_t
 void mxfp4_experts_to_hf(const uint8_t* gguf, int64_t n_experts, int64_t hf_outputs, int64_t inputs,
                          Outputs pick, uint8_t* blocks, uint8_t* scales);
 
-// Dense [E][inputs][hf_outputs] of `elem`-byte values -> [E][picked][inputs], and back.
-void dense_experts_from_hf(const uint8_t* src, int64_t n_experts, int64_t inputs,
-                           int64_t hf_outputs, Outputs pick, size_t elem, uint8_t* out);
-void dense_experts_to_hf(const uint8_t* gguf, int64_t n_experts, int64_t inputs, int64_t hf_outputs,
-                         Outputs pick, size_t elem, uint8_t* dst);
+// Dense [E][inputs][hf_outputs] of `elem`-byte values (HF) -> [E][picked][inputs] (GGUF), or
+// back when to_hf.
+void dense_experts(const uint8_t* src, uint8_t* dst, int64_t n_experts, int64_t inputs,
+                   int64_t hf_outputs, Outputs pick, size_t elem, bool to_hf);
 
 }  // namespace ss::hf

@@ -230,7 +230,7 @@ void read_experts(const Loader& ld, Model& m, int l, const std::string& b) {
     const SafetensorsTensor& t = ld.get(hf, {E, in, hf_out});
     const size_t elem = t.type == DType::F32 ? 4 : 2;
     auto& buf = m.owned.emplace_back(static_cast<size_t>(E * out * in) * elem);
-    dense_experts_from_hf(t.data, E, in, hf_out, pick, elem, buf.data());
+    dense_experts(t.data, buf.data(), E, in, hf_out, pick, elem, false);
     return Tensor{gguf_name, t.type, {in, out, E}, buf.data()};
   };
   auto bias = [&](const std::string& hf, const std::string& gguf_name, int64_t hf_n, Outputs pick) {

@@ -247,7 +247,7 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
           quantize_row(out, row.data(), mine.data() + static_cast<size_t>(r * in) * elem,
                        row.size());
         }
-        dense_experts_to_hf(mine.data(), E, in, hf_out, pick, elem, bytes.data());
+        dense_experts(mine.data(), bytes.data(), E, in, hf_out, pick, elem, true);
       }
       items.push_back({name, out, {E, in, hf_out}, bytes.data(), bytes.size()});
     };
