@@ -617,7 +617,7 @@ TEST(HfModel, MalformedFoldersGiveOneLineErrorsNamingTheFile) {
   edit_config([](json& j) { j["model_type"] = "mamba"; });
   expect_error(load, cfg, "unsupported model_type 'mamba'");
   edit_config([](json& j) { j["num_attention_heads"] = -4; });
-  expect_error(load, cfg, "num_attention_heads must be a positive integer");
+  expect_error(load, cfg, "num_attention_heads must be an integer in 1..16777215");
   edit_config([](json& j) { j.erase("hidden_size"); });
   expect_error(load, cfg, "missing hidden_size");
   edit_config([](json& j) { j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4}}; });

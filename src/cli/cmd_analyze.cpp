@@ -143,7 +143,8 @@ void add_analyze(CLI::App& root) {
                    "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
                    "of %d\n",
                    cache.name().c_str(), cache.sinks + cache.window, model.config.max_seq_len);
-    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     std::vector<int> text_ids;
     nlohmann::json invalid = nlohmann::json::object();

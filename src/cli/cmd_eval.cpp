@@ -65,7 +65,8 @@ void add_eval(CLI::App& root) {
   cmd->callback([a] {
     require(a->limit >= 0, "--limit", "must not be negative");
     Model model = load_cli_model(*a);
-    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;
     require(ctx >= 2, "--ctx", "must be at least 2");

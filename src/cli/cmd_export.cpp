@@ -65,7 +65,8 @@ void add_export(CLI::App& root) {
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->callback([a] {
     Model model = load_model(a->model);
-    const std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     require(a->prune_heads.empty() != a->criterion.empty(), "--prune-heads",
             "give either --prune-heads or --criterion with --ratio");

@@ -67,7 +67,8 @@ void add_forward(CLI::App& root) {
                 "Include attention[layer][head][query][key] (zeros above the diagonal)");
   cmd->callback([a] {
     Model model = load_cli_model(*a);
-    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());
     require(static_cast<int>(ids.size()) <= model.config.max_seq_len, "--prompt",

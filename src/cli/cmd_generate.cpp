@@ -56,7 +56,8 @@ void add_generate(CLI::App& root) {
             "--cache",
             "recompute:W is an evaluation baseline (sinkscope stream), not a generation cache");
     Model model = load_cli_model(*a);
-    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     require(a->n_new >= 0, "-n", "must not be negative");
     std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());

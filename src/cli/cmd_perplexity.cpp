@@ -76,7 +76,8 @@ void add_perplexity(CLI::App& root) {
   add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
   cmd->callback([a] {
     Model model = load_cli_model(*a);
-    std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     TextFile file = read_text(a->file);
     if (file.invalid_utf8)

@@ -83,7 +83,8 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--kill-after-points", a->kill_after_points)->group("")->check(at_least(1));
   cmd->callback([a] {
     Model model = load_cli_model(*a);
-    const std::unique_ptr<Tokenizer> tok_ptr = load_text_tokenizer(a->model, a->tokenizer);
+    const std::unique_ptr<Tokenizer> tok_ptr =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     // BOS where the model's tokenizer asks for it; otherwise windows keep their first token.
     const int bos = tok.add_bos() ? tok.bos_id() : -1;

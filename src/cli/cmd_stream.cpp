@@ -60,7 +60,8 @@ void add_stream(CLI::App& root) {
                      "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
                      "of %d\n",
                      p.name().c_str(), p.sinks + p.window, c.max_seq_len);
-    std::unique_ptr<Tokenizer> tok = load_text_tokenizer(a->model, a->tokenizer);
+    std::unique_ptr<Tokenizer> tok =
+        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     std::vector<int> ids = tok->encode(read_text(a->file).text, tok->add_bos());
     if (a->tokens > 0 && static_cast<int>(ids.size()) > a->tokens) ids.resize(a->tokens);
     require(ids.size() >= 2, a->file, "too short to score any token");

@@ -355,7 +355,10 @@ void GgufFile::parse(std::span<const uint8_t> bytes) {
     }
     if (data_start > r.size() || t.offset > r.size() - data_start ||
         t.nbytes > r.size() - data_start - t.offset)
-      fail("tensor " + quoted_name(t.name) + " extends past the end of the file");
+      fail("tensor " + quoted_name(t.name) + " extends past the end of the file: it needs " +
+           std::to_string(t.nbytes) + " bytes at offset " + std::to_string(t.offset) +
+           " of the data section, which holds " +
+           std::to_string(data_start > r.size() ? 0 : r.size() - data_start));
     t.data = bytes.data() + data_start + t.offset;
   }
 }

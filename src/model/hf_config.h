@@ -2,6 +2,7 @@
 // Typed reads of one object of a Hugging Face config.json; errors name the file and the key. A
 // key whose value is null counts as absent, as transformers treats it.
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -33,13 +34,18 @@ class HfConfig {
       return *dflt;
     }
     if (!v->is_number_integer() || v->get<int64_t>() <= 0 || v->get<int64_t>() >= (1 << 24))
-      fail(name(key) + " must be a positive integer, got " + one_line(v->dump()));
+      fail(name(key) + " must be an integer in 1..16777215, got " + one_line(v->dump()));
     return static_cast<int>(v->get<int64_t>());
   }
-  double number(const std::string& key, double dflt) const {
+  // A number within float range (JSON has no infinity or NaN, and nlohmann refuses 1e999; a
+  // larger value would become infinite as the float the config holds), or within `max` for a
+  // number that is not held as a float itself.
+  double number(const std::string& key, double dflt, double max = 3.4e38) const {
     const nlohmann::json* v = find(key);
     if (!v) return dflt;
     if (!v->is_number()) fail(name(key) + " must be a number, got " + one_line(v->dump()));
+    if (!(std::fabs(v->get<double>()) <= max))
+      fail(name(key) + " must be a number within float range, got " + one_line(v->dump()));
     return v->get<double>();
   }
   bool flag(const std::string& key, bool dflt) const {

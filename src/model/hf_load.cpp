@@ -283,10 +283,27 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   c.n_heads = cfg.dim(k.num_attention_heads, d.num_attention_heads);
   c.n_kv_heads = cfg.dim("num_key_value_heads", d.num_key_value_heads.value_or(c.n_heads));
   c.vocab_size = cfg.dim("vocab_size", d.vocab_size);
+  if (c.n_heads % c.n_kv_heads != 0)
+    cfg.fail(cfg.name(k.num_attention_heads) + " " + std::to_string(c.n_heads) +
+             " is not a multiple of num_key_value_heads " + std::to_string(c.n_kv_heads));
   if (!d.head_dim && !cfg.find("head_dim") && c.dim % c.n_heads != 0)
     cfg.fail(cfg.name(k.hidden_size) + " is not a multiple of " + k.num_attention_heads);
   c.head_dim = cfg.dim("head_dim", d.head_dim.value_or(c.dim / c.n_heads));
+  // A context beyond the cap says what its KV cache would need.
+  if (const json* ctx = cfg.find(k.max_position_embeddings);
+      ctx && ctx->is_number_integer() && ctx->get<int64_t>() >= kMaxDim)
+    cfg.fail(context_beyond_cap(cfg.name(k.max_position_embeddings), ctx->get<int64_t>(), c));
   c.max_seq_len = cfg.dim(k.max_position_embeddings, d.max_position_embeddings);
+  // Special-token ids (an id, a list of ids, or null) inside the vocabulary; -1 stands for none.
+  for (const char* key : {"bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id",
+                          "unk_token_id", "decoder_start_token_id"}) {
+    const json* v = cfg.find(key);
+    if (!v) continue;
+    for (const json& id : v->is_array() ? *v : json::array({*v}))
+      if (!id.is_number_integer() || id.get<int64_t>() < -1 || id.get<int64_t>() >= c.vocab_size)
+        cfg.fail(cfg.name(key) + " " + one_line(id.dump()) +
+                 " is outside the vocabulary (vocab_size " + std::to_string(c.vocab_size) + ")");
+  }
   c.norm_eps = static_cast<float>(cfg.number(k.norm_eps, d.rms_norm_eps));
   c.rope_theta = static_cast<float>(cfg.number(k.rope_theta, d.rope_theta));
   // Soft-capping: absent takes the config class's default, an explicit null means none.
@@ -302,6 +319,8 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
                ", got " + std::to_string(v));
   };
   check(k.norm_eps, c.norm_eps, false);
+  if (c.norm_eps > 1)
+    cfg.fail(cfg.name(k.norm_eps) + " must be at most 1, got " + std::to_string(c.norm_eps));
   check(k.rope_theta, c.rope_theta, false);
   check("final_logit_softcapping", c.final_logit_softcap, true);
   check("attn_logit_softcapping", c.attn_logit_softcap, true);
@@ -325,15 +344,22 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
     const std::string rt = r.string("rope_type", r.string("type", "default"));
     if (rt == "linear") {
       c.rope_scale = static_cast<float>(r.number("factor", 1.0));
-      if (!(c.rope_scale > 0)) r.fail(r.name("factor") + " must be positive");
+      if (!(c.rope_scale > 0) || !std::isfinite(c.rope_scale))
+        r.fail(r.name("factor") + " must be a finite number > 0, got " +
+               std::to_string(c.rope_scale));
     } else if (rt == "llama3" && a.llama3_rope) {
       Llama3RopeScaling s;
       s.factor = r.number("factor", s.factor);
       s.low_freq_factor = r.number("low_freq_factor", s.low_freq_factor);
       s.high_freq_factor = r.number("high_freq_factor", s.high_freq_factor);
       s.original_context = r.dim("original_max_position_embeddings", s.original_context);
-      if (!(s.factor > 0 && s.low_freq_factor > 0 && s.high_freq_factor > s.low_freq_factor))
-        r.fail("invalid llama3 rope_scaling factors");
+      for (const auto& [key, v] : {std::pair{"factor", s.factor},
+                                   {"low_freq_factor", s.low_freq_factor},
+                                   {"high_freq_factor", s.high_freq_factor}})
+        if (!(v > 0) || !std::isfinite(v))
+          r.fail(r.name(key) + " must be a finite number > 0, got " + std::to_string(v));
+      if (!(s.high_freq_factor > s.low_freq_factor))
+        r.fail(r.name("high_freq_factor") + " must exceed low_freq_factor");
       llama3 = s;
     } else if (std::find(a.hf_rope_types.begin(), a.hf_rope_types.end(), rt) !=
                a.hf_rope_types.end()) {
@@ -348,6 +374,11 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   }
   if (a.hf_read) a.hf_read(cfg, *text, c);
   apply_arch(c);
+  if (c.rotated_dims() % 2 != 0)
+    cfg.fail((cfg.find("head_dim") ? cfg.name("head_dim")
+                                   : cfg.name(k.hidden_size) + " / " + k.num_attention_heads) +
+             " gives an odd head dimension " + std::to_string(c.head_dim) +
+             ": the rotary embedding needs an even one");
   if (arch_scaling) a.hf_read_tensors(cfg, *arch_scaling, m);
   return llama3;
 }

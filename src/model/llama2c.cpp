@@ -1,5 +1,6 @@
 #include "model/llama2c.h"
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -62,7 +63,7 @@ Model load_llama2c(const std::string& path) {
   } else {
     std::memcpy(h, f.data(), sizeof h);
     shared = h[5] > 0;  // legacy: negative vocab_size marks a separate classifier
-    if (h[5] < 0) h[5] = -h[5];
+    if (h[5] < 0) h[5] = h[5] == INT32_MIN ? 0 : -h[5];  // (negating INT32_MIN overflows)
   }
 
   Model m;
@@ -79,24 +80,30 @@ Model load_llama2c(const std::string& path) {
   const char* names[] = {"dim",        "hidden_dim", "n_layers", "n_heads",
                          "n_kv_heads", "vocab_size", "seq_len"};
   for (int i = 0; i < 7; ++i)
-    require(h[i] > 0 && h[i] < (1 << 24), path,
+    require(h[i] > 0 && h[i] < kMaxDim, path,
             std::string("header field ") + names[i] + " is " + std::to_string(h[i]) +
-                " (must be positive)");
+                " (must be in 1.." + std::to_string(kMaxDim - 1) + ")");
   require(c.dim % c.n_heads == 0, path, "dim is not a multiple of n_heads");
+  require(c.dim / c.n_heads % 2 == 0, path,
+          "the head dimension " + std::to_string(c.dim / c.n_heads) +
+              " (header fields dim / n_heads) is odd: the rotary embedding needs an even one");
   require(c.n_heads % c.n_kv_heads == 0, path, "n_heads is not a multiple of n_kv_heads");
   c.head_dim = c.dim / c.n_heads;
   c.norm_eps = 1e-5f;
   c.rope_theta = 10000.0f;
-  // Whole-file size check first, so absurd headers fail before any tensor view is made.
+  // Whole-file size check first, so absurd headers fail before any tensor view is made or the
+  // layers are allocated; in double, which no header can overflow (each field < 2^24).
   {
-    const size_t L = c.n_layers, D = c.dim, KV = c.kv_dim(), F = c.hidden_dim, V = c.vocab_size;
-    size_t floats = V * D + L * (2 * D + 2 * D * D + 2 * KV * D + 3 * F * D) + D;
-    if (!v1) floats += static_cast<size_t>(c.max_seq_len) * c.head_dim;  // freq_cis_real + imag
+    const double L = c.n_layers, D = c.dim, KV = c.kv_dim(), F = c.hidden_dim, V = c.vocab_size;
+    double floats = V * D + L * (2 * D + 2 * D * D + 2 * KV * D + 3 * F * D) + D;
+    if (!v1) floats += static_cast<double>(c.max_seq_len) * c.head_dim;  // freq_cis_real + imag
     if (!shared) floats += V * D;
-    size_t need = header_bytes + floats * sizeof(float);
-    require(f.size() >= need, path,
-            "truncated: the header's dimensions need " + std::to_string(need) +
-                " bytes, file has " + std::to_string(f.size()));
+    const double need = static_cast<double>(header_bytes) + floats * sizeof(float);
+    char what[128];
+    std::snprintf(what, sizeof what,
+                  "truncated: the header's dimensions need %.0f bytes, file has %zu", need,
+                  f.size());
+    require(static_cast<double>(f.size()) >= need, path, what);
   }
 
   const int L = c.n_layers;

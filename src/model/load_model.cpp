@@ -35,20 +35,22 @@ Tensor tensor_from(const GgufFile& g, const std::string& name, bool required = t
   return out;
 }
 
-// A float hyper-parameter that must be finite and positive (or, with allow_zero, zero too).
-float get_positive(const GgufFile& g, const std::string& key, double dflt,
-                   bool allow_zero = false) {
+// A float hyper-parameter that must be finite and positive (or, with allow_zero, zero too), and
+// at most `max` (norm epsilons: 1).
+float get_positive(const GgufFile& g, const std::string& key, double dflt, bool allow_zero = false,
+                   double max = 3.4e38) {
   const double v = g.get_float(key, dflt);
-  if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > 3.4e38)
+  if (!std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > max)
     g.fail("invalid " + key + " (" + std::to_string(v) + "): must be a finite number " +
-           (allow_zero ? ">= 0" : "> 0"));
+           (allow_zero ? ">= 0" : "> 0") + (max < 3.4e38 ? " and <= " + std::to_string(max) : ""));
   return static_cast<float>(v);
 }
 
 int get_dim(const GgufFile& g, const std::string& key) {
   int64_t v = g.get_int(key, -1);
-  if (v <= 0 || v >= (int64_t{1} << 24))
-    g.fail("missing or invalid " + key + " (" + std::to_string(v) + ")");
+  if (v <= 0 || v >= kMaxDim)
+    g.fail("missing or invalid " + key + " (" + std::to_string(v) + "): must be in 1.." +
+           std::to_string(kMaxDim - 1));
   return static_cast<int>(v);
 }
 
@@ -75,12 +77,13 @@ Model load_gguf_model(const std::string& path) {
     if (c.n_experts_used > c.n_experts)
       g->fail(p + "expert_used_count " + std::to_string(c.n_experts_used) +
               " exceeds expert_count " + std::to_string(c.n_experts));
+    if (c.n_experts >= (1 << 16))
+      g->fail(p + "expert_count " + std::to_string(c.n_experts) + " exceeds the cap of 65535");
   }
   c.n_layers = get_dim(*g, p + "block_count");
   c.n_heads = get_dim(*g, p + "attention.head_count");
   c.n_kv_heads = g->has(p + "attention.head_count_kv") ? get_dim(*g, p + "attention.head_count_kv")
                                                        : c.n_heads;
-  c.max_seq_len = get_dim(*g, p + "context_length");
   if (c.dim % c.n_heads != 0 && !g->has(p + "attention.key_length"))
     g->fail("embedding_length is not a multiple of head_count");
   c.head_dim = g->has(p + "attention.key_length") ? get_dim(*g, p + "attention.key_length")
@@ -88,6 +91,13 @@ Model load_gguf_model(const std::string& path) {
   if (g->has(p + "attention.value_length") &&
       get_dim(*g, p + "attention.value_length") != c.head_dim)
     g->fail("attention.value_length differs from key_length (not supported)");
+  // The context after the head: a claim beyond the cap says what its KV cache would need.
+  if (g->get_int(p + "context_length", -1) >= kMaxDim)
+    g->fail(context_beyond_cap(p + "context_length", g->get_int(p + "context_length", -1), c));
+  c.max_seq_len = get_dim(*g, p + "context_length");
+  if (c.n_heads % c.n_kv_heads != 0)
+    g->fail(p + "attention.head_count " + std::to_string(c.n_heads) +
+            " is not a multiple of attention.head_count_kv " + std::to_string(c.n_kv_heads));
   if (g->has(p + "rope.dimension_count") && !spec->learned_positions) {
     const int rotated = get_dim(*g, p + "rope.dimension_count");
     if (spec->partial_rope && (rotated > c.head_dim || rotated % 2 != 0))
@@ -100,8 +110,8 @@ Model load_gguf_model(const std::string& path) {
     c.rope_dims = rotated == c.head_dim ? 0 : rotated;
   }
   c.norm_eps = spec->norm == NormKind::Layer
-                   ? get_positive(*g, p + "attention.layer_norm_epsilon", 1e-5)
-                   : get_positive(*g, p + "attention.layer_norm_rms_epsilon", 1e-5);
+                   ? get_positive(*g, p + "attention.layer_norm_epsilon", 1e-5, false, 1.0)
+                   : get_positive(*g, p + "attention.layer_norm_rms_epsilon", 1e-5, false, 1.0);
   c.rope_theta = get_positive(*g, p + "rope.freq_base", 10000.0);
   const std::string scaling = g->get_string(p + "rope.scaling.type", "none");
   if (scaling == "linear") {
@@ -121,8 +131,9 @@ Model load_gguf_model(const std::string& path) {
   }
   if (spec->sliding) {
     const int64_t window = g->get_int(p + "attention.sliding_window", 0);
-    if (window < 0 || window >= (int64_t{1} << 24))
-      g->fail("invalid " + p + "attention.sliding_window");
+    if (window < 0 || window >= kMaxDim)
+      g->fail("invalid " + p + "attention.sliding_window (" + std::to_string(window) +
+              "): must be in 0.." + std::to_string(kMaxDim - 1));
     c.sliding_window = static_cast<int>(window);
     if (spec->swa_local_rope)
       c.rope_theta_swa = get_positive(*g, p + "rope.freq_base_swa", 10000.0);
@@ -135,6 +146,13 @@ Model load_gguf_model(const std::string& path) {
     c.query_scale = get_positive(*g, "sinkscope.query_scale", 0.0);
   if (spec->gguf_read) spec->gguf_read(*g, c);
   apply_arch(c);
+  if (c.rotated_dims() % 2 != 0)
+    g->fail(g->has(p + "attention.key_length")
+                ? p + "attention.key_length " + std::to_string(c.head_dim) +
+                      " is odd: the rotary embedding needs an even head dimension"
+                : "the head dimension " + std::to_string(c.head_dim) + " (" + p +
+                      "embedding_length / attention.head_count) is odd: the rotary embedding "
+                      "needs an even one");
 
   m.token_embd = tensor_from(*g, "token_embd.weight");
   c.vocab_size = static_cast<int>(m.token_embd.rows());
@@ -145,6 +163,7 @@ Model load_gguf_model(const std::string& path) {
     if (static_cast<int64_t>(tokens) != m.token_embd.rows())
       g->fail("tokenizer.ggml.tokens has " + std::to_string(tokens) +
               " entries, token_embd.weight " + std::to_string(m.token_embd.rows()) + " rows");
+    check_special_token_ids(*g, tokens);
   }
   m.output_norm = tensor_from(*g, "output_norm.weight");
   m.output = tensor_from(*g, "output.weight", false);
@@ -212,8 +231,10 @@ SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& to
   return SpmTokenizer(vocab_from_gguf(g));
 }
 
-std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
-                                               const std::string& tokenizer_path) {
+namespace {
+
+std::unique_ptr<Tokenizer> text_tokenizer(const std::string& model_path,
+                                          const std::string& tokenizer_path) {
   if (!tokenizer_path.empty()) {
     if (is_gguf_file(tokenizer_path)) return tokenizer_from_gguf(GgufFile(tokenizer_path));
     const std::string json = ".json";
@@ -233,6 +254,21 @@ std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
   GgufFile g(model_path);
   if (!g.has("tokenizer.ggml.tokens")) g.fail("no tokenizer in this file: pass --tokenizer FILE");
   return tokenizer_from_gguf(g);
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
+                                               const std::string& tokenizer_path, int model_vocab) {
+  std::unique_ptr<Tokenizer> tok = text_tokenizer(model_path, tokenizer_path);
+  if (model_vocab > 0 && tok->vocab_size() > static_cast<size_t>(model_vocab))
+    throw InputError(!tokenizer_path.empty()    ? tokenizer_path
+                     : is_model_dir(model_path) ? model_path + "/tokenizer.json"
+                                                : model_path,
+                     "the tokenizer has " + std::to_string(tok->vocab_size()) +
+                         " tokens, more than the " + std::to_string(model_vocab) +
+                         " rows of the model's token_embd.weight (vocab_size)");
+  return tok;
 }
 
 }  // namespace ss

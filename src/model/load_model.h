@@ -22,9 +22,12 @@ SpmTokenizer load_tokenizer(const std::string& model_path, const std::string& to
 
 // The same for commands that only encode and decode text, any tokenizer algorithm: GGUF by
 // tokenizer.ggml.model (llama: SentencePiece, gpt2: byte-level BPE), a Hugging Face
-// tokenizer.json (a model folder's own by default), or a llama2.c tokenizer .bin.
+// tokenizer.json (a model folder's own by default), or a llama2.c tokenizer .bin. With
+// model_vocab > 0, a tokenizer with more tokens than the model's embedding rows is an InputError
+// (ids it gives would have no row); fewer is allowed (Hugging Face pads embeddings).
 std::unique_ptr<Tokenizer> load_text_tokenizer(const std::string& model_path,
-                                               const std::string& tokenizer_path);
+                                               const std::string& tokenizer_path,
+                                               int model_vocab = 0);
 
 bool is_gguf_file(const std::string& path);
 

@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "base/error.h"
 #include "model/arch.h"
@@ -83,11 +84,19 @@ size_t Model::n_params() const {
 static void check_shape(const Model& m, const Tensor& t, int64_t cols, int64_t rows) {
   require(t.data != nullptr, m.path, "missing tensor " + t.name);
   bool ok = t.ne.size() <= 2 && t.cols() == cols && t.rows() == rows;
-  require(ok, m.path,
-          "tensor " + t.name + " has shape [" + std::to_string(t.cols()) + ", " +
-              std::to_string(t.rows()) + "], expected [" + std::to_string(cols) + ", " +
-              std::to_string(rows) + "]");
   auto info = dtype_info(static_cast<uint32_t>(t.type));
+  if (!ok) {
+    // What the expected shape would take in the tensor's type: a dimension claimed far beyond
+    // the file's tensors says so in bytes (issue 21, absurd sizes).
+    char need[64];
+    std::snprintf(
+        need, sizeof need, " (%.0f bytes of %s)",
+        info ? static_cast<double>(cols) * rows / info->block_elems * info->block_bytes : 0.0,
+        dtype_name(t.type).c_str());
+    throw InputError(m.path, "tensor " + t.name + " has shape [" + std::to_string(t.cols()) + ", " +
+                                 std::to_string(t.rows()) + "], expected [" + std::to_string(cols) +
+                                 ", " + std::to_string(rows) + "]" + need);
+  }
   require(info && cols % static_cast<int64_t>(info->block_elems) == 0, m.path,
           "tensor " + t.name + ": row length " + std::to_string(cols) +
               " is not a multiple of the block size of " + dtype_name(t.type));
@@ -137,42 +146,67 @@ void validate_model(const Model& m) {
   const int rotated = c.rotated_dims();
   require(rotated % 2 == 0 && rotated <= c.head_dim && c.rope_dims >= 0, m.path,
           "invalid rotary dimensions " + std::to_string(rotated) + " of a head of " +
-              std::to_string(c.head_dim) + ": must be even and at most the head");
+              std::to_string(c.head_dim) +
+              " (rope_dims, head_dim): must be even and at most the head");
   require(static_cast<int>(m.layers.size()) == c.n_layers, m.path, "layer count mismatch");
   check_shape(m, m.token_embd, c.dim, c.vocab_size);
   check_norm(m, m.output_norm, c.dim);
   check_shape(m, m.output, c.dim, c.vocab_size);
-  if (m.rope_freqs.data) check_norm(m, m.rope_freqs, rotated / 2);
-  if (m.rope_factors_short.data) check_norm(m, m.rope_factors_short, rotated / 2);
-  if (m.rope_factors_long.data) check_norm(m, m.rope_factors_long, rotated / 2);
+  // Rope divisors (Llama 3's rope_freqs, Phi-3's longrope factors): finite and positive, or the
+  // angles are NaN or infinite.
+  for (const Tensor* t : {&m.rope_freqs, &m.rope_factors_short, &m.rope_factors_long}) {
+    if (!t->data) continue;
+    check_norm(m, *t, rotated / 2);
+    for (int64_t i = 0; i < t->cols(); ++i)
+      require(std::isfinite(t->f32()[i]) && t->f32()[i] > 0, m.path,
+              "tensor " + t->name + " value " + std::to_string(i) + " is " +
+                  std::to_string(t->f32()[i]) + ": rope divisors must be finite and > 0");
+  }
   if (c.norm == NormKind::Layer || m.output_norm_b.data) check_norm(m, m.output_norm_b, c.dim);
   if (arch_of(c).learned_positions || m.position_embd.data)
     check_shape(m, m.position_embd, c.dim, c.max_seq_len);
+  // The readers check each key by name first; these name the config field for models made in
+  // code.
   require(std::isfinite(c.rope_attn_factor) && c.rope_attn_factor > 0 && c.rope_orig_ctx >= 0,
-          m.path, "invalid longrope attention factor or original context");
+          m.path,
+          "invalid longrope attention factor or original context (rope_attn_factor " +
+              std::to_string(c.rope_attn_factor) + ", rope_orig_ctx " +
+              std::to_string(c.rope_orig_ctx) + ")");
   require(std::isfinite(c.yarn_factor) && c.yarn_factor >= 0 && c.yarn_orig_ctx >= 0 &&
               std::isfinite(c.yarn_beta_fast) && std::isfinite(c.yarn_beta_slow) &&
               c.yarn_beta_fast > 0 && c.yarn_beta_slow > 0,
-          m.path, "invalid YaRN rope scaling");
+          m.path,
+          "invalid YaRN rope scaling (yarn_factor, yarn_orig_ctx, yarn_beta_fast or "
+          "yarn_beta_slow)");
   require(arch_of(c).moe == (c.n_experts > 0) && (c.n_experts_used > 0) == (c.n_experts > 0) &&
               c.n_experts_used <= c.n_experts && c.n_experts < (1 << 16),
           m.path,
           "invalid expert counts: " + std::to_string(c.n_experts_used) + " used of " +
-              std::to_string(c.n_experts));
-  require(c.sliding_window >= 0 && c.global_every >= 0, m.path, "invalid sliding window");
+              std::to_string(c.n_experts) + " (n_experts_used, n_experts)");
+  require(c.sliding_window >= 0 && c.global_every >= 0, m.path,
+          "invalid sliding window (sliding_window, global_every)");
   require(c.sliding_window == 0 || arch_of(c).sliding, m.path,
           c.arch + " has no sliding-window layers");
   // Every float finite (NaN fails each comparison; infinity the finite check).
-  for (float v : {c.norm_eps, c.rope_scale, c.embed_scale, c.query_scale, c.final_logit_softcap,
-                  c.attn_logit_softcap, c.rope_theta, c.rope_theta_swa})
+  const std::pair<const char*, float> floats[] = {{"norm_eps", c.norm_eps},
+                                                  {"rope_scale", c.rope_scale},
+                                                  {"embed_scale", c.embed_scale},
+                                                  {"query_scale", c.query_scale},
+                                                  {"final_logit_softcap", c.final_logit_softcap},
+                                                  {"attn_logit_softcap", c.attn_logit_softcap},
+                                                  {"rope_theta", c.rope_theta},
+                                                  {"rope_theta_swa", c.rope_theta_swa}};
+  for (const auto& [name, v] : floats)
     require(std::isfinite(v), m.path,
-            "a hyper-parameter is not finite (" + std::to_string(v) + ")");
-  require(c.norm_eps > 0, m.path,
-          "invalid norm epsilon " + std::to_string(c.norm_eps) + ": must be > 0");
+            std::string(name) + " is not finite (" + std::to_string(v) + ")");
+  require(c.norm_eps > 0 && c.norm_eps <= 1, m.path,
+          "invalid norm epsilon " + std::to_string(c.norm_eps) + ": must be in (0, 1]");
   require(c.rope_scale > 0 && c.embed_scale > 0 && c.query_scale >= 0 &&
               c.final_logit_softcap >= 0 && c.attn_logit_softcap >= 0 && c.rope_theta > 0 &&
               c.rope_theta_swa > 0,
-          m.path, "invalid rope, embedding, query or logit scale");
+          m.path,
+          "invalid rope, embedding, query or logit scale (rope_scale, embed_scale, query_scale, "
+          "final_logit_softcap, attn_logit_softcap, rope_theta or rope_theta_swa)");
   // MXFP4 scale bytes above 252 decode to NaN or overflow: one line naming the tensor, rather
   // than NaNs later (one byte read per 32 weights).
   for (const Tensor* t : m.all_tensors()) {
@@ -223,6 +257,17 @@ void validate_model(const Model& m) {
     check_shape(m, l.w_down, c.hidden_dim, c.dim);
     check_shape(m, l.w_up, c.dim, c.hidden_dim);
   }
+}
+
+double kv_cache_bytes(const ModelConfig& c, double tokens) {
+  return 2.0 * c.n_layers * tokens * c.n_kv_heads * c.head_dim * sizeof(float);
+}
+
+std::string context_beyond_cap(const std::string& key, int64_t claimed, const ModelConfig& c) {
+  char what[96];
+  std::snprintf(what, sizeof what, "%.0f bytes", kv_cache_bytes(c, static_cast<double>(claimed)));
+  return key + " " + std::to_string(claimed) + " exceeds the cap of " +
+         std::to_string(kMaxDim - 1) + " positions: a KV cache of that many would need " + what;
 }
 
 }  // namespace ss

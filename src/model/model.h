@@ -1,6 +1,7 @@
 #pragma once
 // A loaded model: configuration plus views of its weights. The bytes stay in the file mapping
 // (or in `owned` for formats that need conversion), so loading is cheap.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -90,5 +91,15 @@ const std::vector<GlobalSlot>& global_slots();
 
 // Checks every tensor's shape and dtype against the config; throws InputError(path, ...).
 void validate_model(const Model& m);
+
+// Every dimension a file claims (GGUF, config.json, llama2.c) is below this cap; the tensors the
+// dimensions imply must then be in the file, which bounds every allocation made from them.
+constexpr int64_t kMaxDim = int64_t{1} << 24;
+
+// Bytes of a KV cache of `tokens` positions (keys and values, f32) for this config, and the
+// message a context claim beyond kMaxDim gets: "KEY N exceeds the cap ...: a KV cache of that many
+// positions would need B bytes".
+double kv_cache_bytes(const ModelConfig& c, double tokens);
+std::string context_beyond_cap(const std::string& key, int64_t claimed, const ModelConfig& c);
 
 }  // namespace ss

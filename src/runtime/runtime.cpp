@@ -67,6 +67,25 @@ Runtime::Runtime(const Model& model, ThreadPool& pool, int max_ctx)
                   max_ctx_, cache_bytes / gib, c.n_layers, c.kv_dim(), memory / gib);
     throw InputError(model.path, what);
   }
+  // The activations of a forward pass over max_ctx tokens at once (hidden()'s buffers, the
+  // MoE's, a block of 64 rows of logits), with the cache: what a window of the whole context
+  // needs beyond the file's mapping.
+  const double per_token =
+      4.0 * c.dim + 2.0 * c.q_dim() + 2.0 * c.kv_dim() +
+      (c.n_experts > 0 ? c.n_experts + 3.0 * c.n_experts_used + c.n_experts_used * c.dim +
+                             2.0 * c.hidden_dim + c.dim
+                       : 2.0 * c.hidden_dim);
+  const double activation_bytes = (per_token * max_ctx_ + 64.0 * c.vocab_size) * sizeof(float);
+  if (memory > 0 && cache_bytes + activation_bytes > memory) {
+    char what[320];
+    std::snprintf(what, sizeof what,
+                  "a forward pass over %d tokens needs %.0f bytes (KV cache %.0f, activations "
+                  "%.0f: %.0f values of 4 bytes per token for dim %d and FFN %d, and 64 rows of "
+                  "%d logits), more than this machine's %.0f: use a shorter --ctx",
+                  max_ctx_, cache_bytes + activation_bytes, cache_bytes, activation_bytes,
+                  per_token, c.dim, c.hidden_dim, c.vocab_size, memory);
+    throw InputError(model.path, what);
+  }
   const size_t n = static_cast<size_t>(model.config.n_layers) * max_ctx_ * model.config.kv_dim();
   k_cache_.assign(static_cast<size_t>(model.config.n_layers) * model.config.kv_dim() * k_stride(),
                   0.0f);

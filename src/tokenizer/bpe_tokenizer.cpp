@@ -116,7 +116,9 @@ BpeTokenizer::Impl::Impl(BpeSpec s) : spec(std::move(s)) {
   for (size_t r = 0; r < spec.merges.size(); ++r) {
     const std::string& a = spec.merges[r].first;  // no structured bindings: lambdas capture them
     const std::string& b = spec.merges[r].second;
-    auto where = [&] { return "merge " + std::to_string(r) + " ('" + a + "', '" + b + "'): "; };
+    auto where = [&] {
+      return spec.merges_key + "[" + std::to_string(r) + "] ('" + a + "', '" + b + "'): ";
+    };
     auto ia = piece_to_id.find(a), ib = piece_to_id.find(b);
     require(ia != piece_to_id.end(), src, where() + "'" + a + "' is not in the vocabulary");
     require(ib != piece_to_id.end(), src, where() + "'" + b + "' is not in the vocabulary");
@@ -481,6 +483,13 @@ BpeTokenizer BpeTokenizer::from_gguf(const GgufFile& gguf) {
       spec.added.push_back({static_cast<int>(i), t != TokenType::UserDefined});
   }
 
+  // Scores are not used by byte-level BPE, but a list of another length is a broken file.
+  if (gguf.has("tokenizer.ggml.scores") &&
+      gguf.get_float_array("tokenizer.ggml.scores").size() != n)
+    gguf.fail("tokenizer.ggml.scores has " +
+              std::to_string(gguf.get_float_array("tokenizer.ggml.scores").size()) +
+              " entries, tokenizer.ggml.tokens has " + std::to_string(n));
+
   if (!gguf.has("tokenizer.ggml.merges")) gguf.fail("no tokenizer.ggml.merges");
   const std::vector<std::string> merges = gguf.get_string_array("tokenizer.ggml.merges");
   spec.merges.reserve(merges.size());
@@ -492,6 +501,7 @@ BpeTokenizer BpeTokenizer::from_gguf(const GgufFile& gguf) {
                 "' is not two tokens separated by a space");
     spec.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
   }
+  spec.merges_key = "tokenizer.ggml.merges";
 
   auto special = [&](const char* key) {
     const int64_t id = gguf.get_int(key, -1);
@@ -503,6 +513,7 @@ BpeTokenizer BpeTokenizer::from_gguf(const GgufFile& gguf) {
   spec.bos_id = special("tokenizer.ggml.bos_token_id");
   spec.eos_id = special("tokenizer.ggml.eos_token_id");
   spec.unk_id = special("tokenizer.ggml.unknown_token_id");
+  check_special_token_ids(gguf, n);
   spec.add_bos = gguf.get_bool("tokenizer.ggml.add_bos_token", type->add_bos);
   spec.byte_level = true;
   spec.ignore_merges = type->ignore_merges;

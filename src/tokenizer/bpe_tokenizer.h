@@ -51,7 +51,10 @@ struct BpeSpec {
   std::vector<std::string> pieces;  // id -> token text; byte-level pieces spell bytes ("Ġthe")
   std::vector<TokenType> types;     // Normal, Byte (<0xNN>), Control, UserDefined, Unknown, Unused
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order, as pieces
-  std::vector<AddedToken> added;                            // their text is pieces[id]
+  // Where merges come from, for errors: every merge's two tokens and its result must be tokens
+  // (as Hugging Face tokenizers require; llama.cpp would ignore such a merge).
+  std::string merges_key = "model.merges";
+  std::vector<AddedToken> added;  // their text is pieces[id]
 
   bool byte_level = true;      // GPT-2 byte alphabet; otherwise characters with byte fallback
   bool byte_fallback = false;  // characters without a token become <0xNN> tokens

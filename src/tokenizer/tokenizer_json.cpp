@@ -267,6 +267,15 @@ BpeSpec read_spec(const Reader& r, const json& j, const std::string& name,
     max_id = std::max(max_id, r.id(*it, where + ".id"));
   }
   if (max_id < 0) r.fail("model.vocab is empty");
+  // The table is as long as the largest id: ids far beyond the tokens the file names would
+  // allocate a table no file size bounds (issue 21). Gaps are allowed up to twice the count.
+  const size_t named_tokens = entries.size() + added.size();
+  if (static_cast<size_t>(max_id) >= 2 * named_tokens + 1024)
+    r.fail("token id " + std::to_string(max_id) + " is far beyond the " +
+           std::to_string(named_tokens) +
+           " tokens model.vocab and added_tokens name: a table of that many would need " +
+           std::to_string((static_cast<size_t>(max_id) + 1) * (sizeof(std::string) + 1)) +
+           " bytes");
 
   const size_t n = static_cast<size_t>(max_id) + 1;
   spec.pieces.assign(n, "");

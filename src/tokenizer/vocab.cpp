@@ -104,6 +104,19 @@ Vocab load_llama2c_vocab(const std::string& path) {
   return v;
 }
 
+void check_special_token_ids(const GgufFile& gguf, size_t n) {
+  const std::string prefix = "tokenizer.ggml.", suffix = "_token_id";
+  for (const auto& [key, value] : gguf.metadata()) {
+    if (key.size() < prefix.size() + suffix.size() || key.compare(0, prefix.size(), prefix) != 0 ||
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const int64_t id = gguf.get_int(key, -1);
+    if (id < -1 || id >= static_cast<int64_t>(n))
+      gguf.fail(key + " = " + std::to_string(id) + " is outside the vocabulary of " +
+                std::to_string(n) + " tokens");
+  }
+}
+
 Vocab vocab_from_gguf(const GgufFile& gguf) {
   Vocab v;
   v.model = gguf.get_string("tokenizer.ggml.model", "llama");
@@ -143,6 +156,7 @@ Vocab vocab_from_gguf(const GgufFile& gguf) {
   v.bos_id = special("tokenizer.ggml.bos_token_id", 1);
   v.eos_id = special("tokenizer.ggml.eos_token_id", 2);
   v.unk_id = special("tokenizer.ggml.unknown_token_id", 0);
+  check_special_token_ids(gguf, n);
   v.add_bos = gguf.get_bool("tokenizer.ggml.add_bos_token", true);
   v.add_space_prefix = gguf.get_bool("tokenizer.ggml.add_space_prefix", true);
   if (is_phi3(gguf.get_string("general.name", ""))) v.rstrip = phi3_rstrip(v);

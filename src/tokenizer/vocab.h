@@ -45,4 +45,9 @@ Vocab load_llama2c_vocab(const std::string& path);
 // tokenizer.ggml.* of a GGUF file.
 Vocab vocab_from_gguf(const GgufFile& gguf);
 
+// Every tokenizer.ggml.*_token_id key of the file (bos, eos, unknown, padding, seperator, eot,
+// eom, cls, mask, fim_*, ...) holds an id inside a vocabulary of n tokens, or -1 for none; else
+// InputError naming the file and the key. (llama.cpp warns and falls back to a default.)
+void check_special_token_ids(const GgufFile& gguf, size_t n);
+
 }  // namespace ss

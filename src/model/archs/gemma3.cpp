@@ -29,6 +29,9 @@ void hf_read(const HfConfig& cfg, const nlohmann::json& text, ModelConfig& c) {
   // Gemma3TextConfig's default window is 4096.
   gemma::read_sliding_layers(cfg, text, c, kGlobalEvery, 4096);
   c.rope_theta_swa = static_cast<float>(cfg.number("rope_local_base_freq", 10000.0));
+  if (!(c.rope_theta_swa > 0) || !std::isfinite(c.rope_theta_swa))
+    cfg.fail(cfg.name("rope_local_base_freq") + " must be a finite number > 0, got " +
+             std::to_string(c.rope_theta_swa));
   if (cfg.find("sliding_window_pattern") && c.sliding_window > 0 &&
       cfg.dim("sliding_window_pattern") != kGlobalEvery)
     cfg.fail(cfg.name("sliding_window_pattern") + " must be 6 (five sliding layers per global)");

@@ -1,6 +1,7 @@
 #include "model/archs/gemma_common.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace ss::gemma {
@@ -31,8 +32,12 @@ void read_sliding_layers(const HfConfig& cfg, const nlohmann::json& text, ModelC
 }
 
 void read_query_scale(const HfConfig& cfg, ModelConfig& c, double default_scalar) {
-  const double scalar = cfg.number("query_pre_attn_scalar", default_scalar);
-  if (!(scalar > 0)) cfg.fail(cfg.name("query_pre_attn_scalar") + " must be positive");
+  // (any double: the float it gives is 1 / sqrt of it)
+  const double scalar =
+      cfg.number("query_pre_attn_scalar", default_scalar, std::numeric_limits<double>::max());
+  if (!(scalar > 0) || !std::isfinite(scalar))
+    cfg.fail(cfg.name("query_pre_attn_scalar") + " must be a finite number > 0, got " +
+             std::to_string(scalar));
   c.query_scale = static_cast<float>(1.0 / std::sqrt(scalar));
 }
 

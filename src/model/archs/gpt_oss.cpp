@@ -25,6 +25,12 @@ namespace {
 void hf_read(const HfConfig& cfg, const nlohmann::json& text, ModelConfig& c) {
   c.n_experts = cfg.dim("num_local_experts", 128);
   c.n_experts_used = cfg.dim("num_experts_per_tok", cfg.dim("experts_per_token", 4));
+  if (c.n_experts >= (1 << 16))
+    cfg.fail(cfg.name("num_local_experts") + " " + std::to_string(c.n_experts) +
+             " exceeds the cap of 65535");
+  if (c.n_experts_used > c.n_experts)
+    cfg.fail(cfg.name("num_experts_per_tok") + " " + std::to_string(c.n_experts_used) +
+             " exceeds num_local_experts " + std::to_string(c.n_experts));
   if (cfg.number("swiglu_limit", 7.0) != 7.0)
     cfg.fail(cfg.name("swiglu_limit") + " must be 7.0 (the value sinkscope and llama.cpp run)");
   gemma::read_sliding_layers(cfg, text, c, 2, 128);
@@ -47,6 +53,10 @@ void hf_read_tensors(const HfConfig& cfg, const nlohmann::json& scaling, Model& 
   c.yarn_orig_ctx = r.dim("original_max_position_embeddings", c.max_seq_len);
   c.yarn_beta_fast = static_cast<float>(r.number("beta_fast", 32.0));
   c.yarn_beta_slow = static_cast<float>(r.number("beta_slow", 1.0));
+  for (const auto& [key, v] :
+       {std::pair{"beta_fast", c.yarn_beta_fast}, {"beta_slow", c.yarn_beta_slow}})
+    if (!(v > 0) || !std::isfinite(v))
+      r.fail(r.name(key) + " must be a finite number > 0, got " + std::to_string(v));
   c.yarn_truncate = r.flag("truncate", true);
   double attn = yarn_mscale(factor, 1.0);
   if (r.find("attention_factor"))
@@ -54,7 +64,11 @@ void hf_read_tensors(const HfConfig& cfg, const nlohmann::json& scaling, Model& 
   else if (r.find("mscale") && r.find("mscale_all_dim"))
     attn = yarn_mscale(factor, r.number("mscale", 1)) /
            yarn_mscale(factor, r.number("mscale_all_dim", 1));
-  if (!(attn > 0) || !std::isfinite(attn)) r.fail("the YaRN attention factor must be positive");
+  if (!(attn > 0) || !std::isfinite(attn))
+    r.fail((r.find("attention_factor") ? r.name("attention_factor")
+                                       : r.name("mscale") + " / mscale_all_dim") +
+           " gives a YaRN attention factor of " + std::to_string(attn) +
+           ": must be a finite number > 0");
   c.rope_attn_factor = static_cast<float>(attn);
 }
 

@@ -53,6 +53,9 @@ void hf_read(const HfConfig& cfg, const nlohmann::json&, ModelConfig& c) {
   // Newer transformers call the base rope_theta.
   if (!cfg.find("rotary_emb_base"))
     c.rope_theta = static_cast<float>(cfg.number("rope_theta", c.rope_theta));
+  if (!(c.rope_theta > 0) || !std::isfinite(c.rope_theta))
+    cfg.fail(cfg.name("rope_theta") + " must be a finite number > 0, got " +
+             std::to_string(c.rope_theta));
   const double pct = cfg.number("rotary_pct", 0.25);
   if (!(pct > 0 && pct <= 1)) cfg.fail(cfg.name("rotary_pct") + " must be in (0, 1]");
   const int rotated = static_cast<int>(c.head_dim * pct);  // int(), as transformers
