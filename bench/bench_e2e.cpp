@@ -7,6 +7,8 @@
 //   e2e/prefill/stats  the same with SinkStatsObserver and MassiveObserver attached, statistics
 //                      of the window finished                     (analyze --no-nll)
 //   e2e/prefill/mask   the same with 4 heads zeroed
+//   e2e/prefill/nocheck  plain without the runtime's finite check (Runtime::set_finite_check),
+//                      whose cost is plain / nocheck (issue 21: at most 1% of prefill)
 //   e2e/prefill/nll    forward_nll: logits and loss at every position (perplexity)
 //   e2e/prefill/nll+stats  the same with all statistics           (analyze)
 //   e2e/decode/*       16 prompt tokens, then N single-token steps, greedy; only the steps timed
@@ -80,7 +82,7 @@ ss::HeadMask ablation(const ss::ModelConfig& c) {
   return mask;
 }
 
-enum class Variant { Plain, Stats, Mask, Nll, NllStats };
+enum class Variant { Plain, Stats, Mask, Nll, NllStats, NoCheck };
 
 // Wall-clock and main-thread CPU time of a timed region. The main thread runs a share of every
 // parallel_for and all the serial code, and the pool blocks (never spins) while idle, so its CPU
@@ -115,6 +117,7 @@ void BM_Prefill(benchmark::State& state, Variant v) {
   rt.forward(tokens, 0, ss::Logits::None);
   if (with_stats) rt.add_observer(&stats), rt.add_observer(&massive);
   if (v == Variant::Mask) rt.set_head_mask(&mask);
+  if (v == Variant::NoCheck) rt.set_finite_check(false);
   if (with_stats) {  // untimed: the observers' one-time set-up (W_O Gram matrices), as analyze
     stats.begin_window(8);  // pays it once per run, not per window
     rt.forward({tokens.data(), 8}, 0, ss::Logits::None);
@@ -175,11 +178,9 @@ std::vector<int> env_ints(const char* name, const char* fallback) {
 
 int register_e2e() {
   if (!model_path()) return 0;
-  const std::pair<const char*, Variant> variants[] = {{"plain", Variant::Plain},
-                                                      {"stats", Variant::Stats},
-                                                      {"mask", Variant::Mask},
-                                                      {"nll", Variant::Nll},
-                                                      {"nll+stats", Variant::NllStats}};
+  const std::pair<const char*, Variant> variants[] = {
+      {"plain", Variant::Plain}, {"stats", Variant::Stats},        {"mask", Variant::Mask},
+      {"nll", Variant::Nll},     {"nll+stats", Variant::NllStats}, {"nocheck", Variant::NoCheck}};
   for (int ctx : env_ints("SINKSCOPE_BENCH_CTX", "512,2048"))
     for (auto [name, v] : variants)
       benchmark::RegisterBenchmark((std::string("e2e/prefill/") + name).c_str(), BM_Prefill, v)
@@ -190,7 +191,7 @@ int register_e2e() {
           ->Unit(benchmark::kSecond);
   for (int n : env_ints("SINKSCOPE_BENCH_DECODE", "64"))
     for (auto [name, v] : variants)
-      if (v != Variant::Nll && v != Variant::NllStats)
+      if (v != Variant::Nll && v != Variant::NllStats && v != Variant::NoCheck)
         benchmark::RegisterBenchmark((std::string("e2e/decode/") + name).c_str(), BM_Decode, v)
             ->ArgName("tokens")
             ->Arg(n)

@@ -495,6 +495,7 @@ size_t first_non_finite(const float* x, size_t n) {
 // hyper-parameters): a one-line error naming where it first appeared, never a NaN result.
 void Runtime::check_finite(const float* x, size_t n_tokens, size_t width, int pos0,
                            int layer) const {
+  if (!finite_check_) return;
   const size_t i = first_non_finite(x, n_tokens * width);
   if (i == n_tokens * width) return;
   const std::string where = layer >= 0 ? "the residual stream after layer " + std::to_string(layer)

@@ -54,6 +54,10 @@ class Runtime {
   // From now on keep each key as it was before rotation too, so that evict() can rotate the kept
   // keys again at their new slots (SPEC §Streaming: keys cached before rotary encoding).
   void keep_unrotated_keys();
+  // For benchmarks only (bench/bench_e2e.cpp's e2e/prefill/nocheck, which measures its cost):
+  // false skips the check for NaN and infinity after each layer and on the logits. Nothing else
+  // may turn it off: a non-finite result must never be printed.
+  void set_finite_check(bool on) { finite_check_ = on; }
   // Drops slots [first, first + count) of every layer's cache, moving slots [first + count, end)
   // down by count; with unrotated keys kept, the moved keys are rotated at their new slots.
   void evict(int first, int count, int end);
@@ -105,6 +109,7 @@ class Runtime {
   size_t k_stride() const { return static_cast<size_t>(max_ctx_) + kKeyPad; }
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
+  bool finite_check_ = true;  // see set_finite_check
 };
 
 }  // namespace ss
