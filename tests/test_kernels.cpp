@@ -102,6 +102,33 @@ TEST(Kernels, MatmulOfEveryVariantIsTheReferenceBitForBit) {
   }
 }
 
+// Decode (fewer than 8 tokens: ops/decode-inl.h's fused loaders, or chunks expanded in L1) for
+// every readable type, 1 to 7 tokens: rows that end in a partial register tile, several chunks of
+// columns (1024 elements, or a K-quant super-block) and, for the float types, a tail past the
+// last 16-element group.
+TEST(Kernels, DecodeOfEveryTypeAndVariantIsTheReferenceBitForBit) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                  DType::Q5_1, DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
+                  DType::Q5_K, DType::Q6_K, DType::Q8_K, DType::MXFP4}) {
+    const size_t block = dtype_info(static_cast<uint32_t>(t))->block_elems;
+    const size_t rows = 27, cols = block == 1 ? 2061 : block * (2560 / block + 1);
+    Weights w(t, rows, cols, static_cast<unsigned>(t) + 11);
+    for (size_t tokens = 1; tokens < 8; ++tokens) {
+      const std::vector<float> x = uniform(tokens * cols, static_cast<unsigned>(tokens));
+      std::vector<float> ref(tokens * rows);
+      matmul_reference(w.tensor, x.data(), tokens, ref.data());
+      for (Isa isa : supported_isas()) {
+        ThreadPool pool(2);
+        std::vector<float> y(ref.size(), NAN);
+        kernels_for(isa).matmul(w.tensor, x.data(), tokens, y.data(), pool);
+        for (size_t i = 0; i < ref.size(); ++i)
+          ASSERT_EQ(y[i], ref[i]) << isa_name(isa) << " " << dtype_name(t) << " tokens " << tokens
+                                  << ": token " << i / rows << " row " << i % rows;
+      }
+    }
+  }
+}
+
 TEST(Kernels, Bf16MatmulOfEveryVariantIsItsStatementBitForBit) {
   // Column blocks of 2048 with a tail, chunk and span boundaries.
   for (const GemmShape& g :

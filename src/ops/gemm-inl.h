@@ -206,48 +206,17 @@ void gemm_batched(const Tensor& w, const float* x, size_t n_tokens, float* y, Th
   }
 }
 
-// Few tokens (decode): the strided tiles read rows in place, no packing.
-inline void matmul_unpacked(const Tensor& w, const float* x, size_t n_tokens, float* y, size_t b0,
-                            size_t b1) {
-  constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
-  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
-  const size_t groups = cols / kDotLanes, cols16 = groups * kDotLanes;
-  thread_local std::vector<float> buf;
-  alignas(64) float acc[kTileRows * kTileCols * kDotLanes];
-  using TileFn = void (*)(const float*, size_t, const float*, size_t, size_t, size_t, float*);
-  static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
-    return std::array<TileFn, sizeof...(I)>{
-        &dot_tile<static_cast<int>(I / kTileCols) + 1, static_cast<int>(I % kTileCols) + 1>...};
-  }
-  (std::make_index_sequence<kTileRows * kTileCols>());
-  for (size_t b = b0; b < b1; ++b) {
-    const size_t r0 = b * kRowBlock, r1 = std::min(rows, r0 + kRowBlock);
-    const float* block = F32Gemm::rows(w, r0, r1, buf);
-    for (size_t t = 0; t < n_tokens; t += kTileCols) {
-      const size_t nt = std::min<size_t>(kTileCols, n_tokens - t);
-      for (size_t r = r0; r < r1; r += kTileRows) {
-        const size_t nr = std::min<size_t>(kTileRows, r1 - r);
-        kTiles[(nr - 1) * kTileCols + (nt - 1)](block + (r - r0) * cols, cols, x + t * cols, cols,
-                                                0, groups, acc);
-        for (size_t i = 0; i < nr; ++i)
-          for (size_t j = 0; j < nt; ++j)
-            y[(t + j) * rows + r + i] =
-                F32Gemm::finish(sum_lanes(acc + (i * nt + j) * kDotLanes),
-                                block + (r - r0 + i) * cols, x + (t + j) * cols, cols16, cols);
-      }
-    }
-  }
-}
-
-// Below this many tokens packing would cost more than it saves.
+// Below this many tokens packing would cost more than it saves (ops/decode-inl.h).
 inline constexpr size_t kPackMinTokens = 8;
+static_assert(kPackMinTokens - 1 <= kDecodeMaxTokens);
 
 inline void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
   if (n_tokens >= kPackMinTokens) return gemm_batched<F32Gemm>(w, x, n_tokens, y, pool);
   constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
   const size_t n_blocks = (static_cast<size_t>(w.rows()) + kRowBlock - 1) / kRowBlock;
-  pool.parallel_for(n_blocks,
-                    [&](size_t b0, size_t b1, int) { matmul_unpacked(w, x, n_tokens, y, b0, b1); });
+  pool.parallel_for(n_blocks, [&](size_t b0, size_t b1, int) {
+    matmul_few(w, x, n_tokens, y, b0 * kRowBlock, std::min<size_t>(w.rows(), b1 * kRowBlock));
+  });
 }
 
 #if SS_ISA_BF16

@@ -11,6 +11,7 @@ namespace ss::simd::avx512bf16 {
 #include "ops/simd/lanes-inl.h"
 #include "ops/vec-inl.h"
 #include "ops/dequant-inl.h"
+#include "ops/decode-inl.h"
 #include "ops/gemm-inl.h"
 // clang-format on
 }  // namespace ss::simd::avx512bf16

@@ -74,9 +74,28 @@ inline void sum_lanes_x8(const float* lanes, double* out) {
 #endif
 }
 
+#if SS_ISA_LEVEL >= 2
+// A row's lanes: loaded from f32 memory, or already made in a register (ops/decode-inl.h).
+inline __m512 lanes_of(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+inline __m512 lanes_of(__m512 v) {
+  return v;
+}
+#elif SS_ISA_LEVEL == 1
+inline __m256 lanes_of(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline __m256 lanes_of(__m256 v) {
+  return v;
+}
+#endif
+
 // Lanes 0..15 of M × N dot products, for one pass over 16-element groups. Rows of w come from
 // `row(r, g, h)` and tokens' vectors from `tok(t, g, h)` (pointers to the lanes h.. of group g: h
-// is 0, or 8 for AVX2's second half), so one body serves strided rows and packed tiles. acc holds
+// is 0, or 8 for AVX2's second half), so one body serves strided rows and packed tiles. In the
+// SIMD variants `row` may instead return the lanes themselves, made in registers from a
+// quantized row (ops/decode-inl.h). acc holds
 // pair (r, t)'s lanes at (r * N + t) * 16; it is loaded first when accumulate is set, else the
 // lanes start at zero, and stored at the end, so a long dot product can be split into cache-sized
 // blocks without changing a bit. In registers, each loaded weight vector serves N tokens and each
@@ -93,7 +112,7 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
     // The empty asm statements pin loaded vectors in registers: GCC otherwise folds a load into
     // each FMA that uses it, and M × N loads per step make the kernel load-bound.
     for (int r = 0; r < M; ++r) {
-      wv[r] = _mm512_loadu_ps(row(r, g, 0));
+      wv[r] = lanes_of(row(r, g, 0));
       __asm__("" : "+v"(wv[r]));
     }
     for (int t = 0; t < N; ++t) {
@@ -117,7 +136,7 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
     for (size_t g = g0; g < g1; ++g) {
       __m256 wv[M];
       for (int r = 0; r < M; ++r) {
-        wv[r] = _mm256_loadu_ps(row(r, g, h));
+        wv[r] = lanes_of(row(r, g, h));
         __asm__("" : "+x"(wv[r]));  // as above
       }
       for (int t = 0; t < N; ++t) {

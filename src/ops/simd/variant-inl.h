@@ -6,6 +6,7 @@
 #include "ops/simd/lanes-inl.h"
 #include "ops/vec-inl.h"
 #include "ops/dequant-inl.h"
+#include "ops/decode-inl.h"
 #include "ops/gemm-inl.h"
 #include "ops/attention-inl.h"
 #include "ops/gemm_acc-inl.h"
