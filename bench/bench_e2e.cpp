@@ -11,6 +11,8 @@
 //                      whose cost is plain / nocheck (issue 21: at most 1% of prefill)
 //   e2e/prefill/nll    forward_nll: logits and loss at every position (perplexity)
 //   e2e/prefill/nll+stats  the same with all statistics           (analyze)
+//   e2e/prefill/compare  one window through the model twice (two runtimes), KL and top-1 at every
+//                      position (compare A against B; issue 16: at most 1.1x two nll passes)
 //   e2e/decode/*       16 prompt tokens, then N single-token steps, greedy; only the steps timed
 //
 // SINKSCOPE_BENCH_CTX (default "512,2048") and SINKSCOPE_BENCH_DECODE (default 64) set the sizes;
@@ -32,6 +34,7 @@
 #include "analysis/head_stats.h"
 #include "analysis/massive.h"
 #include "base/thread_pool.h"
+#include "eval/compare.h"
 #include "model/load_model.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
@@ -139,6 +142,27 @@ void BM_Prefill(benchmark::State& state, Variant v) {
       static_cast<double>(ctx) * static_cast<double>(state.iterations()) / cpu;
 }
 
+// compare's work for one window: the same model as A and B (the cost does not depend on the
+// weights), a runtime each.
+void BM_Compare(benchmark::State& state) {
+  const ss::Model& m = model();
+  const int ctx = static_cast<int>(state.range(0));
+  ss::Runtime a(m, e2e_pool(), ctx), b(m, e2e_pool(), ctx);
+  const std::vector<int> tokens = token_ids(m.config, ctx);
+  const ss::WindowPlan plan{ctx, 0, 0, ss::Scoring::All};
+  ss::compare_models(a, b, tokens, plan, 1, e2e_pool());  // untimed: buffers, as in BM_Prefill
+  double cpu = 0;
+  for (auto _ : state) {
+    const Timer t;
+    benchmark::DoNotOptimize(ss::compare_models(a, b, tokens, plan, 1, e2e_pool()));
+    state.SetIterationTime(t.wall());
+    cpu += t.cpu();
+  }
+  state.counters["tok/s"] = benchmark::Counter(ctx, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tok/s_cpu"] =
+      static_cast<double>(ctx) * static_cast<double>(state.iterations()) / cpu;
+}
+
 void BM_Decode(benchmark::State& state, Variant v) {
   const ss::Model& m = model();
   const int prompt = 16, n = static_cast<int>(state.range(0));
@@ -181,7 +205,7 @@ int register_e2e() {
   const std::pair<const char*, Variant> variants[] = {
       {"plain", Variant::Plain}, {"stats", Variant::Stats},        {"mask", Variant::Mask},
       {"nll", Variant::Nll},     {"nll+stats", Variant::NllStats}, {"nocheck", Variant::NoCheck}};
-  for (int ctx : env_ints("SINKSCOPE_BENCH_CTX", "512,2048"))
+  for (int ctx : env_ints("SINKSCOPE_BENCH_CTX", "512,2048")) {
     for (auto [name, v] : variants)
       benchmark::RegisterBenchmark((std::string("e2e/prefill/") + name).c_str(), BM_Prefill, v)
           ->ArgName("ctx")
@@ -189,6 +213,13 @@ int register_e2e() {
           ->Iterations(1)
           ->UseManualTime()
           ->Unit(benchmark::kSecond);
+    benchmark::RegisterBenchmark("e2e/prefill/compare", BM_Compare)
+        ->ArgName("ctx")
+        ->Arg(ctx)
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kSecond);
+  }
   for (int n : env_ints("SINKSCOPE_BENCH_DECODE", "64"))
     for (auto [name, v] : variants)
       if (v != Variant::Nll && v != Variant::NllStats && v != Variant::NoCheck)

@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "eval/perplexity.h"
+#include "eval/perplexity_conventions.h"
 #include "experiments/calibrate.h"
 #include "experiments/dormant_perplexity.h"
 #include "model/load_model.h"
@@ -24,6 +25,7 @@ struct PerplexityArgs : CommonArgs {
   int ctx = 0;
   int chunks = 0;
   int stride = 0;
+  std::string scoring = "all";
   bool json = false;
   std::string dormant_threshold;
   double dormant_fraction = -1;
@@ -42,8 +44,10 @@ void add_perplexity(CLI::App& root) {
       "Perplexity of a text file. The whole file is tokenized (BOS first) and cut into "
       "windows of --ctx tokens (consecutive, or every --stride tokens); each window after the "
       "first starts with BOS in place of its first token; the first window scores positions "
-      "1..ctx-1, later ones the tokens no earlier window scored. Optionally zeroes dormant heads "
-      "(Sandoval-Segura et al.) chosen per window or from calibration text.");
+      "1..ctx-1, later ones the tokens no earlier window scored (or, with --scoring "
+      "second-half, llama.cpp's windows). Reports token perplexity and, when every token is "
+      "scored, bits per byte, byte and word perplexity (lm-evaluation-harness). Optionally zeroes "
+      "dormant heads (Sandoval-Segura et al.) chosen per window or from calibration text.");
   add_common(cmd, *a, true, true);
   add_bf16_activations(cmd, *a);
   cmd->add_option("-f,--file", a->file, "Text file (UTF-8)")->required();
@@ -58,6 +62,10 @@ void add_perplexity(CLI::App& root) {
                   "(0: --ctx, consecutive windows)")
       ->capture_default_str()
       ->check(at_least(0));
+  cmd->add_option("--scoring", a->scoring,
+                  "all: every token after the first; second-half: llama.cpp's llama-perplexity "
+                  "(consecutive windows, each scored on tokens ctx/2+1..ctx-1; BOS first in each)")
+      ->capture_default_str();
   add_ablate(cmd, *a);
   cmd->add_flag("--json", a->json, "Print one JSON object instead of text");
   cmd->add_option(
@@ -84,6 +92,7 @@ void add_perplexity(CLI::App& root) {
       std::fprintf(stderr,
                    "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
                    a->file.c_str(), file.invalid_utf8);
+    const Scoring scoring = parse_scoring(a->scoring, "--scoring");
     const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;
     require(ctx >= 2, "--ctx", "must be at least 2");
     if (ctx > model.config.max_seq_len)
@@ -91,10 +100,11 @@ void add_perplexity(CLI::App& root) {
                    "sinkscope: warning: --ctx %d exceeds the model's trained context of %d\n", ctx,
                    model.config.max_seq_len);
     require(a->chunks >= 0, "--chunks", "must not be negative");
-    require(a->stride >= 0 && a->stride <= ctx, "--stride", "must be between 0 and --ctx");
     HeadMask mask = ablation_mask(*a, model.config);
     std::vector<int> ids = tok.encode(file.text, tok.add_bos());
     require(ids.size() >= 2, a->file, "too short to score any token");
+    const WindowPlan plan{ctx, a->stride, a->chunks, scoring};
+    plan_windows(ids.size(), plan);  // bad --stride or too short for --scoring: before any work
     ThreadPool pool(a->threads);
 
     // Dormant heads: a rule, then either one head set from calibration or one per window.
@@ -118,12 +128,15 @@ void add_perplexity(CLI::App& root) {
 
     Progress bar("perplexity", !a->quiet);
     const DormantPerplexity d = dormant_perplexity(
-        model, pool, ids, ctx, tok.add_bos() ? tok.bos_id() : -1, a->chunks, a->stride, mask,
-        dormant_opt,
+        model, pool, ids, plan, tok.add_bos() ? tok.bos_id() : -1, mask, dormant_opt,
         [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); });
     bar.finish();
     const PerplexityResult& r = d.perplexity;
     const double dormant_mean = d.heads_flagged_mean;
+    // Per byte and per word only when the whole text after its first token was scored.
+    const int64_t unscored = static_cast<int64_t>(ids.size()) - 1 - r.tokens_scored;
+    std::optional<TextPerplexities> per_text;
+    if (unscored == 0) per_text = text_perplexities(r.nll_sum, file.text);
     if (a->json) {
       nlohmann::json out{{"nll_mean", r.nll_mean},
                          {"ppl", r.ppl},
@@ -131,7 +144,20 @@ void add_perplexity(CLI::App& root) {
                          {"windows", r.windows},
                          {"ctx", ctx},
                          {"stride", a->stride > 0 ? a->stride : ctx},
+                         {"scoring", scoring_name(scoring)},
+                         {"nll_sum", r.nll_sum},
+                         {"unscored_tokens", unscored},
                          {"heads_ablated", mask.n_masked()}};
+      for (const char* key :
+           {"bytes", "words", "bits_per_byte", "byte_perplexity", "word_perplexity"})
+        out[key] = nullptr;  // null: not every token was scored
+      if (per_text) {
+        out["bytes"] = per_text->bytes;
+        out["words"] = per_text->words;
+        out["bits_per_byte"] = per_text->bits_per_byte;
+        out["byte_perplexity"] = per_text->byte_perplexity;
+        out["word_perplexity"] = per_text->word_perplexity;
+      }
       if (dormant)
         out["dormant"] = {
             {"score", rule.score},
@@ -147,6 +173,19 @@ void add_perplexity(CLI::App& root) {
       std::printf("tokens_scored  %lld\n", static_cast<long long>(r.tokens_scored));
       std::printf("nll_mean       %.8f\n", r.nll_mean);
       std::printf("ppl            %.6f\n", r.ppl);
+      if (scoring == Scoring::SecondHalf)
+        std::printf("scoring        second-half (llama.cpp's llama-perplexity windows)\n");
+      if (!per_text && scoring == Scoring::All && a->chunks == 0)
+        std::printf(
+            "bits_per_byte  n/a: %lld tokens at window starts unscored (--stride < --ctx "
+            "scores every token)\n",
+            static_cast<long long>(unscored));
+      if (per_text) {
+        std::printf("bits_per_byte  %.8f  (%zu bytes)\n", per_text->bits_per_byte, per_text->bytes);
+        std::printf("byte_ppl       %.6f\n", per_text->byte_perplexity);
+        std::printf("word_ppl       %.6f  (%zu words)\n", per_text->word_perplexity,
+                    per_text->words);
+      }
       if (dormant)
         std::printf("dormant        %s, %.2f heads zeroed per window on average\n",
                     a->dormant_mode.c_str(), dormant_mean);

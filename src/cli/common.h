@@ -60,6 +60,7 @@ void add_info(CLI::App& root);
 void add_generate(CLI::App& root);
 void add_forward(CLI::App& root);
 void add_perplexity(CLI::App& root);
+void add_compare(CLI::App& root);
 void add_stream(CLI::App& root);
 void add_convert(CLI::App& root);
 void add_eval(CLI::App& root);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   ss::cli::add_generate(app);
   ss::cli::add_forward(app);
   ss::cli::add_perplexity(app);
+  ss::cli::add_compare(app);
   ss::cli::add_stream(app);
   ss::cli::add_convert(app);
   ss::cli::add_eval(app);

@@ -6,10 +6,10 @@
 namespace ss {
 
 DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::span<const int> ids,
-                                     int ctx, int bos_id, int max_windows, int stride,
-                                     HeadMask& mask, const std::optional<DormantOptions>& dormant,
+                                     const WindowPlan& plan, int bos_id, HeadMask& mask,
+                                     const std::optional<DormantOptions>& dormant,
                                      const std::function<void(int, int)>& progress) {
-  Runtime rt(model, pool, ctx);
+  Runtime rt(model, pool, plan.ctx);
   rt.set_head_mask(&mask);
   HeadMask window_mask = mask;
   double flagged_sum = 0;
@@ -37,7 +37,7 @@ DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::
     };
   }
   DormantPerplexity out;
-  out.perplexity = perplexity(rt, ids, ctx, bos_id, max_windows, progress, stride, prepare);
+  out.perplexity = perplexity(rt, ids, plan, bos_id, progress, prepare);
   const int windows = out.perplexity.windows;
   out.heads_flagged_mean = prepare && windows ? flagged_sum / windows : flagged_sum;
   return out;

@@ -29,8 +29,8 @@ struct DormantPerplexity {
 // Perplexity of ids (see eval/perplexity.h) with `mask` applied and, when `dormant` is given, the
 // flagged heads zeroed on top. Static flagging adds its heads to `mask` itself.
 DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::span<const int> ids,
-                                     int ctx, int bos_id, int max_windows, int stride,
-                                     HeadMask& mask, const std::optional<DormantOptions>& dormant,
+                                     const WindowPlan& plan, int bos_id, HeadMask& mask,
+                                     const std::optional<DormantOptions>& dormant,
                                      const std::function<void(int, int)>& progress = nullptr);
 
 }  // namespace ss

@@ -533,38 +533,45 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   return act_.xb.data();
 }
 
-std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits logits) {
+std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits which) {
   if (tokens.empty()) return {};
-  const float* h = hidden(tokens, pos0);
-  if (logits == Logits::None) return {};
-  const size_t n = tokens.size(), D = model_.config.dim;
-  const size_t first = logits == Logits::Last ? n - 1 : 0;
+  forward_hidden(tokens, pos0);
+  if (which == Logits::None) return {};
+  const size_t n = tokens.size(), first = which == Logits::Last ? n - 1 : 0;
   std::vector<float> out((n - first) * model_.config.vocab_size);
-  project(model_.output, h + first * D, n - first, out.data());
-  if (model_.config.final_logit_softcap > 0)
-    softcap(out.data(), out.size(), model_.config.final_logit_softcap);
-  check_finite(out.data(), n - first, model_.config.vocab_size, pos0 + static_cast<int>(first), -1);
+  logits(first, n - first, out.data());
   return out;
 }
 
+void Runtime::forward_hidden(std::span<const int> tokens, int pos0) {
+  last_hidden_ = hidden(tokens, pos0);
+  last_n_ = tokens.size();
+  last_pos0_ = pos0;
+}
+
+void Runtime::logits(size_t row0, size_t rows, float* out) {
+  if (!last_hidden_ || row0 + rows > last_n_)
+    throw std::logic_error("Runtime::logits: rows outside the last forward_hidden");
+  const size_t V = model_.config.vocab_size;
+  project(model_.output, last_hidden_ + row0 * model_.config.dim, rows, out);
+  if (model_.config.final_logit_softcap > 0)
+    softcap(out, rows * V, model_.config.final_logit_softcap);
+  check_finite(out, rows, V, last_pos0_ + static_cast<int>(row0), -1);
+}
+
 std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) {
-  if (tokens.size() < 2) {
-    forward(tokens, pos0, Logits::None);
-    return {};
-  }
-  const float* h = hidden(tokens, pos0);
-  const size_t n = tokens.size() - 1, D = model_.config.dim, V = model_.config.vocab_size;
+  if (tokens.empty()) return {};
+  forward_hidden(tokens, pos0);
+  if (tokens.size() < 2) return {};
+  const size_t n = tokens.size() - 1, V = model_.config.vocab_size;
   constexpr size_t kBlock = 64;
-  std::vector<float> logits(kBlock * V);
+  std::vector<float> block(kBlock * V);
   std::vector<double> nll(n);
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t rows = std::min(kBlock, n - b);
-    project(model_.output, h + b * D, rows, logits.data());
-    if (model_.config.final_logit_softcap > 0)
-      softcap(logits.data(), rows * V, model_.config.final_logit_softcap);
-    check_finite(logits.data(), rows, V, pos0 + static_cast<int>(b), -1);
+    logits(b, rows, block.data());
     for (size_t r = 0; r < rows; ++r)
-      nll[b + r] = token_nll({logits.data() + r * V, V}, tokens[b + r + 1]);
+      nll[b + r] = token_nll({block.data() + r * V, V}, tokens[b + r + 1]);
   }
   return nll;
 }

@@ -27,12 +27,18 @@ class Runtime {
 
   // Runs tokens at positions pos0 .. pos0+n-1 (the cache must hold positions < pos0) and returns
   // logits: none, [vocab] for the last token, or [n][vocab].
-  std::vector<float> forward(std::span<const int> tokens, int pos0, Logits logits = Logits::All);
+  std::vector<float> forward(std::span<const int> tokens, int pos0, Logits which = Logits::All);
 
   // Runs tokens like forward() and returns, for i = 0..n-2, the negative log-likelihood of
   // tokens[i+1] after tokens[0..i]. Logits are made a block of rows at a time, so memory stays
   // small even for large vocabularies.
   std::vector<double> forward_nll(std::span<const int> tokens, int pos0);
+
+  // forward() in two halves, for callers that want the logits a block of rows at a time: run the
+  // tokens, then write the logits of rows [row0, row0 + rows) of that run to out [rows][vocab].
+  // logits() reads this runtime's buffers: valid until the next forward call.
+  void forward_hidden(std::span<const int> tokens, int pos0);
+  void logits(size_t row0, size_t rows, float* out);
 
   void add_observer(Observer* o) {
     o->use_pool(&pool_);
@@ -110,6 +116,10 @@ class Runtime {
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
   bool finite_check_ = true;  // see set_finite_check
+  // The last forward_hidden: its normed hidden states, row count and first position.
+  const float* last_hidden_ = nullptr;
+  size_t last_n_ = 0;
+  int last_pos0_ = 0;
 };
 
 }  // namespace ss
