@@ -70,5 +70,6 @@ void add_train(CLI::App& root);
 void add_trajectory(CLI::App& root);
 void add_tokenizer(CLI::App& root);
 void add_synth(CLI::App& root);
+void add_quant_study(CLI::App& root);
 
 }  // namespace ss::cli

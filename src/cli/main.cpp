@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   ss::cli::add_trajectory(app);
   ss::cli::add_tokenizer(app);
   ss::cli::add_synth(app);
+  ss::cli::add_quant_study(app);
   try {
     ss::active_isa();  // a bad SINKSCOPE_ISA is a one-line error before any work
     app.parse(argc, argv);

@@ -219,6 +219,13 @@ void Runtime::project(const Tensor& w, const float* x, size_t n, float* y) {
     matmul(w, x, n, y, pool_);
 }
 
+const float* Runtime::linear_input(int layer, LinearSite site, int pos0, int n, size_t width,
+                                   const float* x) {
+  if (!linear_input_) return x;
+  fit(linear_scratch_, static_cast<size_t>(n) * width);
+  return linear_input_->transform(layer, site, pos0, n, width, x, linear_scratch_.data());
+}
+
 void Runtime::per_token(size_t n, const std::function<void(size_t, size_t)>& fn) {
   // Below ~32k elements waking the workers costs more than it saves.
   const ModelConfig& c = model_.config;
@@ -285,7 +292,8 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
 
   if (c.parallel_residual) std::copy_n(x, N * D, a.x_in.data());
-  const float* in = pre_norm(w.attn_norm, w.attn_norm_b, x, n, a);
+  const float* in = linear_input(l, LinearSite::AttnIn, pos0, n, D,
+                                 pre_norm(w.attn_norm, w.attn_norm_b, x, n, a));
   project(w.wq, in, N, q);
   project(w.wk, in, N, k);
   project(w.wv, in, N, v);
@@ -333,7 +341,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   for (Observer* ob : observers_) ob->on_z(l, pos0, n, a.z.data());
 
   float* o = a.o.data();
-  project(w.wo, a.z.data(), N, o);
+  project(w.wo, linear_input(l, LinearSite::AttnOut, pos0, n, Q, a.z.data()), N, o);
   auto add_to_x = [&] {
     per_token(N, [&](size_t i0, size_t i1) {
       for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
@@ -360,6 +368,7 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   const float* in =
       pre_norm(w.ffn_norm, w.ffn_norm_b, c.parallel_residual ? a.x_in.data() : x, n, a);
   const FfnAct act = plans_[l].ffn_act;
+  if (c.n_experts == 0) in = linear_input(l, LinearSite::FfnIn, pos0, n, D, in);
   if (c.n_experts > 0) {
     moe_block(l, in, n, o);
   } else if (c.ffn_gated) {
@@ -385,7 +394,7 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   }
   if (c.n_experts == 0) {
     for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate);
-    project(w.w_down, gate, N, o);
+    project(w.w_down, linear_input(l, LinearSite::FfnDown, pos0, n, F, gate), N, o);
     if (w.b_down.data) add_bias(o, w.b_down, N);
   }
   if (w.post_ffn_norm.data) norm_rows(o, w.post_ffn_norm, N, D, c.norm_eps);

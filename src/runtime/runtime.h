@@ -12,6 +12,7 @@
 #include "ops/attention.h"
 #include "runtime/head_mask.h"
 #include "runtime/hooks.h"
+#include "runtime/linear_input.h"
 
 namespace ss {
 
@@ -49,6 +50,9 @@ class Runtime {
     if (mask) mask->check_means();
     mask_ = mask;
   }
+
+  // Every dense projection's input passes through t first (null: none; see linear_input.h).
+  void set_linear_input(LinearInputTransform* t) { linear_input_ = t; }
 
   const Model& model() const { return model_; }
   int max_ctx() const { return max_ctx_; }
@@ -95,6 +99,9 @@ class Runtime {
   // y = x · wᵀ for n rows: matmul, or matmul_bf16 for BF16 weights of a model loaded with
   // bf16_activations.
   void project(const Tensor& w, const float* x, size_t n, float* y);
+  // x, or what the linear-input transform makes of it (in linear_scratch_).
+  const float* linear_input(int layer, LinearSite site, int pos0, int n, size_t width,
+                            const float* x);
   // All blocks and the final norm: returns the normed hidden states [n][dim].
   // (in a buffer of this runtime, valid until the next call).
   const float* hidden(std::span<const int> tokens, int pos0);
@@ -115,6 +122,8 @@ class Runtime {
   size_t k_stride() const { return static_cast<size_t>(max_ctx_) + kKeyPad; }
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
+  LinearInputTransform* linear_input_ = nullptr;
+  std::vector<float> linear_scratch_;
   bool finite_check_ = true;  // see set_finite_check
   // The last forward_hidden: its normed hidden states, row count and first position.
   const float* last_hidden_ = nullptr;
