@@ -62,6 +62,7 @@ void add_forward(CLI::App& root);
 void add_perplexity(CLI::App& root);
 void add_stream(CLI::App& root);
 void add_convert(CLI::App& root);
+void add_quantize(CLI::App& root);
 void add_eval(CLI::App& root);
 void add_prune(CLI::App& root);
 void add_export(CLI::App& root);
