@@ -253,11 +253,14 @@ void expect_reference_weights(const std::string& src, const std::string& type) {
   }
 }
 
-TEST(Quantize, ReloadsWithTheReferenceQuantizersWeights) {
+TEST(Cli, QuantizedFileReloadsWithTheReferenceQuantizersWeights) {
   for (const FileType& ft : file_types()) {
     expect_reference_weights(kTiny, ft.name);
     expect_reference_weights(wide_file(), ft.name);
   }
+  // Fused tensors (phi3's attn_qkv and gate+up ffn_up) take one type for all their parts.
+  for (const char* type : {"Q4_K_M", "Q2_K"})
+    expect_reference_weights(test::synth_model("phi3", "--shape small", 7), type);
 }
 
 bool same_value(const GgufValue& a, const GgufValue& b) {
@@ -272,7 +275,7 @@ bool same_value(const GgufValue& a, const GgufValue& b) {
 
 // Every key of the input is kept as it is (an extra one such as a pruned head set included),
 // general.file_type is llama.cpp's id, and both files tokenize alike.
-TEST(Quantize, KeepsMetadataAndTokenizer) {
+TEST(Cli, QuantizeKeepsMetadataAndTokenizer) {
   // The default model with an extra key, as `export` adds for a pruned head set.
   const Model m = load_model(kTiny);
   const std::string src = test::temp_dir() + "/extra.gguf";
@@ -305,7 +308,7 @@ bool one_line(const std::string& s) {
   return !s.empty() && s.find('\n') == s.size() - 1;
 }
 
-TEST(Quantize, UnsupportedTypeListsTheSupportedOnes) {
+TEST(Cli, QuantizeUnsupportedTypeListsTheSupportedOnes) {
   const std::string out = test::temp_dir() + "/x.gguf";
   auto r = test::run_cli("quantize -m " + kTiny + " -o " + out + " --type Q3_K_L");
   EXPECT_EQ(r.code, 2);
@@ -316,7 +319,7 @@ TEST(Quantize, UnsupportedTypeListsTheSupportedOnes) {
       << r.err;
 }
 
-TEST(Quantize, RefusesAQuantizedModel) {
+TEST(Cli, QuantizeRefusesAQuantizedModel) {
   const std::string q8 = quantize(kTiny, "Q8_0");
   const std::string out = test::temp_dir() + "/again.gguf";
   auto r = test::run_cli("quantize -m " + q8 + " -o " + out + " --type Q4_0");
