@@ -42,10 +42,8 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
                       const TensorTypeFn& type_of, const std::string& name,
                       const GgufMetadata& extra = {});
 
-// weight_type: dtype of the 2-D weight matrices (any type quantize_row writes; nullopt keeps
-// each tensor's own type); norms, biases and rope frequencies stay F32.
-// tokenizer: the tokenizer.* keys; extra: further metadata (e.g. the pruned head set), written
-// after the standard keys.
+// The same with one dtype for every weight matrix: weight_type (nullopt keeps each tensor's own
+// type); norms, biases and rope frequencies are written as F32.
 void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const std::string& path,
                       std::optional<DType> weight_type = DType::F32, const std::string& name = "",
                       const GgufMetadata& extra = {});
