@@ -63,6 +63,7 @@ void add_perplexity(CLI::App& root);
 void add_compare(CLI::App& root);
 void add_stream(CLI::App& root);
 void add_convert(CLI::App& root);
+void add_quantize(CLI::App& root);
 void add_eval(CLI::App& root);
 void add_prune(CLI::App& root);
 void add_export(CLI::App& root);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   ss::cli::add_compare(app);
   ss::cli::add_stream(app);
   ss::cli::add_convert(app);
+  ss::cli::add_quantize(app);
   ss::cli::add_eval(app);
   ss::cli::add_prune(app);
   ss::cli::add_export(app);

@@ -37,8 +37,64 @@ GgufMetadata tokenizer_metadata(const GgufFile& gguf) {
   return out;
 }
 
+namespace {
+
+// One tensor of the file and the model tensors it is made of (several for a fused one).
+struct FileTensor {
+  std::string name;
+  std::vector<const Tensor*> parts;
+  bool matrix;
+};
+
+// The file's tensors in the order written: the one walk of the model that both
+// model_gguf_tensors and write_model_gguf use.
+std::vector<FileTensor> file_tensors(const Model& model) {
+  const ArchSpec& arch = arch_of(model.config);
+  std::vector<FileTensor> out;
+  out.push_back({"token_embd.weight", {&model.token_embd}, true});
+  out.push_back({"output_norm.weight", {&model.output_norm}, false});
+  if (!model.tied_output) out.push_back({"output.weight", {&model.output}, true});
+  for (const GlobalSlot& s : global_slots())
+    if ((model.*s.member).data)
+      out.push_back({s.gguf_name, {&(model.*s.member)}, s.member == &Model::position_embd});
+  for (size_t l = 0; l < model.layers.size(); ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    const LayerWeights& lw = model.layers[l];
+    for (const LayerSlot& s : layer_slots()) {
+      const Tensor& t = lw.*s.member;
+      if (t.data && !is_fused_part(arch, s.member) && gguf_slot_name(s, arch))
+        out.push_back({b + gguf_slot_name(s, arch), {&t}, s.matrix});
+    }
+    for (const FusedSlot& f : gguf_fused_slots(arch)) {
+      FileTensor ft{b + f.gguf_name, {}, (lw.*f.parts[0]).ne.size() == 2};
+      for (auto m : f.parts) ft.parts.push_back(&(lw.*m));
+      out.push_back(std::move(ft));
+    }
+  }
+  return out;
+}
+
+GgufTensorInfo info_of(const FileTensor& f) {
+  const Tensor& first = *f.parts[0];
+  std::vector<int64_t> ne = first.ne;
+  if (f.parts.size() > 1) {  // fused: the parts' rows (or a bias's values) one after another
+    int64_t n = 0;
+    for (const Tensor* t : f.parts) n += t->ne.size() == 1 ? t->cols() : t->rows();
+    ne = first.ne.size() == 1 ? std::vector<int64_t>{n} : std::vector<int64_t>{first.cols(), n};
+  }
+  return {f.name, ne, first.type, f.matrix};
+}
+
+}  // namespace
+
+std::vector<GgufTensorInfo> model_gguf_tensors(const Model& model) {
+  std::vector<GgufTensorInfo> out;
+  for (const FileTensor& f : file_tensors(model)) out.push_back(info_of(f));
+  return out;
+}
+
 void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const std::string& path,
-                      std::optional<DType> weight_type, const std::string& name,
+                      const TensorTypeFn& type_of, const std::string& name,
                       const GgufMetadata& extra) {
   const ModelConfig& c = model.config;
   const std::string p = c.arch + ".";
@@ -110,9 +166,8 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
 
   // Converted and fused tensors need storage that outlives write() (a deque keeps them put).
   std::deque<std::vector<uint8_t>> buffers;
-  // t in the written dtype: the model's own bytes, or a converted copy.
-  auto encode = [&](const Tensor& t, bool is_matrix) {
-    const DType out = is_matrix ? weight_type.value_or(t.type) : DType::F32;
+  // t in the dtype `out`: the model's own bytes, or a converted copy.
+  auto encode = [&](const Tensor& t, DType out) {
     if (out == t.type) return t;
     // every row of every matrix of a 3-D expert stack
     const size_t cols = static_cast<size_t>(t.cols()), rows = t.nbytes() / t.row_bytes();
@@ -127,39 +182,30 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
     c.data = buf.data();
     return c;
   };
-  auto put = [&](const std::string& gguf_name, const Tensor& t) {
+  for (const FileTensor& f : file_tensors(model)) {
+    const DType out = type_of(info_of(f));
+    std::vector<Tensor> parts;
+    for (const Tensor* t : f.parts) parts.push_back(encode(*t, out));
+    Tensor t = parts[0];
+    if (parts.size() > 1) {
+      std::vector<const Tensor*> ptrs;
+      for (const Tensor& p : parts) ptrs.push_back(&p);
+      t.data = buffers.emplace_back(concat_parts(ptrs, t.ne)).data();
+    }
     std::vector<uint64_t> ne;
     for (auto d : t.ne) ne.push_back(static_cast<uint64_t>(d));
-    w.add_tensor(gguf_name, t.type, ne, t.data);
-  };
-  auto add = [&](const std::string& gguf_name, const Tensor& t, bool is_matrix) {
-    put(gguf_name, encode(t, is_matrix));
-  };
-  add("token_embd.weight", model.token_embd, true);
-  add("output_norm.weight", model.output_norm, false);
-  if (!model.tied_output) add("output.weight", model.output, true);
-  for (const GlobalSlot& s : global_slots())
-    if ((model.*s.member).data)
-      add(s.gguf_name, model.*s.member, s.member == &Model::position_embd);
-  for (size_t l = 0; l < model.layers.size(); ++l) {
-    const std::string b = "blk." + std::to_string(l) + ".";
-    const LayerWeights& lw = model.layers[l];
-    for (const LayerSlot& s : layer_slots()) {
-      const Tensor& t = lw.*s.member;
-      if (t.data && !is_fused_part(arch, s.member) && gguf_slot_name(s, arch))
-        add(b + gguf_slot_name(s, arch), t, s.matrix);
-    }
-    for (const FusedSlot& f : gguf_fused_slots(arch)) {
-      std::vector<Tensor> parts;
-      for (auto m : f.parts) parts.push_back(encode(lw.*m, (lw.*m).ne.size() == 2));
-      std::vector<const Tensor*> ptrs;
-      for (const Tensor& t : parts) ptrs.push_back(&t);
-      std::vector<int64_t> ne;
-      auto& buf = buffers.emplace_back(concat_parts(ptrs, ne));
-      put(b + f.gguf_name, Tensor{b + f.gguf_name, parts[0].type, ne, buf.data()});
-    }
+    w.add_tensor(f.name, t.type, ne, t.data);
   }
   w.write(path);
+}
+
+void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const std::string& path,
+                      std::optional<DType> weight_type, const std::string& name,
+                      const GgufMetadata& extra) {
+  auto type_of = [&](const GgufTensorInfo& t) {
+    return t.matrix ? weight_type.value_or(t.type) : DType::F32;
+  };
+  write_model_gguf(model, tokenizer, path, TensorTypeFn(type_of), name, extra);
 }
 
 void write_llama_gguf(const Model& model, const Vocab& vocab, const std::string& path,
