@@ -314,6 +314,11 @@ TEST(Cli, CompareWritesItsFilesAndRefusesAnotherVocabulary) {
   EXPECT_TRUE(j["sink_drift"].contains("bos_sink_score_spearman"));
   for (const char* f : {"compare.json", "compare.csv", "compare_heads.csv", "report.html"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/cmp/" + f)) << f;
+  std::ifstream html_in(dir + "/cmp/report.html");
+  const std::string html(std::istreambuf_iterator<char>(html_in), {});
+  EXPECT_NE(html.find("<h2>Sink drift</h2>"), std::string::npos);
+  EXPECT_NE(html.find("class=\"heatmap\""), std::string::npos);
+  EXPECT_EQ(html.find("&amp;"), std::string::npos);  // nothing escaped twice
   std::ifstream csv(dir + "/cmp/compare.csv");
   std::string line;
   int lines = 0;

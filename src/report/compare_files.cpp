@@ -144,7 +144,7 @@ std::string html(const CompareInfo& info, const CompareResult& r,
                  " / " + svg::num(s.kl_p99) + " / " + svg::num(s.kl_max));
   out += row("top-1 agreement", svg::num(s.top1_agreement));
   out += row("perplexity A / B", svg::num(s.ppl_a) + " / " + svg::num(s.ppl_b));
-  out += row("&Delta;ppl (B &minus; A)", svg::num(s.delta_ppl));
+  out += row("Δppl (B − A)", svg::num(s.delta_ppl));
   out += "</table>\n<h2>KL by position in the window</h2>\n" + kl_by_position(r, info.plan.ctx);
   if (drift) out += drift_html(*drift);
   return out + "</body></html>\n";

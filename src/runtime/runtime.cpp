@@ -579,8 +579,16 @@ std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) 
   for (size_t b = 0; b < n; b += kBlock) {
     const size_t rows = std::min(kBlock, n - b);
     logits(b, rows, block.data());
-    for (size_t r = 0; r < rows; ++r)
-      nll[b + r] = token_nll({block.data() + r * V, V}, tokens[b + r + 1]);
+    // A log-softmax over the vocabulary per row: rows are independent, so any split gives the
+    // same values; small vocabularies are not worth waking the pool for.
+    auto rows_nll = [&](size_t r0, size_t r1, int) {
+      for (size_t r = r0; r < r1; ++r)
+        nll[b + r] = token_nll({block.data() + r * V, V}, tokens[b + r + 1]);
+    };
+    if (rows * V >= (size_t{1} << 15))
+      pool_.parallel_for(rows, rows_nll);
+    else
+      rows_nll(0, rows, 0);
   }
   return nll;
 }
