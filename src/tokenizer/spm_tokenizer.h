@@ -28,6 +28,10 @@ class SpmTokenizer : public Tokenizer {
     return encode(text, add_bos, false);
   }
   std::vector<int> encode(std::string_view text, bool add_bos, bool parse_special) const;
+  std::vector<int> encode_special(std::string_view text, bool add_bos) const override {
+    return encode(text, add_bos, true);
+  }
+  std::string piece(int id) const override { return vocab_.tokens.at(id); }
   // The text of one token as it continues a sequence whose previous token is prev
   // (after BOS the leading space of the dummy prefix is dropped, as llama2.c does).
   std::string decode_token(int prev, int token) const override;

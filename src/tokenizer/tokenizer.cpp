@@ -15,6 +15,10 @@ class BpeAdapter final : public Tokenizer {
   std::vector<int> encode(std::string_view text, bool add_bos) const override {
     return bpe_.encode(text, add_bos);
   }
+  std::vector<int> encode_special(std::string_view text, bool add_bos) const override {
+    return bpe_.encode(text, add_bos, true);
+  }
+  std::string piece(int id) const override { return bpe_.piece(id); }
   // Byte-level pieces decode on their own (special tokens give nothing); a character split over
   // two tokens comes out as its bytes in two pieces.
   std::string decode_token(int, int token) const override { return bpe_.decode({&token, 1}); }

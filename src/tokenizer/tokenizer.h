@@ -17,6 +17,12 @@ class Tokenizer {
   virtual ~Tokenizer() = default;
   // Token ids of text, BOS first when add_bos and the tokenizer has one.
   virtual std::vector<int> encode(std::string_view text, bool add_bos) const = 0;
+  // The same with the special tokens written in the text ("<|im_start|>", "<s>") parsed as those
+  // tokens instead of as plain text.
+  virtual std::vector<int> encode_special(std::string_view text, bool add_bos) const = 0;
+  // The vocabulary's stored text of a token ("▁the", "Ġthe", "<0x0A>"); std::out_of_range for an
+  // id outside the vocabulary.
+  virtual std::string piece(int id) const = 0;
   // The text of `token` as it continues a sequence whose previous token is prev.
   virtual std::string decode_token(int prev, int token) const = 0;
   virtual int bos_id() const = 0;  // -1: none
