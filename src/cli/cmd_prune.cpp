@@ -74,8 +74,10 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--mode", a->mode, "zero: zero the head; mean: replace by its calibration mean")
       ->check(CLI::IsMember({"zero", "mean"}))
       ->capture_default_str();
-  cmd->add_option("--scope", a->scope, "global ranking, or the same number of heads in every layer")
-      ->check(CLI::IsMember({"global", "per-layer"}))
+  cmd->add_option("--scope", a->scope,
+                  "global ranking; per-layer: the same number of heads in every layer; per-group: "
+                  "the same number from every KV group; group: whole KV groups (see export)")
+      ->check(CLI::IsMember({"global", "per-layer", "per-group", "group"}))
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
@@ -99,7 +101,7 @@ void add_prune(CLI::App& root) {
     SweepOptions opt;
     opt.criteria = a->criteria;
     opt.ratios = a->ratios;
-    opt.scope = a->scope == "global" ? PruneScope::Global : PruneScope::PerLayer;
+    opt.scope = parse_prune_scope(a->scope, "--scope");
     opt.mode = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
     opt.calib = {text_tokens(tok, a->calib, false), a->calib_ctx, a->calib_chunks, bos, a->seed};
     require(!make_windows(opt.calib.ids, a->calib_ctx, {"on", bos}, 1).empty(), a->calib,

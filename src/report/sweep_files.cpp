@@ -40,7 +40,7 @@ std::optional<SweepPoint> sweep_point_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const SweepResult& r) {
   nlohmann::json points = nlohmann::json::array();
   for (const SweepPoint& p : r.points) points.push_back(to_json(p));
-  return {{"scope", r.scope == PruneScope::Global ? "global" : "per-layer"},
+  return {{"scope", prune_scope_name(r.scope)},
           {"mode", r.mode == HeadAction::Mean ? "mean" : "zero"},
           {"columns", r.columns()},
           {"points", points}};

@@ -29,7 +29,7 @@ std::string render_sweep_report(const SweepResult& sweep) {
 
   std::string html =
       svg::page_start("sinkscope pruning sweep") + "<h1>sinkscope pruning sweep</h1><p>scope " +
-      (sweep.scope == PruneScope::Global ? "global" : "per-layer") + ", pruned heads " +
+      prune_scope_name(sweep.scope) + ", pruned heads " +
       (sweep.mode == HeadAction::Mean ? "mean" : "zero") +
       "; one curve per criterion, the dense model (ratio 0) dashed grey.</p><div class=\"row\">";
   for (const std::string& metric : columns) {
