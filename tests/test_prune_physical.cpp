@@ -1,6 +1,7 @@
 // Physical head removal (prune/remove_heads.h) and the scopes that allow it: a model without the
 // heads gives the logits of the full model with those heads zeroed at run time, for the default
-// model and GQA synth models of every architecture that allows removal; sets that cannot be
+// model and GQA synth models of every architecture that allows removal (llama, qwen3, gemma2,
+// gemma3, gpt-oss); sets that cannot be
 // removed are refused with one line saying what to use instead.
 #include <gtest/gtest.h>
 
@@ -110,7 +111,7 @@ TEST(PrunePhysical, MeanModeKeepsTheConstant) {
 
 // GQA synth models (4 query heads, 2 KV heads): the same number from each group, or whole groups.
 TEST(PrunePhysical, GqaSynthEqualsAblation) {
-  for (const char* arch : {"llama", "qwen2", "qwen3", "gemma2", "gemma3", "gpt-oss"}) {
+  for (const char* arch : {"llama", "qwen3", "gemma2", "gemma3", "gpt-oss"}) {
     const std::string path = test::synth_model(arch, "", 7);
     const ModelConfig c = load_model(path).config;
     ASSERT_EQ(c.n_heads, 4);
@@ -140,8 +141,8 @@ TEST(PrunePhysical, RefusesSetsItCannotRemove) {
   m = message({{0, 0}, {0, 1}, {0, 2}, {0, 3}, {1, 0}, {1, 1}, {1, 2}, {1, 3}});
   EXPECT_NE(m.find("layer 0 would lose all its 4 heads"), std::string::npos) << m;
   EXPECT_NE(m.find("--drop-layers 0"), std::string::npos) << m;
-  // q/k norms over the whole projection; fused qkv that llama.cpp sizes by embedding_length.
-  for (const char* arch : {"olmo2", "gpt2", "phi3", "gptneox"}) {
+  // q/k norms over the whole projection; a query width llama.cpp takes from embedding_length.
+  for (const char* arch : {"olmo2", "qwen2", "gpt2", "phi3", "gptneox"}) {
     ModelConfig a = synth_shape(arch, "tiny");
     const HeadRemovalProblem p = head_removal_problem(a, every_layer(a, {0}));
     EXPECT_TRUE(p) << arch;

@@ -23,12 +23,9 @@ HeadRemovalProblem head_removal_problem(const ModelConfig& c,
                 " normalises q and k over the whole projection, so removing a head would "
                 "change the others",
             ""};
-  // llama.cpp's graphs of the fused-qkv architectures take the query width from
-  // embedding_length, so a file with fewer heads would not load there.
-  if (arch.gguf_fused_qkv)
-    return {c.arch +
-                " stores q, k and v fused, and llama.cpp takes its query width from the "
-                "embedding length, so it cannot have fewer heads",
+  if (arch.gguf_query_width_is_dim)
+    return {"llama.cpp sizes " + c.arch + "'s query projection by the embedding length, so a " +
+                c.arch + " GGUF cannot have fewer heads",
             ""};
   const std::set<std::pair<int, int>> removed(heads.begin(), heads.end());
   const int G = c.kv_group(), K = c.n_kv_heads;

@@ -3,7 +3,8 @@
 // head_count (and head_count_kv), so it is smaller and cheaper to run. GGUF and sinkscope keep one
 // head count for every layer, so every layer must lose the same number of heads; under GQA the
 // query heads of each kept KV group must stay contiguous, so a layer loses whole KV groups or the
-// same number of query heads from every group.
+// same number of query heads from every group. Refused: OLMo 2 (q/k norms over the whole
+// projection) and the architectures whose query width llama.cpp takes from embedding_length.
 #include <string>
 #include <utility>
 #include <vector>
