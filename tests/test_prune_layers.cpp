@@ -5,8 +5,12 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "analysis/block_influence.h"
 #include "base/error.h"
+#include "experiments/calibrate.h"
 #include "format/gguf.h"
 #include "model/arch.h"
 #include "model/load_model.h"
@@ -14,6 +18,7 @@
 #include "model/synth.h"
 #include "prune/drop_layers.h"
 #include "prune/export_pruned.h"
+#include "prune/layer_criteria.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
 #include "test_util.h"
@@ -103,6 +108,97 @@ TEST(PruneLayers, RefusesWhatCannotBeDropped) {
   EXPECT_NE(p.find("layer 5 (global) cannot become layer 4"), std::string::npos) << p;
   EXPECT_EQ(layer_drop_problem(g, {5}), "");
   EXPECT_EQ(layer_drop_problem(c, {1}), "");
+}
+
+// Runtime::set_skipped_layers runs the model as the dropped file does, MoE and biases included.
+TEST(PruneLayers, RuntimeSkipEqualsDroppedModel) {
+  const std::vector<std::pair<std::string, std::vector<int>>> cases = {
+      {kDefaultModel, {0, 4}}, {test::synth_model("gpt-oss", "--shape small", 7), {0, 1}}};
+  for (const auto& [path, layers] : cases) {
+    const Model m = load_model(path);
+    const std::string out = test::temp_dir() + "/dropped.gguf";
+    export_dropped_layers_gguf(m, tokenizer_metadata(GgufFile(path)), layers, out);
+    ThreadPool pool(2);
+    Runtime rt(m, pool, 64);
+    std::vector<bool> skip(m.config.n_layers, false);
+    for (int l : layers) skip[l] = true;
+    rt.set_skipped_layers(skip);
+    const std::vector<float> want = rt.forward(test::prompt_ids(20), 0, Logits::All);
+    const std::vector<float> got = logits_of(load_model(out), nullptr);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << path;
+  }
+}
+
+TEST(PruneLayers, BlockInfluenceByHand) {
+  ModelConfig c;
+  c.dim = 2, c.n_layers = 2;
+  BlockInfluenceObserver obs(c);
+  const float in[] = {1, 0, 1, 0}, turned[] = {0, 1, -1, 0}, scaled[] = {2, 0, 3, 0};
+  obs.on_resid_pre(0, 0, 2, in);
+  obs.on_resid_post(0, 0, 2, turned);  // cos 0 and −1: BI 1 and 2
+  obs.on_resid_pre(1, 0, 2, in);
+  obs.on_resid_post(1, 0, 2, scaled);  // same direction: BI 0
+  EXPECT_EQ(obs.influence(), (std::vector<double>{1.5, 0.0}));
+}
+
+TEST(PruneLayers, CriteriaScoreEveryLayer) {
+  const Model m = load_model(kDefaultModel);
+  const int L = m.config.n_layers;
+  ThreadPool pool(2);
+  // Any ids of the vocabulary calibrate (BOS is 1).
+  std::vector<int> ids;
+  for (int i = 0; i < 200; ++i) ids.push_back(3 + (i * 37) % 2000);
+  Calibration c2(m, pool, {ids, 64, 2, 1, 3});
+  CriterionInputs in = c2.criterion_inputs();
+  for (const std::string& name : layer_criterion_names())
+    EXPECT_EQ(layer_removability(m, name, in).size(), static_cast<size_t>(L)) << name;
+  // layer-bos-sink: the mean of the heads' bos_sink_score.
+  const std::vector<double>& bos = in.stat_means("bos_sink_score");
+  double layer2 = 0;
+  for (int h = 0; h < m.config.n_heads; ++h) layer2 += bos[2 * m.config.n_heads + h];
+  EXPECT_NEAR(layer_removability(m, "layer-bos-sink", in)[2], layer2 / m.config.n_heads, 1e-12);
+  // block-influence: lowest BI first, so the removability is −BI, and BI lies in [0, 2].
+  for (double r : layer_removability(m, "block-influence", in)) {
+    EXPECT_LE(r, 0.0);
+    EXPECT_GE(r, -2.0);
+  }
+  // layer-ablation-delta: the loss increase of skipping the layer alone, negated.
+  const std::vector<double> delta = layer_removability(m, "layer-ablation-delta", in);
+  EXPECT_NEAR(delta[1], c2.nll_without_layers({}) - c2.nll_without_layers({1}), 1e-12);
+  EXPECT_THROW(layer_removability(m, "bos-sink", in), InputError);
+  // round(r·L) layers of highest removability, ties to the lower layer.
+  EXPECT_EQ(select_layers({0.5, 0.9, 0.5, 0.1}, 0.5), (std::vector<int>{0, 1}));
+  EXPECT_EQ(select_layers({0.5, 0.9, 0.5, 0.1}, 0.0), (std::vector<int>{}));
+}
+
+// prune --unit layer: a point's perplexity is that of the exported model without its layers.
+TEST(Cli, PruneLayerSweepMatchesDroppedExport) {
+  const std::string dir = test::temp_dir();
+  const std::string text = test::shared("data/text/tinystories-valid-sample.txt");
+  auto r = test::run_cli("prune -m " + kDefaultModel + " --unit layer --ratios 0,0.34 --calib " +
+                         text + " --calib-ctx 64 --calib-chunks 2 --eval ppl:" + text +
+                         " --eval-ctx 64 --eval-chunks 2 --quiet --out " + dir + "/sweep");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto sweep = nlohmann::json::parse(std::ifstream(dir + "/sweep/sweep.json"));
+  EXPECT_EQ(sweep["unit"], "layer");
+  EXPECT_EQ(sweep["columns"][2], "layers_pruned");
+  ASSERT_EQ(sweep["points"].size(), 8u);  // 4 criteria x 2 ratios
+  for (const auto& p : sweep["points"]) {
+    if (p["ratio"] == 0) continue;
+    ASSERT_EQ(p["layers"].size(), 2u) << p.dump();
+    std::string layers =
+        std::to_string(p["layers"][0].get<int>()) + "," + std::to_string(p["layers"][1].get<int>());
+    r = test::run_cli("export -m " + kDefaultModel + " --drop-layers " + layers + " -o " + dir +
+                      "/d.gguf --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = test::run_cli("perplexity -m " + dir + "/d.gguf -f " + text +
+                      " --ctx 64 --chunks 2 --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NEAR(nlohmann::json::parse(r.out)["nll_mean"].get<double>(),
+                p["ppl:tinystories-valid-sample.nll_mean"].get<double>(), 1e-5)
+        << p.dump();
+  }
 }
 
 TEST(Cli, ExportDropLayers) {
