@@ -129,8 +129,7 @@ void add_export(CLI::App& root) {
     if (a->physical && problem) throw InputError(a->out, problem.message());
     const bool physical = !a->zero_only && !problem && !heads.empty();
     if (!a->zero_only && problem && !a->quiet) {
-      const std::string remedy =
-          problem.remedy.empty() ? "" : " (" + problem.remedy + " would allow it)";
+      const std::string remedy = problem.remedy.empty() ? "" : " (consider " + problem.remedy + ")";
       std::fprintf(stderr, "note: %s: heads zeroed, not removed: %s%s\n", a->out.c_str(),
                    problem.reason.c_str(), remedy.c_str());
     }

@@ -38,7 +38,7 @@ HeadRemovalProblem head_removal_problem(const ModelConfig& c,
     const std::string L = std::to_string(l);
     if (total == c.n_heads)
       return {"layer " + L + " would lose all its " + std::to_string(c.n_heads) + " heads",
-              "--drop-layers " + L + " to remove the layer"};
+              "--drop-layers " + L};
     bool whole = true, even = true;
     int full = 0;
     for (int g = 0; g < K; ++g) {
