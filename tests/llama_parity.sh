@@ -5,9 +5,11 @@
 # f32 one. Fails when the mean nll differs by more than 3e-4 with the f32 cache, where the
 # arithmetic agrees: for Q8_0 and MXFP4 weights llama.cpp also rounds the activations to 8 bits,
 # so those rows are printed and not held to the tolerance.
-#   llama_parity.sh SINKSCOPE LLAMA_ORACLE SHARED_DIR
+# Then pruned exports of the default model and of GQA synth models: heads removed from the
+# weights (a smaller head_count) and whole layers dropped. With `pruned`, only those.
+#   llama_parity.sh SINKSCOPE LLAMA_ORACLE SHARED_DIR [pruned]
 set -euo pipefail
-bin=$1 oracle=$2 shared=$3
+bin=$1 oracle=$2 shared=$3 only=${4:-}
 py=/usr/bin/python3
 if ! "$py" -c "import numpy" 2>/dev/null; then
   echo "skipped: $py has no numpy (apt-get install python3-numpy)"
@@ -52,6 +54,26 @@ print(row)
 sys.exit(0 if ok else 1)
 PY
 }
+# `export` of a model with the given options, checked.
+pruned() {  # name, model, export options
+  local name=$1 model=$2
+  shift 2
+  "$bin" export -m "$model" "$@" -o "$dir/$name.gguf" --quiet
+  check "$name" "$dir/$name.gguf"
+}
+tiny=$(dirname "$0")/../models/sinkscope-tiny.gguf
+pruned tiny-heads-25pct "$tiny" --criterion weight-magnitude --ratio 0.25 --scope per-layer --physical
+pruned tiny-drop-2-3 "$tiny" --drop-layers 2,3
+for arch in llama qwen3 gemma2 gemma3 gpt-oss; do  # small: 8 query heads, 4 KV heads
+  "$bin" synth --arch $arch --seed 41 --shape small --vocab "$shared/models/tok512.bin" \
+    -o "$dir/$arch-small.gguf" -q
+  for scope in per-group group; do
+    pruned "$arch-$scope" "$dir/$arch-small.gguf" --criterion weight-magnitude --ratio 0.5 \
+      --scope $scope --physical
+  done
+done
+pruned gemma3-drop-5 "$dir/gemma3-small.gguf" --drop-layers 5
+[[ $only == pruned ]] && exit $status
 for spec in "llama --seed 1" "qwen2 --seed 3" "qwen3 --seed 4" "gemma2 --seed 8" "gemma3 --seed 5" \
             "olmo2 --seed 12" "gpt2 --seed 14" "gptneox --seed 16" "gptneox --seed 21 --sequential-residual" \
             "phi3 --seed 18" "phi3 --seed 19 --shape small" \

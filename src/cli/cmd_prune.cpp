@@ -14,6 +14,7 @@
 #include "experiments/analyze.h"
 #include "experiments/sweep.h"
 #include "model/load_model.h"
+#include "prune/layer_criteria.h"
 
 namespace ss::cli {
 
@@ -31,6 +32,7 @@ struct PruneArgs : CommonArgs {
   int limit = 200;
   std::string mode = "zero";
   std::string scope = "global";
+  std::string unit = "head";
   uint64_t seed = 0;
   std::string out = "sinkscope-prune";
   int kill_after_points = 0;
@@ -49,12 +51,20 @@ void add_prune(CLI::App& root) {
       "with the same --out resumes. Writes sweep.csv, sweep.json, scores.json and report.html");
   add_common(cmd, *a, true, true);
   add_bf16_activations(cmd, *a);
-  cmd->add_option("--criteria", a->criteria,
-                  "Comma-separated: bos-sink, dormant:<score> (e.g. dormant:ahon_ln), "
-                  "weight-magnitude, activation-magnitude, random, ablation-delta")
-      ->delimiter(',')
+  CLI::Option* criteria =
+      cmd->add_option(
+             "--criteria", a->criteria,
+             "Comma-separated: bos-sink, dormant:<score> (e.g. dormant:ahon_ln), "
+             "weight-magnitude, activation-magnitude, random, ablation-delta; with --unit "
+             "layer: layer-bos-sink, block-influence, layer-ablation-delta, random (default: "
+             "all four)")
+          ->delimiter(',')
+          ->capture_default_str();
+  cmd->add_option("--unit", a->unit,
+                  "head, or layer: skip whole layers (export --drop-layers writes such a model)")
+      ->check(CLI::IsMember({"head", "layer"}))
       ->capture_default_str();
-  cmd->add_option("--ratios", a->ratios, "Fractions of all query heads to remove")
+  cmd->add_option("--ratios", a->ratios, "Fractions of all query heads (or layers) to remove")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for the criteria")->required();
@@ -74,22 +84,27 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--mode", a->mode, "zero: zero the head; mean: replace by its calibration mean")
       ->check(CLI::IsMember({"zero", "mean"}))
       ->capture_default_str();
-  cmd->add_option("--scope", a->scope, "global ranking, or the same number of heads in every layer")
-      ->check(CLI::IsMember({"global", "per-layer"}))
+  cmd->add_option("--scope", a->scope,
+                  "global ranking; per-layer: the same number of heads in every layer; per-group: "
+                  "the same number from every KV group; group: whole KV groups (see export)")
+      ->check(CLI::IsMember({"global", "per-layer", "per-group", "group"}))
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
   // Hidden (no group): for the resume test, a SIGKILL after this many new points.
   cmd->add_option("--kill-after-points", a->kill_after_points)->group("")->check(at_least(1));
-  cmd->callback([a] {
+  cmd->callback([a, criteria] {
     Model model = load_cli_model(*a);
     const std::unique_ptr<Tokenizer> tok_ptr =
         load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const Tokenizer& tok = *tok_ptr;
     // BOS where the model's tokenizer asks for it; otherwise windows keep their first token.
     const int bos = tok.add_bos() ? tok.bos_id() : -1;
+    const bool layers = a->unit == "layer";
+    if (layers && criteria->count() == 0) a->criteria = layer_criterion_names();
     for (const auto& c : a->criteria)
-      require(is_valid_criterion(c), "--criteria", "unknown criterion '" + c + "'");
+      require(layers ? is_valid_layer_criterion(c) : is_valid_criterion(c), "--criteria",
+              "unknown " + std::string(layers ? "layer " : "") + "criterion '" + c + "'");
     for (double r : a->ratios)
       require(r >= 0 && r <= 1, "--ratios", "each ratio must be in [0, 1]");
     require(!a->criteria.empty() && !a->ratios.empty(), "--criteria", "nothing to sweep");
@@ -99,7 +114,8 @@ void add_prune(CLI::App& root) {
     SweepOptions opt;
     opt.criteria = a->criteria;
     opt.ratios = a->ratios;
-    opt.scope = a->scope == "global" ? PruneScope::Global : PruneScope::PerLayer;
+    opt.scope = parse_prune_scope(a->scope, "--scope");
+    opt.layers = layers;
     opt.mode = a->mode == "mean" ? HeadAction::Mean : HeadAction::Zero;
     opt.calib = {text_tokens(tok, a->calib, false), a->calib_ctx, a->calib_chunks, bos, a->seed};
     require(!make_windows(opt.calib.ids, a->calib_ctx, {"on", bos}, 1).empty(), a->calib,
@@ -111,8 +127,9 @@ void add_prune(CLI::App& root) {
     std::string setup = sha256_file(a->model) + " calib " + sha256_file(a->calib) + " " +
                         std::to_string(a->calib_ctx) + "x" + std::to_string(a->calib_chunks) +
                         " seed " + std::to_string(a->seed) + " mode " + a->mode + " scope " +
-                        a->scope + " eval-ctx " + std::to_string(a->eval_ctx) + "x" +
-                        std::to_string(a->eval_chunks) + " limit " + std::to_string(a->limit);
+                        a->scope + (layers ? " unit layer" : "") + " eval-ctx " +
+                        std::to_string(a->eval_ctx) + "x" + std::to_string(a->eval_chunks) +
+                        " limit " + std::to_string(a->limit);
     std::vector<SweepMetric> metrics;
     for (const auto& e : a->evals) {
       const size_t colon = e.find(':');

@@ -1,5 +1,6 @@
 #include "experiments/calibrate.h"
 
+#include "analysis/block_influence.h"
 #include "base/error.h"
 #include "experiments/analyze.h"
 #include "runtime/head_mask.h"
@@ -38,11 +39,7 @@ std::vector<float> Calibration::z_means() {
   return obs.means();
 }
 
-double Calibration::nll(const std::vector<std::pair<int, int>>& zeroed) {
-  HeadMask mask(model_.config);
-  for (auto [l, h] : zeroed) mask.set(l, h, HeadAction::Zero);
-  Runtime rt(model_, pool_, data_.ctx);
-  rt.set_head_mask(&mask);
+double Calibration::mean_nll(Runtime& rt) const {
   double sum = 0;
   long n = 0;
   for (const auto& w : make_windows(data_.ids, data_.ctx, {"on", data_.bos_id}, data_.windows))
@@ -50,9 +47,44 @@ double Calibration::nll(const std::vector<std::pair<int, int>>& zeroed) {
   return n ? sum / n : 0.0;
 }
 
+double Calibration::nll(const std::vector<std::pair<int, int>>& zeroed) {
+  HeadMask mask(model_.config);
+  for (auto [l, h] : zeroed) mask.set(l, h, HeadAction::Zero);
+  Runtime rt(model_, pool_, data_.ctx);
+  rt.set_head_mask(&mask);
+  return mean_nll(rt);
+}
+
+double Calibration::nll_without_layers(const std::vector<int>& skipped) {
+  std::vector<bool> skip(model_.config.n_layers, false);
+  for (int l : skipped) skip.at(l) = true;
+  Runtime rt(model_, pool_, data_.ctx);
+  rt.set_skipped_layers(skip);
+  return mean_nll(rt);
+}
+
+const std::vector<double>& Calibration::block_influence() {
+  if (!block_influence_) {
+    BlockInfluenceObserver obs(model_.config);
+    Runtime rt(model_, pool_, data_.ctx);
+    rt.add_observer(&obs);
+    for (const auto& w : make_windows(data_.ids, data_.ctx, {"on", data_.bos_id}, data_.windows))
+      rt.forward(w, 0, Logits::None);
+    block_influence_ = obs.influence();
+  }
+  return *block_influence_;
+}
+
 CriterionInputs Calibration::criterion_inputs() {
-  return {[this](const std::string& s) -> const std::vector<double>& { return stat_means(s); },
-          [this](const std::vector<std::pair<int, int>>& z) { return nll(z); }, data_.seed};
+  CriterionInputs in;
+  in.stat_means = [this](const std::string& s) -> const std::vector<double>& {
+    return stat_means(s);
+  };
+  in.nll_with = [this](const std::vector<std::pair<int, int>>& z) { return nll(z); };
+  in.seed = data_.seed;
+  in.block_influence = [this]() -> const std::vector<double>& { return block_influence(); };
+  in.nll_without_layers = [this](const std::vector<int>& l) { return nll_without_layers(l); };
+  return in;
 }
 
 }  // namespace ss

@@ -14,6 +14,8 @@
 
 namespace ss {
 
+class Runtime;
+
 // The calibration windows: ids (text tokens, without BOS) in `windows` windows of ctx tokens,
 // BOS first.
 struct CalibrationData {
@@ -35,6 +37,10 @@ class Calibration {
   std::vector<float> z_means();
   // Mean NLL (positions 1.. of each window) with the given heads zeroed.
   double nll(const std::vector<std::pair<int, int>>& zeroed);
+  // Mean NLL with the given layers skipped (Runtime::set_skipped_layers).
+  double nll_without_layers(const std::vector<int>& skipped);
+  // Each layer's mean block influence over the windows (computed once).
+  const std::vector<double>& block_influence();
   // What prune/criteria.h reads, served by this calibration.
   CriterionInputs criterion_inputs();
 
@@ -43,6 +49,9 @@ class Calibration {
   ThreadPool& pool_;
   CalibrationData data_;
   std::optional<std::map<std::string, std::vector<double>>> stats_;
+  std::optional<std::vector<double>> block_influence_;
+  // Mean NLL of rt (head mask and skipped layers set) over the windows.
+  double mean_nll(Runtime& rt) const;
 };
 
 }  // namespace ss

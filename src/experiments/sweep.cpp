@@ -9,6 +9,7 @@
 #include "base/atomic_file.h"
 #include "base/error.h"
 #include "experiments/analyze.h"
+#include "prune/layer_criteria.h"
 #include "report/sweep_files.h"
 #include "report/sweep_report.h"
 
@@ -62,7 +63,9 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
   for (const auto& crit : opt.criteria) {
     if (scores["criteria"].contains(crit)) continue;
     if (progress) progress(done, total, "scoring " + crit);
-    scores["criteria"][crit] = removability(model, crit, calib.criterion_inputs());
+    scores["criteria"][crit] = opt.layers
+                                   ? layer_removability(model, crit, calib.criterion_inputs())
+                                   : removability(model, crit, calib.criterion_inputs());
     write_file_atomic(scores_path, scores.dump() + "\n");
   }
 
@@ -74,7 +77,9 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
   SweepResult result;
   result.scope = opt.scope;
   result.mode = opt.mode;
-  // Points that prune the same heads (every criterion at ratio 0, say) share their metrics.
+  result.layers = opt.layers;
+  // Points that prune the same heads (every criterion at ratio 0, say) share their metrics; a
+  // layer sweep keys its points by (layer, -1).
   std::map<std::vector<std::pair<int, int>>, SweepPoint> by_heads;
   int written = 0;  // new points on disk
   for (const auto& crit : opt.criteria) {
@@ -83,8 +88,15 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
       const std::string path = point_file(opt.out_dir, crit, ratio);
       std::optional<SweepPoint> point = sweep_point_from_json(read_json_or_null(path));
       if (!point) {
-        const std::vector<std::pair<int, int>> heads = select_heads(r, c, ratio, opt.scope);
-        auto same = by_heads.find(heads);
+        std::vector<int> layers;
+        std::vector<std::pair<int, int>> heads, key;
+        if (opt.layers) {
+          layers = select_layers(r, ratio);
+          for (int l : layers) key.emplace_back(l, -1);
+        } else {
+          key = heads = select_heads(r, c, ratio, opt.scope);
+        }
+        auto same = by_heads.find(key);
         if (same != by_heads.end()) {
           point = same->second;
         } else {
@@ -92,18 +104,25 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
           for (auto [l, h] : heads) mask.set(l, h, opt.mode);
           if (!means.empty()) mask.set_means(means);
           rt.set_head_mask(&mask);
+          std::vector<bool> skip(c.n_layers, false);
+          for (int l : layers) skip[l] = true;
+          rt.set_skipped_layers(skip);
           point = SweepPoint{};
           point->heads = heads;
+          point->layers = layers;
           for (const auto& m : metrics)
             for (const auto& [k, v] : m.run(rt)) point->metrics[m.name + "." + k] = v;
           rt.set_head_mask(nullptr);
+          rt.set_skipped_layers({});
         }
         point->criterion = crit;
         point->ratio = ratio;
         write_file_atomic(path, to_json(*point).dump() + "\n");
         if (++written == opt.kill_after_points) raise(SIGKILL);
       }
-      by_heads.emplace(point->heads, *point);
+      std::vector<std::pair<int, int>> key = point->heads;
+      for (int l : point->layers) key.emplace_back(l, -1);
+      by_heads.emplace(key, *point);
       result.points.push_back(*point);
       if (progress) progress(++done, total, crit + " @ " + ratio_text(ratio));
     }

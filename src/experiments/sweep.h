@@ -28,6 +28,7 @@ struct SweepOptions {
   std::vector<double> ratios;
   PruneScope scope = PruneScope::Global;
   HeadAction mode = HeadAction::Zero;  // Zero or Mean
+  bool layers = false;  // criteria of prune/layer_criteria.h, whole layers skipped at each ratio
   CalibrationData calib;
   int eval_ctx = 256;  // KV cache size for the metrics
   std::string out_dir;

@@ -93,6 +93,10 @@ struct ArchSpec {
   // ffn_up holds [gate; up] (Phi-3).
   bool gguf_fused_qkv = false;
   bool gguf_fused_gate_up = false;
+  // llama.cpp sizes attn_q and attn_output by embedding_length rather than head_count ×
+  // key_length, so its files cannot have fewer query heads than dim / head_dim (physical head
+  // removal, prune/remove_heads.h). Facts: llama.cpp src/models/<arch>.cpp.
+  bool gguf_query_width_is_dim = false;
   // The architecture's own GGUF keys, read after the common ones and written (may be null).
   void (*gguf_read)(const GgufFile& g, ModelConfig& c) = nullptr;
   void (*gguf_write)(const ModelConfig& c, GgufWriter& w) = nullptr;

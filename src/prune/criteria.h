@@ -25,6 +25,10 @@ struct CriterionInputs {
   // Mean calibration NLL with the given heads zeroed.
   std::function<double(const std::vector<std::pair<int, int>>& zeroed)> nll_with;
   uint64_t seed = 0;  // of the random criterion
+  // For the layer criteria (prune/layer_criteria.h): each layer's mean block influence
+  // (analysis/block_influence.h), and the mean calibration NLL with the given layers skipped.
+  std::function<const std::vector<double>&()> block_influence;
+  std::function<double(const std::vector<int>& skipped)> nll_without_layers;
 };
 
 // Removability of every head for one criterion, [layer * n_heads + head]: a pure function of the

@@ -3,6 +3,8 @@
 #include "model/model_export.h"
 #include "model/synth.h"
 #include "ops/dequant.h"
+#include "prune/drop_layers.h"
+#include "prune/remove_heads.h"
 
 namespace ss {
 
@@ -53,21 +55,38 @@ Model apply_head_mask(const Model& model, const HeadMask& mask) {
   return m;
 }
 
+std::vector<std::pair<int, int>> masked_heads(const HeadMask& mask, const ModelConfig& c) {
+  std::vector<std::pair<int, int>> heads;
+  for (int l = 0; l < c.n_layers; ++l)
+    for (int h = 0; h < c.n_heads; ++h)
+      if (mask.get(l, h) != HeadAction::Keep) heads.emplace_back(l, h);
+  return heads;
+}
+
 void export_pruned_gguf(const Model& model, const GgufMetadata& tokenizer, const HeadMask& mask,
-                        const std::string& path, const std::string& note) {
-  Model pruned = apply_head_mask(model, mask);
+                        const std::string& path, const std::string& note, bool physical) {
+  const std::vector<std::pair<int, int>> removed = masked_heads(mask, model.config);
+  // Zeroing first folds a mean-mode head's constant into the bias; removal then drops its zeros.
+  Model pruned = physical ? remove_heads(apply_head_mask(model, mask), removed, path)
+                          : apply_head_mask(model, mask);
   std::vector<std::string> heads;
   bool mean = false;
-  for (int l = 0; l < model.config.n_layers; ++l)
-    for (int h = 0; h < model.config.n_heads; ++h)
-      if (mask.get(l, h) != HeadAction::Keep) {
-        heads.push_back(std::to_string(l) + ":" + std::to_string(h));
-        mean = mean || mask.get(l, h) == HeadAction::Mean;
-      }
+  for (auto [l, h] : removed) {
+    heads.push_back(std::to_string(l) + ":" + std::to_string(h));
+    mean = mean || mask.get(l, h) == HeadAction::Mean;
+  }
   write_model_gguf(pruned, tokenizer, path, std::nullopt, "sinkscope pruned model",
                    {{"sinkscope.pruned_heads", GgufValue::of_strings(heads)},
                     {"sinkscope.prune_mode", GgufValue::of_string(mean ? "mean" : "zero")},
+                    {"sinkscope.prune_physical", GgufValue::of_bool(physical)},
                     {"sinkscope.prune_note", GgufValue::of_string(note)}});
+}
+
+void export_dropped_layers_gguf(const Model& model, const GgufMetadata& tokenizer,
+                                const std::vector<int>& layers, const std::string& path) {
+  write_model_gguf(drop_layers(model, layers, path), tokenizer, path, std::nullopt,
+                   "sinkscope pruned model",
+                   {{"sinkscope.dropped_layers", GgufValue::of_i32s(layers)}});
 }
 
 }  // namespace ss

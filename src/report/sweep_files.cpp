@@ -7,10 +7,9 @@ namespace ss {
 nlohmann::json to_json(const SweepPoint& p) {
   nlohmann::json heads = nlohmann::json::array();
   for (auto [l, h] : p.heads) heads.push_back({l, h});
-  nlohmann::json j = {{"criterion", p.criterion},
-                      {"ratio", p.ratio},
-                      {"heads", heads},
-                      {"heads_pruned", p.heads.size()}};
+  nlohmann::json j = {{"criterion", p.criterion}, {"ratio", p.ratio},
+                      {"heads", heads},           {"heads_pruned", p.heads.size()},
+                      {"layers", p.layers},       {"layers_pruned", p.layers.size()}};
   for (const auto& [name, value] : p.metrics) j[name] = value;
   return j;
 }
@@ -29,6 +28,13 @@ std::optional<SweepPoint> sweep_point_from_json(const nlohmann::json& j) {
       return std::nullopt;
     p.heads.emplace_back(lh[0].get<int>(), lh[1].get<int>());
   }
+  if (j.contains("layers")) {  // absent in points written before layer sweeps
+    if (!j["layers"].is_array()) return std::nullopt;
+    for (const auto& l : j["layers"]) {
+      if (!l.is_number_integer()) return std::nullopt;
+      p.layers.push_back(l.get<int>());
+    }
+  }
   for (const auto& [key, value] : j.items()) {
     if (key.find('.') == std::string::npos) continue;  // the metrics are "<eval>.<metric>"
     if (!value.is_number()) return std::nullopt;
@@ -40,7 +46,8 @@ std::optional<SweepPoint> sweep_point_from_json(const nlohmann::json& j) {
 nlohmann::json to_json(const SweepResult& r) {
   nlohmann::json points = nlohmann::json::array();
   for (const SweepPoint& p : r.points) points.push_back(to_json(p));
-  return {{"scope", r.scope == PruneScope::Global ? "global" : "per-layer"},
+  return {{"unit", r.layers ? "layer" : "head"},
+          {"scope", prune_scope_name(r.scope)},
           {"mode", r.mode == HeadAction::Mean ? "mean" : "zero"},
           {"columns", r.columns()},
           {"points", points}};

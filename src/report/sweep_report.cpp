@@ -28,9 +28,10 @@ std::string render_sweep_report(const SweepResult& sweep) {
   for (double r : ratios) labels.push_back(svg::num(r));
 
   std::string html =
-      svg::page_start("sinkscope pruning sweep") + "<h1>sinkscope pruning sweep</h1><p>scope " +
-      (sweep.scope == PruneScope::Global ? "global" : "per-layer") + ", pruned heads " +
-      (sweep.mode == HeadAction::Mean ? "mean" : "zero") +
+      svg::page_start("sinkscope pruning sweep") + "<h1>sinkscope pruning sweep</h1><p>" +
+      (sweep.layers ? std::string("whole layers skipped")
+                    : std::string("scope ") + prune_scope_name(sweep.scope) + ", pruned heads " +
+                          (sweep.mode == HeadAction::Mean ? "mean" : "zero")) +
       "; one curve per criterion, the dense model (ratio 0) dashed grey.</p><div class=\"row\">";
   for (const std::string& metric : columns) {
     if (metric.find('.') == std::string::npos) continue;
@@ -47,7 +48,7 @@ std::string render_sweep_report(const SweepResult& sweep) {
         if (p.criterion != criteria[k] || v == p.metrics.end()) continue;
         const size_t i = std::find(ratios.begin(), ratios.end(), p.ratio) - ratios.begin();
         s.y[i] = v->second;
-        if (p.heads.empty()) dense = v->second;
+        if (p.heads.empty() && p.layers.empty()) dense = v->second;
       }
       chart.series.push_back(std::move(s));
     }
@@ -70,6 +71,8 @@ std::string render_sweep_report(const SweepResult& sweep) {
         cell = svg::num(p.ratio);
       } else if (c == "heads_pruned") {
         cell = svg::num(static_cast<double>(p.heads.size()));
+      } else if (c == "layers_pruned") {
+        cell = svg::num(static_cast<double>(p.layers.size()));
       } else {
         const auto v = p.metrics.find(c);
         cell = v != p.metrics.end() ? svg::num(v->second) : "null";

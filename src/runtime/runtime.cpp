@@ -530,6 +530,7 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
 
   embed(tokens, pos0 + pos_offset_, act_.x.data());
   for (int l = 0; l < c.n_layers; ++l) {
+    if (static_cast<size_t>(l) < skipped_.size() && skipped_[l]) continue;
     attention_block(l, pos0, n, act_);
     ffn_block(l, pos0, n, act_);
     check_finite(act_.x.data(), N, D, pos0, l);

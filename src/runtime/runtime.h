@@ -51,6 +51,10 @@ class Runtime {
     mask_ = mask;
   }
 
+  // Layers whose blocks do not run: the residual stream passes them unchanged, as in a model
+  // without them (whole-layer pruning, prune/drop_layers.h). skip[l] for each layer; empty: none.
+  void set_skipped_layers(std::vector<bool> skip) { skipped_ = std::move(skip); }
+
   // Every dense projection's input passes through t first (null: none; see linear_input.h).
   void set_linear_input(LinearInputTransform* t) { linear_input_ = t; }
 
@@ -124,7 +128,8 @@ class Runtime {
   const HeadMask* mask_ = nullptr;
   LinearInputTransform* linear_input_ = nullptr;
   std::vector<float> linear_scratch_;
-  bool finite_check_ = true;  // see set_finite_check
+  bool finite_check_ = true;   // see set_finite_check
+  std::vector<bool> skipped_;  // see set_skipped_layers
   // The last forward_hidden: its normed hidden states, row count and first position.
   const float* last_hidden_ = nullptr;
   size_t last_n_ = 0;

@@ -106,6 +106,7 @@ const ArchSpec kGpt2Arch = {
     .linear_biases = true,
     .learned_positions = true,
     .gguf_fused_qkv = true,
+    .gguf_query_width_is_dim = true,
     .hf_layout = &kLayout,
 };
 

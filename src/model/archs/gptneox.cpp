@@ -130,6 +130,7 @@ const ArchSpec kGptNeoxArch = {
     .linear_biases = true,
     .partial_rope = true,
     .gguf_fused_qkv = true,
+    .gguf_query_width_is_dim = true,
     .gguf_read = gguf_read,
     .gguf_write = gguf_write,
     .hf_layout = &kLayout,

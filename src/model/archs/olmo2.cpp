@@ -53,6 +53,7 @@ const ArchSpec kOlmo2Arch = {
     .hf_write = nullptr,
     .synth_shape = synth_shape,
     .synth_tied = false,
+    .gguf_query_width_is_dim = true,
 };
 
 }  // namespace ss

@@ -164,6 +164,7 @@ const ArchSpec kPhi3Arch = {
     .partial_rope = true,
     .gguf_fused_qkv = true,
     .gguf_fused_gate_up = true,
+    .gguf_query_width_is_dim = true,
     .gguf_read = gguf_read,
     .gguf_write = gguf_write,
     .hf_rope_types = {"longrope", "su"},

@@ -44,6 +44,7 @@ const ArchSpec kQwen2Arch = {
     .hf_write = nullptr,
     .synth_shape = synth_shape,
     .synth_tied = true,
+    .gguf_query_width_is_dim = true,
 };
 
 }  // namespace ss

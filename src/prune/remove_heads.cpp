@@ -1,0 +1,154 @@
+#include "prune/remove_heads.h"
+
+#include <cstring>
+#include <set>
+
+#include "base/error.h"
+#include "model/arch.h"
+#include "model/synth.h"
+#include "ops/dequant.h"
+
+namespace ss {
+
+std::string HeadRemovalProblem::message() const {
+  return reason + "; use " + (remedy.empty() ? "" : remedy + " or ") + "--zero-only";
+}
+
+HeadRemovalProblem head_removal_problem(const ModelConfig& c,
+                                        const std::vector<std::pair<int, int>>& heads) {
+  if (heads.empty()) return {};
+  const ArchSpec& arch = arch_of(c);
+  if (arch.qk_norm_whole)
+    return {c.arch +
+                " normalises q and k over the whole projection, so removing a head would "
+                "change the others",
+            ""};
+  if (arch.gguf_query_width_is_dim)
+    return {"llama.cpp sizes " + c.arch + "'s query projection by the embedding length, so a " +
+                c.arch + " GGUF cannot have fewer heads",
+            ""};
+  const std::set<std::pair<int, int>> removed(heads.begin(), heads.end());
+  const int G = c.kv_group(), K = c.n_kv_heads;
+  int kept_q0 = 0, kept_kv0 = 0;
+  for (int l = 0; l < c.n_layers; ++l) {
+    std::vector<int> lost(K, 0);  // query heads removed from each KV group
+    int total = 0;
+    for (int h = 0; h < c.n_heads; ++h)
+      if (removed.count({l, h})) ++lost[h / G], ++total;
+    const std::string L = std::to_string(l);
+    if (total == c.n_heads)
+      return {"layer " + L + " would lose all its " + std::to_string(c.n_heads) + " heads",
+              "--drop-layers " + L};
+    bool whole = true, even = true;
+    int full = 0;
+    for (int g = 0; g < K; ++g) {
+      whole = whole && (lost[g] == 0 || lost[g] == G);
+      even = even && lost[g] == lost[0];
+      full += lost[g] == G;
+    }
+    if (!whole && !even) {
+      int g1 = 1;
+      while (lost[g1] == lost[0]) ++g1;
+      return {"layer " + L + " removes part of a KV group (" + std::to_string(G) +
+                  " query heads share each KV head; group 0 loses " + std::to_string(lost[0]) +
+                  ", group " + std::to_string(g1) + " " + std::to_string(lost[g1]) +
+                  "): a GQA model keeps whole groups or the same number of heads in each",
+              "--scope group, --scope per-group"};
+    }
+    const int kept_q = c.n_heads - total, kept_kv = whole ? K - full : K;
+    if (l == 0) {
+      kept_q0 = kept_q, kept_kv0 = kept_kv;
+    } else if (kept_q != kept_q0 || kept_kv != kept_kv0) {
+      return {"layer 0 keeps " + std::to_string(kept_q0) + " query heads (" +
+                  std::to_string(kept_kv0) + " KV) and layer " + L + " " + std::to_string(kept_q) +
+                  " (" + std::to_string(kept_kv) +
+                  "), but GGUF and sinkscope keep one head count for every layer",
+              K < c.n_heads ? "--scope per-group, --scope group" : "--scope per-layer"};
+    }
+  }
+  return {};
+}
+
+namespace {
+
+// The rows `keep` of a matrix (any dtype: rows are stored apart) or the values of a 1-D f32 bias.
+Tensor keep_rows(Model& m, const Tensor& t, const std::vector<int>& keep) {
+  if (t.ne.size() == 1) {
+    std::vector<float> v;
+    for (int i : keep) v.push_back(t.f32()[i]);
+    return add_owned_f32(m, t.name, {static_cast<int64_t>(v.size())}, v);
+  }
+  Tensor out = t;
+  out.ne = {t.cols(), static_cast<int64_t>(keep.size())};
+  auto& buf = m.owned.emplace_back(t.row_bytes() * keep.size());
+  for (size_t i = 0; i < keep.size(); ++i)
+    std::memcpy(buf.data() + i * t.row_bytes(), t.row(keep[i]), t.row_bytes());
+  out.data = buf.data();
+  return out;
+}
+
+// The columns `keep` of every row of a matrix: in its own dtype where that converts back exactly
+// (F32, F16, BF16), else as F32.
+Tensor keep_cols(Model& m, const Tensor& t, const std::vector<int>& keep) {
+  const DType type = t.type == DType::F16 || t.type == DType::BF16 ? t.type : DType::F32;
+  const size_t cols = static_cast<size_t>(t.cols()), n = keep.size();
+  std::vector<float> row(cols), kept(n);
+  Tensor out = t;
+  out.type = type;
+  out.ne = {static_cast<int64_t>(n), t.rows()};
+  const size_t out_row = dtype_row_bytes(type, n);
+  auto& buf = m.owned.emplace_back(out_row * static_cast<size_t>(t.rows()));
+  for (int64_t r = 0; r < t.rows(); ++r) {
+    dequantize_row(t.type, t.row(r), row.data(), cols);
+    for (size_t i = 0; i < n; ++i) kept[i] = row[keep[i]];
+    quantize_row(type, kept.data(), buf.data() + static_cast<size_t>(r) * out_row, n);
+  }
+  out.data = buf.data();
+  return out;
+}
+
+// The rows (or values) of each head in `heads`, head_dim at a time.
+std::vector<int> head_rows(const std::vector<int>& heads, int head_dim) {
+  std::vector<int> rows;
+  for (int h : heads)
+    for (int d = 0; d < head_dim; ++d) rows.push_back(h * head_dim + d);
+  return rows;
+}
+
+}  // namespace
+
+Model remove_heads(const Model& model, const std::vector<std::pair<int, int>>& heads,
+                   const std::string& what) {
+  const ModelConfig& c = model.config;
+  if (HeadRemovalProblem p = head_removal_problem(c, heads)) throw InputError(what, p.message());
+  Model m = clone_model(model);
+  if (heads.empty()) return m;
+  const std::set<std::pair<int, int>> removed(heads.begin(), heads.end());
+  const int G = c.kv_group(), hd = c.head_dim;
+  std::vector<int> kept_q, kept_kv;
+  for (int l = 0; l < c.n_layers; ++l) {
+    kept_q.clear(), kept_kv.clear();
+    for (int h = 0; h < c.n_heads; ++h)
+      if (!removed.count({l, h})) {
+        kept_q.push_back(h);
+        if (kept_kv.empty() || kept_kv.back() != h / G) kept_kv.push_back(h / G);
+      }
+    LayerWeights& w = m.layers[l];
+    const std::vector<int> q_rows = head_rows(kept_q, hd), kv_rows = head_rows(kept_kv, hd);
+    w.wq = keep_rows(m, w.wq, q_rows);
+    w.wk = keep_rows(m, w.wk, kv_rows);
+    w.wv = keep_rows(m, w.wv, kv_rows);
+    if (w.bq.data) w.bq = keep_rows(m, w.bq, q_rows);
+    if (w.bk.data) w.bk = keep_rows(m, w.bk, kv_rows);
+    if (w.bv.data) w.bv = keep_rows(m, w.bv, kv_rows);
+    w.wo = keep_cols(m, w.wo, q_rows);
+    if (w.attn_sinks.data) w.attn_sinks = keep_rows(m, w.attn_sinks, kept_q);
+  }
+  // head_removal_problem saw the same counts in every layer.
+  m.config.n_heads = static_cast<int>(kept_q.size());
+  m.config.n_kv_heads = static_cast<int>(kept_kv.size());
+  validate_model(m);
+  return m;
+}
+
+}  // namespace ss
