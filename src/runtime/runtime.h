@@ -51,6 +51,9 @@ class Runtime {
     mask_ = mask;
   }
 
+  // Activations at the hook points are rewritten by p (null: none; see hooks.h).
+  void set_patcher(Patcher* p) { patcher_ = p; }
+
   // Every dense projection's input passes through t first (null: none; see linear_input.h).
   void set_linear_input(LinearInputTransform* t) { linear_input_ = t; }
 
@@ -123,6 +126,10 @@ class Runtime {
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
   LinearInputTransform* linear_input_ = nullptr;
+  Patcher* patcher_ = nullptr;
+  void patch(Hook hook, int layer, int pos0, int n, float* x) {
+    if (patcher_) patcher_->patch(hook, layer, pos0, n, x);
+  }
   std::vector<float> linear_scratch_;
   bool finite_check_ = true;  // see set_finite_check
   // The last forward_hidden: its normed hidden states, row count and first position.
