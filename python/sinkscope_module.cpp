@@ -320,13 +320,14 @@ class PyModel {
         bad("patch", name + ": must be a numpy array of float32");
       const auto arr = py::reinterpret_borrow<py::array>(value);
       if (!arr.dtype().is(py::dtype::of<float>()))
-        bad("patch", name + ": dtype " + py::str(arr.dtype()).cast<std::string>() +
-                         ", not float32");
+        bad("patch",
+            name + ": dtype " + py::str(arr.dtype()).cast<std::string>() + ", not float32");
       const auto shape = hook_shape(hook, c, n);
       if (!std::equal(shape.begin(), shape.end(), arr.shape(), arr.shape() + arr.ndim()))
-        bad("patch", name + ": shape " +
-                         shape_text(std::vector<py::ssize_t>(arr.shape(), arr.shape() + arr.ndim())) +
-                         ", not " + shape_text(shape));
+        bad("patch",
+            name + ": shape " +
+                shape_text(std::vector<py::ssize_t>(arr.shape(), arr.shape() + arr.ndim())) +
+                ", not " + shape_text(shape));
       kept.push_back(py::array_t<float, py::array::c_style>::ensure(arr));  // copies if strided
       patcher.set(hook, l, kept.back().data(), row_width(shape));
     }
@@ -407,7 +408,8 @@ class PyModel {
     d["unscored_tokens"] = unscored;
     d["heads_ablated"] = mask.n_masked();
     // Per byte and per word only when the whole text after its first token was scored.
-    for (const char* key : {"bytes", "words", "bits_per_byte", "byte_perplexity", "word_perplexity"})
+    for (const char* key :
+         {"bytes", "words", "bits_per_byte", "byte_perplexity", "word_perplexity"})
       d[key] = py::none();
     if (unscored == 0) {
       const ss::TextPerplexities t = ss::text_perplexities(r.nll_sum, text);
