@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -24,9 +26,11 @@
 #include "eval/perplexity_conventions.h"
 #include "eval/windows.h"
 #include "model/load_model.h"
+#include "runtime/generate.h"
 #include "runtime/head_mask.h"
 #include "runtime/hooks.h"
 #include "runtime/runtime.h"
+#include "runtime/sampler.h"
 
 namespace py = pybind11;
 
@@ -195,6 +199,13 @@ std::vector<py::ssize_t> hook_shape(Hook hook, const ss::ModelConfig& c, int n) 
   return {n, c.n_heads, n, n};  // not used: patterns are [head, query, key] per layer
 }
 
+// A float32 hyper-parameter as the decimal it was written as (1e-05, not 9.99999974e-06).
+double decimal(float v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.7g", static_cast<double>(v));
+  return std::strtod(s, nullptr);
+}
+
 size_t row_width(const std::vector<py::ssize_t>& shape) {
   size_t w = 1;
   for (size_t i = 1; i < shape.size(); ++i) w *= static_cast<size_t>(shape[i]);
@@ -230,8 +241,8 @@ class PyModel {
     d["d_head"] = c.head_dim;
     d["d_vocab"] = c.vocab_size;
     d["n_ctx"] = c.max_seq_len;
-    d["norm_eps"] = c.norm_eps;
-    d["rope_theta"] = c.rope_theta;
+    d["norm_eps"] = decimal(c.norm_eps);
+    d["rope_theta"] = decimal(c.rope_theta);
     d["sliding_window"] = c.sliding_window;
     d["n_experts"] = c.n_experts;
     d["n_experts_used"] = c.n_experts_used;
@@ -422,6 +433,41 @@ class PyModel {
     return d;
   }
 
+  // The text `sinkscope generate` adds after the prompt (dense cache): greedy at temperature 0,
+  // else nucleus sampling with the seed; stops at BOS, EOS or the model's context.
+  py::str generate(const std::string& prompt, int n_new, float temperature, float top_p,
+                   uint64_t seed, const std::vector<std::pair<int, int>>& ablate) {
+    const ss::ModelConfig& c = model_.config;
+    const ss::Tokenizer& tok = tok_->get();
+    if (n_new < 0) bad("n", "must not be negative");
+    if (temperature < 0) bad("temperature", "must not be negative");
+    if (top_p < 0 || top_p > 1) bad("top_p", "must be between 0 and 1");
+    ss::HeadMask mask(c);
+    for (auto [l, h] : ablate) {
+      check_head("ablate", l, h);
+      mask.set(l, h, ss::HeadAction::Zero);
+    }
+    InterruptCheck interrupt;
+    std::string text;
+    {
+      py::gil_scoped_release release;
+      std::vector<int> ids = tok.encode(prompt, tok.add_bos());
+      if (ids.empty()) bad("prompt", "no tokens (and no BOS to start from)");
+      if (static_cast<int>(ids.size()) >= c.max_seq_len)
+        bad("prompt", std::to_string(ids.size()) + " tokens fill the context of " +
+                          std::to_string(c.max_seq_len));
+      std::lock_guard<std::mutex> lock(mu_);
+      const int64_t need = static_cast<int64_t>(ids.size()) + n_new;
+      ss::Runtime rt(model_, *pool_, static_cast<int>(std::min<int64_t>(need, c.max_seq_len)));
+      if (mask.any()) rt.set_head_mask(&mask);
+      rt.add_observer(&interrupt);
+      ss::Sampler sampler(temperature, top_p, seed);
+      ss::generate(rt, ids, n_new, sampler, {tok.bos_id(), tok.eos_id()},
+                   [&](int prev, int next) { text += tok.decode_token(prev, next); });
+    }
+    return utf8_text(text);
+  }
+
  private:
   void check_head(const char* arg, int l, int h) const {
     const ss::ModelConfig& c = model_.config;
@@ -500,7 +546,11 @@ PYBIND11_MODULE(sinkscope, m) {
       .def("perplexity", &PyModel::perplexity, py::arg("text_or_file"), py::kw_only(),
            py::arg("ctx") = 0, py::arg("chunks") = 0, py::arg("stride") = 0,
            py::arg("scoring") = "all", py::arg("ablate") = std::vector<std::pair<int, int>>{},
-           "What `sinkscope perplexity --json` reports, for a str of text or a file path");
+           "What `sinkscope perplexity --json` reports, for a str of text or a file path")
+      .def("generate", &PyModel::generate, py::arg("prompt"), py::kw_only(), py::arg("n") = 128,
+           py::arg("temperature") = 0.0f, py::arg("top_p") = 0.9f, py::arg("seed") = 42,
+           py::arg("ablate") = std::vector<std::pair<int, int>>{},
+           "The text `sinkscope generate` writes after the prompt");
 
   m.def(
       "load",

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import sinkscope
-from conftest import DEFAULT_MODEL, PROMPT, ROOT, cli_json
+from conftest import DEFAULT_MODEL, PROMPT, ROOT, cli, cli_json
 
 ALL_HOOKS = ["hook_resid_pre", "attn.hook_v", "attn.hook_z", "mlp.hook_post", "hook_resid_post"]
 
@@ -235,3 +235,16 @@ def test_quickstart_example_runs():
     out = subprocess.run([sys.executable, str(ROOT / "examples/quickstart.py"), str(DEFAULT_MODEL)],
                          check=True, capture_output=True, text=True).stdout
     assert "perplexity" in out
+
+
+@pytest.mark.parametrize("args", [{}, {"temperature": 0.8, "seed": 7}, {"ablate": [(0, 1)]}])
+def test_generate_equals_cli(model_path, args):
+    m = sinkscope.load(model_path)
+    cmd = ["generate", "-m", model_path, "-p", PROMPT, "-n", 24]
+    if "temperature" in args:
+        cmd += ["--temp", args["temperature"], "--seed", args["seed"]]
+    if "ablate" in args:
+        cmd += ["--ablate", "0:1"]
+    ref = cli(*cmd)
+    text = m.generate(PROMPT, n=24, **args)
+    assert text and ref.endswith(text + "\n")
