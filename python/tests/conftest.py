@@ -14,8 +14,10 @@ DEFAULT_MODEL = ROOT / "models/sinkscope-tiny.gguf"
 PROMPT = "Once upon a time, there was a little cat named Tom. He liked to play in the garden."
 
 
+# stdout as text; bytes that are not UTF-8 (random models generate any) as U+FFFD, as the module's.
 def cli(*args):
-    return subprocess.run([BIN, *map(str, args)], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([BIN, *map(str, args)], check=True, capture_output=True).stdout
+    return out.decode("utf-8", errors="replace")
 
 
 def cli_json(*args):
