@@ -180,8 +180,8 @@ class PyTokenizer {
   std::shared_ptr<const ss::Tokenizer> t_;
 };
 
-// The shape of one hook's array for n tokens, TransformerLens's less the batch axis, and the
-// floats per token the runtime delivers.
+// The shape of one hook's array for n tokens: TransformerLens's less the batch axis. Its rows are
+// what the runtime delivers per token.
 std::vector<py::ssize_t> hook_shape(Hook hook, const ss::ModelConfig& c, int n) {
   switch (hook) {
     case Hook::ResidPre:
@@ -196,7 +196,7 @@ std::vector<py::ssize_t> hook_shape(Hook hook, const ss::ModelConfig& c, int n) 
     case Hook::Pattern:
       break;
   }
-  return {n, c.n_heads, n, n};  // not used: patterns are [head, query, key] per layer
+  return {};  // patterns are not recorded per token: [heads asked, query, key] per layer
 }
 
 // A float32 hyper-parameter as the decimal it was written as (1e-05, not 9.99999974e-06).
