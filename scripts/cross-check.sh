@@ -15,7 +15,7 @@ fi
 # false positive on std::string concatenation (GCC PR 105329), reported for the aarch64 target
 # only.
 cmake -S . -B build/aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
-  -DCMAKE_BUILD_TYPE=None -DSINKSCOPE_TESTS=OFF -DSINKSCOPE_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=None -DSINKSCOPE_TESTS=OFF -DSINKSCOPE_BENCH=OFF -DSINKSCOPE_PYTHON=OFF \
   "-DCMAKE_CXX_FLAGS=-O0 -Wno-restrict" >/dev/null
 cmake --build build/aarch64 --target sinkscope_layers -j "$(nproc)"
 echo "aarch64 cross-build of every layer library: ok"

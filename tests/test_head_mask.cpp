@@ -139,6 +139,35 @@ TEST(HeadMask, SkippedAttentionOfMaskedHeadsChangesNoBit) {
   EXPECT_GT(watcher.rows, 0);
 }
 
+// Activation patching (Runtime::set_patcher): the patcher sees every hook but the pattern once
+// per layer, and zeroing a head's slice of hook_z is the head mask's zeroing, bit for bit.
+TEST(Patcher, ZeroingHookZEqualsTheMask) {
+  Model m = load_model(test::model_bin());
+  ThreadPool pool(2);
+  const ModelConfig& c = m.config;
+  struct ZeroHead : Patcher {
+    const ModelConfig* c = nullptr;
+    int calls = 0;
+    void patch(Hook hook, int layer, int, int n, float* x) override {
+      ++calls;
+      if (hook == Hook::Z && layer == 2)
+        for (int t = 0; t < n; ++t)
+          std::fill_n(x + t * c->q_dim() + 3 * c->head_dim, c->head_dim, 0.0f);
+    }
+  } zero;
+  zero.c = &c;
+  HeadMask mask(c);
+  mask.set(2, 3, HeadAction::Zero);
+  std::vector<int> ids = {1, 40, 300, 7, 99, 250, 31, 17, 400, 5};
+  Runtime patched(m, pool, 64), masked(m, pool, 64), plain(m, pool, 64);
+  patched.set_patcher(&zero);
+  masked.set_head_mask(&mask);
+  const auto a = patched.forward(ids, 0), b = masked.forward(ids, 0);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, plain.forward(ids, 0));
+  EXPECT_EQ(zero.calls, 5 * c.n_layers);
+}
+
 TEST(HeadMask, ParseHeadList) {
   ModelConfig c = tiny_config();
   auto heads = parse_head_list("0:1,1:3", c);

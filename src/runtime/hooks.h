@@ -70,6 +70,19 @@ struct HookPoint {
 };
 const std::vector<HookPoint>& hook_points();
 
+// Activation patching: rewrites the activation at a hook point, which the forward pass then
+// continues from (the observers see the patched values). The runtime calls it only when one is
+// set (Runtime::set_patcher), so without one no result changes.
+class Patcher {
+ public:
+  virtual ~Patcher() = default;
+  // x: the activation of `hook` in `layer` for the tokens at pos0 .. pos0 + n_tokens - 1, laid
+  // out as the table above says, to rewrite in place. Called from the calling thread between the
+  // pool's jobs, for every hook but Hook::Pattern; hook_z after the head mask, hook_v before the
+  // values enter the KV cache; no mlp.hook_post in a mixture of experts.
+  virtual void patch(Hook hook, int layer, int pos0, int n_tokens, float* x) = 0;
+};
+
 // "blocks.3.attn.hook_z" etc.
 std::string hook_name(Hook hook, int layer);
 // The hook and layer of a full name; InputError(name, ...) for a name not in the table.

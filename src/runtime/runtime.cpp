@@ -289,6 +289,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   const LayerPlan& plan = plans_[l];
   const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), HD = c.head_dim, N = n;
   float *x = a.x.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
+  patch(Hook::ResidPre, l, pos0, n, x);
   for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
 
   if (c.parallel_residual) std::copy_n(x, N * D, a.x_in.data());
@@ -300,6 +301,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   if (w.bq.data) add_bias(q, w.bq, N);
   if (w.bk.data) add_bias(k, w.bk, N);
   if (w.bv.data) add_bias(v, w.bv, N);
+  patch(Hook::Values, l, pos0, n, v);  // before the cache holds it
   // q/k norms over each head (Qwen 3, Gemma) or the whole projection (OLMo 2): their width says.
   if (w.q_norm.data) {
     const size_t width = static_cast<size_t>(w.q_norm.cols());
@@ -338,6 +340,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
 
   attention(l, pos0, n, q, a.z.data());
   if (mask_) mask_->apply(l, a.z.data(), n);
+  patch(Hook::Z, l, pos0, n, a.z.data());
   for (Observer* ob : observers_) ob->on_z(l, pos0, n, a.z.data());
 
   float* o = a.o.data();
@@ -393,6 +396,7 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
     });
   }
   if (c.n_experts == 0) {
+    patch(Hook::MlpPost, l, pos0, n, gate);
     for (Observer* ob : observers_) ob->on_mlp_post(l, pos0, n, gate);
     project(w.w_down, linear_input(l, LinearSite::FfnDown, pos0, n, F, gate), N, o);
     if (w.b_down.data) add_bias(o, w.b_down, N);
@@ -401,6 +405,7 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
   });
+  patch(Hook::ResidPost, l, pos0, n, x);
   for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x);
 }
 

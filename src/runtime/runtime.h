@@ -55,6 +55,9 @@ class Runtime {
   // without them (whole-layer pruning, prune/drop_layers.h). skip[l] for each layer; empty: none.
   void set_skipped_layers(std::vector<bool> skip) { skipped_ = std::move(skip); }
 
+  // Activations at the hook points are rewritten by p (null: none; see hooks.h).
+  void set_patcher(Patcher* p) { patcher_ = p; }
+
   // Every dense projection's input passes through t first (null: none; see linear_input.h).
   void set_linear_input(LinearInputTransform* t) { linear_input_ = t; }
 
@@ -127,6 +130,10 @@ class Runtime {
   std::vector<Observer*> observers_;
   const HeadMask* mask_ = nullptr;
   LinearInputTransform* linear_input_ = nullptr;
+  Patcher* patcher_ = nullptr;
+  void patch(Hook hook, int layer, int pos0, int n, float* x) {
+    if (patcher_) patcher_->patch(hook, layer, pos0, n, x);
+  }
   std::vector<float> linear_scratch_;
   bool finite_check_ = true;   // see set_finite_check
   std::vector<bool> skipped_;  // see set_skipped_layers
