@@ -4,9 +4,18 @@
 
 namespace ss {
 
+namespace {
+int default_threads = 0;  // 0: every core
+}  // namespace
+
+int ThreadPool::default_size() {
+  return default_threads > 0 ? default_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+void ThreadPool::set_default_size(int n) { default_threads = n; }
+
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0)
-    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0) n_threads = default_size();
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
