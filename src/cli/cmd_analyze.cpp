@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "experiments/analyze.h"
+#include "experiments/pipeline.h"
 #include "experiments/stream_sinks.h"
 #include "model/load_model.h"
 #include "report/analysis_files.h"
@@ -34,6 +35,8 @@ struct AnalyzeArgs : CommonArgs {
   std::string cache = "dense";
   std::string positions = "cache";
   int tokens = 0;
+  bool pipeline = false;
+  std::string pipeline_split;
 };
 
 // A token's text for labels: printable and valid UTF-8 (control bytes and bytes outside a
@@ -123,6 +126,7 @@ void add_analyze(CLI::App& root) {
       ->capture_default_str()
       ->check(at_least(0));
   add_ablate(cmd, *a);
+  add_pipeline(cmd, a->pipeline, a->pipeline_split);
   cmd->callback([a, cmd] {
     const auto start = std::chrono::steady_clock::now();
     const CachePolicy cache = CachePolicy::parse(a->cache, "--cache");
@@ -194,6 +198,11 @@ void add_analyze(CLI::App& root) {
     HeadMask mask = ablation_mask(*a, model.config);
     opt.mask = &mask;
     opt.cluster = &cluster();
+    if (a->pipeline) {
+      require(!streaming, "--pipeline", "streaming (--cache) runs the whole model on one rank");
+      opt.pipeline = on_every_rank(
+          cluster(), [&] { return pipeline_ranges(model, cluster().size(), a->pipeline_split); });
+    }
 
     ensure_output_dir(a->out);
     ThreadPool pool(a->threads);

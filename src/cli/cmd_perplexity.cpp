@@ -13,6 +13,7 @@
 #include "eval/perplexity_conventions.h"
 #include "experiments/calibrate.h"
 #include "experiments/dormant_perplexity.h"
+#include "experiments/pipeline.h"
 #include "model/load_model.h"
 #include "prune/criteria.h"
 #include "prune/dormant_rule.h"
@@ -35,6 +36,8 @@ struct PerplexityArgs : CommonArgs {
   std::string calib;
   int calib_ctx = 256;
   int calib_chunks = 4;
+  bool pipeline = false;
+  std::string pipeline_split;
 };
 }  // namespace
 
@@ -83,6 +86,7 @@ void add_perplexity(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for --dormant-mode static");
   add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
+  add_pipeline(cmd, a->pipeline, a->pipeline_split);
   cmd->callback([a] {
     Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = on_every_rank(cluster(), [&] {
@@ -134,10 +138,25 @@ void add_perplexity(CLI::App& root) {
     }
 
     Progress bar("perplexity", !a->quiet);
-    const DormantPerplexity d = dormant_perplexity(
-        model, pool, ids, plan, tok.add_bos() ? tok.bos_id() : -1, mask, dormant_opt,
-        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); },
-        &cluster());
+    auto progress = [&](int done, int total) {
+      bar.update(done, total, static_cast<long>(done) * ctx);
+    };
+    const int bos_id = tok.add_bos() ? tok.bos_id() : -1;
+    DormantPerplexity d;
+    if (a->pipeline) {
+      require(!dormant, "--pipeline",
+              "dormant heads are chosen from whole-model passes: not with "
+              "--pipeline");
+      d.perplexity = pipeline_perplexity(
+          model, pool, ids, plan, bos_id, mask, cluster(),
+          on_every_rank(
+              cluster(),
+              [&] { return pipeline_ranges(model, cluster().size(), a->pipeline_split); }),
+          progress);
+    } else {
+      d = dormant_perplexity(model, pool, ids, plan, bos_id, mask, dormant_opt, progress,
+                             &cluster());
+    }
     bar.finish();
     if (!cluster().root()) return;  // the root holds the result
     const PerplexityResult& r = d.perplexity;

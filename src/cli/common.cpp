@@ -73,6 +73,17 @@ nlohmann::json run_info() {
           {"ranks", cluster().size()}};
 }
 
+void add_pipeline(CLI::App* cmd, bool& pipeline, std::string& split) {
+  cmd->add_flag(
+      "--pipeline", pipeline,
+      "Under sinkscope-mpi: each rank holds a contiguous range of layers and windows pass "
+      "from rank to rank (for models larger than one machine's memory)");
+  cmd->add_option("--pipeline-split", split,
+                  "With --pipeline: the layers of each rank, e.g. 0:8,8:16 (default: balance the "
+                  "weight bytes)")
+      ->needs("--pipeline");
+}
+
 nlohmann::json rank_wall_times(double seconds) {
   WireWriter w;
   w.put<double>(seconds);

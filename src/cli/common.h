@@ -40,6 +40,9 @@ std::vector<int> root_ids(const std::function<std::vector<int>()>& make);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 
+// --pipeline and --pipeline-split (sinkscope-mpi: layers over ranks, docs/cluster.md).
+void add_pipeline(CLI::App* cmd, bool& pipeline, std::string& split);
+
 // --calib-ctx and --calib-chunks: the calibration windows of criteria and dormant scores.
 void add_calibration_windows(CLI::App* cmd, int& ctx, int& chunks);
 
