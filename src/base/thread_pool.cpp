@@ -12,7 +12,9 @@ int ThreadPool::default_size() {
   return default_threads > 0 ? default_threads
                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
-void ThreadPool::set_default_size(int n) { default_threads = n; }
+void ThreadPool::set_default_size(int n) {
+  default_threads = n;
+}
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = default_size();
