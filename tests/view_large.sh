@@ -15,9 +15,15 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$shots"
 "$make_synth" --shape llama-1b --type Q8_0 --ctx 1024 -o "$dir/synth.gguf" >/dev/null
-# 511 characters: one token each in the synth vocabulary, 512 with BOS.
-awk 'BEGIN { s = ""; while (length(s) < 511) s = s "The cat sat on the mat. "; printf "%s", substr(s, 1, 511) }' \
-  >"$dir/prompt.txt"
+# One token a character in the synth vocabulary (and one for the leading space): cut to 512
+# tokens with BOS.
+for n in 511 510 509 508; do
+  awk -v n=$n 'BEGIN { s = ""; while (length(s) < n) s = s "The cat sat on the mat. "; printf "%s", substr(s, 1, n) }' \
+    >"$dir/prompt.txt"
+  tokens=$("$bin" tokenize -m "$dir/synth.gguf" -f "$dir/prompt.txt" --bos on | wc -w)
+  [ "$tokens" -gt 512 ] || break
+done
+[ "$tokens" -eq 512 ] || { echo "FAIL: the prompt is $tokens tokens with BOS, not 512"; exit 1; }
 start=$(date +%s%N)
 "$bin" view -m "$dir/synth.gguf" -f "$dir/prompt.txt" -o "$dir/view.html"
 end=$(date +%s%N)
