@@ -18,7 +18,8 @@ constexpr int kPatternMaxBits = 8, kPatternMinBits = 2;
 double pattern_step(int bits);
 std::vector<uint8_t> quantize_pattern(std::span<const float> values, int bits);
 
-// zlib (RFC 1950) streams, as DecompressionStream("deflate") reads them.
+// zlib (RFC 1950) streams, as DecompressionStream("deflate") reads them: the smaller of run-length
+// coding and zlib level 1.
 std::string deflate_bytes(std::span<const uint8_t> bytes);
 std::vector<uint8_t> inflate_bytes(std::string_view z);  // std::runtime_error on a bad stream
 
