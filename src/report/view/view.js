@@ -25,8 +25,9 @@
   }
   const shade = (a) => (state.scale === 'sqrt' ? Math.sqrt(Math.max(0, a)) : Math.max(0, Math.min(1, a)));
   const lutIndex = (a) => Math.min(255, Math.round(shade(a) * 255));
-  const rgb = (a) => { const i = lutIndex(a) * 3; return `rgb(${LUT[i]},${LUT[i + 1]},${LUT[i + 2]})`; };
   const MASKED = [238, 240, 243];
+  // A token's background by weight: light enough that its text stays readable.
+  const tint = (a) => `rgba(31, 95, 191, ${(0.06 + 0.5 * shade(a)).toFixed(3)})`;
 
   // --- data ---
   async function inflate(b64) {
@@ -312,7 +313,7 @@
       drawn++;
       if (hv) {  // colour the other side's token by its weight
         const other = hv.side === 'q' ? T + k : t;
-        bgs[other].style.fill = rgb(a);
+        bgs[other].style.fill = tint(a);
       }
     }
     g.appendChild(frag);
