@@ -203,6 +203,9 @@
     $('head-sub').textContent = `${run.name} · ${T} tokens · stored with ${p.bits}-bit codes ` +
       `(values within ±${fmt(p.step / 2)})`;
     shown = { p, run: r, layer: l, head: h };
+    const ro = $('readout');  // a value of the head or run shown before is stale
+    ro.textContent = 'Hover the pattern for a cell\'s α.';
+    delete ro.dataset.q; delete ro.dataset.k; delete ro.dataset.value;
     pcv.dataset.head = `L${l}H${h}`;
     pcv.dataset.run = r;
     return true;
