@@ -94,9 +94,9 @@ cmp "$dir/pp1.json" "$dir/pp2.json" || fail "perplexity --pipeline"
 mpi 2 perplexity "${common[@]}" -f "$text" --ctx 64 --chunks 5 --json --pipeline \
   --pipeline-split 0:1,1:6 >"$dir/pp3.json"
 cmp "$dir/pp1.json" "$dir/pp3.json" || fail "perplexity --pipeline-split 0:1,1:6"
-mpi 2 analyze "${common[@]}" -f "$text" --ctx 64,128 --chunks 3 --bos on,off --dump-attention 0:1,5:7 \
+mpi 2 analyze "${common[@]}" -f "$text" --ctx 64,128 --chunks 3 --bos on,off --dump-attention 0:1,5:7 --no-view \
   --pipeline --out "$dir/pa2"
-"$plain" analyze "${common[@]}" -f "$text" --ctx 64,128 --chunks 3 --bos on,off --dump-attention 0:1,5:7 \
+"$plain" analyze "${common[@]}" -f "$text" --ctx 64,128 --chunks 3 --bos on,off --dump-attention 0:1,5:7 --no-view \
   --out "$dir/pa1"
 same_dirs "$dir/pa1" "$dir/pa2" "analyze --pipeline"
 # A 280M-shaped qwen3 (q/k norms, 16 layers of dim 1024), Q8_0 to keep the file small.
@@ -106,7 +106,7 @@ q=(-m "$dir/qwen3.gguf" --tokenizer "$shared/models/tok512.bin" --threads 1 --qu
 "$plain" perplexity "${q[@]}" -f "$text" --ctx 64 --chunks 3 --json >"$dir/q1.json"
 mpi 2 perplexity "${q[@]}" -f "$text" --ctx 64 --chunks 3 --json --pipeline >"$dir/q2.json"
 cmp "$dir/q1.json" "$dir/q2.json" || fail "qwen3 perplexity --pipeline"
-"$plain" analyze "${q[@]}" -f "$text" --ctx 64 --chunks 2 --out "$dir/qa1"
+"$plain" analyze "${q[@]}" -f "$text" --ctx 64 --chunks 2 --no-view --out "$dir/qa1"
 mpi 2 analyze "${q[@]}" -f "$text" --ctx 64 --chunks 2 --pipeline --out "$dir/qa2"
 same_dirs "$dir/qa1" "$dir/qa2" "qwen3 analyze --pipeline"
 # Each rank touches about half the weights: its peak RSS, against the file's size.

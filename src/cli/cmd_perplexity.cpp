@@ -219,10 +219,10 @@ void add_perplexity(CLI::App& root) {
                          {"scoring", scoring_name(scoring)},
                          {"nll_sum", r.nll_sum},
                          {"unscored_tokens", unscored},
-                         {"heads_ablated", mask.n_masked()},
-                         {"cache", cache.name()}};
+                         {"heads_ablated", mask.n_masked()}};
       if (streaming) {  // one token at a time: no windows
         out["ctx"] = out["stride"] = nullptr;
+        out["cache"] = cache.name();
         out["positions"] = a->positions;
       }
       for (const char* key :
