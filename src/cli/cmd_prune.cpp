@@ -11,6 +11,7 @@
 #include "cli/progress.h"
 #include "eval/mc_eval.h"
 #include "eval/perplexity.h"
+#include "eval/perplexity_conventions.h"
 #include "experiments/analyze.h"
 #include "experiments/sweep.h"
 #include "model/load_model.h"
@@ -36,6 +37,12 @@ struct PruneArgs : CommonArgs {
   uint64_t seed = 0;
   std::string out = "sinkscope-prune";
   int kill_after_points = 0;
+  bool cost = false;
+  int cost_ctx = 128;
+  int cost_decode = 32;
+  int cost_reps = 5;
+  double cost_sample_s = 0.05;
+  std::string llama_bench;
 };
 
 std::vector<int> text_tokens(const Tokenizer& tok, const std::string& path, bool bos) {
@@ -75,7 +82,8 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")
       ->capture_default_str()
       ->check(at_least(1));
-  cmd->add_option("--eval-chunks", a->eval_chunks, "Perplexity windows (0: all)")
+  cmd->add_option("--eval-chunks", a->eval_chunks,
+                  "Perplexity windows (0: all, which adds bits_per_byte)")
       ->capture_default_str()
       ->check(at_least(0));
   cmd->add_option("--limit", a->limit, "Items per multiple-choice task (0: all)")
@@ -91,6 +99,28 @@ void add_prune(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->add_flag("--cost", a->cost,
+                "Also measure each point's exported model (heads removed where the set allows, "
+                "layers dropped): parameters, file size, prefill and decode tokens/s and the "
+                "speed-ups over the dense model, timed in alternation with it (docs/pruning.md)");
+  cmd->add_option("--cost-ctx", a->cost_ctx, "Prefill tokens of the --cost timing")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--cost-decode", a->cost_decode, "Decode steps of the --cost timing")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--cost-reps", a->cost_reps,
+                  "Timed pairs (dense, pruned) per point; medians are reported")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--cost-sample-s", a->cost_sample_s,
+                  "A timed sample repeats the work until it lasts this long on the dense model")
+      ->capture_default_str()
+      ->check(between(0.0, 60.0));
+  cmd->add_option("--llama-bench", a->llama_bench,
+                  "With --cost, also run this llama-bench binary on the dense and pruned files "
+                  "(-p COST_CTX -n COST_DECODE -r COST_REPS); implies --cost")
+      ->check(CLI::ExistingFile);
   // Hidden (no group): for the resume test, a SIGKILL after this many new points.
   cmd->add_option("--kill-after-points", a->kill_after_points)->group("")->check(at_least(1));
   cmd->callback([a, criteria] {
@@ -138,12 +168,17 @@ void add_prune(CLI::App& root) {
       const std::string name = kind + ":" + std::filesystem::path(path).stem().string();
       setup += " " + e + " " + sha256_file(path);
       if (kind == "ppl") {
-        auto ids = std::make_shared<std::vector<int>>(text_tokens(tok, path, tok.add_bos()));
+        auto text = std::make_shared<std::string>(read_text(path).text);
+        auto ids = std::make_shared<std::vector<int>>(tok.encode(*text, tok.add_bos()));
         const int ctx = a->eval_ctx, chunks = a->eval_chunks;
         metrics.push_back(
-            {name, [ids, ctx, chunks, bos](Runtime& rt) {
+            {name, [ids, text, ctx, chunks, bos](Runtime& rt) {
                PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
-               return std::map<std::string, double>{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+               std::map<std::string, double> m{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+               // Per byte only when every token after the first was scored (--eval-chunks 0).
+               if (static_cast<int64_t>(ids->size()) - 1 == r.tokens_scored)
+                 m["bits_per_byte"] = text_perplexities(r.nll_sum, *text).bits_per_byte;
+               return m;
              }});
       } else if (kind == "mc") {
         auto task = std::make_shared<McTask>(read_mc_task(path, a->limit));
@@ -159,6 +194,17 @@ void add_prune(CLI::App& root) {
       }
     }
     opt.setup_key = setup;
+    if (a->cost || !a->llama_bench.empty()) {
+      CostOptions cost;
+      cost.ctx = a->cost_ctx;
+      cost.decode = a->cost_decode;
+      cost.reps = a->cost_reps;
+      cost.min_sample_s = a->cost_sample_s;
+      cost.llama_bench = a->llama_bench;
+      cost.tokenizer = export_tokenizer(a->model, a->tokenizer);
+      cost.work_dir = (std::filesystem::path(a->out) / "cost").string();
+      opt.cost = cost;
+    }
 
     ThreadPool pool(a->threads);
     const auto started = std::chrono::steady_clock::now();

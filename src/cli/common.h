@@ -6,6 +6,7 @@
 #include <string>
 
 #include "model/model.h"
+#include "model/model_export.h"
 #include "runtime/head_mask.h"
 
 namespace ss::cli {
@@ -39,6 +40,10 @@ HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 void add_calibration_windows(CLI::App* cmd, int& ctx, int& chunks);
 
 // Range checks for numeric options, with a one-line message ("--ctx: must be at least 0, not -5").
+// The tokenizer.* keys of an exported file: a GGUF's own, kept as they are (BPE merges and all),
+// else those of the SentencePiece vocabulary `tokenizer` names.
+GgufMetadata export_tokenizer(const std::string& model, const std::string& tokenizer);
+
 CLI::Validator at_least(double lo);
 CLI::Validator between(double lo, double hi);
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -74,6 +75,8 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
   if (opt.mode == HeadAction::Mean) means = calib.z_means();
 
   Runtime rt(model, pool, opt.eval_ctx);
+  std::unique_ptr<CostMeter> meter;
+  if (opt.cost) meter = std::make_unique<CostMeter>(model, pool, *opt.cost);
   SweepResult result;
   result.scope = opt.scope;
   result.mode = opt.mode;
@@ -81,48 +84,73 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
   // Points that prune the same heads (every criterion at ratio 0, say) share their metrics; a
   // layer sweep keys its points by (layer, -1).
   std::map<std::vector<std::pair<int, int>>, SweepPoint> by_heads;
+  auto key_of = [](const SweepPoint& p) {
+    std::vector<std::pair<int, int>> key = p.heads;
+    for (int l : p.layers) key.emplace_back(l, -1);
+    return key;
+  };
+  auto mask_of = [&](const SweepPoint& p) {
+    HeadMask mask(c);
+    for (auto [l, h] : p.heads) mask.set(l, h, opt.mode);
+    if (!means.empty()) mask.set_means(means);
+    return mask;
+  };
+  // Whether a point lacks cost columns this run measures.
+  auto lacks_cost = [&](const SweepPoint& p) {
+    if (!meter) return false;
+    if (!p.cost.count("cost.prefill_speedup")) return true;
+    const auto physical = p.cost.find("cost.physical");
+    const bool skipped = !p.layers.empty() && (physical == p.cost.end() || physical->second == 0);
+    return !opt.cost->llama_bench.empty() && !skipped && !p.cost.count("llama.prefill_speedup");
+  };
   int written = 0;  // new points on disk
   for (const auto& crit : opt.criteria) {
     const std::vector<double> r = scores["criteria"][crit].get<std::vector<double>>();
     for (double ratio : opt.ratios) {
       const std::string path = point_file(opt.out_dir, crit, ratio);
       std::optional<SweepPoint> point = sweep_point_from_json(read_json_or_null(path));
+      bool changed = false;
       if (!point) {
-        std::vector<int> layers;
-        std::vector<std::pair<int, int>> heads, key;
-        if (opt.layers) {
-          layers = select_layers(r, ratio);
-          for (int l : layers) key.emplace_back(l, -1);
-        } else {
-          key = heads = select_heads(r, c, ratio, opt.scope);
-        }
-        auto same = by_heads.find(key);
+        SweepPoint p;
+        if (opt.layers)
+          p.layers = select_layers(r, ratio);
+        else
+          p.heads = select_heads(r, c, ratio, opt.scope);
+        auto same = by_heads.find(key_of(p));
         if (same != by_heads.end()) {
-          point = same->second;
+          p = same->second;
         } else {
-          HeadMask mask(c);
-          for (auto [l, h] : heads) mask.set(l, h, opt.mode);
-          if (!means.empty()) mask.set_means(means);
+          const HeadMask mask = mask_of(p);
           rt.set_head_mask(&mask);
           std::vector<bool> skip(c.n_layers, false);
-          for (int l : layers) skip[l] = true;
+          for (int l : p.layers) skip[l] = true;
           rt.set_skipped_layers(skip);
-          point = SweepPoint{};
-          point->heads = heads;
-          point->layers = layers;
           for (const auto& m : metrics)
-            for (const auto& [k, v] : m.run(rt)) point->metrics[m.name + "." + k] = v;
+            for (const auto& [k, v] : m.run(rt)) p.metrics[m.name + "." + k] = v;
           rt.set_head_mask(nullptr);
           rt.set_skipped_layers({});
         }
-        point->criterion = crit;
-        point->ratio = ratio;
+        p.criterion = crit;
+        p.ratio = ratio;
+        point = p;
+        changed = true;
+      }
+      if (lacks_cost(*point)) {
+        auto same = by_heads.find(key_of(*point));
+        if (same != by_heads.end() && !lacks_cost(same->second)) {
+          point->cost = same->second.cost;
+        } else {
+          if (progress) progress(done, total, "cost of " + crit + " @ " + ratio_text(ratio));
+          point->cost = meter->measure(mask_of(*point), point->heads, point->layers);
+        }
+        changed = true;
+      }
+      if (changed) {
         write_file_atomic(path, to_json(*point).dump() + "\n");
         if (++written == opt.kill_after_points) raise(SIGKILL);
       }
-      std::vector<std::pair<int, int>> key = point->heads;
-      for (int l : point->layers) key.emplace_back(l, -1);
-      by_heads.emplace(key, *point);
+      auto [it, inserted] = by_heads.emplace(key_of(*point), *point);
+      if (!inserted && lacks_cost(it->second) && !lacks_cost(*point)) it->second = *point;
       result.points.push_back(*point);
       if (progress) progress(++done, total, crit + " @ " + ratio_text(ratio));
     }
