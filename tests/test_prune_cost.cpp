@@ -213,6 +213,41 @@ TEST(Cli, PruneCostRunsLlamaBench) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// --eval-chunks 0 with --eval-stride below --eval-ctx scores every token: bits_per_byte is then
+// the perplexity command's on the same windows.
+TEST(Cli, PruneBitsPerByteWhenEveryTokenIsScored) {
+  const std::string dir = test::temp_dir(), text = dir + "/t.txt";
+  {
+    std::ofstream f(text);
+    f << slurp(test::shared("data/text/tinystories-valid-sample.txt")).substr(0, 3000);
+  }
+  auto r =
+      test::run_cli("prune -m " + kDefaultModel + " --criteria random --ratios 0 --calib " + text +
+                    " --calib-ctx 32 --calib-chunks 1 --eval ppl:" + text +
+                    " --eval-ctx 32 --eval-chunks 0 --eval-stride 31 --quiet --out " + dir + "/s");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json p = nlohmann::json::parse(slurp(dir + "/s/points/random@0.json"));
+  r = test::run_cli("perplexity -m " + kDefaultModel + " -f " + text +
+                    " --ctx 32 --stride 31 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json want = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(want["bits_per_byte"].is_number()) << r.out;
+  EXPECT_DOUBLE_EQ(p["ppl:t.bits_per_byte"].get<double>(), want["bits_per_byte"].get<double>());
+  EXPECT_DOUBLE_EQ(p["ppl:t.ppl"].get<double>(), want["ppl"].get<double>());
+  // Consecutive windows leave each window's first token unscored: no bits_per_byte.
+  r = test::run_cli("prune -m " + kDefaultModel + " --criteria random --ratios 0 --calib " + text +
+                    " --calib-ctx 32 --calib-chunks 1 --eval ppl:" + text +
+                    " --eval-ctx 32 --eval-chunks 0 --quiet --out " + dir + "/c");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(nlohmann::json::parse(slurp(dir + "/c/points/random@0.json"))
+                   .contains("ppl:t.bits_per_byte"));
+  r = test::run_cli("prune -m " + kDefaultModel + " --criteria random --ratios 0 --calib " + text +
+                    " --eval ppl:" + text + " --eval-ctx 32 --eval-stride 33 --quiet --out " + dir +
+                    "/x");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--eval-stride: must be at most --eval-ctx"), std::string::npos) << r.err;
+}
+
 TEST(PruneCost, BadOptions) {
   const std::string dir = test::temp_dir();
   std::vector<std::string> bads = {"--cost --cost-reps 0", "--cost --cost-ctx 0"};

@@ -35,6 +35,7 @@ sweep() {  # name model-args calib eval ctx unit scope ratios [criteria]
   "$bin" prune $model --unit "$unit" --scope "$scope" --ratios "$ratios" \
     ${criteria:+--criteria "$criteria"} --calib "$calib" --calib-ctx "$ctx" --calib-chunks 8 \
     --eval "ppl:$eval" --eval-ctx "$ctx" --eval-chunks 0 \
+    --eval-stride $((ctx - 1)) \
     --eval "mc:$shared/data/mc/arc_easy.jsonl" --eval "mc:$shared/data/mc/piqa.jsonl" \
     --limit "$limit" --cost --cost-ctx "$ctx" --cost-decode 64 --cost-reps "$reps" \
     ${LLAMA_BENCH:+--llama-bench "$LLAMA_BENCH"} --threads "$threads" --quiet --out "$out/$name"

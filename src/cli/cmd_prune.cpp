@@ -30,6 +30,7 @@ struct PruneArgs : CommonArgs {
   std::vector<std::string> evals;
   int eval_ctx = 256;
   int eval_chunks = 8;
+  int eval_stride = 0;
   int limit = 200;
   std::string mode = "zero";
   std::string scope = "global";
@@ -83,7 +84,13 @@ void add_prune(CLI::App& root) {
       ->capture_default_str()
       ->check(at_least(1));
   cmd->add_option("--eval-chunks", a->eval_chunks,
-                  "Perplexity windows (0: all, which adds bits_per_byte)")
+                  "Perplexity windows (0: all; with --eval-stride below --eval-ctx every token "
+                  "is scored, which adds bits_per_byte)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  cmd->add_option("--eval-stride", a->eval_stride,
+                  "Perplexity windows start every S tokens (0: --eval-ctx, consecutive; "
+                  "--eval-ctx minus 1 scores every token for about the same work)")
       ->capture_default_str()
       ->check(at_least(0));
   cmd->add_option("--limit", a->limit, "Items per multiple-choice task (0: all)")
@@ -140,6 +147,7 @@ void add_prune(CLI::App& root) {
     require(!a->criteria.empty() && !a->ratios.empty(), "--criteria", "nothing to sweep");
     require(a->calib_ctx >= 2 && a->eval_ctx >= 2, "--calib-ctx",
             "window lengths must be at least 2");
+    require(a->eval_stride <= a->eval_ctx, "--eval-stride", "must be at most --eval-ctx");
 
     SweepOptions opt;
     opt.criteria = a->criteria;
@@ -159,6 +167,7 @@ void add_prune(CLI::App& root) {
                         " seed " + std::to_string(a->seed) + " mode " + a->mode + " scope " +
                         a->scope + (layers ? " unit layer" : "") + " eval-ctx " +
                         std::to_string(a->eval_ctx) + "x" + std::to_string(a->eval_chunks) +
+                        (a->eval_stride ? " stride " + std::to_string(a->eval_stride) : "") +
                         " limit " + std::to_string(a->limit);
     std::vector<SweepMetric> metrics;
     for (const auto& e : a->evals) {
@@ -170,12 +179,13 @@ void add_prune(CLI::App& root) {
       if (kind == "ppl") {
         auto text = std::make_shared<std::string>(read_text(path).text);
         auto ids = std::make_shared<std::vector<int>>(tok.encode(*text, tok.add_bos()));
-        const int ctx = a->eval_ctx, chunks = a->eval_chunks;
+        const int ctx = a->eval_ctx, chunks = a->eval_chunks, stride = a->eval_stride;
         metrics.push_back(
-            {name, [ids, text, ctx, chunks, bos](Runtime& rt) {
-               PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
+            {name, [ids, text, ctx, chunks, stride, bos](Runtime& rt) {
+               PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks, nullptr, stride);
                std::map<std::string, double> m{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
-               // Per byte only when every token after the first was scored (--eval-chunks 0).
+               // Per byte only when every token after the first was scored (--eval-chunks 0 and
+               // --eval-stride below --eval-ctx).
                if (static_cast<int64_t>(ids->size()) - 1 == r.tokens_scored)
                  m["bits_per_byte"] = text_perplexities(r.nll_sum, *text).bits_per_byte;
                return m;
