@@ -90,8 +90,13 @@ std::string render_sweep_report(const SweepResult& sweep) {
         "the set allows it, else zeroed, which saves nothing) timed against the dense model; "
         "speed-up = dense time / pruned time, the median over pairs timed back to back. The "
         "dense model is the diamond.</p><div class=\"row\">";
-    for (const std::string& metric : columns) {
-      if (metric.find('.') == std::string::npos || is_cost(metric)) continue;
+    // Perplexity first, then the other metrics.
+    std::vector<std::string> quality;
+    for (const std::string& metric : columns)
+      if (metric.find('.') != std::string::npos && !is_cost(metric)) quality.push_back(metric);
+    std::stable_partition(quality.begin(), quality.end(),
+                          [](const std::string& m) { return m.rfind("ppl:", 0) == 0; });
+    for (const std::string& metric : quality) {
       for (const auto& [x_name, x_label] : speedups) {
         svg::XYChart chart;
         chart.x_name = x_label;
@@ -102,10 +107,9 @@ std::string render_sweep_report(const SweepResult& sweep) {
           for (const SweepPoint& p : points) {
             if (p.criterion != criteria[k]) continue;
             const double x = value(p, x_name), y = value(p, metric);
-            if (p.heads.empty() && p.layers.empty()) {
-              if (std::isnan(dense_x)) dense_x = x, dense_y = y;
-              continue;
-            }
+            // Every curve starts at the dense point, drawn once more as the diamond.
+            if (p.heads.empty() && p.layers.empty() && std::isnan(dense_x))
+              dense_x = x, dense_y = y;
             s.x.push_back(x), s.y.push_back(y);
           }
           chart.series.push_back(std::move(s));
