@@ -14,6 +14,9 @@
 //   e2e/prefill/compare  one window through the model twice (two runtimes), KL and top-1 at every
 //                      position (compare A against B; issue 16: at most 1.1x two nll passes)
 //   e2e/decode/*       16 prompt tokens, then N single-token steps, greedy; only the steps timed
+//   e2e/*/other        plain prefill and decode of a second model, SINKSCOPE_BENCH_MODEL_B (e.g. a
+//                      pruned export of the first), interleaved with the others at random, so
+//                      other / plain is a speed-up measured in the same run
 //
 // SINKSCOPE_BENCH_CTX (default "512,2048") and SINKSCOPE_BENCH_DECODE (default 64) set the sizes;
 // SINKSCOPE_BENCH_THREADS the threads; SINKSCOPE_BENCH_BF16_ACTIVATIONS (set) loads the model as
@@ -45,6 +48,10 @@ const char* model_path() {
   return std::getenv("SINKSCOPE_BENCH_MODEL");
 }
 
+const char* model_b_path() {
+  return std::getenv("SINKSCOPE_BENCH_MODEL_B");
+}
+
 ss::ThreadPool& e2e_pool() {
   static ss::ThreadPool p([] {
     const char* s = std::getenv("SINKSCOPE_BENCH_THREADS");
@@ -65,14 +72,22 @@ std::vector<int> token_ids(const ss::ModelConfig& c, int n) {
 }
 
 // Loaded once; a short forward pass maps every weight page and sizes the per-thread buffers.
+std::unique_ptr<ss::Model> load_warm(const char* path) {
+  auto p = std::make_unique<ss::Model>(ss::load_model(path));
+  p->bf16_activations = std::getenv("SINKSCOPE_BENCH_BF16_ACTIVATIONS") != nullptr;
+  ss::Runtime rt(*p, e2e_pool(), 8);
+  rt.forward(token_ids(p->config, 8), 0, ss::Logits::Last);
+  return p;
+}
+
 const ss::Model& model() {
-  static const std::unique_ptr<ss::Model> m = [] {
-    auto p = std::make_unique<ss::Model>(ss::load_model(model_path()));
-    p->bf16_activations = std::getenv("SINKSCOPE_BENCH_BF16_ACTIVATIONS") != nullptr;
-    ss::Runtime rt(*p, e2e_pool(), 8);
-    rt.forward(token_ids(p->config, 8), 0, ss::Logits::Last);
-    return p;
-  }();
+  static const std::unique_ptr<ss::Model> m = load_warm(model_path());
+  return *m;
+}
+
+// The second model (variant "other").
+const ss::Model& model_b() {
+  static const std::unique_ptr<ss::Model> m = load_warm(model_b_path());
   return *m;
 }
 
@@ -85,7 +100,7 @@ ss::HeadMask ablation(const ss::ModelConfig& c) {
   return mask;
 }
 
-enum class Variant { Plain, Stats, Mask, Nll, NllStats, NoCheck };
+enum class Variant { Plain, Stats, Mask, Nll, NllStats, NoCheck, Other };
 
 // Wall-clock and main-thread CPU time of a timed region. The main thread runs a share of every
 // parallel_for and all the serial code, and the pool blocks (never spins) while idle, so its CPU
@@ -106,7 +121,7 @@ struct Timer {
 };
 
 void BM_Prefill(benchmark::State& state, Variant v) {
-  const ss::Model& m = model();
+  const ss::Model& m = v == Variant::Other ? model_b() : model();
   const int ctx = static_cast<int>(state.range(0));
   ss::Runtime rt(m, e2e_pool(), ctx);
   ss::SinkStatsObserver stats(m, {});
@@ -164,7 +179,7 @@ void BM_Compare(benchmark::State& state) {
 }
 
 void BM_Decode(benchmark::State& state, Variant v) {
-  const ss::Model& m = model();
+  const ss::Model& m = v == Variant::Other ? model_b() : model();
   const int prompt = 16, n = static_cast<int>(state.range(0));
   ss::Runtime rt(m, e2e_pool(), prompt + n);
   ss::SinkStatsObserver stats(m, {});
@@ -202,9 +217,10 @@ std::vector<int> env_ints(const char* name, const char* fallback) {
 
 int register_e2e() {
   if (!model_path()) return 0;
-  const std::pair<const char*, Variant> variants[] = {
+  std::vector<std::pair<const char*, Variant>> variants = {
       {"plain", Variant::Plain}, {"stats", Variant::Stats},        {"mask", Variant::Mask},
       {"nll", Variant::Nll},     {"nll+stats", Variant::NllStats}, {"nocheck", Variant::NoCheck}};
+  if (model_b_path()) variants.emplace_back("other", Variant::Other);
   for (int ctx : env_ints("SINKSCOPE_BENCH_CTX", "512,2048")) {
     for (auto [name, v] : variants)
       benchmark::RegisterBenchmark((std::string("e2e/prefill/") + name).c_str(), BM_Prefill, v)

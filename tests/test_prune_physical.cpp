@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "base/error.h"
@@ -123,6 +124,32 @@ TEST(PrunePhysical, GqaSynthEqualsAblation) {
   }
 }
 
+// A Q8_0 W_O keeps its type when the removed heads are whole blocks (head_dim 32 = one block), so
+// the file shrinks by exactly the removed blocks and the kept values do not move; a Q4_K W_O (256
+// per block, 8 heads) cannot be cut that way and is written as F32, as before.
+TEST(PrunePhysical, BlockQuantizedWoKeepsItsTypeOnWholeBlocks) {
+  const std::string path = test::synth_model("llama", "--shape small --dtype q8_0", 7);
+  const Model m = load_model(path);
+  const ModelConfig& c = m.config;
+  ASSERT_EQ(c.head_dim, 32);
+  ASSERT_EQ(m.layers[0].wo.type, DType::Q8_0);
+  const Heads heads = every_layer(c, {1, 3, 5, 7});  // one of each KV group's two heads
+  expect_removal_equals_ablation(path, heads, 4, 4, "q8_0 per group");
+  const std::string out = test::temp_dir() + "/q8.gguf";
+  export_pruned_gguf(m, tokenizer_metadata(GgufFile(path)), mask_of(c, heads), out, "test", true);
+  const Model pruned = load_model(out);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const Tensor& a = m.layers[l].wo;
+    const Tensor& b = pruned.layers[l].wo;
+    ASSERT_EQ(b.type, DType::Q8_0);
+    ASSERT_EQ(b.cols(), 4 * 32);
+    // Row r keeps blocks 0, 2, 4, 6 of the source row, byte for byte (34 bytes per Q8_0 block).
+    for (int64_t r = 0; r < b.rows(); ++r)
+      for (int k = 0; k < 4; ++k)
+        ASSERT_EQ(std::memcmp(b.row(r) + k * 34, a.row(r) + 2 * k * 34, 34), 0) << l << " " << r;
+  }
+}
+
 TEST(PrunePhysical, RefusesSetsItCannotRemove) {
   ModelConfig c = synth_shape("llama", "tiny");  // 2 layers, 4 query heads, 2 KV heads
   auto message = [&](const Heads& heads) { return head_removal_problem(c, heads).message(); };
@@ -203,6 +230,32 @@ TEST(Cli, ExportRemovesHeadsWhenItCan) {
   const std::vector<int> ids = test::prompt_ids(12);
   EXPECT_EQ(logits_of(load_model(dir + "/group.hf"), nullptr, ids),
             logits_of(load_model(dir + "/group.gguf"), nullptr, ids));
+}
+
+// Bad input: every head of a layer cannot be removed (the layer would have none): --physical is a
+// one-line error pointing at --drop-layers; without it the heads are zeroed, with a note.
+TEST(Cli, ExportEveryHeadOfALayer) {
+  const std::string dir = test::temp_dir();
+  std::string all;
+  for (int h = 0; h < 8; ++h) {
+    if (h) all += ',';
+    all += "1:";
+    all += std::to_string(h);
+  }
+  auto r = test::run_cli("export -m " + kDefaultModel + " --prune-heads " + all +
+                         " --physical -o " + dir + "/x.gguf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("layer 1 would lose all its 8 heads; use --drop-layers 1 or --zero-only"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(dir + "/x.gguf"));
+  r = test::run_cli("export -m " + kDefaultModel + " --prune-heads " + all + " -o " + dir +
+                    "/z.gguf");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("note: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("8 heads zeroed"), std::string::npos) << r.err;
+  EXPECT_EQ(load_model(dir + "/z.gguf").config.n_heads, 8);
 }
 
 }  // namespace

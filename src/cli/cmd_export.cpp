@@ -34,18 +34,6 @@ struct ExportArgs : CommonArgs {
 };
 }  // namespace
 
-namespace {
-// The tokenizer.* keys of the exported file: a GGUF's own, kept as they are (BPE merges and all),
-// else those of the SentencePiece vocabulary --tokenizer names.
-GgufMetadata export_tokenizer(const std::string& model, const std::string& tokenizer) {
-  if (tokenizer.empty() && is_gguf_file(model)) {
-    GgufFile g(model);
-    if (g.has("tokenizer.ggml.tokens")) return tokenizer_metadata(g);
-  }
-  return vocab_metadata(load_tokenizer(model, tokenizer).vocab());
-}
-}  // namespace
-
 void add_export(CLI::App& root) {
   auto a = std::make_shared<ExportArgs>();
   CLI::App* cmd = root.add_subcommand(

@@ -12,6 +12,7 @@
 #include "cli/progress.h"
 #include "eval/mc_eval.h"
 #include "eval/perplexity.h"
+#include "eval/perplexity_conventions.h"
 #include "experiments/analyze.h"
 #include "experiments/sweep.h"
 #include "model/load_model.h"
@@ -30,6 +31,7 @@ struct PruneArgs : CommonArgs {
   std::vector<std::string> evals;
   int eval_ctx = 256;
   int eval_chunks = 8;
+  int eval_stride = 0;
   int limit = 200;
   std::string mode = "zero";
   std::string scope = "global";
@@ -37,6 +39,12 @@ struct PruneArgs : CommonArgs {
   uint64_t seed = 0;
   std::string out = "sinkscope-prune";
   int kill_after_points = 0;
+  bool cost = false;
+  int cost_ctx = 128;
+  int cost_decode = 32;
+  int cost_reps = 5;
+  double cost_sample_s = 0.05;
+  std::string llama_bench;
 };
 
 // The root reads and tokenizes; every rank gets the ids.
@@ -77,7 +85,14 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--eval-ctx", a->eval_ctx, "Perplexity window length")
       ->capture_default_str()
       ->check(at_least(1));
-  cmd->add_option("--eval-chunks", a->eval_chunks, "Perplexity windows (0: all)")
+  cmd->add_option("--eval-chunks", a->eval_chunks,
+                  "Perplexity windows (0: all; with --eval-stride below --eval-ctx every token "
+                  "is scored, which adds bits_per_byte)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  cmd->add_option("--eval-stride", a->eval_stride,
+                  "Perplexity windows start every S tokens (0: --eval-ctx, consecutive; "
+                  "--eval-ctx minus 1 scores every token for about the same work)")
       ->capture_default_str()
       ->check(at_least(0));
   cmd->add_option("--limit", a->limit, "Items per multiple-choice task (0: all)")
@@ -93,6 +108,28 @@ void add_prune(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the random criterion")->capture_default_str();
   cmd->add_option("--out", a->out, "Output directory")->capture_default_str();
+  cmd->add_flag("--cost", a->cost,
+                "Also measure each point's exported model (heads removed where the set allows, "
+                "layers dropped): parameters, file size, prefill and decode tokens/s and the "
+                "speed-ups over the dense model, timed in alternation with it (docs/pruning.md)");
+  cmd->add_option("--cost-ctx", a->cost_ctx, "Prefill tokens of the --cost timing")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--cost-decode", a->cost_decode, "Decode steps of the --cost timing")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--cost-reps", a->cost_reps,
+                  "Timed pairs (dense, pruned) per point; medians are reported")
+      ->capture_default_str()
+      ->check(at_least(1));
+  cmd->add_option("--cost-sample-s", a->cost_sample_s,
+                  "A timed sample repeats the work until it lasts this long on the dense model")
+      ->capture_default_str()
+      ->check(between(0.0, 60.0));
+  cmd->add_option("--llama-bench", a->llama_bench,
+                  "With --cost, also run this llama-bench binary on the dense and pruned files "
+                  "(-p COST_CTX -n COST_DECODE -r COST_REPS); implies --cost")
+      ->check(CLI::ExistingFile);
   // Hidden (no group): for the resume test, a SIGKILL after this many new points.
   cmd->add_option("--kill-after-points", a->kill_after_points)->group("")->check(at_least(1));
   cmd->callback([a, criteria] {
@@ -113,6 +150,7 @@ void add_prune(CLI::App& root) {
     require(!a->criteria.empty() && !a->ratios.empty(), "--criteria", "nothing to sweep");
     require(a->calib_ctx >= 2 && a->eval_ctx >= 2, "--calib-ctx",
             "window lengths must be at least 2");
+    require(a->eval_stride <= a->eval_ctx, "--eval-stride", "must be at most --eval-ctx");
 
     SweepOptions opt;
     opt.criteria = a->criteria;
@@ -133,6 +171,7 @@ void add_prune(CLI::App& root) {
                         " seed " + std::to_string(a->seed) + " mode " + a->mode + " scope " +
                         a->scope + (layers ? " unit layer" : "") + " eval-ctx " +
                         std::to_string(a->eval_ctx) + "x" + std::to_string(a->eval_chunks) +
+                        (a->eval_stride ? " stride " + std::to_string(a->eval_stride) : "") +
                         " limit " + std::to_string(a->limit);
     std::vector<SweepMetric> metrics;
     for (const auto& e : a->evals) {
@@ -142,12 +181,18 @@ void add_prune(CLI::App& root) {
       const std::string name = kind + ":" + std::filesystem::path(path).stem().string();
       setup += " " + e + " " + sha256_file(path);
       if (kind == "ppl") {
-        auto ids = std::make_shared<std::vector<int>>(text_tokens(tok, path, tok.add_bos()));
-        const int ctx = a->eval_ctx, chunks = a->eval_chunks;
+        auto text = std::make_shared<std::string>(read_text(path).text);
+        auto ids = std::make_shared<std::vector<int>>(tok.encode(*text, tok.add_bos()));
+        const int ctx = a->eval_ctx, chunks = a->eval_chunks, stride = a->eval_stride;
         metrics.push_back(
-            {name, [ids, ctx, chunks, bos](Runtime& rt) {
-               PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks);
-               return std::map<std::string, double>{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+            {name, [ids, text, ctx, chunks, stride, bos](Runtime& rt) {
+               PerplexityResult r = perplexity(rt, *ids, ctx, bos, chunks, nullptr, stride);
+               std::map<std::string, double> m{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+               // Per byte only when every token after the first was scored (--eval-chunks 0 and
+               // --eval-stride below --eval-ctx).
+               if (static_cast<int64_t>(ids->size()) - 1 == r.tokens_scored)
+                 m["bits_per_byte"] = text_perplexities(r.nll_sum, *text).bits_per_byte;
+               return m;
              }});
       } else if (kind == "mc") {
         auto task = std::make_shared<McTask>(read_mc_task(path, a->limit));
@@ -163,6 +208,17 @@ void add_prune(CLI::App& root) {
       }
     }
     opt.setup_key = setup;
+    if (a->cost || !a->llama_bench.empty()) {
+      CostOptions cost;
+      cost.ctx = a->cost_ctx;
+      cost.decode = a->cost_decode;
+      cost.reps = a->cost_reps;
+      cost.min_sample_s = a->cost_sample_s;
+      cost.llama_bench = a->llama_bench;
+      cost.tokenizer = export_tokenizer(a->model, a->tokenizer);
+      cost.work_dir = (std::filesystem::path(a->out) / "cost").string();
+      opt.cost = cost;
+    }
 
     ThreadPool pool(a->threads);
     const auto started = std::chrono::steady_clock::now();

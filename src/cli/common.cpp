@@ -32,6 +32,14 @@ std::string number_text(double v) {
 }
 }  // namespace
 
+GgufMetadata export_tokenizer(const std::string& model, const std::string& tokenizer) {
+  if (tokenizer.empty() && is_gguf_file(model)) {
+    GgufFile g(model);
+    if (g.has("tokenizer.ggml.tokens")) return tokenizer_metadata(g);
+  }
+  return vocab_metadata(load_tokenizer(model, tokenizer).vocab());
+}
+
 CLI::Validator at_least(double lo) {
   return CLI::Validator(
       [lo](std::string& in) -> std::string {

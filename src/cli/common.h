@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/model_export.h"
 #include "runtime/head_mask.h"
 #include "tokenizer/tokenizer.h"
 
@@ -53,6 +54,10 @@ std::string model_description(const ModelConfig& c);
 void add_calibration_windows(CLI::App* cmd, int& ctx, int& chunks);
 
 // Range checks for numeric options, with a one-line message ("--ctx: must be at least 0, not -5").
+// The tokenizer.* keys of an exported file: a GGUF's own, kept as they are (BPE merges and all),
+// else those of the SentencePiece vocabulary `tokenizer` names.
+GgufMetadata export_tokenizer(const std::string& model, const std::string& tokenizer);
+
 CLI::Validator at_least(double lo);
 CLI::Validator between(double lo, double hi);
 

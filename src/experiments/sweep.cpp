@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 #include "base/atomic_file.h"
 #include "base/cluster.h"
@@ -83,6 +84,23 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
   const nlohmann::json scores = nlohmann::json::parse(shared_in.get_string());
   means = shared_in.get_vector<float>();
 
+  std::unique_ptr<CostMeter> meter;
+  if (opt.cost) meter = std::make_unique<CostMeter>(model, pool, *opt.cost);
+  auto mask_of = [&](const SweepPoint& p) {
+    HeadMask mask(c);
+    for (auto [l, h] : p.heads) mask.set(l, h, opt.mode);
+    if (!means.empty()) mask.set_means(means);
+    return mask;
+  };
+  // Whether a point lacks cost columns this run measures (prune --cost).
+  auto lacks_cost = [&](const SweepPoint& p) {
+    if (!meter) return false;
+    if (!p.cost.count("cost.prefill_speedup")) return true;
+    const auto physical = p.cost.find("cost.physical");
+    const bool skipped = !p.layers.empty() && (physical == p.cost.end() || physical->second == 0);
+    return !opt.cost->llama_bench.empty() && !skipped && !p.cost.count("llama.prefill_speedup");
+  };
+
   // Every point in order, with the heads (or layers, keyed as (layer, -1)) it prunes. Points that
   // prune the same heads (every criterion at ratio 0, say) share their metrics.
   struct Planned {
@@ -107,21 +125,23 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
     }
   }
 
-  // The root finds the heads sets no finished point file has measured yet; the ranks share them
-  // in that order, each writing the point files of its sets (the unit of resume).
+  // The root finds the head sets that no finished point file has measured yet, or whose cost
+  // no point file holds yet (--cost); the ranks share them in that order, each writing the point
+  // files of its sets (the unit of resume).
   auto finished = [&](const Planned& p) {
     return sweep_point_from_json(read_json_or_null(p.path));
   };
   std::string todo_bytes = on_root(ranks, [&] {
-    std::map<std::vector<std::pair<int, int>>, bool> measured;
+    std::map<std::vector<std::pair<int, int>>, bool> done_sets;  // set -> nothing left to do
     for (const Planned& p : plan)
-      if (finished(p)) measured[p.key] = true;
-    std::vector<int> todo;  // the first point of each set still to measure
-    for (size_t i = 0; i < plan.size(); ++i)
-      if (!measured.count(plan[i].key)) {
-        measured[plan[i].key] = true;
-        todo.push_back(static_cast<int>(i));
-      }
+      if (auto f = finished(p)) done_sets[p.key] = done_sets[p.key] || !lacks_cost(*f);
+    std::vector<int> todo;  // the first point of each set with work left
+    for (size_t i = 0; i < plan.size(); ++i) {
+      auto it = done_sets.find(plan[i].key);
+      if (it != done_sets.end() && it->second) continue;
+      done_sets[plan[i].key] = true;
+      todo.push_back(static_cast<int>(i));
+    }
     WireWriter w;
     w.put_vector<int>(todo);
     return w.take();
@@ -129,42 +149,47 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
   const std::vector<int> todo = WireReader(todo_bytes).get_vector<int>();
 
   Runtime rt(model, pool, opt.eval_ctx);
-  int written = 0;  // new points on disk, by this rank
+  int written = 0;  // new or completed points on disk, by this rank
   auto measure = [&](size_t t) {
     const Planned& first = plan[todo[t]];
-    HeadMask mask(c);
-    for (auto [l, h] : first.heads) mask.set(l, h, opt.mode);
-    if (!means.empty()) mask.set_means(means);
-    rt.set_head_mask(&mask);
-    std::vector<bool> skip(c.n_layers, false);
-    for (int l : first.layers) skip[l] = true;
-    rt.set_skipped_layers(skip);
+    // The set's quality from a finished point where one has it, else measured here.
+    std::optional<SweepPoint> known;
+    for (const Planned& p : plan)
+      if (p.key == first.key && (known = finished(p))) break;
     SweepPoint measured;
-    measured.heads = first.heads;
-    measured.layers = first.layers;
-    for (const auto& m : metrics)
-      for (const auto& [k, v] : m.run(rt)) measured.metrics[m.name + "." + k] = v;
-    rt.set_head_mask(nullptr);
-    rt.set_skipped_layers({});
-    // Every point of this set without a file gets one.
+    if (known) {
+      measured = *known;
+    } else {
+      measured.heads = first.heads;
+      measured.layers = first.layers;
+      const HeadMask mask = mask_of(measured);
+      rt.set_head_mask(&mask);
+      std::vector<bool> skip(c.n_layers, false);
+      for (int l : first.layers) skip[l] = true;
+      rt.set_skipped_layers(skip);
+      for (const auto& m : metrics)
+        for (const auto& [k, v] : m.run(rt)) measured.metrics[m.name + "." + k] = v;
+      rt.set_head_mask(nullptr);
+      rt.set_skipped_layers({});
+    }
+    if (lacks_cost(measured))
+      measured.cost = meter->measure(mask_of(measured), measured.heads, measured.layers);
+    // Every point of this set without a file, or without its cost, gets one.
     for (const Planned& p : plan) {
-      if (p.key != first.key || finished(p)) continue;
-      SweepPoint point = measured;
-      point.criterion = p.crit;
-      point.ratio = p.ratio;
-      write_file_atomic(p.path, to_json(point).dump() + "\n");
+      if (p.key != first.key) continue;
+      std::optional<SweepPoint> point = finished(p);
+      if (point && !lacks_cost(*point)) continue;
+      if (point)
+        point->cost = measured.cost;
+      else
+        point = measured;
+      point->criterion = p.crit;
+      point->ratio = p.ratio;
+      write_file_atomic(p.path, to_json(*point).dump() + "\n");
       if (++written == opt.kill_after_points) raise(SIGKILL);
     }
     return std::string();
   };
-  auto measured = [&](size_t t, std::string_view) {
-    if (progress)
-      progress(static_cast<int>(t) + 1, static_cast<int>(todo.size()),
-               plan[todo[t]].crit + " @ " + ratio_text(plan[todo[t]].ratio));
-  };
-  distribute(ranks, todo.size(), measure, measured);
-  if (!ranks.root()) return {};  // the root gathers the points and writes the files
-
   // Every point from its file, in order; a point whose set another point measured (a file from
   // an older run, say) takes its metrics.
   SweepResult result;

@@ -4,11 +4,13 @@
 // each criterion are saved in DIR/scores.json and reused by later runs with the same setup.
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/cluster.h"
 #include "experiments/calibrate.h"
+#include "experiments/sweep_cost.h"
 #include "prune/criteria.h"
 #include "prune/select.h"
 #include "prune/sweep_result.h"
@@ -34,6 +36,9 @@ struct SweepOptions {
   int eval_ctx = 256;  // KV cache size for the metrics
   std::string out_dir;
   std::string setup_key;  // identifies model + calibration; scores are reused only when equal
+  // prune --cost: each point's exported model measured (experiments/sweep_cost.h); a point file
+  // without these columns gets them on a later run with cost set, its other columns kept.
+  std::optional<CostOptions> cost;
   // Tests only: the process kills itself with SIGKILL right after writing this many new points
   // (0: never), a kill at a known point for the resume test.
   int kill_after_points = 0;

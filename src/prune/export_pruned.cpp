@@ -67,8 +67,13 @@ void export_pruned_gguf(const Model& model, const GgufMetadata& tokenizer, const
                         const std::string& path, const std::string& note, bool physical) {
   const std::vector<std::pair<int, int>> removed = masked_heads(mask, model.config);
   // Zeroing first folds a mean-mode head's constant into the bias; removal then drops its zeros.
-  Model pruned = physical ? remove_heads(apply_head_mask(model, mask), removed, path)
-                          : apply_head_mask(model, mask);
+  // Zero mode removes the heads straight away, so a block-quantized wo keeps its type where the
+  // heads are whole blocks (apply_head_mask writes such a wo as F32).
+  bool any_mean = false;
+  for (auto [l, h] : removed) any_mean = any_mean || mask.get(l, h) == HeadAction::Mean;
+  Model pruned = physical
+                     ? remove_heads(any_mean ? apply_head_mask(model, mask) : model, removed, path)
+                     : apply_head_mask(model, mask);
   std::vector<std::string> heads;
   bool mean = false;
   for (auto [l, h] : removed) {

@@ -1,6 +1,7 @@
 #include "prune/remove_heads.h"
 
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "base/error.h"
@@ -87,15 +88,36 @@ Tensor keep_rows(Model& m, const Tensor& t, const std::vector<int>& keep) {
   return out;
 }
 
-// The columns `keep` of every row of a matrix: in its own dtype where that converts back exactly
-// (F32, F16, BF16), else as F32.
+// The columns `keep` of every row of a matrix: in its own dtype where that is exact (F32, F16,
+// BF16, or a block type whose blocks `keep` takes whole: whole heads of head_dim a multiple of
+// the block, as Q8_0's 32 in a head of 64), else as F32.
 Tensor keep_cols(Model& m, const Tensor& t, const std::vector<int>& keep) {
-  const DType type = t.type == DType::F16 || t.type == DType::BF16 ? t.type : DType::F32;
   const size_t cols = static_cast<size_t>(t.cols()), n = keep.size();
-  std::vector<float> row(cols), kept(n);
   Tensor out = t;
-  out.type = type;
   out.ne = {static_cast<int64_t>(n), t.rows()};
+  const std::optional<DTypeInfo> info = dtype_info(static_cast<uint32_t>(t.type));
+  const size_t be = info ? info->block_elems : 0;
+  bool whole_blocks = be > 1 && n % be == 0;
+  for (size_t i = 0; whole_blocks && i < n; i += be)
+    for (size_t k = 0; whole_blocks && k < be; ++k)
+      whole_blocks =
+          keep[i] % static_cast<int>(be) == 0 && keep[i + k] == keep[i] + static_cast<int>(k);
+  if (whole_blocks) {
+    const size_t out_row = dtype_row_bytes(t.type, n);
+    auto& buf = m.owned.emplace_back(out_row * static_cast<size_t>(t.rows()));
+    for (int64_t r = 0; r < t.rows(); ++r) {
+      const uint8_t* src = t.row(r);
+      uint8_t* dst = buf.data() + static_cast<size_t>(r) * out_row;
+      for (size_t i = 0; i < n; i += be)
+        std::memcpy(dst + i / be * info->block_bytes, src + keep[i] / be * info->block_bytes,
+                    info->block_bytes);
+    }
+    out.data = buf.data();
+    return out;
+  }
+  const DType type = t.type == DType::F16 || t.type == DType::BF16 ? t.type : DType::F32;
+  std::vector<float> row(cols), kept(n);
+  out.type = type;
   const size_t out_row = dtype_row_bytes(type, n);
   auto& buf = m.owned.emplace_back(out_row * static_cast<size_t>(t.rows()));
   for (int64_t r = 0; r < t.rows(); ++r) {

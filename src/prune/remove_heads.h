@@ -27,8 +27,10 @@ HeadRemovalProblem head_removal_problem(const ModelConfig& c,
 // A copy of model without those heads: the rows of wq, wk, wv and their biases, the columns of
 // wo and the learned sink logits of the removed heads (and of KV heads no query head uses any
 // more) are gone; per-head q/k norms stay, and so does attn_output.bias. Throws
-// InputError(what, problem.message()) when head_removal_problem finds one. Block-quantized wo is
-// written back as F32 (its rows change length, and re-quantizing would move the kept values).
+// InputError(what, problem.message()) when head_removal_problem finds one. Block-quantized wo keeps
+// its type when the kept columns are whole blocks (head_dim a multiple of the block: Q8_0, Q4_0,
+// Q5_0, MXFP4 with heads of 64), else it is written back as F32 (re-quantizing would move the
+// kept values).
 Model remove_heads(const Model& model, const std::vector<std::pair<int, int>>& heads,
                    const std::string& what);
 

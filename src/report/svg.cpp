@@ -252,6 +252,88 @@ std::string line_chart(const Chart& c) {
 }
 
 namespace {
+// Round ticks over [lo, hi] (about 5), the range widened to whole steps: {lo, hi, step}.
+std::array<double, 3> round_axis(double lo, double hi) {
+  if (hi <= lo) hi = lo + 1;
+  const double raw = (hi - lo) / 5, mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double step = mag * (raw / mag <= 1 ? 1 : raw / mag <= 2 ? 2 : raw / mag <= 5 ? 5 : 10);
+  return {std::floor(lo / step + 1e-9) * step, std::ceil(hi / step - 1e-9) * step, step};
+}
+}  // namespace
+
+std::string xy_chart(const XYChart& c) {
+  const double left = 54, right = 12, top = 10, bottom = 36;
+  const double pw = c.width - left - right, ph = c.height - top - bottom;
+  const size_t legend_rows = (c.series.size() + 1) / 2;
+  std::vector<double> xs, ys;
+  for (const auto& s : c.series)
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+      if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]))
+        xs.push_back(s.x[i]), ys.push_back(s.y[i]);
+  const auto xr = finite_range(xs), yr = finite_range(ys);
+  const auto [x0, x1, xstep] = round_axis(xr.first, xr.second);
+  const auto [y0, y1, ystep] = round_axis(yr.first, yr.second);
+  auto X = [&](double v) { return left + (v - x0) / (x1 - x0) * pw; };
+  auto Y = [&](double v) { return top + ph - (v - y0) / (y1 - y0) * ph; };
+
+  std::string out = svg_open("chart", c.width, c.height + 15.0 * legend_rows + 4);
+  for (double t = y0; t <= y1 + ystep * 1e-6; t += ystep) {
+    out += "<line x1=\"" + px(left) + "\" x2=\"" + px(left + pw) + "\" y1=\"" + px(Y(t)) +
+           "\" y2=\"" + px(Y(t)) + "\" class=\"grid\"/>";
+    out += text(left - 4, Y(t) + 3.5, num(std::abs(t) < ystep * 1e-6 ? 0.0 : t), "end");
+  }
+  for (double t = x0; t <= x1 + xstep * 1e-6; t += xstep) {
+    out += "<line x1=\"" + px(X(t)) + "\" x2=\"" + px(X(t)) + "\" y1=\"" + px(top) + "\" y2=\"" +
+           px(top + ph) + "\" class=\"grid\"/>";
+    out += text(X(t), top + ph + 13, num(std::abs(t) < xstep * 1e-6 ? 0.0 : t), "middle");
+  }
+  out += "<path d=\"M" + px(left) + " " + px(top) + "V" + px(top + ph) + "H" + px(left + pw) +
+         "\" class=\"frame\"/>";
+  out += text(left + pw / 2, top + ph + 28, c.x_name, "middle", " class=\"axis\"");
+  out += vertical_name(12, top + ph / 2, c.y_name);
+
+  for (size_t k = 0; k < c.series.size(); ++k) {
+    const XYSeries& s = c.series[k];
+    std::vector<size_t> order;
+    for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i)
+      if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) order.push_back(i);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+    const std::string stroke = " stroke=\"" + s.colour + "\"";
+    const std::string dash = s.dash.empty() ? "" : " stroke-dasharray=\"" + s.dash + "\"";
+    std::string points, markers;
+    for (size_t i : order) {
+      const std::string tip = "<title>" +
+                              escape(s.name + ": " + c.x_name + " " + num(s.x[i]) + ", " +
+                                     c.y_name + " " + num(s.y[i])) +
+                              "</title>";
+      const double cx = X(s.x[i]), cy = Y(s.y[i]);
+      points += px(cx) + "," + px(cy) + " ";
+      if (s.star)
+        markers += "<path d=\"M" + px(cx) + " " + px(cy - 6) + "L" + px(cx + 6) + " " + px(cy) +
+                   "L" + px(cx) + " " + px(cy + 6) + "L" + px(cx - 6) + " " + px(cy) +
+                   "Z\" fill=\"" + s.colour + "\" stroke=\"#000\">" + tip + "</path>";
+      else
+        markers += "<circle cx=\"" + px(cx) + "\" cy=\"" + px(cy) + "\" r=\"2.5\" fill=\"" +
+                   s.colour + "\">" + tip + "</circle>";
+    }
+    if (!s.star)
+      out += "<polyline points=\"" + points + "\" fill=\"none\" stroke-width=\"1.4\"" + stroke +
+             dash + "/>";
+    out += markers;
+    const double lx = left + (k % 2) * pw / 2, ly = c.height + 6 + 15 * (k / 2);
+    if (s.star)
+      out += "<path d=\"M" + px(lx + 12) + " " + px(ly - 5) + "l5 5l-5 5l-5 -5Z\" fill=\"" +
+             s.colour + "\" stroke=\"#000\"/>";
+    else
+      out += "<line x1=\"" + px(lx) + "\" x2=\"" + px(lx + 24) + "\" y1=\"" + px(ly) + "\" y2=\"" +
+             px(ly) + "\" stroke-width=\"2\"" + stroke + dash + "/>";
+    out += text(lx + 30, ly + 3.5, s.name, "start");
+  }
+  return out + "</svg>";
+}
+
+namespace {
 constexpr const char* kStyle = R"(<style>
 body{font:14px/1.4 system-ui,sans-serif;color:#222;max-width:1100px;margin:0 auto;padding:8px 16px}
 h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}h3{font-size:15px;margin:18px 0 4px}

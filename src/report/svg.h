@@ -56,6 +56,22 @@ struct Chart {
 // Lines with a point marker (tooltip) per value and a legend on the right.
 std::string line_chart(const Chart& c);
 
+// Points at numeric x and y, joined in order of x, a marker (tooltip) at each; a series with
+// `star` set is drawn as large black-edged diamonds and no line (e.g. the reference point).
+struct XYSeries {
+  std::string name;
+  std::vector<double> x, y;  // pairs with a NaN are skipped
+  std::string colour, dash;
+  bool star = false;
+};
+struct XYChart {
+  std::vector<XYSeries> series;
+  std::string x_name, y_name;
+  int width = 520, height = 260;
+};
+// Both axes from the data with round ticks, a legend under the plot.
+std::string xy_chart(const XYChart& c);
+
 // "<!doctype html>…<body>" with the reports' shared style sheet.
 std::string page_start(const std::string& title);
 

@@ -11,6 +11,7 @@ nlohmann::json to_json(const SweepPoint& p) {
                       {"heads", heads},           {"heads_pruned", p.heads.size()},
                       {"layers", p.layers},       {"layers_pruned", p.layers.size()}};
   for (const auto& [name, value] : p.metrics) j[name] = value;
+  for (const auto& [name, value] : p.cost) j[name] = value;
   return j;
 }
 
@@ -38,7 +39,8 @@ std::optional<SweepPoint> sweep_point_from_json(const nlohmann::json& j) {
   for (const auto& [key, value] : j.items()) {
     if (key.find('.') == std::string::npos) continue;  // the metrics are "<eval>.<metric>"
     if (!value.is_number()) return std::nullopt;
-    p.metrics[key] = value.get<double>();
+    const bool cost = key.rfind("cost.", 0) == 0 || key.rfind("llama.", 0) == 0;
+    (cost ? p.cost : p.metrics)[key] = value.get<double>();
   }
   return p;
 }

@@ -33,8 +33,21 @@ std::string render_sweep_report(const SweepResult& sweep) {
                     : std::string("scope ") + prune_scope_name(sweep.scope) + ", pruned heads " +
                           (sweep.mode == HeadAction::Mean ? "mean" : "zero")) +
       "; one curve per criterion, the dense model (ratio 0) dashed grey.</p><div class=\"row\">";
+  // The value of a column at a point: a metric or a cost (NaN: none).
+  auto value = [](const SweepPoint& p, const std::string& name) {
+    auto v = p.metrics.find(name);
+    if (v != p.metrics.end()) return v->second;
+    v = p.cost.find(name);
+    return v != p.cost.end() ? v->second : svg::kNaN;
+  };
+  auto is_cost = [](const std::string& name) {
+    return name.rfind("cost.", 0) == 0 || name.rfind("llama.", 0) == 0;
+  };
   for (const std::string& metric : columns) {
     if (metric.find('.') == std::string::npos) continue;
+    // Against the ratio: the quality metrics, parameters and speed-ups (not the raw timings).
+    if (is_cost(metric) && metric.find("speedup") == std::string::npos && metric != "cost.params")
+      continue;
     svg::Chart chart;
     chart.x_name = "pruning ratio";
     chart.y_name = metric;
@@ -44,11 +57,11 @@ std::string render_sweep_report(const SweepResult& sweep) {
       svg::Series s{criteria[k], std::vector<double>(ratios.size(), svg::kNaN), kPalette[k % 10],
                     ""};
       for (const SweepPoint& p : points) {
-        const auto v = p.metrics.find(metric);
-        if (p.criterion != criteria[k] || v == p.metrics.end()) continue;
+        const double v = value(p, metric);
+        if (p.criterion != criteria[k] || std::isnan(v)) continue;
         const size_t i = std::find(ratios.begin(), ratios.end(), p.ratio) - ratios.begin();
-        s.y[i] = v->second;
-        if (p.heads.empty() && p.layers.empty()) dense = v->second;
+        s.y[i] = v;
+        if (p.heads.empty() && p.layers.empty()) dense = v;
       }
       chart.series.push_back(std::move(s));
     }
@@ -58,7 +71,58 @@ std::string render_sweep_report(const SweepResult& sweep) {
     html += "<figure>" + svg::line_chart(chart) + "<figcaption>" + svg::escape(metric) +
             "</figcaption></figure>";
   }
-  html += "</div><h2>Points</h2><div class=\"tw\"><table><tr>";
+  html += "</div>";
+
+  // Quality against measured speed-up (prune --cost): one curve per criterion, the dense model a
+  // diamond; the points up and to the right of a curve's (lower perplexity, higher accuracy) are
+  // the better trade.
+  std::vector<std::pair<std::string, std::string>> speedups;
+  for (const auto& [name, label] :
+       {std::pair<const char*, const char*>{"cost.prefill_speedup", "prefill speed-up"},
+        {"cost.decode_speedup", "decode speed-up"},
+        {"llama.prefill_speedup", "llama.cpp prefill speed-up"},
+        {"llama.decode_speedup", "llama.cpp decode speed-up"}})
+    if (std::find(columns.begin(), columns.end(), name) != columns.end())
+      speedups.emplace_back(name, label);
+  if (!speedups.empty()) {
+    html +=
+        "<h2>Quality against speed-up</h2><p>Each point's exported model (heads removed where "
+        "the set allows it, else zeroed, which saves nothing) timed against the dense model; "
+        "speed-up = dense time / pruned time, the median over pairs timed back to back. The "
+        "dense model is the diamond.</p><div class=\"row\">";
+    // Perplexity first, then the other metrics.
+    std::vector<std::string> quality;
+    for (const std::string& metric : columns)
+      if (metric.find('.') != std::string::npos && !is_cost(metric)) quality.push_back(metric);
+    std::stable_partition(quality.begin(), quality.end(),
+                          [](const std::string& m) { return m.rfind("ppl:", 0) == 0; });
+    for (const std::string& metric : quality) {
+      for (const auto& [x_name, x_label] : speedups) {
+        svg::XYChart chart;
+        chart.x_name = x_label;
+        chart.y_name = metric;
+        double dense_x = svg::kNaN, dense_y = svg::kNaN;
+        for (size_t k = 0; k < criteria.size(); ++k) {
+          svg::XYSeries s{criteria[k], {}, {}, kPalette[k % 10], "", false};
+          for (const SweepPoint& p : points) {
+            if (p.criterion != criteria[k]) continue;
+            const double x = value(p, x_name), y = value(p, metric);
+            // Every curve starts at the dense point, drawn once more as the diamond.
+            if (p.heads.empty() && p.layers.empty() && std::isnan(dense_x))
+              dense_x = x, dense_y = y;
+            s.x.push_back(x), s.y.push_back(y);
+          }
+          chart.series.push_back(std::move(s));
+        }
+        if (!std::isnan(dense_x))
+          chart.series.push_back({"dense", {dense_x}, {dense_y}, "#ffffff", "", true});
+        html += "<figure>" + svg::xy_chart(chart) + "<figcaption>" + svg::escape(metric) +
+                " against " + svg::escape(x_label) + "</figcaption></figure>";
+      }
+    }
+    html += "</div>";
+  }
+  html += "<h2>Points</h2><div class=\"tw\"><table><tr>";
   for (const std::string& c : columns) html += "<th>" + svg::escape(c) + "</th>";
   html += "</tr>";
   for (const SweepPoint& p : points) {
@@ -74,8 +138,8 @@ std::string render_sweep_report(const SweepResult& sweep) {
       } else if (c == "layers_pruned") {
         cell = svg::num(static_cast<double>(p.layers.size()));
       } else {
-        const auto v = p.metrics.find(c);
-        cell = v != p.metrics.end() ? svg::num(v->second) : "null";
+        const double v = value(p, c);
+        cell = std::isnan(v) ? "null" : svg::num(v);
       }
       html += "<td>" + cell + "</td>";
     }
