@@ -190,24 +190,39 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
     }
     return std::string();
   };
+  auto measured = [&](size_t t, std::string_view) {
+    if (progress)
+      progress(static_cast<int>(t) + 1, static_cast<int>(todo.size()),
+               plan[todo[t]].crit + " @ " + ratio_text(plan[todo[t]].ratio));
+  };
+  distribute(ranks, todo.size(), measure, measured);
+  if (!ranks.root()) return {};  // the root gathers the points and writes the files
+
   // Every point from its file, in order; a point whose set another point measured (a file from
   // an older run, say) takes its metrics.
   SweepResult result;
   result.scope = opt.scope;
   result.mode = opt.mode;
   result.layers = opt.layers;
+  // A point of each set, with its cost where any point of the set has it.
   std::map<std::vector<std::pair<int, int>>, SweepPoint> by_heads;
+  for (const Planned& p : plan)
+    if (auto f = finished(p)) {
+      auto [it, inserted] = by_heads.emplace(p.key, *f);
+      if (!inserted && lacks_cost(it->second) && !lacks_cost(*f)) it->second = *f;
+    }
   for (const Planned& p : plan) {
     std::optional<SweepPoint> point = finished(p);
-    if (!point) {
-      auto same = by_heads.find(p.key);
-      if (same == by_heads.end()) throw std::logic_error("run_sweep: no point file for " + p.path);
-      point = same->second;
-      point->criterion = p.crit;
-      point->ratio = p.ratio;
-      write_file_atomic(p.path, to_json(*point).dump() + "\n");
+    auto same = by_heads.find(p.key);
+    if (same == by_heads.end()) throw std::logic_error("run_sweep: no point file for " + p.path);
+    if (!point || (lacks_cost(*point) && !lacks_cost(same->second))) {
+      SweepPoint copy = point ? *point : same->second;
+      copy.cost = same->second.cost;
+      copy.criterion = p.crit;
+      copy.ratio = p.ratio;
+      write_file_atomic(p.path, to_json(copy).dump() + "\n");
+      point = copy;
     }
-    by_heads.emplace(p.key, *point);
     result.points.push_back(*point);
   }
   write_file_atomic((fs::path(opt.out_dir) / "sweep.csv").string(), sweep_csv(result));
