@@ -266,6 +266,7 @@ class PyTokenizer {
   std::vector<int> encode(const std::string& text, std::optional<bool> bos) const {
     const bool add_bos = bos.value_or(t_->add_bos());
     py::gil_scoped_release release;
+    const ss::InterruptScope interrupt = interruptible();
     return t_->encode(text, add_bos);
   }
   py::str decode(const std::vector<int>& ids) const {
@@ -594,6 +595,7 @@ class PyModel {
     std::vector<int> ids;
     {
       py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
       ids = tok.encode(text, tok.add_bos());
       // (py::value_error is a C++ exception: thrown without the GIL, translated with it.)
       if (ids.size() < 2) bad("text_or_file", "too short to score any token");
@@ -603,7 +605,6 @@ class PyModel {
         rethrow_as_argument(e);
       }
       std::lock_guard<std::mutex> lock(mu_);
-      const ss::InterruptScope interrupt = interruptible();
       ss::Runtime rt(model_, *pool_, ctx);
       if (mask.any()) rt.set_head_mask(&mask);
       r = ss::perplexity(rt, ids, plan, tok.add_bos() ? tok.bos_id() : -1);
@@ -648,13 +649,13 @@ class PyModel {
     std::string text;
     {
       py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
       std::vector<int> ids = tok.encode(prompt, tok.add_bos());
       if (ids.empty()) bad("prompt", "no tokens (and no BOS to start from)");
       if (static_cast<int>(ids.size()) >= c.max_seq_len)
         bad("prompt", std::to_string(ids.size()) + " tokens fill the context of " +
                           std::to_string(c.max_seq_len));
       std::lock_guard<std::mutex> lock(mu_);
-      const ss::InterruptScope interrupt = interruptible();
       const int64_t need = static_cast<int64_t>(ids.size()) + n_new;
       ss::Runtime rt(model_, *pool_, static_cast<int>(std::min<int64_t>(need, c.max_seq_len)));
       if (mask.any()) rt.set_head_mask(&mask);
@@ -786,13 +787,13 @@ class PyModel {
     ss::AnalysisResult r;
     {
       py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
       std::vector<int> text_ids;
       for (const std::string& t : texts) {
         const std::vector<int> ids = tok.encode(t, false);
         text_ids.insert(text_ids.end(), ids.begin(), ids.end());
       }
       std::lock_guard<std::mutex> lock(mu_);
-      const ss::InterruptScope interrupt = interruptible();
       r = ss::analyze(model_, *pool_, text_ids, opt);
     }
     return make_analysis(r);
@@ -919,6 +920,7 @@ class PyModel {
     ss::SweepResult result;
     {
       py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
       opt.calib = {tok.encode(ss::read_text(calib).text, false), calib_ctx, calib_chunks, bos,
                    seed};
       if (ss::make_windows(opt.calib.ids, calib_ctx, {"on", bos}, 1).empty())
@@ -960,7 +962,6 @@ class PyModel {
       TempDir tmp(out.has_value());
       opt.out_dir = out ? *out : tmp.path;
       std::lock_guard<std::mutex> lock(mu_);
-      const ss::InterruptScope interrupt = interruptible();
       result = ss::run_sweep(model_, *pool_, opt, metrics);
     }
 

@@ -55,7 +55,7 @@ def analysis_pair(model_path, text_file, tmp_path_factory):
     bos = ["on", "off"] if m.tokenizer.bos_id >= 0 else ["off"]
     cli("analyze", "-m", model_path, "-f", text_file, "--ctx", "32,64", "--chunks", 3,
         "--bos", ",".join(bos), "--dump-attention", "1:0", "--dump-window", 16, "--ablate", "0:1",
-        "--out", out, "-q")
+        "--out", out, "--quiet")
     a = m.analyze(text_file, ctx=[64, 32], chunks=3, bos=[b == "on" for b in bos], dump=[(1, 0)],
                   dump_window=16, ablate=[(0, 1)])
     return a, out
@@ -138,7 +138,7 @@ def test_tables_with_pandas_are_dataframes(tiny, text_file):
 ])
 def test_eval_equals_cli(model_path, task, args):
     m = sinkscope.load(model_path)
-    cmd = ["eval", "--json", "-q", "-m", model_path, "--task", MC / task, "--limit", args["limit"]]
+    cmd = ["eval", "--json", "--quiet", "-m", model_path, "--task", MC / task, "--limit", args["limit"]]
     if "ctx" in args:
         cmd += ["--ctx", args["ctx"]]
     if "ablate" in args:
@@ -163,7 +163,7 @@ def test_prune_sweep_equals_cli(model_path, text_file, tmp_path, args):
     m = sinkscope.load(model_path)
     criteria = args.get("criteria", ["bos-sink", "random"])
     out = tmp_path / "cli"
-    cmd = ["prune", "-q", "-m", model_path, "--criteria", ",".join(criteria), "--ratios", "0,0.25,0.5",
+    cmd = ["prune", "--quiet", "-m", model_path, "--criteria", ",".join(criteria), "--ratios", "0,0.25,0.5",
            "--calib", text_file, "--calib-ctx", 32, "--calib-chunks", 2, "--eval", f"ppl:{text_file}",
            "--eval", f"mc:{MC / 'arc_easy.jsonl'}", "--eval-ctx", 48, "--eval-chunks", 2, "--limit", 4,
            "--out", out]
@@ -194,7 +194,7 @@ def test_prune_sweep_equals_cli(model_path, text_file, tmp_path, args):
 def test_prune_sweep_resumes_a_command_sweep(tiny, text_file, tmp_path):
     # The same directory and settings: the command's points are read back, not recomputed.
     out = tmp_path / "sweep"
-    cli("prune", "-q", "-m", tiny.path, "--criteria", "bos-sink", "--ratios", "0,0.25", "--calib", text_file,
+    cli("prune", "--quiet", "-m", tiny.path, "--criteria", "bos-sink", "--ratios", "0,0.25", "--calib", text_file,
         "--calib-ctx", 32, "--calib-chunks", 1, "--eval", f"ppl:{text_file}", "--eval-ctx", 32,
         "--eval-chunks", 1, "--out", out)
     point = next((out / "points").iterdir())
