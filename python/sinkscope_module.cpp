@@ -189,21 +189,39 @@ class Collector : public ss::Observer {
       : n_heads_(n_heads),
         n_tokens_(n_tokens),
         dest_(static_cast<size_t>(kHooks) * n_layers),
-        pattern_(static_cast<size_t>(n_layers) * n_heads, nullptr) {}
+        pattern_(static_cast<size_t>(n_layers) * n_heads, nullptr),
+        rows_seen_(pattern_.size()) {}
   void want(Hook hook, int layer, float* out, size_t width) { slot(hook, layer) = {out, width}; }
+  // out: [n_tokens][n_tokens], uninitialised; each row is written whole (zeros above the
+  // diagonal) as it arrives, so the array is written once; zero_missing_rows() clears any row
+  // that never came.
   void want_pattern(int layer, int head, float* out) {
-    pattern_[static_cast<size_t>(layer) * n_heads_ + head] = out;
+    const size_t i = static_cast<size_t>(layer) * n_heads_ + head;
+    pattern_[i] = out;
+    rows_seen_[i].assign(static_cast<size_t>(n_tokens_), 0);
   }
 
   bool wants_pattern(int layer) const override {
     auto first = pattern_.begin() + static_cast<long>(layer) * n_heads_;
     return std::any_of(first, first + n_heads_, [](float* p) { return p != nullptr; });
   }
+  // Rows of one head come from one thread (Runtime::attention), so rows_seen_[i] needs no lock.
   void on_pattern(int layer, int head, int pos, std::span<const float> row) override {
-    float* out = pattern_[static_cast<size_t>(layer) * n_heads_ + head];
-    if (out)
-      std::copy_n(row.data(), std::min<size_t>(row.size(), n_tokens_),
-                  out + static_cast<size_t>(pos) * n_tokens_);
+    const size_t i = static_cast<size_t>(layer) * n_heads_ + head;
+    float* out = pattern_[i];
+    if (!out || pos < 0 || pos >= n_tokens_) return;
+    float* dst = out + static_cast<size_t>(pos) * n_tokens_;
+    const size_t k = std::min<size_t>(row.size(), n_tokens_);
+    std::copy_n(row.data(), k, dst);
+    std::fill(dst + k, dst + n_tokens_, 0.0f);
+    rows_seen_[i][static_cast<size_t>(pos)] = 1;
+  }
+  void zero_missing_rows() {
+    for (size_t i = 0; i < pattern_.size(); ++i)
+      if (pattern_[i])
+        for (int pos = 0; pos < n_tokens_; ++pos)
+          if (!rows_seen_[i][static_cast<size_t>(pos)])
+            std::fill_n(pattern_[i] + static_cast<size_t>(pos) * n_tokens_, n_tokens_, 0.0f);
   }
   void on_resid_pre(int l, int pos0, int n, const float* x) override {
     copy(Hook::ResidPre, l, pos0, n, x);
@@ -234,6 +252,7 @@ class Collector : public ss::Observer {
   int n_heads_, n_tokens_;
   std::vector<Dest> dest_;
   std::vector<float*> pattern_;
+  std::vector<std::vector<char>> rows_seen_;  // per pattern asked: which rows arrived
 };
 
 // Replaces hook activations by the rows of the arrays given (activation patching).
@@ -518,7 +537,6 @@ class PyModel {
       std::sort(heads.begin(), heads.end());
       const auto k = static_cast<py::ssize_t>(heads.size());
       py::array_t<float> a(std::vector<py::ssize_t>{k, n, n});
-      std::fill_n(a.mutable_data(), a.size(), 0.0f);
       for (size_t i = 0; i < heads.size(); ++i)
         collect.want_pattern(l, heads[i], a.mutable_data() + i * n * n);
       out[py::str(ss::hook_name(Hook::Pattern, l))] = a;
@@ -562,6 +580,7 @@ class PyModel {
       if (patcher.any()) rt.set_patcher(&patcher);
       rt.forward_hidden(ids, 0);
       if (want_logits) rt.logits(0, static_cast<size_t>(n), logits.mutable_data());
+      collect.zero_missing_rows();
     }
     return out;
   }
