@@ -71,9 +71,10 @@ py::str utf8_text(const std::string& s) {
   return py::reinterpret_steal<py::str>(o);
 }
 
-// Ctrl-C during a long call: while it lives, every job the library hands to its thread pool first
-// checks, at most every 100 ms, whether a signal came in: it takes the GIL, lets Python run its
-// signal handlers, and a KeyboardInterrupt they raise unwinds the computation.
+// Ctrl-C during a long call: while it lives, every job the library hands to its thread pool, and
+// every few thousand steps of tokenizing, first checks (base/interrupt.h), at most every 100 ms,
+// whether a signal came in: it takes the GIL, lets Python run its signal handlers, and a
+// KeyboardInterrupt they raise unwinds the computation.
 ss::InterruptScope interruptible() {
   return ss::InterruptScope([last = std::chrono::steady_clock::now()]() mutable {
     const auto now = std::chrono::steady_clock::now();
