@@ -224,6 +224,11 @@ def test_experiment_errors(tiny, text_file, tmp_path):
         tiny.analyze(text_file, eps=2)
     with pytest.raises(sinkscope.InputError, match=r"missing\.txt: "):
         tiny.analyze(tmp_path / "missing.txt")
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"Once upon a time \xff\xfe there was a cat. " * 20)
+    with pytest.warns(UserWarning, match=r"broken\.txt: 40 bytes of invalid UTF-8 replaced by U\+FFFD"):
+        a = tiny.analyze([broken, "and a dog."], ctx=16, chunks=1)
+    assert a.runs[0]["windows"] == 1
     with pytest.raises(ValueError, match=r"^task_file: must be a file path"):
         tiny.eval(42)
     with pytest.raises(ValueError, match=r"^limit: must not be negative"):
