@@ -6,7 +6,8 @@ pkgs=(cmake g++ make libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-d
       chromium time  # chromium: the report test; time: bench/analyze_memory.sh
       python3-numpy  # tests/reference: float64 reference forward passes (/usr/bin/python3)
       pybind11-dev python3-dev python3-pytest  # the Python module (python/) and its tests
-      python3-venv python3-pip python3-setuptools python3-wheel)  # its pip install (setup.py)
+      python3-venv python3-pip python3-setuptools python3-wheel  # its pip install (setup.py)
+      libopenmpi-dev openmpi-bin)  # sinkscope-mpi and its tests (docs/cluster.md)
 # tests/bpe_vs_node.sh compares the BPE tokenizer with transformers.js. A node from elsewhere
 # (e.g. NodeSource, which bundles npm and conflicts with Debian's npm) is used as it is.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

@@ -89,30 +89,50 @@ void MassiveObserver::on_resid_post(int layer, int pos0, int n, const float* x) 
   std::sort(idx.begin(), idx.end(), larger);
   idx.resize(k);
 
-  auto& best = best_[layer];
+  std::vector<MassiveEntry> candidates;
   for (size_t r = 0; r < k; ++r) {
-    // Windows that start with the same token give identical activations at position 0: keep
-    // one entry per (pos, channel, value).
-    const int pos = pos0 + static_cast<int>(idx[r] / dim_),
-              channel = static_cast<int>(idx[r] % dim_);
-    if (std::any_of(best.begin(), best.end(), [&](const MassiveEntry& e) {
-          return e.pos == pos && e.channel == channel && e.value == x[idx[r]];
-        }))
-      continue;
     MassiveEntry e;
     e.layer = layer;
     e.value = x[idx[r]];
     e.window = window_;
-    e.pos = pos;
-    e.channel = channel;
+    e.pos = pos0 + static_cast<int>(idx[r] / dim_);
+    e.channel = static_cast<int>(idx[r] % dim_);
     e.token = e.pos < static_cast<int>(ids_.size()) ? ids_[e.pos] : -1;
     e.median_abs = median;
+    candidates.push_back(e);
+  }
+  keep(layer, candidates);
+}
+
+void MassiveObserver::keep(int layer, std::span<const MassiveEntry> candidates) {
+  auto& best = best_[layer];
+  for (const MassiveEntry& e : candidates) {
+    // Windows that start with the same token give identical activations at position 0: keep
+    // one entry per (pos, channel, value).
+    if (std::any_of(best.begin(), best.end(), [&](const MassiveEntry& b) {
+          return b.pos == e.pos && b.channel == e.channel && b.value == e.value;
+        }))
+      continue;
     best.push_back(e);
   }
   std::stable_sort(best.begin(), best.end(), [](const MassiveEntry& a, const MassiveEntry& b) {
     return std::abs(a.value) > std::abs(b.value);
   });
   if (best.size() > static_cast<size_t>(top_)) best.resize(top_);
+}
+
+void MassiveObserver::reset() {
+  for (auto& b : best_) b.clear();
+}
+
+void MassiveObserver::merge(std::span<const MassiveEntry> entries) {
+  // entries() is layer-major with each layer's entries in rank order: keep() them layer by layer.
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i;
+    while (j < entries.size() && entries[j].layer == entries[i].layer) ++j;
+    keep(entries[i].layer, entries.subspan(i, j - i));
+    i = j;
+  }
 }
 
 std::vector<MassiveEntry> MassiveObserver::entries() const {

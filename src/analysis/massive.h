@@ -27,8 +27,15 @@ class MassiveObserver : public Observer {
   void on_resid_post(int layer, int pos0, int n_tokens, const float* x) override;
   // The top entries of each layer over all windows seen, layer-major, rank 1 first.
   std::vector<MassiveEntry> entries() const;
+  // Forgets every entry, to see one window alone.
+  void reset();
+  // Folds in another observer's entries(), as if its windows had run here after this one's: the
+  // same result as one observer over all windows (ranks of a cluster each see some windows).
+  void merge(std::span<const MassiveEntry> entries);
 
  private:
+  // Keeps the best of best_[layer] and the candidates (in order, |value| descending).
+  void keep(int layer, std::span<const MassiveEntry> candidates);
   int dim_, top_;
   int window_ = 0;
   std::vector<int> ids_;

@@ -14,7 +14,8 @@ MoeStatsObserver::MoeStatsObserver(int n_layers, int n_experts, int n_experts_us
       entropy_sum_(n_layers, 0.0),
       tokens_(n_layers, 0),
       slots_(static_cast<size_t>(n_layers) * n_experts, 0),
-      window_slots_(slots_.size(), 0),
+      window_{std::vector<double>(n_layers, 0.0), std::vector<long>(n_layers, 0),
+              std::vector<long>(slots_.size(), 0)},
       in_top_(slots_.size(), 0) {
   if (n_experts < 1 || n_experts_used < 1 || n_experts_used > n_experts)
     throw std::invalid_argument("MoeStatsObserver: top-" + std::to_string(n_experts_used) + " of " +
@@ -47,23 +48,31 @@ std::vector<int> MoeStatsObserver::top_experts(const std::vector<long>& counts, 
 }
 
 void MoeStatsObserver::begin_window() {
-  std::fill(window_slots_.begin(), window_slots_.end(), 0);
+  std::fill(window_.entropy.begin(), window_.entropy.end(), 0.0);
+  std::fill(window_.tokens.begin(), window_.tokens.end(), 0);
+  std::fill(window_.slots.begin(), window_.slots.end(), 0);
 }
 
 void MoeStatsObserver::on_router(int layer, int n_tokens, const float* logits, const int* chosen) {
   const size_t E = experts_, K = used_, base = static_cast<size_t>(layer) * E;
-  double& entropy = entropy_sum_[layer];
+  double& entropy = window_.entropy[layer];
   for (size_t t = 0; t < static_cast<size_t>(n_tokens); ++t) {
     entropy += softmax_entropy(logits + t * E, experts_);
-    for (size_t r = 0; r < K; ++r) ++window_slots_[base + static_cast<size_t>(chosen[t * K + r])];
+    for (size_t r = 0; r < K; ++r) ++window_.slots[base + static_cast<size_t>(chosen[t * K + r])];
   }
-  tokens_[layer] += n_tokens;
+  window_.tokens[layer] += n_tokens;
 }
 
-void MoeStatsObserver::end_window() {
+void MoeStatsObserver::end_window() { add_window(window_); }
+
+void MoeStatsObserver::add_window(const Window& w) {
   const size_t E = experts_;
+  if (w.entropy.size() != static_cast<size_t>(layers_) || w.slots.size() != slots_.size())
+    throw std::invalid_argument("MoeStatsObserver::add_window: another model's window");
   for (int l = 0; l < layers_; ++l) {
-    const auto first = window_slots_.begin() + static_cast<long>(l * E);
+    entropy_sum_[l] += w.entropy[l];
+    tokens_[l] += w.tokens[l];
+    const auto first = w.slots.begin() + static_cast<long>(l * E);
     const std::vector<long> counts(first, first + static_cast<long>(E));
     for (int e : top_experts(counts, used_)) ++in_top_[l * E + static_cast<size_t>(e)];
     for (size_t e = 0; e < E; ++e) slots_[l * E + e] += counts[e];

@@ -28,15 +28,26 @@ struct MoeResult {
 
 // Folds every on_router call between begin_window() and end_window(). The runtime calls the hook
 // once per layer and forward call, on the calling thread, with all tokens of the call; sums run in
-// token order in double and the window statistics are integer counts, so the result does not
+// token order in double within a window, and window sums are added in window order; the window
+// statistics are integer counts, so the result does not
 // depend on the thread count.
 class MoeStatsObserver : public Observer {
  public:
   MoeStatsObserver(int n_layers, int n_experts, int n_experts_used);
   void begin_window();
   void on_router(int layer, int n_tokens, const float* logits, const int* chosen) override;
-  void end_window();
+  void end_window();  // add_window(window())
   MoeResult result() const;
+
+  // What one window contributes, per layer: the sum of its tokens' router entropies, its token
+  // count and its slots per expert [layer × expert]. Windows seen elsewhere (another rank of a
+  // cluster) are folded in with add_window, in window order, as if they had run here.
+  struct Window {
+    std::vector<double> entropy;
+    std::vector<long> tokens, slots;
+  };
+  const Window& window() const { return window_; }
+  void add_window(const Window& w);
 
   // The Shannon entropy (nats) of the softmax of logits[0..n), in double with the maximum
   // subtracted.
@@ -47,10 +58,10 @@ class MoeStatsObserver : public Observer {
  private:
   int layers_, experts_, used_;
   int windows_ = 0;
-  std::vector<double> entropy_sum_;  // [layer]
+  std::vector<double> entropy_sum_;  // [layer]: the windows' entropy sums, added in order
   std::vector<long> tokens_;         // [layer]
   std::vector<long> slots_;          // [layer × expert]: slots over all windows
-  std::vector<long> window_slots_;   // [layer × expert]: slots in the current window
+  Window window_;                    // the current window
   std::vector<long> in_top_;         // [layer × expert]: windows whose top k hold the expert
 };
 

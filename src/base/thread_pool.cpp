@@ -9,6 +9,7 @@ namespace ss {
 
 namespace {
 thread_local const std::function<void()>* t_interrupt_check = nullptr;
+int default_threads = 0;  // 0: every core
 }  // namespace
 
 InterruptScope::InterruptScope(std::function<void()> check)
@@ -24,9 +25,16 @@ void check_interrupt() {
   if (t_interrupt_check) (*t_interrupt_check)();
 }
 
+int ThreadPool::default_size() {
+  return default_threads > 0 ? default_threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+void ThreadPool::set_default_size(int n) {
+  default_threads = n;
+}
+
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0)
-    n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0) n_threads = default_size();
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 

@@ -14,7 +14,11 @@ namespace ss {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int n_threads = 0);  // 0: all cores
+  explicit ThreadPool(int n_threads = 0);  // 0: default_size()
+  // The size of a pool asked for 0 threads: every core, or what set_default_size chose (the
+  // cores divided by the MPI ranks sharing them).
+  static int default_size();
+  static void set_default_size(int n);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

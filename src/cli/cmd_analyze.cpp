@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/atomic_file.h"
+#include "base/cluster.h"
 #include "base/error.h"
 #include "base/sha256.h"
 #include "base/text_file.h"
@@ -143,22 +144,26 @@ void add_analyze(CLI::App& root) {
                    "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
                    "of %d\n",
                    cache.name().c_str(), cache.sinks + cache.window, model.config.max_seq_len);
-    std::unique_ptr<Tokenizer> tok_ptr =
-        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    std::unique_ptr<Tokenizer> tok_ptr = on_every_rank(cluster(), [&] {
+      return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    });
     const Tokenizer& tok = *tok_ptr;
-    std::vector<int> text_ids;
     nlohmann::json invalid = nlohmann::json::object();
-    for (const auto& f : a->files) {
-      TextFile file = read_text(f);
-      if (file.invalid_utf8) {
-        invalid[f] = file.invalid_utf8;
-        std::fprintf(stderr,
-                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                     f.c_str(), file.invalid_utf8);
+    const std::vector<int> text_ids = root_ids([&] {
+      std::vector<int> all;
+      for (const auto& f : a->files) {
+        TextFile file = read_text(f);
+        if (file.invalid_utf8) {
+          invalid[f] = file.invalid_utf8;
+          std::fprintf(stderr,
+                       "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                       f.c_str(), file.invalid_utf8);
+        }
+        std::vector<int> ids = tok.encode(file.text, false);
+        all.insert(all.end(), ids.begin(), ids.end());
       }
-      std::vector<int> ids = tok.encode(file.text, false);
-      text_ids.insert(text_ids.end(), ids.begin(), ids.end());
-    }
+      return all;
+    });
     std::sort(a->contexts.begin(), a->contexts.end());
     require(std::adjacent_find(a->contexts.begin(), a->contexts.end()) == a->contexts.end(),
             "--ctx", "lengths must be distinct");
@@ -188,6 +193,7 @@ void add_analyze(CLI::App& root) {
     }
     HeadMask mask = ablation_mask(*a, model.config);
     opt.mask = &mask;
+    opt.cluster = &cluster();
 
     ensure_output_dir(a->out);
     ThreadPool pool(a->threads);
@@ -196,6 +202,9 @@ void add_analyze(CLI::App& root) {
         analyze(model, pool, text_ids, opt,
                 [&](long done, long total, long tokens) { bar.update(done, total, tokens); });
     bar.finish();
+    const nlohmann::json rank_times = rank_wall_times(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!cluster().root()) return;  // the root holds the result and writes the files
 
     // Sinks under eviction: each first-token mode's sequence streamed through the cache.
     std::vector<StreamSinksRun> streams;
@@ -249,6 +258,7 @@ void add_analyze(CLI::App& root) {
                   {"ablate", a->ablate},
                   {"threads", pool.size()}}},
                 {"wall_time_s", wall},
+                {"rank_wall_time_s", rank_times},
                 {"tokens_processed", result.tokens_processed}});
     if (streaming) {
       run["options"]["cache"] = cache.name();

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/atomic_file.h"
+#include "base/cluster.h"
 #include "base/error.h"
 #include "base/text_file.h"
 #include "cli/common.h"
@@ -64,37 +65,46 @@ void add_compare(CLI::App& root) {
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->callback([a] {
     const Scoring scoring = parse_scoring(a->scoring, "--scoring");
-    if (!a->out.empty()) ensure_output_dir(a->out);
+    const Cluster& ranks = cluster();
+    if (!a->out.empty()) on_root(ranks, [&] { return ensure_output_dir(a->out), std::string(); });
     const std::string &path_a = a->models[0], &path_b = a->models[1];
-    Model model_a = load_model(path_a), model_b = load_model(path_b);
-    auto tok_a = load_text_tokenizer(path_a, a->tokenizer, model_a.config.vocab_size);
-    auto tok_b = load_text_tokenizer(path_b, a->tokenizer, model_b.config.vocab_size);
+    // Every rank maps both models; the root reads and tokenizes the text.
+    Model model_a = on_every_rank(ranks, [&] { return load_model(path_a); });
+    Model model_b = on_every_rank(ranks, [&] { return load_model(path_b); });
+    auto tok_a = on_every_rank(
+        ranks, [&] { return load_text_tokenizer(path_a, a->tokenizer, model_a.config.vocab_size); });
+    auto tok_b = on_every_rank(
+        ranks, [&] { return load_text_tokenizer(path_b, a->tokenizer, model_b.config.vocab_size); });
     if (auto diff = vocabulary_difference(*tok_a, *tok_b))
-      throw InputError(path_b, "its tokenizer differs from " + path_a + "'s: " + *diff);
-    TextFile text = read_text(a->file);
-    if (text.invalid_utf8)
-      std::fprintf(stderr,
-                   "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                   a->file.c_str(), text.invalid_utf8);
+      throw ClusterError(path_b + ": its tokenizer differs from " + path_a + "'s: " + *diff);
     const int ctx = a->ctx > 0 ? a->ctx : model_a.config.max_seq_len;
     for (const Model* m : {&model_a, &model_b})
       if (ctx > m->config.max_seq_len)
         std::fprintf(stderr,
                      "sinkscope: warning: --ctx %d exceeds a model's trained context of %d\n", ctx,
                      m->config.max_seq_len);
-    const std::vector<int> ids = tok_a->encode(text.text, tok_a->add_bos());
+    const std::vector<int> ids = root_ids([&] {
+      TextFile text = read_text(a->file);
+      if (text.invalid_utf8)
+        std::fprintf(stderr,
+                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                     a->file.c_str(), text.invalid_utf8);
+      return tok_a->encode(text.text, tok_a->add_bos());
+    });
 
     CompareOptions opt;
     opt.plan = {ctx, 0, a->chunks, scoring};
     opt.bos_id = tok_a->add_bos() ? tok_a->bos_id() : -1;
     opt.stats = a->stats;
     opt.stat_options.eps = static_cast<float>(a->eps);
+    opt.cluster = &ranks;
     ThreadPool pool(a->threads);
     Progress bar("compare", !a->quiet);
     const ModelComparison r = run_compare(
         model_a, model_b, path_b, pool, ids, opt,
         [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); });
     bar.finish();
+    if (!ranks.root()) return;  // the root holds the result
 
     const CompareInfo info{path_a, path_b, a->file, opt.plan};
     if (!a->out.empty()) write_compare_files(a->out, info, r.tokens, r.drift, run_info());

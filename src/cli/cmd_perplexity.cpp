@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis/statistics.h"
+#include "base/cluster.h"
 #include "base/error.h"
 #include "base/text_file.h"
 #include "cli/common.h"
@@ -84,14 +85,20 @@ void add_perplexity(CLI::App& root) {
   add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
   cmd->callback([a] {
     Model model = load_cli_model(*a);
-    std::unique_ptr<Tokenizer> tok_ptr =
-        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    std::unique_ptr<Tokenizer> tok_ptr = on_every_rank(cluster(), [&] {
+      return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    });
     const Tokenizer& tok = *tok_ptr;
-    TextFile file = read_text(a->file);
-    if (file.invalid_utf8)
-      std::fprintf(stderr,
-                   "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                   a->file.c_str(), file.invalid_utf8);
+    std::string text;  // on the root, which reads and tokenizes the file
+    std::vector<int> ids = root_ids([&] {
+      TextFile file = read_text(a->file);
+      if (file.invalid_utf8)
+        std::fprintf(stderr,
+                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                     a->file.c_str(), file.invalid_utf8);
+      text = std::move(file.text);
+      return tok.encode(text, tok.add_bos());
+    });
     const Scoring scoring = parse_scoring(a->scoring, "--scoring");
     const int ctx = a->ctx > 0 ? a->ctx : model.config.max_seq_len;
     require(ctx >= 2, "--ctx", "must be at least 2");
@@ -101,7 +108,6 @@ void add_perplexity(CLI::App& root) {
                    model.config.max_seq_len);
     require(a->chunks >= 0, "--chunks", "must not be negative");
     HeadMask mask = ablation_mask(*a, model.config);
-    std::vector<int> ids = tok.encode(file.text, tok.add_bos());
     require(ids.size() >= 2, a->file, "too short to score any token");
     const WindowPlan plan{ctx, a->stride, a->chunks, scoring};
     plan_windows(ids.size(), plan);  // bad --stride or too short for --scoring: before any work
@@ -121,22 +127,25 @@ void add_perplexity(CLI::App& root) {
       dormant_opt = DormantOptions{rule, std::nullopt};
       if (a->dormant_mode == "static") {
         require(!a->calib.empty(), "--calib", "--dormant-mode static needs calibration text");
-        dormant_opt->calibration = CalibrationData{tok.encode(read_text(a->calib).text, false),
-                                                   a->calib_ctx, a->calib_chunks, tok.bos_id(), 0};
+        dormant_opt->calibration =
+            CalibrationData{root_ids([&] { return tok.encode(read_text(a->calib).text, false); }),
+                            a->calib_ctx, a->calib_chunks, tok.bos_id(), 0};
       }
     }
 
     Progress bar("perplexity", !a->quiet);
     const DormantPerplexity d = dormant_perplexity(
         model, pool, ids, plan, tok.add_bos() ? tok.bos_id() : -1, mask, dormant_opt,
-        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); });
+        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); },
+        &cluster());
     bar.finish();
+    if (!cluster().root()) return;  // the root holds the result
     const PerplexityResult& r = d.perplexity;
     const double dormant_mean = d.heads_flagged_mean;
     // Per byte and per word only when the whole text after its first token was scored.
     const int64_t unscored = static_cast<int64_t>(ids.size()) - 1 - r.tokens_scored;
     std::optional<TextPerplexities> per_text;
-    if (unscored == 0) per_text = text_perplexities(r.nll_sum, file.text);
+    if (unscored == 0) per_text = text_perplexities(r.nll_sum, text);
     if (a->json) {
       nlohmann::json out{{"nll_mean", r.nll_mean},
                          {"ppl", r.ppl},

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/atomic_file.h"
+#include "base/cluster.h"
 #include "base/error.h"
 #include "base/sha256.h"
 #include "base/text_file.h"
@@ -38,8 +39,9 @@ struct PruneArgs : CommonArgs {
   int kill_after_points = 0;
 };
 
+// The root reads and tokenizes; every rank gets the ids.
 std::vector<int> text_tokens(const Tokenizer& tok, const std::string& path, bool bos) {
-  return tok.encode(read_text(path).text, bos);
+  return root_ids([&] { return tok.encode(read_text(path).text, bos); });
 }
 }  // namespace
 
@@ -95,8 +97,9 @@ void add_prune(CLI::App& root) {
   cmd->add_option("--kill-after-points", a->kill_after_points)->group("")->check(at_least(1));
   cmd->callback([a, criteria] {
     Model model = load_cli_model(*a);
-    const std::unique_ptr<Tokenizer> tok_ptr =
-        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    const std::unique_ptr<Tokenizer> tok_ptr = on_every_rank(cluster(), [&] {
+      return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    });
     const Tokenizer& tok = *tok_ptr;
     // BOS where the model's tokenizer asks for it; otherwise windows keep their first token.
     const int bos = tok.add_bos() ? tok.bos_id() : -1;
@@ -123,6 +126,7 @@ void add_prune(CLI::App& root) {
     opt.eval_ctx = a->eval_ctx;
     opt.out_dir = a->out;
     opt.kill_after_points = a->kill_after_points;
+    opt.cluster = &cluster();
 
     std::string setup = sha256_file(a->model) + " calib " + sha256_file(a->calib) + " " +
                         std::to_string(a->calib_ctx) + "x" + std::to_string(a->calib_chunks) +
@@ -166,11 +170,15 @@ void add_prune(CLI::App& root) {
     run_sweep(model, pool, opt, metrics,
               [&](int done, int total, const std::string&) { bar.update(done, total); });
     bar.finish();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const nlohmann::json rank_times = rank_wall_times(wall);
+    if (!cluster().root()) return;  // the root wrote the sweep
     nlohmann::json run = run_info();
     run["model"] = {{"path", a->model}, {"sha256", sha256_file(a->model)}};
     run["threads"] = pool.size();
-    run["wall_time_s"] =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    run["wall_time_s"] = wall;
+    run["rank_wall_time_s"] = rank_times;
     write_file_atomic(a->out + "/run.json", run.dump(2) + "\n");
     if (!a->quiet)
       std::fprintf(stderr, "wrote %s/sweep.csv, report.html and run.json\n", a->out.c_str());

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/cluster.h"
 #include "base/error.h"
+#include "base/wire.h"
 #include "base/text_file.h"
 #include "cli/common.h"
 #include "cli/progress.h"
@@ -60,9 +62,11 @@ void add_stream(CLI::App& root) {
                      "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
                      "of %d\n",
                      p.name().c_str(), p.sinks + p.window, c.max_seq_len);
-    std::unique_ptr<Tokenizer> tok =
-        load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
-    std::vector<int> ids = tok->encode(read_text(a->file).text, tok->add_bos());
+    std::unique_ptr<Tokenizer> tok = on_every_rank(cluster(), [&] {
+      return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
+    });
+    std::vector<int> ids =
+        root_ids([&] { return tok->encode(read_text(a->file).text, tok->add_bos()); });
     if (a->tokens > 0 && static_cast<int>(ids.size()) > a->tokens) ids.resize(a->tokens);
     require(ids.size() >= 2, a->file, "too short to score any token");
     const int dense_max = a->dense_max > 0 ? a->dense_max : 2 * c.max_seq_len;
@@ -78,7 +82,9 @@ void add_stream(CLI::App& root) {
     Progress bar("stream", !a->quiet);
     long done = 0;
     std::vector<StreamRun> runs;
-    for (const CachePolicy& p : policies) {
+    // Each policy on its rank (base/cluster.h); the root gathers the runs in policy order.
+    auto run_policy = [&](size_t i) {
+      const CachePolicy& p = policies[i];
       std::span<const int> text = ids;
       if (p.kind == CachePolicy::Kind::Dense && static_cast<int>(text.size()) > dense_max)
         text = text.first(static_cast<size_t>(dense_max));
@@ -86,10 +92,21 @@ void add_stream(CLI::App& root) {
         if (t % 64 == 0)
           bar.update(done + static_cast<long>(t), total, done + static_cast<long>(t));
       });
-      done += static_cast<long>(r.nll.size());
-      runs.push_back({p.name(), r.nll, r.seconds, r.cache_bytes});
-    }
+      WireWriter w;
+      w.put_vector<double>(r.nll).put<double>(r.seconds).put<uint64_t>(r.cache_bytes);
+      return w.take();
+    };
+    auto fold_policy = [&](size_t i, std::string_view bytes) {
+      WireReader in(bytes);
+      StreamRun run{policies[i].name(), in.get_vector<double>(), 0, 0};
+      run.seconds = in.get<double>();
+      run.cache_bytes = in.get<uint64_t>();
+      done += static_cast<long>(run.nll.size());
+      runs.push_back(std::move(run));
+    };
+    distribute(cluster(), policies.size(), run_policy, fold_policy);
     bar.finish();
+    if (!cluster().root()) return;  // the root holds the runs
     write_stream_files(a->out, runs, c.max_seq_len, a->model, a->file);
     for (const StreamRun& r : runs) {
       double sum = 0;

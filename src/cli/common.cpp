@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/cluster.h"
 #include "base/error.h"
+#include "base/wire.h"
 #include "model/arch.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
@@ -65,8 +67,19 @@ nlohmann::json simd_info() {
 }
 
 nlohmann::json run_info() {
-  return {
-      {"command", command_line()}, {"sinkscope_version", SINKSCOPE_VERSION}, {"simd", simd_info()}};
+  return {{"command", command_line()},
+          {"sinkscope_version", SINKSCOPE_VERSION},
+          {"simd", simd_info()},
+          {"ranks", cluster().size()}};
+}
+
+nlohmann::json rank_wall_times(double seconds) {
+  WireWriter w;
+  w.put<double>(seconds);
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& bytes : cluster().gather(w.take()))
+    out.push_back(WireReader(bytes).get<double>());
+  return out;
 }
 
 std::string default_model_path() {
@@ -114,9 +127,21 @@ void add_bf16_activations(CLI::App* cmd, CommonArgs& a) {
 }
 
 Model load_cli_model(const CommonArgs& a) {
-  Model m = load_model(a.model);
-  m.bf16_activations = a.bf16_activations;
-  return m;
+  // Every rank maps the model; one that cannot (a path missing on its node) ends them all.
+  return on_every_rank(cluster(), [&] {
+    Model m = load_model(a.model);
+    m.bf16_activations = a.bf16_activations;
+    return m;
+  });
+}
+
+std::vector<int> root_ids(const std::function<std::vector<int>()>& make) {
+  const std::string bytes = on_root(cluster(), [&] {
+    WireWriter w;
+    w.put_vector<int>(make());
+    return w.take();
+  });
+  return WireReader(bytes).get_vector<int>();
 }
 
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c) {

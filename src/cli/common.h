@@ -1,9 +1,11 @@
 #pragma once
 // Options shared by the subcommands, and small helpers for them.
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "model/model.h"
 #include "runtime/head_mask.h"
@@ -30,8 +32,11 @@ std::string default_model_path();
 void add_ablate(CLI::App* cmd, CommonArgs& a);
 // --bf16-activations, for commands that run the model.
 void add_bf16_activations(CLI::App* cmd, CommonArgs& a);
-// load_model(a.model) with the options above applied.
+// load_model(a.model) with the options above applied, on every rank of the cluster (an error on
+// any rank is every rank's, base/cluster.h).
 Model load_cli_model(const CommonArgs& a);
+// Token ids made on the root alone (it reads and tokenizes the inputs) and sent to every rank.
+std::vector<int> root_ids(const std::function<std::vector<int>()>& make);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
 
@@ -50,9 +55,11 @@ const std::string& command_line();
 // {"variant": "avx2", "cpu_features": "avx avx2 fma f16c"}.
 nlohmann::json simd_info();
 
-// What every run.json holds: the command line, the version and simd_info(); each command adds
-// its own fields (analyze, prune, train).
+// What every run.json holds: the command line, the version, simd_info() and the number of MPI
+// ranks; each command adds its own fields (analyze, prune, train).
 nlohmann::json run_info();
+// Each rank's seconds, in rank order, on the root (every rank must call it; empty elsewhere).
+nlohmann::json rank_wall_times(double seconds);
 
 // Each file adds one subcommand with its callback.
 void add_analyze(CLI::App& root);

@@ -4,11 +4,13 @@
 
 #include <cstdio>
 
+#include "base/cluster.h"
+
 namespace ss {
 
 Progress::Progress(std::string label, bool enabled)
     : label_(std::move(label)),
-      enabled_(enabled && ::isatty(STDERR_FILENO)),
+      enabled_(enabled && cluster().root() && ::isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 

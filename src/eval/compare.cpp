@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "base/wire.h"
+
 namespace ss {
 
 namespace {
@@ -80,7 +82,7 @@ CompareSummary summarize(std::span<const TokenComparison> tokens, int windows) {
 
 CompareResult compare_models(Runtime& a, Runtime& b, std::span<const int> stream,
                              const WindowPlan& plan, int bos_id, ThreadPool& pool,
-                             const CompareHooks& hooks) {
+                             const CompareHooks& hooks, const Cluster* cluster) {
   const size_t V = a.model().config.vocab_size;
   if (static_cast<size_t>(b.model().config.vocab_size) != V)
     throw std::logic_error("compare_models: the models' vocabularies differ in size");
@@ -90,14 +92,17 @@ CompareResult compare_models(Runtime& a, Runtime& b, std::span<const int> stream
   std::vector<RowComparison> rows(kBlock);
   CompareResult out;
   std::vector<int> tokens;
-  for (size_t w = 0; w < windows.size(); ++w) {
+  // A window's token comparisons (and what hooks.after made of it) on its rank, folded on the
+  // root in window order.
+  auto run_window = [&](size_t w) {
     const EvalWindow& win = windows[w];
     tokens.assign(stream.begin() + win.begin, stream.begin() + win.end);
     if (bos_id >= 0) tokens[0] = bos_id;
     if (hooks.before) hooks.before(tokens);
     a.forward_hidden(tokens, 0);
     b.forward_hidden(tokens, 0);
-    if (hooks.after) hooks.after();
+    const std::string extra = hooks.after ? hooks.after() : std::string();
+    std::vector<TokenComparison> compared;
     // Row r's logits score the token at window position r + 1.
     const size_t first_row = win.first_scored - win.begin - 1, end_row = tokens.size() - 1;
     for (size_t r0 = first_row; r0 < end_row; r0 += kBlock) {
@@ -112,12 +117,22 @@ CompareResult compare_models(Runtime& a, Runtime& b, std::span<const int> stream
       for (size_t i = 0; i < n; ++i) {
         const RowComparison& c = rows[i];
         const size_t at = r0 + i + 1;
-        out.tokens.push_back({static_cast<int64_t>(win.begin + at), static_cast<int>(at),
-                              stream[win.begin + at], c.kl, c.top_a == c.top_b, c.nll_a, c.nll_b});
+        compared.push_back({static_cast<int64_t>(win.begin + at), static_cast<int>(at),
+                            stream[win.begin + at], c.kl, c.top_a == c.top_b, c.nll_a, c.nll_b});
       }
     }
+    WireWriter bytes;
+    bytes.put_vector<TokenComparison>(compared).put_string(extra);
+    return bytes.take();
+  };
+  auto fold_window = [&](size_t w, std::string_view bytes) {
+    WireReader in(bytes);
+    for (const TokenComparison& t : in.get_vector<TokenComparison>()) out.tokens.push_back(t);
+    const std::string extra = in.get_string();
+    if (hooks.fold) hooks.fold(extra);
     if (hooks.progress) hooks.progress(static_cast<int>(w + 1), static_cast<int>(windows.size()));
-  }
+  };
+  distribute(cluster ? *cluster : single_process(), windows.size(), run_window, fold_window);
   out.summary = summarize(out.tokens, static_cast<int>(windows.size()));
   return out;
 }

@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "base/cluster.h"
 #include "base/thread_pool.h"
 #include "eval/windows.h"
 #include "runtime/runtime.h"
@@ -49,17 +52,21 @@ struct CompareResult {
 };
 
 // Optional calls around each window: before(tokens) ahead of both models' passes (tokens as they
-// run, BOS first), after() once both passes are done; progress(done, total) after each window.
+// run, BOS first), after() once both passes are done, returning what the window adds (bytes);
+// fold(bytes) with each window's after() result and progress(done, total), in window order, on the
+// root of a cluster.
 struct CompareHooks {
   std::function<void(std::span<const int>)> before;
-  std::function<void()> after;
+  std::function<std::string()> after;
+  std::function<void(std::string_view)> fold;
   std::function<void(int, int)> progress;
 };
 
 // a and b must have the same vocabulary (the caller checks the tokenizers) and KV caches of at
-// least plan.ctx. Each window's first token is replaced by bos_id (-1: kept).
+// least plan.ctx. Each window's first token is replaced by bos_id (-1: kept). With a cluster,
+// the windows are shared by its ranks and only the root's result is whole.
 CompareResult compare_models(Runtime& a, Runtime& b, std::span<const int> stream,
                              const WindowPlan& plan, int bos_id, ThreadPool& pool,
-                             const CompareHooks& hooks = {});
+                             const CompareHooks& hooks = {}, const Cluster* cluster = nullptr);
 
 }  // namespace ss

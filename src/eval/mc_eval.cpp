@@ -4,6 +4,9 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "base/cluster.h"
+#include "base/wire.h"
+
 namespace ss {
 
 int argmax_first(std::span<const double> v) {
@@ -113,18 +116,22 @@ ContinuationScorer::Score ContinuationScorer::score(const std::string& context,
 }
 
 McResult evaluate_task(Runtime& rt, const Tokenizer& tok, const McTask& task,
-                       const std::function<void(int, int)>& progress) {
+                       const std::function<void(int, int)>& progress, const Cluster* cluster) {
   ContinuationScorer scorer(rt, tok);
   std::vector<McItemScore> scores;
   scores.reserve(task.items.size());
   const int total = static_cast<int>(task.items.size());
-  for (const McItem& item : task.items) {
+  // Each item on its rank. The cache is reused within an item (its choices share the context) but
+  // not across items, so an item's scores do not depend on which item its rank ran before.
+  auto run_item = [&](size_t i) {
+    const McItem& item = task.items[i];
     if (item.choices.empty() ||
         (item.contexts.size() != 1 && item.contexts.size() != item.choices.size()))
       throw std::invalid_argument(task.name +
                                   ": an item needs a choice, and one context or one per choice");
     McItemScore s;
     s.gold = item.gold;
+    scorer.reset();
     for (size_t c = 0; c < item.choices.size(); ++c) {
       ContinuationScorer::Score x = scorer.score(item.context(c), " " + item.choices[c]);
       s.loglik.push_back(x.loglik);
@@ -133,9 +140,24 @@ McResult evaluate_task(Runtime& rt, const Tokenizer& tok, const McTask& task,
       s.greedy = x.greedy;  // cloze items have one choice
       s.truncated = s.truncated || x.truncated;
     }
+    WireWriter out;
+    out.put_vector<double>(s.loglik).put_vector<int>(s.tokens).put_vector<size_t>(s.bytes);
+    out.put<int>(s.gold).put<bool>(s.greedy).put<bool>(s.truncated);
+    return out.take();
+  };
+  auto fold_item = [&](size_t, std::string_view bytes) {
+    WireReader in(bytes);
+    McItemScore s;
+    s.loglik = in.get_vector<double>();
+    s.tokens = in.get_vector<int>();
+    s.bytes = in.get_vector<size_t>();
+    s.gold = in.get<int>();
+    s.greedy = in.get<bool>();
+    s.truncated = in.get<bool>();
     scores.push_back(std::move(s));
     if (progress) progress(static_cast<int>(scores.size()), total);
-  }
+  };
+  distribute(cluster ? *cluster : single_process(), task.items.size(), run_item, fold_item);
   return summarize_mc(task.name, task.is_cloze, std::move(scores));
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cluster.h"
 #include "eval/mc_task.h"
 #include "runtime/runtime.h"
 #include "tokenizer/tokenizer.h"
@@ -77,8 +78,10 @@ class ContinuationScorer {
 };
 
 // Scores every item of a task. progress(done, total) is called after each item. The Runtime's
-// head mask and observers apply; its cache contents on entry do not matter.
+// head mask and observers apply; its cache contents on entry do not matter. With a cluster, the
+// items are shared by its ranks (each with its own runtime) and only the root's result is whole.
 McResult evaluate_task(Runtime& rt, const Tokenizer& tok, const McTask& task,
-                       const std::function<void(int, int)>& progress = nullptr);
+                       const std::function<void(int, int)>& progress = nullptr,
+                       const Cluster* cluster = nullptr);
 
 }  // namespace ss

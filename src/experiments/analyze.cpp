@@ -9,7 +9,9 @@
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
 #include "analysis/statistics.h"
+#include "base/cluster.h"
 #include "base/error.h"
+#include "base/wire.h"
 #include "runtime/runtime.h"
 
 namespace ss {
@@ -56,16 +58,47 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   std::vector<std::map<int, int>> top_key_votes(static_cast<size_t>(L) * H);
   double nll_sum = 0;
   long scored = 0;
-  for (size_t w = 0; w < windows.size(); ++w) {
+  MassiveObserver massive_all(c);
+  std::optional<MoeStatsObserver> moe_all;
+  if (moe) moe_all.emplace(L, c.n_experts, c.n_experts_used);
+  // Each window on its rank (base/cluster.h): its statistics, losses, massive activations and
+  // router counts travel to the root, which folds them in window order.
+  auto run_window = [&](size_t w) {
     stats.begin_window(ctx);
+    massive.reset();
     massive.begin_window(static_cast<int>(w), windows[w]);
     if (moe) moe->begin_window();
+    std::vector<double> nll;
     if (opt.nll)
-      for (double nll : rt.forward_nll(windows[w], 0)) nll_sum += nll, ++scored;
+      nll = rt.forward_nll(windows[w], 0);
     else
       rt.forward(windows[w], 0, Logits::None);
-    HeadTable t = stats.finish_window();
-    if (moe) moe->end_window();
+    WireWriter out;
+    const HeadTable t = stats.finish_window();
+    out.put<uint64_t>(t.size());
+    for (const auto& [name, values] : t)
+      out.put_string(name).put_vector<double>(values);
+    out.put_vector<double>(nll).put_vector<MassiveEntry>(massive.entries());
+    if (moe)
+      out.put_vector<double>(moe->window().entropy)
+          .put_vector<long>(moe->window().tokens)
+          .put_vector<long>(moe->window().slots);
+    return out.take();
+  };
+  auto fold_window = [&](size_t, std::string_view bytes) {
+    WireReader in(bytes);
+    HeadTable t;
+    for (auto n = in.get<uint64_t>(); n > 0; --n) {
+      std::string name = in.get_string();
+      t[name] = in.get_vector<double>();
+    }
+    for (double nll : in.get_vector<double>()) nll_sum += nll, ++scored;
+    massive_all.merge(in.get_vector<MassiveEntry>());
+    if (moe) {
+      MoeStatsObserver::Window mw{in.get_vector<double>(), in.get_vector<long>(),
+                                  in.get_vector<long>()};
+      moe_all->add_window(mw);
+    }
     for (auto& [name, values] : t) {
       auto& s = sum[name];
       auto& s2 = sumsq[name];
@@ -76,7 +109,10 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     for (size_t i = 0; i < top_key_votes.size(); ++i)
       ++top_key_votes[i][static_cast<int>(t["top_key"][i])];
     if (window_done) window_done(ctx);
-  }
+  };
+  const Cluster& cl = opt.cluster ? *opt.cluster : single_process();
+  distribute(cl, windows.size(), run_window, fold_window);
+  if (!cl.root()) return {};  // the root holds the result
 
   const double n = static_cast<double>(windows.size());
   auto mean = [&](const std::string& name, size_t i) { return sum[name][i] / n; };
@@ -141,8 +177,8 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     sinks += lsinks, sinks08 += lsinks08, sinks_top += lsinks_top;
     run.layers.push_back(std::move(lr));
   }
-  run.massive = massive.entries();
-  if (moe) run.moe = moe->result();
+  run.massive = massive_all.entries();
+  if (moe) run.moe = moe_all->result();
 
   // A second pass over the first window for the full patterns: the strongest sink head (for
   // the report) and any heads asked for with --dump-attention.
@@ -209,6 +245,7 @@ AnalysisResult analyze(const Model& model, ThreadPool& pool, std::span<const int
   for (const auto& mode : opt.modes)
     for (int ctx : opt.contexts)
       r.runs.push_back(analyze_run(model, pool, text_ids, ctx, mode, opt, window_done));
+  if (!(opt.cluster ? *opt.cluster : single_process()).root()) return r;  // only the root's is whole
 
   // Length robustness: Spearman ρ of bos_sink_score rankings between every pair of lengths.
   const size_t bos = stat_index("bos_sink_score");

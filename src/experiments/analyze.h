@@ -13,6 +13,7 @@
 
 #include "analysis/head_stats.h"
 #include "analysis/result.h"
+#include "base/cluster.h"
 #include "base/thread_pool.h"
 #include "model/model.h"
 #include "runtime/head_mask.h"
@@ -35,6 +36,9 @@ struct AnalyzeOptions {
   int pattern_window = 64;  // size of the report's picture of the strongest sink head
   const HeadMask* mask = nullptr;
   bool nll = true;  // next-token loss of every window (needs the logits of every position)
+  // The ranks that share the windows (null: this process alone, base/cluster.h). Only the
+  // root's result is whole; the others return what they have.
+  const Cluster* cluster = nullptr;
 };
 
 // Windows of `ctx` tokens over text_ids (the corpus without BOS) for one mode: the first token,

@@ -1,6 +1,7 @@
 #include "experiments/compare_models.h"
 
 #include "base/error.h"
+#include "base/wire.h"
 #include "runtime/runtime.h"
 
 namespace ss {
@@ -29,13 +30,30 @@ ModelComparison run_compare(const Model& a, const Model& b, const std::string& b
       stats_a->begin_window(static_cast<int>(window.size()));
       stats_b->begin_window(static_cast<int>(window.size()));
     };
+    // Both tables of the window travel to the root, which adds them in window order.
     hooks.after = [&] {
-      means_a.add(stats_a->finish_window());
-      means_b.add(stats_b->finish_window());
+      WireWriter w;
+      for (const HeadTable& t : {stats_a->finish_window(), stats_b->finish_window()}) {
+        w.put<uint64_t>(t.size());
+        for (const auto& [name, values] : t) w.put_string(name).put_vector<double>(values);
+      }
+      return w.take();
+    };
+    hooks.fold = [&](std::string_view bytes) {
+      WireReader r(bytes);
+      for (HeadMeans* means : {&means_a, &means_b}) {
+        HeadTable t;
+        for (auto n = r.get<uint64_t>(); n > 0; --n) {
+          std::string name = r.get_string();
+          t[name] = r.get_vector<double>();
+        }
+        means->add(t);
+      }
     };
   }
   ModelComparison out;
-  out.tokens = compare_models(ra, rb, ids, opt.plan, opt.bos_id, pool, hooks);
+  out.tokens = compare_models(ra, rb, ids, opt.plan, opt.bos_id, pool, hooks, opt.cluster);
+  if (opt.cluster && !opt.cluster->root()) return out;  // the root holds the result
   if (opt.stats) out.drift = sink_drift(means_a, means_b, ca.n_heads, opt.stat_options.eps);
   return out;
 }

@@ -19,6 +19,7 @@ struct CompareOptions {
   int bos_id = -1;     // put first in each window (-1: the text's own first token)
   bool stats = false;  // also the sink drift
   SinkStatsOptions stat_options;
+  const Cluster* cluster = nullptr;  // ranks sharing the windows (null: this process alone)
 };
 
 struct ModelComparison {

@@ -8,12 +8,13 @@ namespace ss {
 DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::span<const int> ids,
                                      const WindowPlan& plan, int bos_id, HeadMask& mask,
                                      const std::optional<DormantOptions>& dormant,
-                                     const std::function<void(int, int)>& progress) {
+                                     const std::function<void(int, int)>& progress,
+                                     const Cluster* cluster) {
   Runtime rt(model, pool, plan.ctx);
   rt.set_head_mask(&mask);
   HeadMask window_mask = mask;
   double flagged_sum = 0;
-  std::function<void(std::span<const int>)> prepare;
+  std::function<double(std::span<const int>)> prepare;
   if (dormant && dormant->calibration) {
     Calibration calib(model, pool, *dormant->calibration);
     const auto heads =
@@ -32,12 +33,13 @@ DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::
       const auto heads =
           flag_dormant(stats.finish_window()[dormant->rule.score], dormant->rule, model.config);
       for (auto [l, h] : heads) window_mask.set(l, h, HeadAction::Zero);
-      flagged_sum += static_cast<double>(heads.size());
       rt.set_head_mask(&window_mask);
+      return static_cast<double>(heads.size());
     };
   }
   DormantPerplexity out;
-  out.perplexity = perplexity(rt, ids, plan, bos_id, progress, prepare);
+  out.perplexity = perplexity(rt, ids, plan, bos_id, progress, prepare, cluster);
+  if (prepare) flagged_sum = out.perplexity.prepared_sum;
   const int windows = out.perplexity.windows;
   out.heads_flagged_mean = prepare && windows ? flagged_sum / windows : flagged_sum;
   return out;

@@ -27,10 +27,12 @@ struct DormantPerplexity {
 };
 
 // Perplexity of ids (see eval/perplexity.h) with `mask` applied and, when `dormant` is given, the
-// flagged heads zeroed on top. Static flagging adds its heads to `mask` itself.
+// flagged heads zeroed on top. Static flagging adds its heads to `mask` itself. With a cluster,
+// the windows are shared by its ranks and only the root's result is whole.
 DormantPerplexity dormant_perplexity(const Model& model, ThreadPool& pool, std::span<const int> ids,
                                      const WindowPlan& plan, int bos_id, HeadMask& mask,
                                      const std::optional<DormantOptions>& dormant,
-                                     const std::function<void(int, int)>& progress = nullptr);
+                                     const std::function<void(int, int)>& progress = nullptr,
+                                     const Cluster* cluster = nullptr);
 
 }  // namespace ss

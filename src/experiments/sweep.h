@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cluster.h"
 #include "experiments/calibrate.h"
 #include "prune/criteria.h"
 #include "prune/select.h"
@@ -36,6 +37,8 @@ struct SweepOptions {
   // Tests only: the process kills itself with SIGKILL right after writing this many new points
   // (0: never), a kill at a known point for the resume test.
   int kill_after_points = 0;
+  // The ranks that share the points (null: this process alone). Only the root's result is whole.
+  const Cluster* cluster = nullptr;
 };
 
 // progress(done, total) after each point. Writes sweep.json, sweep.csv and report.html too.
