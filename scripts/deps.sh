@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(cmake g++ make libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
       pkg-config libpcre2-dev libutf8proc-dev  # BPE tokenizer: regexes, Unicode normalization
-      chromium time  # chromium: the report test; time: bench/analyze_memory.sh
+      zlib1g-dev  # sinkscope view: the stored attention patterns are deflated
+      chromium time  # chromium: the report and viewer tests; time: bench/analyze_memory.sh
       python3-numpy  # tests/reference: float64 reference forward passes (/usr/bin/python3)
       pybind11-dev python3-dev python3-pytest  # the Python module (python/) and its tests
       python3-venv python3-pip python3-setuptools python3-wheel  # its pip install (setup.py)

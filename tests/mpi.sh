@@ -87,6 +87,39 @@ for counts in "2 1" "1 2"; do
   cmp "$dir/r1/sweep.csv" "$out/sweep.csv" || fail "resumed sweep ($1 then $2 ranks)"
 done
 
+echo "== pipeline: 2 ranks of layers equal one process bit for bit"
+"$plain" perplexity "${common[@]}" -f "$text" --ctx 64 --chunks 5 --json >"$dir/pp1.json"
+mpi 2 perplexity "${common[@]}" -f "$text" --ctx 64 --chunks 5 --json --pipeline >"$dir/pp2.json"
+cmp "$dir/pp1.json" "$dir/pp2.json" || fail "perplexity --pipeline"
+mpi 2 perplexity "${common[@]}" -f "$text" --ctx 64 --chunks 5 --json --pipeline \
+  --pipeline-split 0:1,1:6 >"$dir/pp3.json"
+cmp "$dir/pp1.json" "$dir/pp3.json" || fail "perplexity --pipeline-split 0:1,1:6"
+mpi 2 analyze "${common[@]}" -f "$text" --ctx 64,128 --chunks 3 --bos on,off --dump-attention 0:1,5:7 \
+  --pipeline --out "$dir/pa2"
+"$plain" analyze "${common[@]}" -f "$text" --ctx 64,128 --chunks 3 --bos on,off --dump-attention 0:1,5:7 \
+  --out "$dir/pa1"
+same_dirs "$dir/pa1" "$dir/pa2" "analyze --pipeline"
+# A 280M-shaped qwen3 (q/k norms, 16 layers of dim 1024), Q8_0 to keep the file small.
+"$plain" synth --arch qwen3 --shape 280m --vocab "$shared/models/tok512.bin" --dtype q8_0 \
+  -o "$dir/qwen3.gguf" --quiet
+q=(-m "$dir/qwen3.gguf" --tokenizer "$shared/models/tok512.bin" --threads 1 --quiet)
+"$plain" perplexity "${q[@]}" -f "$text" --ctx 64 --chunks 3 --json >"$dir/q1.json"
+mpi 2 perplexity "${q[@]}" -f "$text" --ctx 64 --chunks 3 --json --pipeline >"$dir/q2.json"
+cmp "$dir/q1.json" "$dir/q2.json" || fail "qwen3 perplexity --pipeline"
+"$plain" analyze "${q[@]}" -f "$text" --ctx 64 --chunks 2 --out "$dir/qa1"
+mpi 2 analyze "${q[@]}" -f "$text" --ctx 64 --chunks 2 --pipeline --out "$dir/qa2"
+same_dirs "$dir/qa1" "$dir/qa2" "qwen3 analyze --pipeline"
+# Each rank touches about half the weights: its peak RSS, against the file's size.
+timeout 300 mpirun --oversubscribe --allow-run-as-root -np 2 /usr/bin/time -f "rss %M" "$bin" \
+  perplexity "${q[@]}" -f "$text" --ctx 64 --chunks 2 --pipeline >/dev/null 2>"$dir/rss"
+rss=$(grep -o "^rss [0-9]*" "$dir/rss" | cut -d' ' -f2)
+[ "$(echo "$rss" | wc -w)" -eq 2 ] || { cat "$dir/rss"; fail "no peak RSS of each rank"; }
+size_kib=$(( $(stat -c %s "$dir/qwen3.gguf") / 1024 ))
+echo "pipeline peak RSS per rank (KiB): $(echo $rss) for a ${size_kib} KiB model"
+for r in $rss; do
+  [ "$r" -lt $(( size_kib * 3 / 4 )) ] || fail "a pipeline rank used $r KiB, over 3/4 of the model"
+done
+
 echo "== faults end every rank with one message"
 expect_error() {  # expect_error PATTERN COMMAND...: non-zero exit within the timeout, one message
   local pattern=$1; shift
@@ -96,6 +129,8 @@ expect_error() {  # expect_error PATTERN COMMAND...: non-zero exit within the ti
   [ "$(grep -c "^sinkscope: " "$dir/err")" -eq 1 ] || { cat "$dir/err"; fail "not one message"; }
   grep -q "$pattern" "$dir/err" || { cat "$dir/err"; fail "no '$pattern' in the message"; }
 }
+"$plain" synth --arch llama --shape tiny --vocab "$shared/models/tok512.bin" -o "$dir/tiny.gguf" \
+  --quiet
 mkdir -p "$dir/here" "$dir/there"
 cp "$model" "$dir/here/m.gguf"
 expect_error "rank 1: .*m.gguf" timeout 120 mpirun --oversubscribe --allow-run-as-root \
@@ -108,5 +143,7 @@ cp "$bin" "$dir/other-binary" && printf x >>"$dir/other-binary"
 expect_error "another sinkscope-mpi binary" timeout 120 mpirun --oversubscribe \
   --allow-run-as-root -np 1 "$bin" perplexity -m "$model" -f "$text" --ctx 64 --chunks 2 : \
   -np 1 "$dir/other-binary" perplexity -m "$model" -f "$text" --ctx 64 --chunks 2
+expect_error "3 ranks for 2 layers" mpi 3 perplexity -m "$dir/tiny.gguf" \
+  --tokenizer "$shared/models/tok512.bin" -f "$text" --ctx 32 --chunks 1 --pipeline
 expect_error "no-such.txt" mpi 2 perplexity -m "$model" -f "$dir/no-such.txt" --ctx 64
 echo "ok"

@@ -312,9 +312,11 @@ TEST(Dormant, PerInputPerplexityEqualsTwoPassesByHand) {
       mask.set(l, h, HeadAction::Zero);
     flagged += mask.n_masked();
     rt.set_head_mask(&mask);
+    return static_cast<double>(mask.n_masked());
   };
   PerplexityResult r = perplexity(rt, ids, 128, tok.bos_id(), 3, nullptr, 0, prepare);
   EXPECT_GT(flagged, 0u);
+  EXPECT_EQ(r.prepared_sum, static_cast<double>(flagged));
 
   double sum = 0;
   int n = 0;

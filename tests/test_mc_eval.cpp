@@ -219,8 +219,10 @@ TEST(McEval, CacheReuseMatchesScratchOnStories260K) {
             tokenize_continuation(tok, it.context(c), " " + it.choices[c]).whole.size() - 1);
       }
     }
-    // A shared context runs once per item, not once per choice (and BOS once in all).
-    EXPECT_LT(counter.tokens, scratch_tokens) << file;
+    // A shared context runs once per item, not once per choice. Each item starts afresh (its
+    // scores may not depend on the item before, which another MPI rank may have run), so a cloze
+    // task, one choice per item, runs every token.
+    EXPECT_LE(counter.tokens, scratch_tokens) << file;
     if (!task.is_cloze) {
       EXPECT_LT(counter.tokens, scratch_tokens * 2 / 3) << file;
     }

@@ -173,6 +173,41 @@ TEST(Streaming, StreamCommandWritesItsFilesAndRefusesBadInput) {
       << r.err;
 }
 
+TEST(Streaming, PerplexityWithACacheEqualsStreamsLoss) {
+  const std::string model = test::synth_model("llama", "", 7);
+  const std::string text = test::temp_dir() + "/short.txt";
+  std::ofstream(text) << "One day a little girl named Lily found a needle in her room. She knew it "
+                         "was difficult to play with it because it was sharp.";
+  const std::string out = test::temp_dir() + "/stream-ppl";
+  auto s = test::run_cli("stream -m " + model + " -f " + text +
+                         " --policy sink:2+window:6 --threads 1 --quiet -o " + out);
+  ASSERT_EQ(s.code, 0) << s.err;
+  const auto streamed = nlohmann::json::parse(std::ifstream(out + "/stream.json"))["policies"][0];
+  auto r = test::run_cli("perplexity -m " + model + " -f " + text +
+                         " --cache sink:2+window:6 --threads 1 --quiet --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["cache"], "sink:2+window:6");
+  EXPECT_EQ(j["tokens_scored"], streamed["tokens_scored"]);
+  EXPECT_EQ(j["nll_mean"].get<double>(), streamed["nll_mean"].get<double>());
+  EXPECT_TRUE(j["ctx"].is_null());
+  EXPECT_FALSE(j["bits_per_byte"].is_null());  // every token is scored
+  // A cache never full is the dense model, token by token: within the usual decode tolerance.
+  auto dense = test::run_cli("perplexity -m " + model + " -f " + text + " --threads 1 --json");
+  auto big = test::run_cli("perplexity -m " + model + " -f " + text +
+                           " --cache sink:4+window:200 --threads 1 --quiet --json");
+  ASSERT_EQ(dense.code, 0) << dense.err;
+  ASSERT_EQ(big.code, 0) << big.err;
+  EXPECT_NEAR(nlohmann::json::parse(big.out)["nll_mean"].get<double>(),
+              nlohmann::json::parse(dense.out)["nll_mean"].get<double>(), 1e-5);
+  r = test::run_cli("perplexity -m " + model + " -f " + text + " --cache window:8 --ctx 16");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--ctx: not with --cache window:8"), std::string::npos) << r.err;
+  r = test::run_cli("perplexity -m " + model + " -f " + text + " --positions original");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--positions: only with --cache"), std::string::npos) << r.err;
+}
+
 TEST(Streaming, GenerateWithASinkCacheRunsPastTheContext) {
   const std::string model = test::synth_model("qwen3", "", 7);
   // A cache that never fills generates what the dense one does.

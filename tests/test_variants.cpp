@@ -64,8 +64,8 @@ TEST(Variants, BadOrUnsupportedVariantIsAOneLineError) {
 TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
   const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
   std::string ppl0;
-  std::string files0[3];
-  const char* names[3] = {"heads.csv", "layers.csv", "massive.csv"};
+  std::string files0[4];
+  const char* names[4] = {"heads.csv", "layers.csv", "massive.csv", "view.html"};
   for (Isa isa : supported_isas()) {
     auto r = test::run_cli("perplexity -f " + text + " --ctx 256 --chunks 3 --json", env_for(isa));
     ASSERT_EQ(r.code, 0) << r.err;
@@ -77,12 +77,13 @@ TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
     EXPECT_EQ(run["simd"]["variant"], isa_name(isa));
     if (isa == Isa::Scalar) {
       ppl0 = r.out;
-      for (int i = 0; i < 3; ++i) files0[i] = slurp(out + "/" + names[i]);
+      for (int i = 0; i < 4; ++i) files0[i] = slurp(out + "/" + names[i]);
       ASSERT_FALSE(files0[0].empty());
+      ASSERT_FALSE(files0[3].empty()) << "analyze wrote no view.html";
       continue;
     }
     EXPECT_EQ(r.out, ppl0) << isa_name(isa);
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 4; ++i)
       EXPECT_EQ(slurp(out + "/" + names[i]), files0[i]) << isa_name(isa) << " " << names[i];
     std::filesystem::remove_all(out);
   }

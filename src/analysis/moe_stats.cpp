@@ -63,7 +63,9 @@ void MoeStatsObserver::on_router(int layer, int n_tokens, const float* logits, c
   window_.tokens[layer] += n_tokens;
 }
 
-void MoeStatsObserver::end_window() { add_window(window_); }
+void MoeStatsObserver::end_window() {
+  add_window(window_);
+}
 
 void MoeStatsObserver::add_window(const Window& w) {
   const size_t E = experts_;

@@ -9,14 +9,20 @@ std::unique_ptr<Cluster>& installed() {
 }
 }  // namespace
 
-const Cluster& cluster() { return *installed(); }
+const Cluster& cluster() {
+  return *installed();
+}
 const Cluster& single_process() {
   static const Cluster one;
   return one;
 }
-void set_cluster(std::unique_ptr<Cluster> c) { installed() = std::move(c); }
+void set_cluster(std::unique_ptr<Cluster> c) {
+  installed() = std::move(c);
+}
 
-std::vector<std::string> Cluster::gather(std::string bytes) const { return {std::move(bytes)}; }
+std::vector<std::string> Cluster::gather(std::string bytes) const {
+  return {std::move(bytes)};
+}
 
 void Cluster::send(int, const void*, size_t) const {
   throw std::logic_error("Cluster::send: a single process has no other rank");

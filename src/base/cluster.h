@@ -5,8 +5,8 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>

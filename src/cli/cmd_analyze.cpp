@@ -1,6 +1,7 @@
 // sinkscope analyze: every per-head sink statistic over a corpus, written to a run directory.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "base/atomic_file.h"
 #include "base/cluster.h"
@@ -11,6 +12,8 @@
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "experiments/analyze.h"
+#include "experiments/attention_view.h"
+#include "experiments/pipeline.h"
 #include "experiments/stream_sinks.h"
 #include "model/load_model.h"
 #include "report/analysis_files.h"
@@ -31,43 +34,14 @@ struct AnalyzeArgs : CommonArgs {
   std::string dump_attention;
   int dump_window = 64;
   bool no_nll = false;
+  bool no_view = false;
   std::string cache = "dense";
   std::string positions = "cache";
   int tokens = 0;
+  bool pipeline = false;
+  std::string pipeline_split;
 };
 
-// A token's text for labels: printable and valid UTF-8 (control bytes and bytes outside a
-// well-formed character as \n, \xNN, ...); a token without text (BOS) by its id.
-std::string token_label(const Tokenizer& tok, int id) {
-  if (id == tok.bos_id()) return "<bos>";
-  const std::string s = tok.decode_token(-1, id);
-  if (s.empty()) return "<" + std::to_string(id) + ">";
-  std::string out;
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  for (size_t i = 0; i < s.size();) {
-    const size_t len = p[i] < 0x80 ? 1 : utf8_char_len(p + i, s.size() - i);
-    if (len > 1) {
-      out.append(s, i, len);
-      i += len;
-      continue;
-    }
-    const unsigned char c = p[i++];
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 }  // namespace
 
 void add_analyze(CLI::App& root) {
@@ -108,6 +82,9 @@ void add_analyze(CLI::App& root) {
   cmd->add_flag("--no-nll", a->no_nll,
                 "Skip the next-token loss (nll, ppl): no vocabulary projection, about a fifth of "
                 "a 1B model's time");
+  cmd->add_flag("--no-view", a->no_view,
+                "Do not write view.html, the attention viewer of the first window (at most 512 "
+                "tokens; sinkscope view), which the report's top sink heads link to");
   cmd->add_option("--cache", a->cache,
                   "Also run the text token by token under this KV cache (window:W or "
                   "sink:K+window:W) and measure the sinks under eviction: stream_sinks.csv, "
@@ -123,6 +100,7 @@ void add_analyze(CLI::App& root) {
       ->capture_default_str()
       ->check(at_least(0));
   add_ablate(cmd, *a);
+  add_pipeline(cmd, a->pipeline, a->pipeline_split);
   cmd->callback([a, cmd] {
     const auto start = std::chrono::steady_clock::now();
     const CachePolicy cache = CachePolicy::parse(a->cache, "--cache");
@@ -194,6 +172,11 @@ void add_analyze(CLI::App& root) {
     HeadMask mask = ablation_mask(*a, model.config);
     opt.mask = &mask;
     opt.cluster = &cluster();
+    if (a->pipeline) {
+      require(!streaming, "--pipeline", "streaming (--cache) runs the whole model on one rank");
+      opt.pipeline = on_every_rank(
+          cluster(), [&] { return pipeline_ranges(model, cluster().size(), a->pipeline_split); });
+    }
 
     ensure_output_dir(a->out);
     ThreadPool pool(a->threads);
@@ -241,6 +224,36 @@ void add_analyze(CLI::App& root) {
                                       [&](int id) { return token_label(tok, id); })
                   : nlohmann::json();
 
+    // The attention viewer of the first window of the shortest length, at most 512 tokens: BOS
+    // on and off as the modes ask, and with the heads of --ablate zeroed (default: the strongest
+    // sink heads).
+    std::string view_href;
+    const bool view_bos_on = std::find(a->bos.begin(), a->bos.end(), "on") != a->bos.end();
+    const bool view_bos_off = std::find(a->bos.begin(), a->bos.end(), "off") != a->bos.end();
+    // Not in a pipeline: the root holds only its own layers there.
+    if (!a->no_view && !a->pipeline && (view_bos_on || view_bos_off)) {
+      AttentionViewOptions vo;
+      vo.bos_id = view_bos_on ? tok.bos_id() : -1;
+      vo.eps = a->eps;
+      vo.model_name = std::filesystem::path(a->model).filename().string();
+      vo.description = model_description(model.config);
+      if (mask.any()) {
+        vo.ablation = mask;
+        vo.ablated_heads = parse_heads_option(a->ablate, model.config, "--ablate");
+        vo.ablation_source = "--ablate " + a->ablate;
+      }
+      const size_t n = std::min<size_t>(
+          {text_ids.size(), static_cast<size_t>(std::min(a->contexts.front(), kViewMaxTokens)) -
+                                (vo.bos_id >= 0 ? 1 : 0)});
+      const std::span<const int> first(text_ids.data(), n);
+      const AttentionView view = build_attention_view(
+          model, pool, first, [&](int id) { return token_label(tok, id); }, std::move(vo), "--ctx");
+      ensure_output_dir(a->out);
+      write_file_atomic((std::filesystem::path(a->out) / "view.html").string(),
+                        render_attention_view(view));
+      view_href = "view.html";
+    }
+
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     nlohmann::json run = run_info();
@@ -265,9 +278,9 @@ void add_analyze(CLI::App& root) {
       run["options"]["positions"] = a->positions;
       run["options"]["tokens"] = a->tokens;
       write_stream_sinks_files(a->out, streams, stream_doc);
-      write_analysis_files(a->out, result, run, stream_sinks_html(stream_doc));
+      write_analysis_files(a->out, result, run, stream_sinks_html(stream_doc), view_href);
     } else {
-      write_analysis_files(a->out, result, run);
+      write_analysis_files(a->out, result, run, {}, view_href);
     }
     if (!a->quiet) {
       for (const AnalysisRun& r : result.runs)

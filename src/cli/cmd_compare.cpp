@@ -71,10 +71,12 @@ void add_compare(CLI::App& root) {
     // Every rank maps both models; the root reads and tokenizes the text.
     Model model_a = on_every_rank(ranks, [&] { return load_model(path_a); });
     Model model_b = on_every_rank(ranks, [&] { return load_model(path_b); });
-    auto tok_a = on_every_rank(
-        ranks, [&] { return load_text_tokenizer(path_a, a->tokenizer, model_a.config.vocab_size); });
-    auto tok_b = on_every_rank(
-        ranks, [&] { return load_text_tokenizer(path_b, a->tokenizer, model_b.config.vocab_size); });
+    auto tok_a = on_every_rank(ranks, [&] {
+      return load_text_tokenizer(path_a, a->tokenizer, model_a.config.vocab_size);
+    });
+    auto tok_b = on_every_rank(ranks, [&] {
+      return load_text_tokenizer(path_b, a->tokenizer, model_b.config.vocab_size);
+    });
     if (auto diff = vocabulary_difference(*tok_a, *tok_b))
       throw ClusterError(path_b + ": its tokenizer differs from " + path_a + "'s: " + *diff);
     const int ctx = a->ctx > 0 ? a->ctx : model_a.config.max_seq_len;

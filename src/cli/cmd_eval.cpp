@@ -3,8 +3,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "base/error.h"
 #include "base/cluster.h"
+#include "base/error.h"
 #include "base/wire.h"
 #include "cli/common.h"
 #include "cli/progress.h"

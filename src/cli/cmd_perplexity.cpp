@@ -13,10 +13,12 @@
 #include "eval/perplexity_conventions.h"
 #include "experiments/calibrate.h"
 #include "experiments/dormant_perplexity.h"
+#include "experiments/pipeline.h"
 #include "model/load_model.h"
 #include "prune/criteria.h"
 #include "prune/dormant_rule.h"
 #include "runtime/head_mask.h"
+#include "runtime/streaming.h"
 
 namespace ss::cli {
 
@@ -35,6 +37,10 @@ struct PerplexityArgs : CommonArgs {
   std::string calib;
   int calib_ctx = 256;
   int calib_chunks = 4;
+  bool pipeline = false;
+  std::string pipeline_split;
+  std::string cache = "dense";
+  std::string positions = "cache";
 };
 }  // namespace
 
@@ -83,7 +89,16 @@ void add_perplexity(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--calib", a->calib, "Calibration text for --dormant-mode static");
   add_calibration_windows(cmd, a->calib_ctx, a->calib_chunks);
-  cmd->callback([a] {
+  add_pipeline(cmd, a->pipeline, a->pipeline_split);
+  cmd->add_option("--cache", a->cache,
+                  "dense: windows as above; window:W, sink:K+window:W, recompute:W: the whole text "
+                  "one token at a time through that KV cache (StreamingLLM; as `stream`)")
+      ->capture_default_str();
+  cmd->add_option("--positions", a->positions,
+                  "With --cache: cache (positions within the cache) or original")
+      ->check(CLI::IsMember({"cache", "original"}))
+      ->capture_default_str();
+  cmd->callback([a, cmd] {
     Model model = load_cli_model(*a);
     std::unique_ptr<Tokenizer> tok_ptr = on_every_rank(cluster(), [&] {
       return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
@@ -133,11 +148,59 @@ void add_perplexity(CLI::App& root) {
       }
     }
 
+    const CachePolicy cache = CachePolicy::parse(a->cache, "--cache");
+    const bool streaming = cache.kind != CachePolicy::Kind::Dense;
+    require(streaming || cmd->count("--positions") == 0, "--positions", "only with --cache");
+    for (const char* opt : {"--ctx", "--chunks", "--stride", "--scoring", "--pipeline"})
+      require(!streaming || cmd->count(opt) == 0, opt,
+              "not with --cache " + cache.name() + ": the whole text streams through the cache");
+    require(!streaming || !dormant, "--cache",
+            "dormant heads are chosen per window: not with a "
+            "streaming cache");
+    if (streaming && cmd->count("--positions") && model.config.rotated_dims() == 0)
+      throw InputError("--positions",
+                       model.config.arch + " models have no rotary positions to choose");
+    if (streaming && cache.sinks + cache.window > model.config.max_seq_len)
+      std::fprintf(stderr,
+                   "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
+                   "of %d\n",
+                   cache.name().c_str(), cache.sinks + cache.window, model.config.max_seq_len);
+
     Progress bar("perplexity", !a->quiet);
-    const DormantPerplexity d = dormant_perplexity(
-        model, pool, ids, plan, tok.add_bos() ? tok.bos_id() : -1, mask, dormant_opt,
-        [&](int done, int total) { bar.update(done, total, static_cast<long>(done) * ctx); },
-        &cluster());
+    auto progress = [&](int done, int total) {
+      bar.update(done, total, static_cast<long>(done) * ctx);
+    };
+    const int bos_id = tok.add_bos() ? tok.bos_id() : -1;
+    DormantPerplexity d;
+    if (streaming) {
+      // One sequence: the root streams it alone.
+      if (!cluster().root()) return;
+      const StreamResult sr = stream_nll(
+          model, pool, ids, cache,
+          a->positions == "cache" ? StreamPositions::Cache : StreamPositions::Original,
+          [&](Runtime& rt) { rt.set_head_mask(&mask); },
+          [&](size_t t) {
+            if (t % 64 == 0) bar.update(static_cast<long>(t), static_cast<long>(ids.size()) - 1);
+          });
+      PerplexityResult& r = d.perplexity;
+      for (double v : sr.nll) r.nll_sum += v, ++r.tokens_scored;
+      r.windows = 1;
+      r.nll_mean = r.tokens_scored ? r.nll_sum / static_cast<double>(r.tokens_scored) : 0.0;
+      r.ppl = std::exp(r.nll_mean);
+    } else if (a->pipeline) {
+      require(!dormant, "--pipeline",
+              "dormant heads are chosen from whole-model passes: not with "
+              "--pipeline");
+      d.perplexity = pipeline_perplexity(
+          model, pool, ids, plan, bos_id, mask, cluster(),
+          on_every_rank(
+              cluster(),
+              [&] { return pipeline_ranges(model, cluster().size(), a->pipeline_split); }),
+          progress);
+    } else {
+      d = dormant_perplexity(model, pool, ids, plan, bos_id, mask, dormant_opt, progress,
+                             &cluster());
+    }
     bar.finish();
     if (!cluster().root()) return;  // the root holds the result
     const PerplexityResult& r = d.perplexity;
@@ -156,7 +219,12 @@ void add_perplexity(CLI::App& root) {
                          {"scoring", scoring_name(scoring)},
                          {"nll_sum", r.nll_sum},
                          {"unscored_tokens", unscored},
-                         {"heads_ablated", mask.n_masked()}};
+                         {"heads_ablated", mask.n_masked()},
+                         {"cache", cache.name()}};
+      if (streaming) {  // one token at a time: no windows
+        out["ctx"] = out["stride"] = nullptr;
+        out["positions"] = a->positions;
+      }
       for (const char* key :
            {"bytes", "words", "bits_per_byte", "byte_perplexity", "word_perplexity"})
         out[key] = nullptr;  // null: not every token was scored
@@ -178,7 +246,11 @@ void add_perplexity(CLI::App& root) {
              dormant_mean / (model.config.n_layers * model.config.n_heads)}};
       std::cout << out.dump(2) << "\n";
     } else {
-      std::printf("windows        %d x %d tokens\n", r.windows, ctx);
+      if (streaming)
+        std::printf("cache          %s, one token at a time (positions %s)\n", cache.name().c_str(),
+                    a->positions.c_str());
+      else
+        std::printf("windows        %d x %d tokens\n", r.windows, ctx);
       std::printf("tokens_scored  %lld\n", static_cast<long long>(r.tokens_scored));
       std::printf("nll_mean       %.8f\n", r.nll_mean);
       std::printf("ppl            %.6f\n", r.ppl);

@@ -5,8 +5,8 @@
 
 #include "base/cluster.h"
 #include "base/error.h"
-#include "base/wire.h"
 #include "base/text_file.h"
+#include "base/wire.h"
 #include "cli/common.h"
 #include "cli/progress.h"
 #include "model/load_model.h"

@@ -64,7 +64,9 @@ void add_synth(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand(
       "synth", "Write a model with random weights of a given architecture as GGUF (for tests)");
   cmd->add_option("--arch", a->arch, "Architecture: " + supported_archs())->required();
-  cmd->add_option("--shape", a->shape, "tiny or small")->capture_default_str();
+  cmd->add_option("--shape", a->shape,
+                  "tiny, small or 280m (16 layers of dim 1024, FFN 4096: about 240M parameters)")
+      ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Seed of the weights")->capture_default_str();
   cmd->add_option("--vocab", a->vocab,
                   "Tokenizer to embed: a GGUF file (its tokenizer.* keys are copied) or a "

@@ -6,6 +6,7 @@
 #include "base/cluster.h"
 #include "base/error.h"
 #include "base/wire.h"
+#include "base/utf8.h"
 #include "model/arch.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
@@ -73,6 +74,17 @@ nlohmann::json run_info() {
           {"ranks", cluster().size()}};
 }
 
+void add_pipeline(CLI::App* cmd, bool& pipeline, std::string& split) {
+  cmd->add_flag(
+      "--pipeline", pipeline,
+      "Under sinkscope-mpi: each rank holds a contiguous range of layers and windows pass "
+      "from rank to rank (for models larger than one machine's memory)");
+  cmd->add_option("--pipeline-split", split,
+                  "With --pipeline: the layers of each rank, e.g. 0:8,8:16 (default: balance the "
+                  "weight bytes)")
+      ->needs("--pipeline");
+}
+
 nlohmann::json rank_wall_times(double seconds) {
   WireWriter w;
   w.put<double>(seconds);
@@ -80,6 +92,44 @@ nlohmann::json rank_wall_times(double seconds) {
   for (const std::string& bytes : cluster().gather(w.take()))
     out.push_back(WireReader(bytes).get<double>());
   return out;
+}
+
+// A token's text for labels: printable and valid UTF-8 (control bytes and bytes outside a
+// well-formed character as \n, \xNN, ...); a token without text (BOS) by its id.
+std::string token_label(const Tokenizer& tok, int id) {
+  if (id == tok.bos_id()) return "<bos>";
+  const std::string s = tok.decode_token(-1, id);
+  if (s.empty()) return "<" + std::to_string(id) + ">";
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = p[i] < 0x80 ? 1 : utf8_char_len(p + i, s.size() - i);
+    if (len > 1) {
+      out.append(s, i, len);
+      i += len;
+      continue;
+    }
+    const unsigned char c = p[i++];
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string model_description(const ModelConfig& c) {
+  return c.arch + ", " + std::to_string(c.n_layers) + " layers × " + std::to_string(c.n_heads) +
+         " heads (" + std::to_string(c.n_kv_heads) + " KV heads), dim " + std::to_string(c.dim);
 }
 
 std::string default_model_path() {

@@ -9,6 +9,7 @@
 
 #include "model/model.h"
 #include "runtime/head_mask.h"
+#include "tokenizer/tokenizer.h"
 
 namespace ss::cli {
 
@@ -39,6 +40,14 @@ Model load_cli_model(const CommonArgs& a);
 std::vector<int> root_ids(const std::function<std::vector<int>()>& make);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
+
+// --pipeline and --pipeline-split (sinkscope-mpi: layers over ranks, docs/cluster.md).
+void add_pipeline(CLI::App* cmd, bool& pipeline, std::string& split);
+// A token's text for labels: printable and valid UTF-8 (control bytes and bytes outside a
+// well-formed character as \n, \xNN, ...); a token without text (BOS) by its id.
+std::string token_label(const Tokenizer& tok, int id);
+// "llama, 4 layers × 8 heads (4 KV heads), dim 256".
+std::string model_description(const ModelConfig& c);
 
 // --calib-ctx and --calib-chunks: the calibration windows of criteria and dormant scores.
 void add_calibration_windows(CLI::App* cmd, int& ctx, int& chunks);
@@ -80,5 +89,6 @@ void add_tokenizer(CLI::App& root);
 void add_tokenize(CLI::App& root);
 void add_synth(CLI::App& root);
 void add_quant_study(CLI::App& root);
+void add_view(CLI::App& root);
 
 }  // namespace ss::cli

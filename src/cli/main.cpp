@@ -19,7 +19,9 @@
 
 namespace {
 // Errors seen by every rank alike (bad options, ClusterError) are printed by the root alone.
-bool speaks() { return ss::cluster().root(); }
+bool speaks() {
+  return ss::cluster().root();
+}
 
 // An error only this rank saw: the other ranks may be waiting for it, so end them all.
 // Returns in a single process.
@@ -36,8 +38,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Commands that share their work over ranks; any other runs on the root alone.
-  static const std::set<std::string> shared{"analyze", "perplexity", "eval",  "prune",
-                                            "compare", "stream"};
+  static const std::set<std::string> shared{"analyze", "perplexity", "eval",
+                                            "prune",   "compare",    "stream"};
   if (ss::cluster().size() > 1 && (argc < 2 || !shared.count(argv[1]))) {
     if (!speaks()) return 0;
     ss::set_cluster(std::make_unique<ss::Cluster>());
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
   ss::cli::add_tokenize(app);
   ss::cli::add_synth(app);
   ss::cli::add_quant_study(app);
+  ss::cli::add_view(app);
   try {
     ss::active_isa();  // a bad SINKSCOPE_ISA is a one-line error before any work
     app.parse(argc, argv);

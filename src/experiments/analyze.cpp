@@ -12,6 +12,7 @@
 #include "base/cluster.h"
 #include "base/error.h"
 #include "base/wire.h"
+#include "experiments/pipeline.h"
 #include "runtime/runtime.h"
 
 namespace ss {
@@ -32,6 +33,127 @@ std::vector<std::vector<int>> make_windows(std::span<const int> text_ids, int ct
 }
 
 namespace {
+
+// What one window adds to a run: its statistics, losses, top massive activations and router
+// counts. Records travel between ranks as bytes.
+struct WindowRecord {
+  HeadTable table;
+  std::vector<double> nll;
+  std::vector<MassiveEntry> massive;
+  std::optional<MoeStatsObserver::Window> moe;
+};
+
+std::string encode(const WindowRecord& r) {
+  WireWriter out;
+  out.put<uint64_t>(r.table.size());
+  for (const auto& [name, values] : r.table) out.put_string(name).put_vector<double>(values);
+  out.put_vector<double>(r.nll).put_vector<MassiveEntry>(r.massive).put<bool>(r.moe.has_value());
+  if (r.moe)
+    out.put_vector<double>(r.moe->entropy)
+        .put_vector<long>(r.moe->tokens)
+        .put_vector<long>(r.moe->slots);
+  return out.take();
+}
+
+WindowRecord decode(std::string_view bytes) {
+  WireReader in(bytes);
+  WindowRecord r;
+  for (auto n = in.get<uint64_t>(); n > 0; --n) {
+    std::string name = in.get_string();
+    r.table[name] = in.get_vector<double>();
+  }
+  r.nll = in.get_vector<double>();
+  r.massive = in.get_vector<MassiveEntry>();
+  if (in.get<bool>()) {
+    MoeStatsObserver::Window w;
+    w.entropy = in.get_vector<double>();
+    w.tokens = in.get_vector<long>();
+    w.slots = in.get_vector<long>();
+    r.moe = std::move(w);
+  }
+  return r;
+}
+
+// One window's records from the stages of a pipeline, as one record: each layer's rows from the
+// rank that ran it, the losses from the last.
+WindowRecord merge_stages(const std::vector<WindowRecord>& parts,
+                          const std::vector<LayerRange>& ranges, int n_layers) {
+  WindowRecord out = parts.back();
+  out.massive.clear();
+  for (size_t r = 0; r < parts.size(); ++r) {
+    const LayerRange g = ranges[r];
+    if (r + 1 < parts.size()) {
+      for (auto& [name, values] : out.table) {
+        const size_t per_layer = values.size() / n_layers;
+        const auto& src = parts[r].table.at(name);
+        std::copy(src.begin() + g.first * per_layer, src.begin() + g.end * per_layer,
+                  values.begin() + g.first * per_layer);
+      }
+      if (out.moe) {
+        const size_t E = out.moe->slots.size() / n_layers;
+        for (int l = g.first; l < g.end; ++l) {
+          out.moe->entropy[l] = parts[r].moe->entropy[l];
+          out.moe->tokens[l] = parts[r].moe->tokens[l];
+          std::copy_n(parts[r].moe->slots.begin() + l * E, E, out.moe->slots.begin() + l * E);
+        }
+      }
+    }
+    // Each rank's entries are its layers', layer-major: in rank order, layer-major across ranks.
+    out.massive.insert(out.massive.end(), parts[r].massive.begin(), parts[r].massive.end());
+  }
+  return out;
+}
+
+using Patterns = std::map<std::pair<int, int>, std::vector<std::vector<float>>>;
+
+// The full patterns of the strongest head (chosen by the root and sent to every rank of a
+// pipeline) and of --dump-attention's heads over the first `dump_w` tokens of a window. In a
+// pipeline every rank runs the window through its stage and sends the patterns of its layers to
+// the root. Only the root's result is whole.
+Patterns dump_patterns(const Model& model, ThreadPool& pool, int ctx, std::span<const int> window,
+                       const AnalyzeOptions& opt, const Cluster& cl, const PipelineStage* stage,
+                       std::pair<int, int> strongest, int dump_w) {
+  if (stage) {  // the root's choice, on every rank
+    WireWriter w;
+    w.put<int>(strongest.first).put<int>(strongest.second).put<int>(dump_w);
+    std::string bytes = w.take();
+    cl.broadcast(bytes);
+    WireReader in(bytes);
+    strongest.first = in.get<int>();
+    strongest.second = in.get<int>();
+    dump_w = in.get<int>();
+  }
+  std::vector<std::pair<int, int>> heads = opt.dump_heads;
+  heads.push_back(strongest);
+  PatternDumpObserver dump(heads, dump_w);
+  Runtime rt(model, pool, ctx);
+  rt.set_head_mask(opt.mask);
+  rt.set_stage(stage);
+  rt.add_observer(&dump);
+  rt.forward(window, 0, Logits::None);
+  Patterns out;
+  if (!stage) {
+    for (auto lh : heads) out[lh] = dump.pattern(lh.first, lh.second);
+    return out;
+  }
+  WireWriter mine;
+  for (auto [l, h] : heads) {
+    if (l < stage->first || l >= stage->end) continue;
+    const auto& p = dump.pattern(l, h);
+    mine.put<int>(l).put<int>(h).put<uint64_t>(p.size());
+    for (const auto& row : p) mine.put_vector<float>(row);
+  }
+  for (const std::string& bytes : cl.gather(mine.take())) {
+    WireReader in(bytes);
+    while (!in.done()) {
+      const int l = in.get<int>(), h = in.get<int>();
+      std::vector<std::vector<float>> rows(in.get<uint64_t>());
+      for (auto& row : rows) row = in.get_vector<float>();
+      out[{l, h}] = std::move(rows);
+    }
+  }
+  return out;
+}
 
 // One (ctx, mode): all windows, aggregated.
 AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const int> text_ids,
@@ -61,58 +183,71 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   MassiveObserver massive_all(c);
   std::optional<MoeStatsObserver> moe_all;
   if (moe) moe_all.emplace(L, c.n_experts, c.n_experts_used);
-  // Each window on its rank (base/cluster.h): its statistics, losses, massive activations and
-  // router counts travel to the root, which folds them in window order.
+  // Each window on its rank (base/cluster.h), or through every rank's stage of a pipeline: its
+  // record travels to the root, which folds the records in window order.
+  const Cluster& cl = opt.cluster ? *opt.cluster : single_process();
+  const bool piped = !opt.pipeline.empty();
+  std::optional<PipelineStage> stage;
+  if (piped) rt.set_stage(&stage.emplace(cluster_stage(cl, opt.pipeline[cl.rank()])));
   auto run_window = [&](size_t w) {
     stats.begin_window(ctx);
     massive.reset();
     massive.begin_window(static_cast<int>(w), windows[w]);
     if (moe) moe->begin_window();
-    std::vector<double> nll;
+    WindowRecord r;
     if (opt.nll)
-      nll = rt.forward_nll(windows[w], 0);
+      r.nll = rt.forward_nll(windows[w], 0);
     else
       rt.forward(windows[w], 0, Logits::None);
-    WireWriter out;
-    const HeadTable t = stats.finish_window();
-    out.put<uint64_t>(t.size());
-    for (const auto& [name, values] : t)
-      out.put_string(name).put_vector<double>(values);
-    out.put_vector<double>(nll).put_vector<MassiveEntry>(massive.entries());
-    if (moe)
-      out.put_vector<double>(moe->window().entropy)
-          .put_vector<long>(moe->window().tokens)
-          .put_vector<long>(moe->window().slots);
-    return out.take();
+    r.table = stats.finish_window();
+    r.massive = massive.entries();
+    if (moe) r.moe = moe->window();
+    return encode(r);
   };
-  auto fold_window = [&](size_t, std::string_view bytes) {
-    WireReader in(bytes);
-    HeadTable t;
-    for (auto n = in.get<uint64_t>(); n > 0; --n) {
-      std::string name = in.get_string();
-      t[name] = in.get_vector<double>();
-    }
-    for (double nll : in.get_vector<double>()) nll_sum += nll, ++scored;
-    massive_all.merge(in.get_vector<MassiveEntry>());
-    if (moe) {
-      MoeStatsObserver::Window mw{in.get_vector<double>(), in.get_vector<long>(),
-                                  in.get_vector<long>()};
-      moe_all->add_window(mw);
-    }
-    for (auto& [name, values] : t) {
+  auto fold = [&](const WindowRecord& r) {
+    for (double nll : r.nll) nll_sum += nll, ++scored;
+    massive_all.merge(r.massive);
+    if (moe) moe_all->add_window(*r.moe);
+    for (const auto& [name, values] : r.table) {
       auto& s = sum[name];
       auto& s2 = sumsq[name];
       s.resize(values.size(), 0.0);
       s2.resize(values.size(), 0.0);
       for (size_t i = 0; i < values.size(); ++i) s[i] += values[i], s2[i] += values[i] * values[i];
     }
+    const std::vector<double>& top_key = r.table.at("top_key");
     for (size_t i = 0; i < top_key_votes.size(); ++i)
-      ++top_key_votes[i][static_cast<int>(t["top_key"][i])];
-    if (window_done) window_done(ctx);
+      ++top_key_votes[i][static_cast<int>(top_key[i])];
   };
-  const Cluster& cl = opt.cluster ? *opt.cluster : single_process();
-  distribute(cl, windows.size(), run_window, fold_window);
-  if (!cl.root()) return {};  // the root holds the result
+  if (!piped) {
+    distribute(cl, windows.size(), run_window, [&](size_t, std::string_view bytes) {
+      fold(decode(bytes));
+      if (window_done) window_done(ctx);
+    });
+    if (!cl.root()) return {};  // the root holds the result
+  } else {
+    // Every rank runs every window through its stage; windows follow each other, so the stages
+    // work on successive windows at once. The records meet on the root at the end.
+    WireWriter mine;
+    mine.put<uint64_t>(windows.size());
+    for (size_t w = 0; w < windows.size(); ++w) {
+      mine.put_string(run_window(w));
+      if (window_done) window_done(ctx);
+    }
+    const std::vector<std::string> all = cl.gather(mine.take());
+    if (cl.root()) {
+      std::vector<WireReader> readers(all.begin(), all.end());
+      for (auto& in : readers) in.get<uint64_t>();
+      for (size_t w = 0; w < windows.size(); ++w) {
+        std::vector<WindowRecord> parts;
+        for (auto& in : readers) parts.push_back(decode(in.get_string()));
+        fold(merge_stages(parts, opt.pipeline, L));
+      }
+    } else {
+      dump_patterns(model, pool, ctx, windows[0], opt, cl, stage ? &*stage : nullptr, {}, 0);
+      return {};  // the root holds the result
+    }
+  }
 
   const double n = static_cast<double>(windows.size());
   auto mean = [&](const std::string& name, size_t i) { return sum[name][i] / n; };
@@ -183,18 +318,11 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   // A second pass over the first window for the full patterns: the strongest sink head (for
   // the report) and any heads asked for with --dump-attention.
   const int sl = static_cast<int>(strongest / H), sh = static_cast<int>(strongest % H);
-  std::vector<std::pair<int, int>> dump_heads = opt.dump_heads;
-  dump_heads.emplace_back(sl, sh);
   const int dump_w = std::min(ctx, std::max(opt.dump_window, opt.pattern_window));
-  PatternDumpObserver dump(dump_heads, dump_w);
-  {
-    Runtime rt2(model, pool, ctx);
-    rt2.set_head_mask(opt.mask);
-    rt2.add_observer(&dump);
-    rt2.forward(windows[0], 0, Logits::None);
-  }
+  const auto patterns = dump_patterns(model, pool, ctx, windows[0], opt, cl,
+                                      stage ? &*stage : nullptr, {sl, sh}, dump_w);
   auto crop = [&](int l, int h, int w) {
-    const auto& p = dump.pattern(l, h);
+    const auto& p = patterns.at({l, h});
     HeadPattern out{l, h, std::vector<std::vector<float>>(p.begin(), p.begin() + w)};
     for (auto& r : out.rows) r.resize(w);
     return out;
@@ -245,7 +373,8 @@ AnalysisResult analyze(const Model& model, ThreadPool& pool, std::span<const int
   for (const auto& mode : opt.modes)
     for (int ctx : opt.contexts)
       r.runs.push_back(analyze_run(model, pool, text_ids, ctx, mode, opt, window_done));
-  if (!(opt.cluster ? *opt.cluster : single_process()).root()) return r;  // only the root's is whole
+  if (!(opt.cluster ? *opt.cluster : single_process()).root())
+    return r;  // only the root's is whole
 
   // Length robustness: Spearman ρ of bos_sink_score rankings between every pair of lengths.
   const size_t bos = stat_index("bos_sink_score");

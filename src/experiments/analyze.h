@@ -15,6 +15,7 @@
 #include "analysis/result.h"
 #include "base/cluster.h"
 #include "base/thread_pool.h"
+#include "experiments/pipeline.h"
 #include "model/model.h"
 #include "runtime/head_mask.h"
 
@@ -39,6 +40,9 @@ struct AnalyzeOptions {
   // The ranks that share the windows (null: this process alone, base/cluster.h). Only the
   // root's result is whole; the others return what they have.
   const Cluster* cluster = nullptr;
+  // With a cluster: a pipeline, one layer range per rank (experiments/pipeline.h); every rank
+  // runs every window through its layers. Empty: windows are shared among the ranks instead.
+  std::vector<LayerRange> pipeline;
 };
 
 // Windows of `ctx` tokens over text_ids (the corpus without BOS) for one mode: the first token,

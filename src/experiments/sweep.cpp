@@ -109,7 +109,9 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
 
   // The root finds the heads sets no finished point file has measured yet; the ranks share them
   // in that order, each writing the point files of its sets (the unit of resume).
-  auto finished = [&](const Planned& p) { return sweep_point_from_json(read_json_or_null(p.path)); };
+  auto finished = [&](const Planned& p) {
+    return sweep_point_from_json(read_json_or_null(p.path));
+  };
   std::string todo_bytes = on_root(ranks, [&] {
     std::map<std::vector<std::pair<int, int>>, bool> measured;
     for (const Planned& p : plan)
@@ -174,8 +176,7 @@ SweepResult run_sweep(const Model& model, ThreadPool& pool, const SweepOptions& 
     std::optional<SweepPoint> point = finished(p);
     if (!point) {
       auto same = by_heads.find(p.key);
-      if (same == by_heads.end())
-        throw std::logic_error("run_sweep: no point file for " + p.path);
+      if (same == by_heads.end()) throw std::logic_error("run_sweep: no point file for " + p.path);
       point = same->second;
       point->criterion = p.crit;
       point->ratio = p.ratio;

@@ -28,9 +28,9 @@ Tensor own(Model& m, std::string name, DType type, std::vector<int64_t> ne, cons
 }  // namespace
 
 ModelConfig synth_shape(const std::string& arch, const std::string& shape) {
-  const bool tiny = shape == "tiny";
-  if (!tiny && shape != "small")
-    throw InputError("--shape", "unknown shape '" + shape + "' (tiny, small)");
+  const bool tiny = shape == "tiny", big = shape == "280m";
+  if (!tiny && !big && shape != "small")
+    throw InputError("--shape", "unknown shape '" + shape + "' (tiny, small, 280m)");
   ModelConfig c;
   c.arch = arch;
   c.dim = tiny ? 64 : 256;
@@ -40,6 +40,10 @@ ModelConfig synth_shape(const std::string& arch, const std::string& shape) {
   c.head_dim = tiny ? 16 : 32;
   c.n_layers = tiny ? 2 : 4;
   c.max_seq_len = tiny ? 256 : 1024;
+  if (big) {  // the layers of bench's llama-280m: about 240M parameters besides the vocabulary
+    c.dim = 1024, c.hidden_dim = 4096, c.n_heads = 16, c.n_kv_heads = 4, c.head_dim = 64;
+    c.n_layers = 16;
+  }
   c.norm_eps = 1e-5f;
   c.rope_theta = 10000.0f;
   if (const ArchSpec& a = arch_of(c); a.synth_shape) a.synth_shape(c, tiny);

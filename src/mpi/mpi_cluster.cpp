@@ -64,8 +64,7 @@ class MpiCluster : public Cluster {
   void send(int to, const void* data, size_t n) const override {
     const char* p = static_cast<const char*>(data);
     for (size_t at = 0; at < n; at += kPiece)
-      MPI_Send(p + at, static_cast<int>(std::min(kPiece, n - at)), MPI_BYTE, to, 0,
-               MPI_COMM_WORLD);
+      MPI_Send(p + at, static_cast<int>(std::min(kPiece, n - at)), MPI_BYTE, to, 0, MPI_COMM_WORLD);
   }
   void recv(int from, void* data, size_t n) const override {
     char* p = static_cast<char*>(data);

@@ -13,7 +13,8 @@
 namespace ss {
 
 void write_analysis_files(const std::string& dir, const AnalysisResult& result,
-                          const nlohmann::json& run_info, const std::string& extra_html) {
+                          const nlohmann::json& run_info, const std::string& extra_html,
+                          const std::string& view_href) {
   const nlohmann::json analysis = to_json(result);
   ensure_output_dir(dir);
   auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
@@ -78,7 +79,8 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
                     to_csv(analysis["stability"], {"bos", "ctx_a", "ctx_b", "spearman"}));
   write_file_atomic(path("analysis.json"), analysis.dump() + "\n");
   write_file_atomic(path("run.json"), run_info.dump(2) + "\n");
-  write_file_atomic(path("report.html"), render_analysis_report(analysis, run_info, extra_html));
+  write_file_atomic(path("report.html"),
+                    render_analysis_report(analysis, run_info, extra_html, view_href));
 }
 
 }  // namespace ss

@@ -10,7 +10,9 @@
 
 namespace ss {
 
+// view_href: as render_analysis_report's (report/html_report.h).
 void write_analysis_files(const std::string& dir, const AnalysisResult& result,
-                          const nlohmann::json& run_info, const std::string& extra_html = {});
+                          const nlohmann::json& run_info, const std::string& extra_html = {},
+                          const std::string& view_href = {});
 
 }  // namespace ss

@@ -259,8 +259,9 @@ std::string head_heatmaps(const json& run, bool tooltips) {
 }
 
 // The 10 heads first by `stat` (descending or ascending), with the given columns.
+// view_href: the attention viewer's file, to link each head to its view ("" for no links).
 std::string head_table(const json& run, const std::string& stat, bool descending,
-                       const std::vector<std::string>& columns) {
+                       const std::vector<std::string>& columns, const std::string& view_href = {}) {
   std::vector<const json*> heads;
   for (const auto& h : get(run, "heads")) heads.push_back(&h);
   auto key = [&](const json* h) {  // missing values last
@@ -275,6 +276,12 @@ std::string head_table(const json& run, const std::string& stat, bool descending
   std::vector<std::vector<std::string>> rows;
   for (const json* h : heads) {
     rows.push_back({cell(get(*h, "layer")), cell(get(*h, "head"))});
+    if (!view_href.empty()) {
+      const std::string bos = str(get(run, "bos"));
+      const std::string href = escape(view_href) + "#L" + cell(get(*h, "layer")) + "H" +
+                               cell(get(*h, "head")) + (bos == "off" ? "&amp;bos=off" : "");
+      rows.back()[1] += " <a class=\"view\" href=\"" + href + "\">view</a>";
+    }
     for (const auto& c : columns)
       rows.back().push_back(get(*h, c + "_std").is_null() ? cell(get(*h, c)) : mean_std(*h, c));
   }
@@ -365,7 +372,11 @@ std::string moe(const json& run, bool tooltips) {
 }
 
 // One run's heads; the primary run open, the others folded.
-std::string run_section(const json& run, bool primary, bool tooltips) {
+std::string run_section(const json& run, bool primary, bool tooltips,
+                        const std::string& view_href) {
+  // The viewer holds the BOS-on and BOS-off runs of the first window.
+  const std::string bos = str(get(run, "bos"));
+  const std::string href = bos == "on" || bos == "off" ? view_href : std::string();
   int dormant = 0, total = 0;
   for (const auto& h : get(run, "heads"))
     dormant += dbl(get(h, "z_norm_layer_ratio")) < 0.1, ++total;
@@ -374,10 +385,16 @@ std::string run_section(const json& run, bool primary, bool tooltips) {
          ", ppl " + cell(get(run, "ppl")) + "</summary>" +
          (tooltips ? "" : "<p>No per-cell values here (large model): see heads.csv.</p>") +
          head_heatmaps(run, tooltips) +
-         "<h3>Top sink heads</h3><p>highest bos_sink_score (mean ± std over windows)</p>" +
+         "<h3>Top sink heads</h3><p>highest bos_sink_score (mean ± std over windows)" +
+         (href.empty() ? std::string()
+                       : "; <i>view</i> opens the head in the attention viewer (the first "
+                         "window, <code>" +
+                             escape(href) + "</code>)") +
+         "</p>" +
          head_table(run, "bos_sink_score", true,
                     {"bos_sink_score", "bos_attention_mean_q1", "first_k_mass", "top_key",
-                     "top_key_score", "entropy_mean_q1"}) +
+                     "top_key_score", "entropy_mean_q1"},
+                    href) +
          "<h3>Dormant heads</h3><p>lowest z_norm_layer_ratio (AHON-LN); " +
          std::to_string(dormant) + " of " + std::to_string(total) + " heads below 0.1</p>" +
          head_table(run, "z_norm_layer_ratio", false,
@@ -393,7 +410,7 @@ constexpr size_t kMaxTooltipCells = 4096;
 }  // namespace
 
 std::string render_analysis_report(const nlohmann::json& analysis, const nlohmann::json& run_info,
-                                   const std::string& extra_html) {
+                                   const std::string& extra_html, const std::string& view_href) {
   const json& runs = get(analysis, "runs");
   std::vector<int> ctxs;
   for (const auto& r : runs)
@@ -411,9 +428,9 @@ std::string render_analysis_report(const nlohmann::json& analysis, const nlohman
       if (get(runs[i], "bos") == "on") primary = i;
     const bool all_tooltips = get(runs[primary], "heads").size() * runs.size() <= kMaxTooltipCells;
     out += "<h2>Heads per run</h2><p>Hover a cell for its value (mean ± std over windows).</p>" +
-           run_section(runs[primary], true, true);
+           run_section(runs[primary], true, true, view_href);
     for (size_t i = 0; i < runs.size(); ++i)
-      if (i != primary) out += run_section(runs[i], false, all_tooltips);
+      if (i != primary) out += run_section(runs[i], false, all_tooltips, view_href);
   }
   return out + extra_html + "</body></html>\n";
 }

@@ -533,12 +533,20 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   if (c.n_experts == 0) fit(act_.gate, N * F), fit(act_.up, N * F);  // moe_block has its own
   if (c.parallel_residual) fit(act_.x_in, N * D);
 
-  embed(tokens, pos0 + pos_offset_, act_.x.data());
-  for (int l = 0; l < c.n_layers; ++l) {
+  const int first = stage_ ? stage_->first : 0, end = stage_ ? stage_->end : c.n_layers;
+  if (first > 0)
+    stage_->receive(act_.x.data(), N * D);
+  else
+    embed(tokens, pos0 + pos_offset_, act_.x.data());
+  for (int l = first; l < end; ++l) {
     if (static_cast<size_t>(l) < skipped_.size() && skipped_[l]) continue;
     attention_block(l, pos0, n, act_);
     ffn_block(l, pos0, n, act_);
     check_finite(act_.x.data(), N, D, pos0, l);
+  }
+  if (end < c.n_layers) {
+    stage_->send(act_.x.data(), N * D);
+    return nullptr;
   }
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i)
@@ -551,7 +559,7 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
 std::vector<float> Runtime::forward(std::span<const int> tokens, int pos0, Logits which) {
   if (tokens.empty()) return {};
   forward_hidden(tokens, pos0);
-  if (which == Logits::None) return {};
+  if (which == Logits::None || !last_hidden_) return {};
   const size_t n = tokens.size(), first = which == Logits::Last ? n - 1 : 0;
   std::vector<float> out((n - first) * model_.config.vocab_size);
   logits(first, n - first, out.data());
@@ -577,7 +585,7 @@ void Runtime::logits(size_t row0, size_t rows, float* out) {
 std::vector<double> Runtime::forward_nll(std::span<const int> tokens, int pos0) {
   if (tokens.empty()) return {};
   forward_hidden(tokens, pos0);
-  if (tokens.size() < 2) return {};
+  if (tokens.size() < 2 || !last_hidden_) return {};
   const size_t n = tokens.size() - 1, V = model_.config.vocab_size;
   constexpr size_t kBlock = 64;
   std::vector<float> block(kBlock * V);

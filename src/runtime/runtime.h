@@ -13,6 +13,7 @@
 #include "runtime/head_mask.h"
 #include "runtime/hooks.h"
 #include "runtime/linear_input.h"
+#include "runtime/pipeline_stage.h"
 
 namespace ss {
 
@@ -54,6 +55,12 @@ class Runtime {
   // Layers whose blocks do not run: the residual stream passes them unchanged, as in a model
   // without them (whole-layer pruning, prune/drop_layers.h). skip[l] for each layer; empty: none.
   void set_skipped_layers(std::vector<bool> skip) { skipped_ = std::move(skip); }
+
+  // Runs only the stage's layers (null: all; see pipeline_stage.h). forward() and forward_nll()
+  // of a stage before the last return nothing, and logits() may not be called.
+  void set_stage(const PipelineStage* stage) { stage_ = stage; }
+  // Whether this runtime makes logits: no stage, or the last one.
+  bool has_logits() const { return !stage_ || stage_->end == model_.config.n_layers; }
 
   // Activations at the hook points are rewritten by p (null: none; see hooks.h).
   void set_patcher(Patcher* p) { patcher_ = p; }
@@ -110,7 +117,7 @@ class Runtime {
   const float* linear_input(int layer, LinearSite site, int pos0, int n, size_t width,
                             const float* x);
   // All blocks and the final norm: returns the normed hidden states [n][dim].
-  // (in a buffer of this runtime, valid until the next call).
+  // (in a buffer of this runtime, valid until the next call); null for a stage before the last.
   const float* hidden(std::span<const int> tokens, int pos0);
 
   const Model& model_;
@@ -137,6 +144,7 @@ class Runtime {
   std::vector<float> linear_scratch_;
   bool finite_check_ = true;   // see set_finite_check
   std::vector<bool> skipped_;  // see set_skipped_layers
+  const PipelineStage* stage_ = nullptr;
   // The last forward_hidden: its normed hidden states, row count and first position.
   const float* last_hidden_ = nullptr;
   size_t last_n_ = 0;
