@@ -641,6 +641,7 @@ class PyModel {
     d["nll_sum"] = r.nll_sum;
     d["unscored_tokens"] = unscored;
     d["heads_ablated"] = mask.n_masked();
+    d["cache"] = "dense";  // `perplexity --cache` (streaming) is not in the module
     // Per byte and per word only when the whole text after its first token was scored.
     for (const char* key :
          {"bytes", "words", "bits_per_byte", "byte_perplexity", "word_perplexity"})
