@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""sinkscope from Python: logits, cached activations, one head's pattern, an ablation, a patch
-and perplexity. Run from the repository root after the release build:
+"""sinkscope from Python: logits, cached activations, one head's pattern, an ablation, a patch,
+perplexity and the sink statistics of every head. Run from the repository root after the release build:
 
     PYTHONPATH=build/release/python python3 examples/quickstart.py [MODEL]
 """
@@ -34,3 +34,11 @@ print("logit change from ablating head 1.0: %.4f" % np.abs(ablated - out["logits
 
 text = "It was a bright cold day in April, and the clocks were striking thirteen. " * 4
 print("perplexity: %.3f" % m.perplexity(text, ctx=32)["ppl"])
+
+# The sink statistics of every head (`sinkscope analyze`): .heads is heads.csv as a pandas
+# DataFrame when pandas is installed, else a dict of numpy arrays.
+a = m.analyze(text, ctx=32)
+heads = a.heads if isinstance(a.heads, dict) else {c: a.heads[c].to_numpy() for c in a.heads}
+top = int(np.argmax(heads["bos_sink_score"]))
+print("strongest BOS sink: layer %d head %d, bos_sink_score %.3f; sink rate %.3f" % (
+    heads["layer"][top], heads["head"][top], heads["bos_sink_score"][top], a.runs[0]["sink_rate"]))

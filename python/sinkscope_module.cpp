@@ -7,10 +7,13 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,13 +22,22 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/statistics.h"
 #include "base/error.h"
+#include "base/interrupt.h"
+#include "base/sha256.h"
 #include "base/text_file.h"
 #include "base/thread_pool.h"
+#include "eval/mc_eval.h"
 #include "eval/perplexity.h"
 #include "eval/perplexity_conventions.h"
 #include "eval/windows.h"
+#include "experiments/analyze.h"
+#include "experiments/sweep.h"
 #include "model/load_model.h"
+#include "prune/layer_criteria.h"
+#include "report/analysis_json.h"
+#include "report/sweep_files.h"
 #include "runtime/generate.h"
 #include "runtime/head_mask.h"
 #include "runtime/hooks.h"
@@ -59,21 +71,116 @@ py::str utf8_text(const std::string& s) {
   return py::reinterpret_steal<py::str>(o);
 }
 
-// Ctrl-C during a long call: at most every 100 ms (at a layer's end), take the GIL and let Python
-// run its signal handlers; KeyboardInterrupt then unwinds the computation.
-class InterruptCheck : public ss::Observer {
- public:
-  void on_resid_post(int, int, int, const float*) override {
+// Ctrl-C during a long call: while it lives, every job the library hands to its thread pool, and
+// every few thousand steps of tokenizing, first checks (base/interrupt.h), at most every 100 ms,
+// whether a signal came in: it takes the GIL, lets Python run its signal handlers, and a
+// KeyboardInterrupt they raise unwinds the computation.
+ss::InterruptScope interruptible() {
+  return ss::InterruptScope([last = std::chrono::steady_clock::now()]() mutable {
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(100)) return;
-    last_ = now;
+    if (now - last < std::chrono::milliseconds(100)) return;
+    last = now;
     py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-  }
+  });
+}
 
- private:
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
+// A warning for text files that were not valid UTF-8, as the commands print one.
+void warn_invalid_utf8(const std::string& path, size_t bytes) {
+  if (bytes == 0) return;
+  const std::string msg =
+      path + ": " + std::to_string(bytes) + " bytes of invalid UTF-8 replaced by U+FFFD";
+  if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+}
+
+// os.fspath of a str or os.PathLike naming a file; ValueError(arg) for anything else.
+std::string file_path(const py::handle& p, const std::string& arg) {
+  if (!py::isinstance<py::str>(p) && !py::isinstance(p, py::module_::import("os").attr("PathLike")))
+    bad(arg, "must be a file path (str or os.PathLike)");
+  return py::str(py::module_::import("os").attr("fspath")(p)).cast<std::string>();
+}
+
+// A JSON value as Python objects (dict, list, int, float, str, bool, None).
+py::object from_json(const nlohmann::json& j) {
+  using T = nlohmann::json::value_t;
+  switch (j.type()) {
+    case T::boolean:
+      return py::bool_(j.get<bool>());
+    case T::number_integer:
+      return py::int_(j.get<int64_t>());
+    case T::number_unsigned:
+      return py::int_(j.get<uint64_t>());
+    case T::number_float:
+      return py::float_(j.get<double>());
+    case T::string:
+      return utf8_text(j.get<std::string>());
+    case T::array: {
+      py::list l;
+      for (const auto& v : j) l.append(from_json(v));
+      return l;
+    }
+    case T::object: {
+      py::dict d;
+      for (const auto& [k, v] : j.items()) d[py::str(k)] = from_json(v);
+      return d;
+    }
+    default:
+      return py::none();
+  }
+}
+
+// One column of JSON rows as a numpy array: bool, int64, float64 (null: NaN) or str.
+py::array json_column(const nlohmann::json& rows, const std::string& key) {
+  using T = nlohmann::json::value_t;
+  bool all_bool = true, all_int = true, all_num = true;
+  for (const auto& r : rows) {
+    const auto& v = r.at(key);
+    all_bool = all_bool && v.is_boolean();
+    all_int = all_int && v.is_number_integer();
+    all_num = all_num && (v.is_number() || v.is_null());
+  }
+  const auto n = static_cast<py::ssize_t>(rows.size());
+  if (n > 0 && all_bool) {
+    py::array_t<bool> a(n);
+    for (py::ssize_t i = 0; i < n; ++i) a.mutable_data()[i] = rows[i].at(key).get<bool>();
+    return a;
+  }
+  if (n > 0 && all_int) {
+    py::array_t<int64_t> a(n);
+    for (py::ssize_t i = 0; i < n; ++i) a.mutable_data()[i] = rows[i].at(key).get<int64_t>();
+    return a;
+  }
+  if (all_num) {
+    py::array_t<double> a(n);
+    for (py::ssize_t i = 0; i < n; ++i) {
+      const auto& v = rows[i].at(key);
+      a.mutable_data()[i] = v.type() == T::null ? std::nan("") : v.get<double>();
+    }
+    return a;
+  }
+  py::list l;
+  for (const auto& r : rows) l.append(from_json(r.at(key)));
+  return py::module_::import("numpy").attr("array")(l);
+}
+
+// A table: a pandas DataFrame when pandas can be imported, else a dict of numpy arrays (column
+// name -> one value per row), in column order either way.
+py::object table(const py::dict& columns) {
+  py::module_ pandas;
+  try {
+    pandas = py::module_::import("pandas");
+  } catch (const py::error_already_set& e) {
+    if (!e.matches(PyExc_ImportError)) throw;
+    return columns;
+  }
+  return pandas.attr("DataFrame")(columns);
+}
+
+py::object json_table(const nlohmann::json& rows, const std::vector<std::string>& columns) {
+  py::dict d;
+  for (const std::string& c : columns) d[py::str(c)] = json_column(rows, c);
+  return table(d);
+}
 
 // Writes the hooks asked for into their arrays: rows pos0.. of [n_tokens][width] per (hook,
 // layer), and the attention rows of chosen heads into [T][T] matrices (zero above the diagonal).
@@ -83,21 +190,39 @@ class Collector : public ss::Observer {
       : n_heads_(n_heads),
         n_tokens_(n_tokens),
         dest_(static_cast<size_t>(kHooks) * n_layers),
-        pattern_(static_cast<size_t>(n_layers) * n_heads, nullptr) {}
+        pattern_(static_cast<size_t>(n_layers) * n_heads, nullptr),
+        rows_seen_(pattern_.size()) {}
   void want(Hook hook, int layer, float* out, size_t width) { slot(hook, layer) = {out, width}; }
+  // out: [n_tokens][n_tokens], uninitialised; each row is written whole (zeros above the
+  // diagonal) as it arrives, so the array is written once; zero_missing_rows() clears any row
+  // that never came.
   void want_pattern(int layer, int head, float* out) {
-    pattern_[static_cast<size_t>(layer) * n_heads_ + head] = out;
+    const size_t i = static_cast<size_t>(layer) * n_heads_ + head;
+    pattern_[i] = out;
+    rows_seen_[i].assign(static_cast<size_t>(n_tokens_), 0);
   }
 
   bool wants_pattern(int layer) const override {
     auto first = pattern_.begin() + static_cast<long>(layer) * n_heads_;
     return std::any_of(first, first + n_heads_, [](float* p) { return p != nullptr; });
   }
+  // Rows of one head come from one thread (Runtime::attention), so rows_seen_[i] needs no lock.
   void on_pattern(int layer, int head, int pos, std::span<const float> row) override {
-    float* out = pattern_[static_cast<size_t>(layer) * n_heads_ + head];
-    if (out)
-      std::copy_n(row.data(), std::min<size_t>(row.size(), n_tokens_),
-                  out + static_cast<size_t>(pos) * n_tokens_);
+    const size_t i = static_cast<size_t>(layer) * n_heads_ + head;
+    float* out = pattern_[i];
+    if (!out || pos < 0 || pos >= n_tokens_) return;
+    float* dst = out + static_cast<size_t>(pos) * n_tokens_;
+    const size_t k = std::min<size_t>(row.size(), n_tokens_);
+    std::copy_n(row.data(), k, dst);
+    std::fill(dst + k, dst + n_tokens_, 0.0f);
+    rows_seen_[i][static_cast<size_t>(pos)] = 1;
+  }
+  void zero_missing_rows() {
+    for (size_t i = 0; i < pattern_.size(); ++i)
+      if (pattern_[i])
+        for (int pos = 0; pos < n_tokens_; ++pos)
+          if (!rows_seen_[i][static_cast<size_t>(pos)])
+            std::fill_n(pattern_[i] + static_cast<size_t>(pos) * n_tokens_, n_tokens_, 0.0f);
   }
   void on_resid_pre(int l, int pos0, int n, const float* x) override {
     copy(Hook::ResidPre, l, pos0, n, x);
@@ -128,6 +253,7 @@ class Collector : public ss::Observer {
   int n_heads_, n_tokens_;
   std::vector<Dest> dest_;
   std::vector<float*> pattern_;
+  std::vector<std::vector<char>> rows_seen_;  // per pattern asked: which rows arrived
 };
 
 // Replaces hook activations by the rows of the arrays given (activation patching).
@@ -160,6 +286,7 @@ class PyTokenizer {
   std::vector<int> encode(const std::string& text, std::optional<bool> bos) const {
     const bool add_bos = bos.value_or(t_->add_bos());
     py::gil_scoped_release release;
+    const ss::InterruptScope interrupt = interruptible();
     return t_->encode(text, add_bos);
   }
   py::str decode(const std::vector<int>& ids) const {
@@ -216,6 +343,112 @@ std::string shape_text(const std::vector<py::ssize_t>& shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
   return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+// A fresh directory under the system's temporary folder, removed with its contents at the end;
+// none when `skip`.
+struct TempDir {
+  std::string path;
+  explicit TempDir(bool skip) {
+    if (skip) return;
+    std::string t = (std::filesystem::temp_directory_path() / "sinkscope-sweep-XXXXXX").string();
+    if (!mkdtemp(t.data())) throw ss::InputError(t, std::strerror(errno));
+    path = t;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+// The typed result of `Model.analyze`: what `sinkscope analyze` writes, as Python objects. Built
+// once from the library's AnalysisResult (report/analysis_json.h gives the same document the
+// command writes to analysis.json and heads.json).
+struct PyAnalysis {
+  py::dict model;
+  py::list stat_names;
+  double eps = 0;
+  int sink_tokens = 0;
+  long tokens_processed = 0;
+  py::list runs;
+  py::object heads, layers, massive;
+  py::list stability;
+};
+
+py::array_t<float> pattern_array(const ss::HeadPattern& p) {
+  const auto n = static_cast<py::ssize_t>(p.rows.size());
+  py::array_t<float> a(std::vector<py::ssize_t>{n, n});
+  for (py::ssize_t q = 0; q < n; ++q) {
+    const auto& row = p.rows[static_cast<size_t>(q)];
+    float* out = a.mutable_data() + q * n;
+    std::fill_n(out, n, 0.0f);
+    std::copy_n(row.data(), std::min<size_t>(row.size(), static_cast<size_t>(n)), out);
+  }
+  return a;
+}
+
+std::shared_ptr<PyAnalysis> make_analysis(const ss::AnalysisResult& r) {
+  const nlohmann::json doc = ss::to_json(r);
+  auto a = std::make_shared<PyAnalysis>();
+  a->model = from_json(doc["model"]);
+  a->stat_names = from_json(doc["stat_names"]);
+  a->eps = r.eps;
+  a->sink_tokens = r.sink_tokens;
+  a->tokens_processed = r.tokens_processed;
+  a->stability = from_json(doc["stability"]);
+
+  // heads.csv's, layers.csv's and massive.csv's columns (report/analysis_files.cpp), in order.
+  std::vector<std::string> head_cols = {"ctx", "bos", "layer", "head", "windows"};
+  std::vector<std::string> layer_cols = {"ctx",       "bos",           "layer",
+                                         "sink_rate", "sink_rate_0.8", "sink_rate_top_key"};
+  for (const ss::Statistic& stat : ss::statistics()) {
+    const std::string name(stat.name);
+    head_cols.push_back(name);
+    if (stat.aggregate == ss::Aggregate::Mean) {
+      head_cols.push_back(name + "_std");
+      layer_cols.push_back(name);
+    }
+  }
+  head_cols.push_back("is_sink_head");
+  head_cols.push_back("is_sink_head_0.8");
+  const std::vector<std::string> massive_cols = {
+      "ctx", "bos",     "layer", "rank",       "value", "abs",    "window",
+      "pos", "channel", "token", "median_abs", "ratio", "massive"};
+
+  nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array(),
+                 massive = nlohmann::json::array();
+  const std::vector<std::string> tables = {"heads", "layers", "massive", "strongest_sink_pattern",
+                                           "dumps"};
+  for (size_t i = 0; i < r.runs.size(); ++i) {
+    const nlohmann::json& run = doc["runs"][i];
+    for (const auto& h : run["heads"]) heads.push_back(h);
+    for (auto l : run["layers"]) {
+      l["ctx"] = run["ctx"];
+      l["bos"] = run["bos"];
+      layers.push_back(std::move(l));
+    }
+    for (const auto& m : run["massive"]) massive.push_back(m);
+    py::dict d;
+    for (const auto& [k, v] : run.items())
+      if (std::find(tables.begin(), tables.end(), k) == tables.end()) d[py::str(k)] = from_json(v);
+    const ss::AnalysisRun& typed = r.runs[i];
+    py::dict strongest;
+    strongest["layer"] = typed.strongest_sink.layer;
+    strongest["head"] = typed.strongest_sink.head;
+    strongest["pattern"] = pattern_array(typed.strongest_sink);
+    d["strongest_sink"] = strongest;
+    py::dict dumps;
+    for (const ss::HeadPattern& p : typed.dumps)
+      dumps[py::make_tuple(p.layer, p.head)] = pattern_array(p);
+    d["dumps"] = dumps;
+    a->runs.append(d);
+  }
+  a->heads = json_table(heads, head_cols);
+  a->layers = json_table(layers, layer_cols);
+  a->massive = json_table(massive, massive_cols);
+  return a;
 }
 
 class PyModel {
@@ -305,18 +538,13 @@ class PyModel {
       std::sort(heads.begin(), heads.end());
       const auto k = static_cast<py::ssize_t>(heads.size());
       py::array_t<float> a(std::vector<py::ssize_t>{k, n, n});
-      std::fill_n(a.mutable_data(), a.size(), 0.0f);
       for (size_t i = 0; i < heads.size(); ++i)
         collect.want_pattern(l, heads[i], a.mutable_data() + i * n * n);
       out[py::str(ss::hook_name(Hook::Pattern, l))] = a;
       collecting = true;
     }
 
-    ss::HeadMask mask(c);
-    for (auto [l, h] : ablate) {
-      check_head("ablate", l, h);
-      mask.set(l, h, ss::HeadAction::Zero);
-    }
+    const ss::HeadMask mask = ablation_mask(ablate);
 
     ArrayPatcher patcher(c.n_layers);
     std::vector<py::array_t<float>> kept;  // the patches' arrays, alive until the run ends
@@ -343,17 +571,17 @@ class PyModel {
       patcher.set(hook, l, kept.back().data(), row_width(shape));
     }
 
-    InterruptCheck interrupt;
     {
       py::gil_scoped_release release;
       std::lock_guard<std::mutex> lock(mu_);
+      const ss::InterruptScope interrupt = interruptible();
       ss::Runtime rt(model_, *pool_, n);  // a cache for these tokens only, as `forward` has
       if (mask.any()) rt.set_head_mask(&mask);
       if (collecting) rt.add_observer(&collect);
       if (patcher.any()) rt.set_patcher(&patcher);
-      rt.add_observer(&interrupt);
       rt.forward_hidden(ids, 0);
       if (want_logits) rt.logits(0, static_cast<size_t>(n), logits.mutable_data());
+      collect.zero_missing_rows();
     }
     return out;
   }
@@ -380,18 +608,14 @@ class PyModel {
     if (ctx < 0) bad("ctx", "must not be negative (0: the model's context)");
     if (chunks < 0) bad("chunks", "must not be negative (0: all)");
     ctx = ctx > 0 ? ctx : c.max_seq_len;
-    ss::HeadMask mask(c);
-    for (auto [l, h] : ablate) {
-      check_head("ablate", l, h);
-      mask.set(l, h, ss::HeadAction::Zero);
-    }
+    const ss::HeadMask mask = ablation_mask(ablate);
     const ss::WindowPlan plan{ctx, stride, chunks, scoring};
 
-    InterruptCheck interrupt;
     ss::PerplexityResult r;
     std::vector<int> ids;
     {
       py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
       ids = tok.encode(text, tok.add_bos());
       // (py::value_error is a C++ exception: thrown without the GIL, translated with it.)
       if (ids.size() < 2) bad("text_or_file", "too short to score any token");
@@ -403,7 +627,6 @@ class PyModel {
       std::lock_guard<std::mutex> lock(mu_);
       ss::Runtime rt(model_, *pool_, ctx);
       if (mask.any()) rt.set_head_mask(&mask);
-      rt.add_observer(&interrupt);
       r = ss::perplexity(rt, ids, plan, tok.add_bos() ? tok.bos_id() : -1);
     }
     const int64_t unscored = static_cast<int64_t>(ids.size()) - 1 - r.tokens_scored;
@@ -442,15 +665,11 @@ class PyModel {
     if (n_new < 0) bad("n", "must not be negative");
     if (temperature < 0) bad("temperature", "must not be negative");
     if (top_p < 0 || top_p > 1) bad("top_p", "must be between 0 and 1");
-    ss::HeadMask mask(c);
-    for (auto [l, h] : ablate) {
-      check_head("ablate", l, h);
-      mask.set(l, h, ss::HeadAction::Zero);
-    }
-    InterruptCheck interrupt;
+    const ss::HeadMask mask = ablation_mask(ablate);
     std::string text;
     {
       py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
       std::vector<int> ids = tok.encode(prompt, tok.add_bos());
       if (ids.empty()) bad("prompt", "no tokens (and no BOS to start from)");
       if (static_cast<int>(ids.size()) >= c.max_seq_len)
@@ -460,7 +679,6 @@ class PyModel {
       const int64_t need = static_cast<int64_t>(ids.size()) + n_new;
       ss::Runtime rt(model_, *pool_, static_cast<int>(std::min<int64_t>(need, c.max_seq_len)));
       if (mask.any()) rt.set_head_mask(&mask);
-      rt.add_observer(&interrupt);
       ss::Sampler sampler(temperature, top_p, seed);
       ss::generate(rt, ids, n_new, sampler, {tok.bos_id(), tok.eos_id()},
                    [&](int prev, int next) { text += tok.decode_token(prev, next); });
@@ -468,7 +686,331 @@ class PyModel {
     return utf8_text(text);
   }
 
+  // For bench/python_overhead.py: the C++ work of run(ids) (a runtime for these tokens, the
+  // forward pass, every position's logits into one buffer), `repeats` times with no Python in
+  // between; the seconds of each, by the steady clock.
+  std::vector<double> forward_seconds(const std::vector<int>& ids, int repeats, bool want_logits) {
+    const ss::ModelConfig& c = model_.config;
+    const int n = static_cast<int>(ids.size());
+    if (n == 0 || n > c.max_seq_len) bad("ids", "must hold 1 to n_ctx tokens");
+    for (int id : ids)
+      if (id < 0 || id >= c.vocab_size) bad("ids", "token id outside the vocabulary");
+    if (repeats < 1) bad("repeats", "must be at least 1");
+    std::vector<double> seconds;
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<float> logits(want_logits ? static_cast<size_t>(n) * c.vocab_size : 0);
+    for (int r = 0; r < repeats; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      {
+        ss::Runtime rt(model_, *pool_, n);
+        rt.forward_hidden(ids, 0);
+        if (want_logits) rt.logits(0, static_cast<size_t>(n), logits.data());
+      }
+      seconds.push_back(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return seconds;
+  }
+
+  // `sinkscope analyze` (dense cache) over texts (str) and files (os.PathLike), tokenized without
+  // BOS and concatenated, as the command does with its files.
+  std::shared_ptr<PyAnalysis> analyze(const py::object& sources, const py::object& ctx_arg,
+                                      int chunks, const py::object& bos_arg,
+                                      const std::optional<std::string>& first_token,
+                                      int sink_tokens, double eps,
+                                      const std::vector<std::pair<int, int>>& dump, int dump_window,
+                                      bool nll, const std::vector<std::pair<int, int>>& ablate) {
+    const ss::Tokenizer& tok = tok_->get();
+    const auto pathlike = py::module_::import("os").attr("PathLike");
+    std::vector<py::object> items;
+    if (py::isinstance<py::str>(sources) || py::isinstance(sources, pathlike)) {
+      items.push_back(sources);
+    } else if (py::isinstance<py::list>(sources) || py::isinstance<py::tuple>(sources)) {
+      for (const auto& item : sources) items.push_back(py::reinterpret_borrow<py::object>(item));
+    }
+    if (items.empty())
+      bad("file_or_texts",
+          "must be a str (a text), an os.PathLike (a file) or a non-empty list of them");
+    std::vector<std::string> texts;
+    for (const py::object& item : items) {
+      if (py::isinstance<py::str>(item)) {
+        texts.push_back(item.cast<std::string>());
+      } else if (py::isinstance(item, pathlike)) {
+        const std::string path = file_path(item, "file_or_texts");
+        ss::TextFile f = ss::read_text(path);
+        warn_invalid_utf8(path, f.invalid_utf8);
+        texts.push_back(std::move(f.text));
+      } else {
+        bad("file_or_texts", "each item must be a str (a text) or an os.PathLike (a file)");
+      }
+    }
+
+    std::vector<int> contexts;
+    if (py::isinstance<py::int_>(ctx_arg)) {
+      contexts.push_back(ctx_arg.cast<int>());
+    } else {
+      try {
+        contexts = ctx_arg.cast<std::vector<int>>();
+      } catch (const py::cast_error&) {
+        bad("ctx", "must be an int or a list of ints");
+      }
+    }
+    if (contexts.empty()) bad("ctx", "no window length");
+    std::sort(contexts.begin(), contexts.end());
+    if (std::adjacent_find(contexts.begin(), contexts.end()) != contexts.end())
+      bad("ctx", "lengths must be distinct");
+    for (int c : contexts)
+      if (c < 2 || c > (1 << 20)) bad("ctx", "each length must be in 2..1048576");
+    if (chunks < 0) bad("chunks", "must not be negative");
+    if (sink_tokens < 1) bad("sink_tokens", "must be at least 1");
+    if (!(eps >= 0 && eps <= 1)) bad("eps", "must be between 0 and 1");
+    if (dump_window < 1) bad("dump_window", "must be at least 1");
+
+    ss::AnalyzeOptions opt;
+    opt.contexts = contexts;
+    opt.chunks = chunks;
+    opt.stats = {sink_tokens, static_cast<float>(eps)};
+    for (auto [l, h] : dump) check_head("dump", l, h);
+    opt.dump_heads = dump;
+    opt.dump_window = dump_window;
+    opt.nll = nll;
+    std::vector<py::object> modes;
+    if (py::isinstance<py::list>(bos_arg) || py::isinstance<py::tuple>(bos_arg)) {
+      for (const auto& b : bos_arg) modes.push_back(py::reinterpret_borrow<py::object>(b));
+    } else {
+      modes.push_back(bos_arg);
+    }
+    if (modes.empty()) bad("bos", "no first-token mode");
+    for (const py::object& b : modes) {
+      std::string name;
+      if (py::isinstance<py::bool_>(b))
+        name = b.cast<bool>() ? "on" : "off";
+      else if (py::isinstance<py::str>(b))
+        name = b.cast<std::string>();
+      if (name != "on" && name != "off")
+        bad("bos", "must be True, False, 'on', 'off' or a list of them");
+      if (name == "on" && tok.bos_id() < 0)
+        bad("bos", "the tokenizer has no BOS token: use bos=False");
+      opt.modes.push_back({name, name == "on" ? tok.bos_id() : -1});
+    }
+    if (first_token) {
+      const std::vector<int> ids = tok.encode(*first_token, false);
+      if (ids.size() != 1)
+        bad("first_token",
+            "'" + *first_token + "' is " + std::to_string(ids.size()) + " tokens, not one");
+      opt.modes.push_back({"first-token", ids[0]});
+    }
+    const ss::HeadMask mask = ablation_mask(ablate);
+    opt.mask = &mask;
+
+    ss::AnalysisResult r;
+    {
+      py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
+      std::vector<int> text_ids;
+      for (const std::string& t : texts) {
+        const std::vector<int> ids = tok.encode(t, false);
+        text_ids.insert(text_ids.end(), ids.begin(), ids.end());
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      r = ss::analyze(model_, *pool_, text_ids, opt);
+    }
+    return make_analysis(r);
+  }
+
+  // One task of `sinkscope eval --json`: the dict it lists under "tasks".
+  py::dict eval(const py::object& task_file, int limit, int ctx,
+                const std::vector<std::pair<int, int>>& ablate) {
+    const ss::ModelConfig& c = model_.config;
+    const std::string path = file_path(task_file, "task_file");
+    if (limit < 0) bad("limit", "must not be negative (0: all)");
+    if (ctx < 0) bad("ctx", "must not be negative (0: the model's context)");
+    ctx = ctx > 0 ? ctx : c.max_seq_len;
+    if (ctx < 2) bad("ctx", "must be at least 2");
+    if (ctx > c.max_seq_len) {
+      const std::string msg = "ctx " + std::to_string(ctx) +
+                              " exceeds the model's trained context of " +
+                              std::to_string(c.max_seq_len);
+      if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+    }
+    const ss::HeadMask mask = ablation_mask(ablate);
+    ss::McTask task;
+    ss::McResult r;
+    {
+      py::gil_scoped_release release;
+      task = ss::read_mc_task(path, limit);
+    }
+    warn_invalid_utf8(path, task.invalid_utf8);
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      const ss::InterruptScope interrupt = interruptible();
+      ss::Runtime rt(model_, *pool_, ctx);
+      rt.set_head_mask(&mask);
+      r = ss::evaluate_task(rt, tok_->get(), task);
+    }
+    if (r.truncated) {
+      const std::string msg = path + ": " + std::to_string(r.truncated) + " of " +
+                              std::to_string(r.n) + " items exceed the " + std::to_string(ctx) +
+                              "-token context; the tokens after BOS were dropped";
+      if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+    }
+    py::dict d;
+    d["task"] = r.task;
+    d["file"] = path;
+    d["format"] = task.format;
+    d["n"] = r.n;
+    d["acc"] = r.acc;
+    d["acc_stderr"] = r.acc_stderr;
+    d["truncated"] = r.truncated;
+    if (r.is_cloze) {
+      d["ppl"] = r.ppl;
+      d["ppl_token"] = r.ppl_token;
+    } else {
+      d["acc_norm"] = r.acc_norm;
+      d["acc_norm_stderr"] = r.acc_norm_stderr;
+    }
+    return d;
+  }
+
+  // `sinkscope prune`: the sweep's points as a table (sweep.csv's columns, then the heads or
+  // layers pruned at each point). Without `out`, the sweep's files go to a temporary directory
+  // that is removed afterwards; with it, they are the command's (a rerun resumes) but run.json.
+  py::object prune_sweep(const py::object& calib_arg, const py::object& evals_arg,
+                         const std::optional<std::vector<std::string>>& criteria_arg,
+                         const std::vector<double>& ratios, int calib_ctx, int calib_chunks,
+                         int eval_ctx, int eval_chunks, int limit, const std::string& mode,
+                         const std::string& scope, const std::string& unit, uint64_t seed,
+                         const py::object& out_arg) {
+    const ss::Tokenizer& tok = tok_->get();
+    if (unit != "head" && unit != "layer") bad("unit", "must be 'head' or 'layer'");
+    if (mode != "zero" && mode != "mean") bad("mode", "must be 'zero' or 'mean'");
+    const bool layers = unit == "layer";
+    ss::SweepOptions opt;
+    try {
+      opt.scope = ss::parse_prune_scope(scope, "--scope");
+    } catch (const ss::InputError& e) {
+      rethrow_as_argument(e);
+    }
+    opt.criteria = criteria_arg ? *criteria_arg
+                   : layers     ? ss::layer_criterion_names()
+                                : std::vector<std::string>{"bos-sink", "weight-magnitude",
+                                                           "activation-magnitude", "random"};
+    for (const auto& c : opt.criteria)
+      if (layers ? !ss::is_valid_layer_criterion(c) : !ss::is_valid_criterion(c))
+        bad("criteria", "unknown " + std::string(layers ? "layer " : "") + "criterion '" + c + "'");
+    for (double r : ratios)
+      if (!(r >= 0 && r <= 1)) bad("ratios", "each ratio must be in [0, 1]");
+    if (opt.criteria.empty()) bad("criteria", "nothing to sweep");
+    if (ratios.empty()) bad("ratios", "nothing to sweep");
+    if (calib_ctx < 2) bad("calib_ctx", "must be at least 2");
+    if (calib_chunks < 1) bad("calib_chunks", "must be at least 1");
+    if (eval_ctx < 2) bad("eval_ctx", "must be at least 2");
+    if (eval_chunks < 0) bad("eval_chunks", "must not be negative (0: all)");
+    if (limit < 0) bad("limit", "must not be negative (0: all)");
+    const std::string calib = file_path(calib_arg, "calib");
+    std::vector<std::pair<std::string, std::string>> evals;  // (kind, path)
+    if (py::isinstance<py::str>(evals_arg) || !py::isinstance<py::sequence>(evals_arg))
+      bad("evals", "must be a list of 'ppl:FILE' or 'mc:FILE' (or (kind, path) pairs)");
+    for (const auto& e : evals_arg) {
+      if (py::isinstance<py::str>(e)) {
+        const std::string text = e.cast<std::string>();
+        const size_t colon = text.find(':');
+        if (colon == std::string::npos) bad("evals", "'" + text + "' is not ppl:FILE or mc:FILE");
+        evals.emplace_back(text.substr(0, colon), text.substr(colon + 1));
+      } else if (py::isinstance<py::tuple>(e) && py::len(e) == 2 &&
+                 py::isinstance<py::str>(e[py::int_(0)])) {
+        evals.emplace_back(e[py::int_(0)].cast<std::string>(), file_path(e[py::int_(1)], "evals"));
+      } else {
+        bad("evals", "each item must be 'ppl:FILE', 'mc:FILE' or a (kind, path) pair");
+      }
+      if (evals.back().first != "ppl" && evals.back().first != "mc")
+        bad("evals", "unknown kind '" + evals.back().first + "' (ppl or mc)");
+    }
+    if (evals.empty()) bad("evals", "no evaluation");
+    std::optional<std::string> out;
+    if (!out_arg.is_none()) out = file_path(out_arg, "out");
+
+    const int bos = tok.add_bos() ? tok.bos_id() : -1;
+    opt.ratios = ratios;
+    opt.layers = layers;
+    opt.mode = mode == "mean" ? ss::HeadAction::Mean : ss::HeadAction::Zero;
+    opt.eval_ctx = eval_ctx;
+    ss::SweepResult result;
+    {
+      py::gil_scoped_release release;
+      const ss::InterruptScope interrupt = interruptible();
+      opt.calib = {tok.encode(ss::read_text(calib).text, false), calib_ctx, calib_chunks, bos,
+                   seed};
+      if (ss::make_windows(opt.calib.ids, calib_ctx, {"on", bos}, 1).empty())
+        throw ss::InputError(calib, "shorter than one calibration window");
+      std::vector<ss::SweepMetric> metrics;
+      // What `prune` hashes to know a sweep's directory (read only when a directory is given).
+      std::string setup;
+      if (out)
+        setup = ss::sha256_file(model_.path) + " calib " + ss::sha256_file(calib) + " " +
+                std::to_string(calib_ctx) + "x" + std::to_string(calib_chunks) + " seed " +
+                std::to_string(seed) + " mode " + mode + " scope " + scope +
+                (layers ? " unit layer" : "") + " eval-ctx " + std::to_string(eval_ctx) + "x" +
+                std::to_string(eval_chunks) + " limit " + std::to_string(limit);
+      for (const auto& [kind, path] : evals) {
+        const std::string name = kind + ":" + std::filesystem::path(path).stem().string();
+        if (out) setup += " " + kind + ":" + path + " " + ss::sha256_file(path);
+        if (kind == "ppl") {
+          auto ids = std::make_shared<std::vector<int>>(
+              tok.encode(ss::read_text(path).text, tok.add_bos()));
+          metrics.push_back(
+              {name, [ids, eval_ctx, eval_chunks, bos](ss::Runtime& rt) {
+                 const ss::PerplexityResult r =
+                     ss::perplexity(rt, *ids, eval_ctx, bos, eval_chunks);
+                 return std::map<std::string, double>{{"ppl", r.ppl}, {"nll_mean", r.nll_mean}};
+               }});
+        } else {
+          auto task = std::make_shared<ss::McTask>(ss::read_mc_task(path, limit));
+          const ss::Tokenizer* t = &tok;
+          metrics.push_back(
+              {name, [task, t](ss::Runtime& rt) {
+                 const ss::McResult r = ss::evaluate_task(rt, *t, *task);
+                 if (r.is_cloze)
+                   return std::map<std::string, double>{{"acc", r.acc}, {"ppl", r.ppl}};
+                 return std::map<std::string, double>{{"acc", r.acc}, {"acc_norm", r.acc_norm}};
+               }});
+        }
+      }
+      opt.setup_key = setup;
+      TempDir tmp(out.has_value());
+      opt.out_dir = out ? *out : tmp.path;
+      std::lock_guard<std::mutex> lock(mu_);
+      result = ss::run_sweep(model_, *pool_, opt, metrics);
+    }
+
+    nlohmann::json rows = nlohmann::json::array();
+    for (const ss::SweepPoint& p : result.points) rows.push_back(ss::to_json(p));
+    py::dict cols;
+    for (const std::string& c : result.columns()) cols[py::str(c)] = json_column(rows, c);
+    py::array pruned = py::module_::import("numpy").attr("empty")(result.points.size(), "object");
+    for (size_t i = 0; i < result.points.size(); ++i) {
+      py::list l;
+      if (layers)
+        for (int layer : result.points[i].layers) l.append(layer);
+      else
+        for (auto [layer, head] : result.points[i].heads) l.append(py::make_tuple(layer, head));
+      pruned[py::int_(i)] = l;
+    }
+    cols[layers ? "layers" : "heads"] = pruned;
+    return table(cols);
+  }
+
  private:
+  ss::HeadMask ablation_mask(const std::vector<std::pair<int, int>>& ablate) const {
+    ss::HeadMask mask(model_.config);
+    for (auto [l, h] : ablate) {
+      check_head("ablate", l, h);
+      mask.set(l, h, ss::HeadAction::Zero);
+    }
+    return mask;
+  }
   void check_head(const char* arg, int l, int h) const {
     const ss::ModelConfig& c = model_.config;
     if (l < 0 || l >= c.n_layers || h < 0 || h >= c.n_heads)
@@ -550,7 +1092,61 @@ PYBIND11_MODULE(sinkscope, m) {
       .def("generate", &PyModel::generate, py::arg("prompt"), py::kw_only(), py::arg("n") = 128,
            py::arg("temperature") = 0.0f, py::arg("top_p") = 0.9f, py::arg("seed") = 42,
            py::arg("ablate") = std::vector<std::pair<int, int>>{},
-           "The text `sinkscope generate` writes after the prompt");
+           "The text `sinkscope generate` writes after the prompt")
+      .def("analyze", &PyModel::analyze, py::arg("file_or_texts"), py::kw_only(),
+           py::arg("ctx") = 256, py::arg("chunks") = 0, py::arg("bos") = true,
+           py::arg("first_token") = py::none(), py::arg("sink_tokens") = 4, py::arg("eps") = 0.3,
+           py::arg("dump") = std::vector<std::pair<int, int>>{}, py::arg("dump_window") = 64,
+           py::arg("nll") = true, py::arg("ablate") = std::vector<std::pair<int, int>>{},
+           "`sinkscope analyze`'s per-head sink statistics of texts (str) or files "
+           "(os.PathLike): an Analysis")
+      .def("_forward_seconds", &PyModel::forward_seconds, py::arg("ids"), py::arg("repeats") = 1,
+           py::arg("logits") = true,
+           "Benchmarks only: seconds of the C++ work of run(ids), each of `repeats` calls")
+      .def("eval", &PyModel::eval, py::arg("task_file"), py::kw_only(), py::arg("limit") = 0,
+           py::arg("ctx") = 0, py::arg("ablate") = std::vector<std::pair<int, int>>{},
+           "What `sinkscope eval --json` reports for one task file");
+
+  py::class_<PyAnalysis, std::shared_ptr<PyAnalysis>>(m, "Analysis")
+      .def_readonly("model", &PyAnalysis::model)
+      .def_readonly("stat_names", &PyAnalysis::stat_names)
+      .def_readonly("eps", &PyAnalysis::eps)
+      .def_readonly("sink_tokens", &PyAnalysis::sink_tokens)
+      .def_readonly("tokens_processed", &PyAnalysis::tokens_processed)
+      .def_readonly("runs", &PyAnalysis::runs)
+      .def_readonly("heads", &PyAnalysis::heads)
+      .def_readonly("layers", &PyAnalysis::layers)
+      .def_readonly("massive", &PyAnalysis::massive)
+      .def_readonly("stability", &PyAnalysis::stability)
+      .def("__repr__", [](const PyAnalysis& a) {
+        std::string s = "<sinkscope.Analysis of " + a.model["arch"].cast<std::string>() + ":";
+        for (const auto& r : a.runs)
+          s += " ctx " + py::str(r["ctx"]).cast<std::string>() + " bos " +
+               r["bos"].cast<std::string>() + " (" + py::str(r["windows"]).cast<std::string>() +
+               " windows),";
+        s.back() = '>';
+        return s;
+      });
+
+  m.def(
+      "prune_sweep",
+      [](PyModel& model, const py::object& calib, const py::object& evals,
+         const std::optional<std::vector<std::string>>& criteria, const std::vector<double>& ratios,
+         int calib_ctx, int calib_chunks, int eval_ctx, int eval_chunks, int limit,
+         const std::string& mode, const std::string& scope, const std::string& unit, uint64_t seed,
+         const py::object& out) {
+        return model.prune_sweep(calib, evals, criteria, ratios, calib_ctx, calib_chunks, eval_ctx,
+                                 eval_chunks, limit, mode, scope, unit, seed, out);
+      },
+      py::arg("model"), py::kw_only(), py::arg("calib"), py::arg("evals"),
+      py::arg("criteria") = py::none(),
+      py::arg("ratios") = std::vector<double>{0, 0.1, 0.2, 0.3, 0.4, 0.5},
+      py::arg("calib_ctx") = 256, py::arg("calib_chunks") = 4, py::arg("eval_ctx") = 256,
+      py::arg("eval_chunks") = 8, py::arg("limit") = 200, py::arg("mode") = "zero",
+      py::arg("scope") = "global", py::arg("unit") = "head", py::arg("seed") = 0,
+      py::arg("out") = py::none(),
+      "`sinkscope prune`'s sweep of criteria x ratios: a table of sweep.csv's columns and the "
+      "heads (or layers) pruned at each point");
 
   m.def(
       "load",

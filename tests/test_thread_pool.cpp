@@ -1,10 +1,14 @@
 // ThreadPool: both ways of splitting [0, n) cover every index exactly once, in pieces of the size
-// asked for, and the pool can be reused job after job.
+// asked for, and the pool can be reused job after job; an interrupt check (base/interrupt.h)
+// stops a computation before a job and leaves the pool usable.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
+#include "base/interrupt.h"
 #include "base/thread_pool.h"
 
 namespace ss {
@@ -55,6 +59,41 @@ TEST(ThreadPool, ContiguousAndDynamicJobsAlternateOnOnePool) {
     a.expect_each_once("contiguous");
     b.expect_each_once("dynamic");
     EXPECT_LE(a.largest.load(), (n + 2) / 3);
+  }
+}
+
+TEST(ThreadPool, InterruptCheckRunsBeforeEachJobOnTheCallingThreadOnly) {
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<int> checks{0}, elsewhere{0};
+    int jobs_run = 0;
+    {
+      InterruptScope scope([&] {
+        if (std::this_thread::get_id() != caller) elsewhere.fetch_add(1);
+        if (checks.fetch_add(1) >= 2) throw std::runtime_error("interrupted");
+      });
+      auto job = [&] {
+        pool.parallel_for(64, [](size_t, size_t, int) {});
+        ++jobs_run;
+      };
+      job();
+      job();
+      EXPECT_THROW(job(), std::runtime_error);  // the third check on throws, before its job
+      EXPECT_EQ(jobs_run, 2);
+      {
+        InterruptScope inner([] {});  // nested: replaces the outer check while it lives
+        job();
+      }
+      EXPECT_THROW(pool.parallel_for_dynamic(8, 1, [](size_t, size_t, int) {}), std::runtime_error);
+    }
+    EXPECT_EQ(checks.load(), 4) << threads;
+    EXPECT_EQ(elsewhere.load(), 0) << threads;
+    // Out of scope: no check; the pool still runs jobs after the throws.
+    Coverage c(100);
+    pool.parallel_for(100, [&](size_t b, size_t e, int) { c.visit(b, e); });
+    c.expect_each_once("after interrupts");
+    EXPECT_EQ(checks.load(), 4);
   }
 }
 

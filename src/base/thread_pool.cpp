@@ -1,12 +1,29 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <utility>
+
+#include "base/interrupt.h"
 
 namespace ss {
 
 namespace {
+thread_local const std::function<void()>* t_interrupt_check = nullptr;
 int default_threads = 0;  // 0: every core
 }  // namespace
+
+InterruptScope::InterruptScope(std::function<void()> check)
+    : check_(std::move(check)), previous_(t_interrupt_check) {
+  t_interrupt_check = &check_;
+}
+
+InterruptScope::~InterruptScope() {
+  t_interrupt_check = previous_;
+}
+
+void check_interrupt() {
+  if (t_interrupt_check) (*t_interrupt_check)();
+}
 
 int ThreadPool::default_size() {
   return default_threads > 0 ? default_threads
@@ -52,6 +69,7 @@ void ThreadPool::parallel_for_dynamic(size_t n, size_t grain,
 }
 
 void ThreadPool::run(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn) {
+  check_interrupt();  // before any worker starts: a throw leaves no job half handed out
   if (n == 0) return;
   if (workers_.empty() || n == 1) {
     fn(0, n, 0);

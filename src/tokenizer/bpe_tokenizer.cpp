@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "base/error.h"
+#include "base/interrupt.h"
 #include "format/gguf.h"
 #include "tokenizer/added_tokens.h"
 
@@ -286,7 +287,11 @@ std::vector<int> BpeTokenizer::encode(std::string_view text, bool add_bos,
         m.encode_word(s, out);
       } else {
         const bool at_start = sec.text.data() == text.data();  // Metaspace's prepend "first"
-        for (const std::string& w : m.spec.pretokenizer.split(s, at_start)) m.encode_word(w, out);
+        uint32_t words = 0;  // a long text checks for an interrupt (base/interrupt.h)
+        for (const std::string& w : m.spec.pretokenizer.split(s, at_start)) {
+          if ((++words & 0xfff) == 0) check_interrupt();
+          m.encode_word(w, out);
+        }
       }
     }
     if (sec.added >= 0) out.push_back(sec.added);

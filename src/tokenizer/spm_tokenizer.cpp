@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "base/error.h"
+#include "base/interrupt.h"
 #include "base/utf8.h"
 
 namespace ss {
@@ -165,13 +166,16 @@ void SpmTokenizer::encode_text(std::string_view text, bool space_prefix,
     if (id >= 0) queue.push({vocab_.scores[id], left, right, len, id});
   };
   const int n = static_cast<int>(syms.size());
+  uint32_t steps = 0;  // a long text checks for an interrupt (base/interrupt.h) now and then
   for (int begin = 0; begin < n;) {
+    if ((++steps & 0xfff) == 0) check_interrupt();
     int end = begin + 1;
     while (end < n && syms[end - 1].id >= 0 && syms[end].id >= 0) ++end;
     for (int i = begin; i + 1 < end; ++i) try_pair(i, i + 1);
     begin = end;
 
     while (!queue.empty()) {
+      if ((++steps & 0xfff) == 0) check_interrupt();
       const Candidate c = queue.top();
       queue.pop();
       Symbol& l = syms[c.left];
