@@ -5,14 +5,14 @@
 # shared 2-core machine), to keep CI under 30 minutes.
 #   --fast   release build only, without the tests labelled slow or external (ctest -LE):
 #            the quick check before a commit
-# Labels (tests/CMakeLists.txt): unit, golden, cli, slow, external; e.g. `ctest --preset release
+# Labels (tests/CMakeLists.txt): unit, golden, cli, slow, external, python, mpi, bench; e.g. `ctest --preset release
 # -L golden` runs one tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=(release asan)
-ctest_args=()
+ctest_args=(-LE bench)  # benchmark-sized checks (ctest -L bench) are run by hand
 case "${1:-}" in
-  --fast) presets=(release); ctest_args=(-LE "slow|external") ;;
+  --fast) presets=(release); ctest_args=(-LE "slow|external|bench") ;;
   "") ;;
   *) echo "usage: $0 [--fast]" >&2; exit 2 ;;
 esac
