@@ -10,7 +10,9 @@
 set -euo pipefail
 build=$1 model=$2 text=$3 rounds=${4:-2}
 windows=${WINDOWS:-64} pipe_windows=${PIPE_WINDOWS:-16}
-mpi=(mpirun --oversubscribe --allow-run-as-root)
+# No binding: OpenMPI binds each rank to one core by default (for 2 ranks or fewer), which would
+# leave a rank of 2 threads one core.
+mpi=(mpirun --oversubscribe --allow-run-as-root --bind-to none)
 bin=$build/sinkscope-mpi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -20,8 +22,11 @@ analyze=(analyze -m "$model" -f "$text" --ctx 512 --chunks "$windows" --no-view 
 ppl=(perplexity -m "$model" -f "$text" --ctx 512 --chunks "$pipe_windows" --quiet --json)
 : >"$out/dp1"; : >"$out/dp2"; : >"$out/pp1"; : >"$out/pp2"
 for r in $(seq "$rounds"); do
-  secs "${mpi[@]}" -np 1 "$bin" "${analyze[@]}" --threads 2 --out "$out/a1" >>"$out/dp1"
-  secs "${mpi[@]}" -np 2 "$bin" "${analyze[@]}" --threads 1 --out "$out/a2" >>"$out/dp2"
+  if [ "$windows" -eq 0 ]; then echo 1 >>"$out/dp1"; echo 1 >>"$out/dp2"; fi  # WINDOWS=0: skip
+  if [ "$windows" -gt 0 ]; then
+    secs "${mpi[@]}" -np 1 "$bin" "${analyze[@]}" --threads 2 --out "$out/a1" >>"$out/dp1"
+    secs "${mpi[@]}" -np 2 "$bin" "${analyze[@]}" --threads 1 --out "$out/a2" >>"$out/dp2"
+  fi
   secs "${mpi[@]}" -np 1 "$bin" "${ppl[@]}" --threads 2 >>"$out/pp1"
   secs "${mpi[@]}" -np 2 "$bin" "${ppl[@]}" --threads 1 --pipeline >>"$out/pp2"
   echo "round $r: analyze $(tail -1 "$out/dp1") s (1x2) vs $(tail -1 "$out/dp2") s (2x1);" \

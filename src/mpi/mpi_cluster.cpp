@@ -1,6 +1,7 @@
 #include "mpi/mpi_cluster.h"
 
 #include <mpi.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <climits>
@@ -90,8 +91,13 @@ class MpiCluster : public Cluster {
 Session::Session(int& argc, char**& argv) {
   MPI_Init(&argc, &argv);
   auto c = std::make_unique<MpiCluster>();
+  // The cores this rank may run on: mpirun binds each rank to one core by default (with 2 ranks
+  // or fewer), else the node's cores are shared by its ranks.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ThreadPool::set_default_size(std::max(1, cores / c->local_size()));
+  cpu_set_t mask;
+  const int allowed = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : cores;
+  ThreadPool::set_default_size(allowed < cores ? std::max(1, allowed)
+                                               : std::max(1, cores / c->local_size()));
   set_cluster(std::move(c));
 }
 

@@ -7,8 +7,9 @@
 
 namespace ss::mpi {
 
-// MPI_Init, then installs the cluster (set_cluster) and sets the default thread count to the
-// cores divided by the ranks on this node. Ends MPI when destroyed.
+// MPI_Init, then installs the cluster (set_cluster) and sets the default thread count: the cores
+// the rank is bound to, or, unbound, the node's cores divided by its ranks. Ends MPI when
+// destroyed.
 class Session {
  public:
   Session(int& argc, char**& argv);
