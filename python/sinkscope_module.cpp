@@ -37,6 +37,7 @@
 #include "model/load_model.h"
 #include "prune/layer_criteria.h"
 #include "report/analysis_json.h"
+#include "report/mc_json.h"
 #include "report/sweep_files.h"
 #include "runtime/generate.h"
 #include "runtime/head_mask.h"
@@ -856,22 +857,7 @@ class PyModel {
                               "-token context; the tokens after BOS were dropped";
       if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
     }
-    py::dict d;
-    d["task"] = r.task;
-    d["file"] = path;
-    d["format"] = task.format;
-    d["n"] = r.n;
-    d["acc"] = r.acc;
-    d["acc_stderr"] = r.acc_stderr;
-    d["truncated"] = r.truncated;
-    if (r.is_cloze) {
-      d["ppl"] = r.ppl;
-      d["ppl_token"] = r.ppl_token;
-    } else {
-      d["acc_norm"] = r.acc_norm;
-      d["acc_norm_stderr"] = r.acc_norm_stderr;
-    }
-    return d;
+    return from_json(ss::mc_result_json(r, task, path)).cast<py::dict>();
   }
 
   // `sinkscope prune`: the sweep's points as a table (sweep.csv's columns, then the heads or

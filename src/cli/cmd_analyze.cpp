@@ -114,14 +114,7 @@ void add_analyze(CLI::App& root) {
       require(streaming || cmd->count(opt) == 0, opt,
               "only with --cache window:W or sink:K+window:W");
     Model model = load_cli_model(*a);
-    if (streaming && cmd->count("--positions") && model.config.rotated_dims() == 0)
-      throw InputError("--positions",
-                       model.config.arch + " models have no rotary positions to choose");
-    if (streaming && cache.sinks + cache.window > model.config.max_seq_len)
-      std::fprintf(stderr,
-                   "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
-                   "of %d\n",
-                   cache.name().c_str(), cache.sinks + cache.window, model.config.max_seq_len);
+    if (streaming) check_cache_policy(cache, model.config, cmd->count("--positions") > 0);
     std::unique_ptr<Tokenizer> tok_ptr = on_every_rank(cluster(), [&] {
       return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     });

@@ -10,6 +10,7 @@
 #include "cli/progress.h"
 #include "eval/mc_eval.h"
 #include "model/load_model.h"
+#include "report/mc_json.h"
 
 namespace ss::cli {
 
@@ -21,23 +22,6 @@ struct EvalArgs : CommonArgs {
   bool json = false;
 };
 
-nlohmann::json to_json(const McResult& r, const McTask& t, const std::string& file) {
-  nlohmann::json j{{"task", r.task},
-                   {"file", file},
-                   {"format", t.format},
-                   {"n", r.n},
-                   {"acc", r.acc},
-                   {"acc_stderr", r.acc_stderr},
-                   {"truncated", r.truncated}};
-  if (r.is_cloze) {
-    j["ppl"] = r.ppl;
-    j["ppl_token"] = r.ppl_token;
-  } else {
-    j["acc_norm"] = r.acc_norm;
-    j["acc_norm_stderr"] = r.acc_norm_stderr;
-  }
-  return j;
-}
 }  // namespace
 
 namespace {
@@ -151,7 +135,7 @@ void add_eval(CLI::App& root) {
                      "tokens after BOS were dropped\n",
                      a->tasks[i].c_str(), r.truncated, r.n, ctx);
       if (a->json) {
-        out["tasks"].push_back(to_json(r, t, a->tasks[i]));
+        out["tasks"].push_back(mc_result_json(r, t, a->tasks[i]));
       } else if (r.is_cloze) {
         std::printf("%-20s %6d %8.4f %10.4f %8s %15s %12.3f\n", r.task.c_str(), r.n, r.acc,
                     r.acc_stderr, "-", "-", r.ppl);

@@ -61,14 +61,8 @@ void add_generate(CLI::App& root) {
     const Tokenizer& tok = *tok_ptr;
     require(a->n_new >= 0, "-n", "must not be negative");
     std::vector<int> ids = tok.encode(a->prompt, tok.add_bos());
-    if (cmd->count("--positions") && model.config.rotated_dims() == 0)
-      throw InputError("--positions", model.config.arch + " models have no rotary positions");
+    check_cache_policy(policy, model.config, cmd->count("--positions") > 0);
     const bool streaming = policy.kind != CachePolicy::Kind::Dense;
-    if (streaming && policy.sinks + policy.window > model.config.max_seq_len)
-      std::fprintf(stderr,
-                   "sinkscope: warning: --cache %s keeps %d tokens, beyond the model's trained "
-                   "context of %d\n",
-                   policy.name().c_str(), policy.sinks + policy.window, model.config.max_seq_len);
     require(streaming || static_cast<int>(ids.size()) < model.config.max_seq_len, a->model,
             "prompt of " + std::to_string(ids.size()) + " tokens fills the context of " +
                 std::to_string(model.config.max_seq_len));

@@ -157,14 +157,7 @@ void add_perplexity(CLI::App& root) {
     require(!streaming || !dormant, "--cache",
             "dormant heads are chosen per window: not with a "
             "streaming cache");
-    if (streaming && cmd->count("--positions") && model.config.rotated_dims() == 0)
-      throw InputError("--positions",
-                       model.config.arch + " models have no rotary positions to choose");
-    if (streaming && cache.sinks + cache.window > model.config.max_seq_len)
-      std::fprintf(stderr,
-                   "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
-                   "of %d\n",
-                   cache.name().c_str(), cache.sinks + cache.window, model.config.max_seq_len);
+    if (streaming) check_cache_policy(cache, model.config, cmd->count("--positions") > 0);
 
     Progress bar("perplexity", !a->quiet);
     auto progress = [&](int done, int total) {

@@ -54,14 +54,7 @@ void add_stream(CLI::App& root) {
     for (const std::string& p : a->policies) policies.push_back(CachePolicy::parse(p, "--policy"));
     Model model = load_cli_model(*a);
     const ModelConfig& c = model.config;
-    if (cmd->count("--positions") && c.rotated_dims() == 0)
-      throw InputError("--positions", c.arch + " models have no rotary positions to choose");
-    for (const CachePolicy& p : policies)
-      if (p.sinks + p.window > c.max_seq_len)
-        std::fprintf(stderr,
-                     "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context "
-                     "of %d\n",
-                     p.name().c_str(), p.sinks + p.window, c.max_seq_len);
+    for (const CachePolicy& p : policies) check_cache_policy(p, c, cmd->count("--positions") > 0);
     std::unique_ptr<Tokenizer> tok = on_every_rank(cluster(), [&] {
       return load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     });

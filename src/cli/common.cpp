@@ -5,8 +5,8 @@
 
 #include "base/cluster.h"
 #include "base/error.h"
-#include "base/wire.h"
 #include "base/utf8.h"
+#include "base/wire.h"
 #include "model/arch.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
@@ -80,6 +80,16 @@ nlohmann::json run_info() {
           {"sinkscope_version", SINKSCOPE_VERSION},
           {"simd", simd_info()},
           {"ranks", cluster().size()}};
+}
+
+void check_cache_policy(const CachePolicy& p, const ModelConfig& c, bool positions_given) {
+  if (positions_given && c.rotated_dims() == 0)
+    throw InputError("--positions", c.arch + " models have no rotary positions to choose");
+  if (p.sinks + p.window > c.max_seq_len && cluster().root())
+    std::fprintf(stderr,
+                 "sinkscope: warning: %s keeps %d tokens, beyond the model's trained context of "
+                 "%d\n",
+                 p.name().c_str(), p.sinks + p.window, c.max_seq_len);
 }
 
 void add_pipeline(CLI::App* cmd, bool& pipeline, std::string& split) {

@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "model/model_export.h"
 #include "runtime/head_mask.h"
+#include "runtime/streaming.h"
 #include "tokenizer/tokenizer.h"
 
 namespace ss::cli {
@@ -41,6 +42,10 @@ Model load_cli_model(const CommonArgs& a);
 std::vector<int> root_ids(const std::function<std::vector<int>()>& make);
 // The head mask --ablate asks for (all heads kept when it is empty).
 HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c);
+
+// Checks a --cache policy against the model: --positions (when given) needs rotary positions
+// (InputError), and a cache keeping more tokens than the trained context gets a warning.
+void check_cache_policy(const CachePolicy& p, const ModelConfig& c, bool positions_given);
 
 // --pipeline and --pipeline-split (sinkscope-mpi: layers over ranks, docs/cluster.md).
 void add_pipeline(CLI::App* cmd, bool& pipeline, std::string& split);
