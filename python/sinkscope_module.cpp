@@ -400,37 +400,10 @@ std::shared_ptr<PyAnalysis> make_analysis(const ss::AnalysisResult& r) {
   a->tokens_processed = r.tokens_processed;
   a->stability = from_json(doc["stability"]);
 
-  // heads.csv's, layers.csv's and massive.csv's columns (report/analysis_files.cpp), in order.
-  std::vector<std::string> head_cols = {"ctx", "bos", "layer", "head", "windows"};
-  std::vector<std::string> layer_cols = {"ctx",       "bos",           "layer",
-                                         "sink_rate", "sink_rate_0.8", "sink_rate_top_key"};
-  for (const ss::Statistic& stat : ss::statistics()) {
-    const std::string name(stat.name);
-    head_cols.push_back(name);
-    if (stat.aggregate == ss::Aggregate::Mean) {
-      head_cols.push_back(name + "_std");
-      layer_cols.push_back(name);
-    }
-  }
-  head_cols.push_back("is_sink_head");
-  head_cols.push_back("is_sink_head_0.8");
-  const std::vector<std::string> massive_cols = {
-      "ctx", "bos",     "layer", "rank",       "value", "abs",    "window",
-      "pos", "channel", "token", "median_abs", "ratio", "massive"};
-
-  nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array(),
-                 massive = nlohmann::json::array();
   const std::vector<std::string> tables = {"heads", "layers", "massive", "strongest_sink_pattern",
                                            "dumps"};
   for (size_t i = 0; i < r.runs.size(); ++i) {
     const nlohmann::json& run = doc["runs"][i];
-    for (const auto& h : run["heads"]) heads.push_back(h);
-    for (auto l : run["layers"]) {
-      l["ctx"] = run["ctx"];
-      l["bos"] = run["bos"];
-      layers.push_back(std::move(l));
-    }
-    for (const auto& m : run["massive"]) massive.push_back(m);
     py::dict d;
     for (const auto& [k, v] : run.items())
       if (std::find(tables.begin(), tables.end(), k) == tables.end()) d[py::str(k)] = from_json(v);
@@ -446,9 +419,11 @@ std::shared_ptr<PyAnalysis> make_analysis(const ss::AnalysisResult& r) {
     d["dumps"] = dumps;
     a->runs.append(d);
   }
-  a->heads = json_table(heads, head_cols);
-  a->layers = json_table(layers, layer_cols);
-  a->massive = json_table(massive, massive_cols);
+  // heads.csv's, layers.csv's and massive.csv's rows and columns.
+  const ss::AnalysisTables t = ss::analysis_tables(doc);
+  a->heads = json_table(t.heads.rows, t.heads.columns);
+  a->layers = json_table(t.layers.rows, t.layers.columns);
+  a->massive = json_table(t.massive.rows, t.massive.columns);
   return a;
 }
 

@@ -123,13 +123,8 @@ void add_analyze(CLI::App& root) {
     const std::vector<int> text_ids = root_ids([&] {
       std::vector<int> all;
       for (const auto& f : a->files) {
-        TextFile file = read_text(f);
-        if (file.invalid_utf8) {
-          invalid[f] = file.invalid_utf8;
-          std::fprintf(stderr,
-                       "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                       f.c_str(), file.invalid_utf8);
-        }
+        TextFile file = read_cli_text(f);
+        if (file.invalid_utf8) invalid[f] = file.invalid_utf8;
         std::vector<int> ids = tok.encode(file.text, false);
         all.insert(all.end(), ids.begin(), ids.end());
       }

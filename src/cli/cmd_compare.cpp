@@ -85,14 +85,8 @@ void add_compare(CLI::App& root) {
         std::fprintf(stderr,
                      "sinkscope: warning: --ctx %d exceeds a model's trained context of %d\n", ctx,
                      m->config.max_seq_len);
-    const std::vector<int> ids = root_ids([&] {
-      TextFile text = read_text(a->file);
-      if (text.invalid_utf8)
-        std::fprintf(stderr,
-                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                     a->file.c_str(), text.invalid_utf8);
-      return tok_a->encode(text.text, tok_a->add_bos());
-    });
+    const std::vector<int> ids =
+        root_ids([&] { return tok_a->encode(read_cli_text(a->file).text, tok_a->add_bos()); });
 
     CompareOptions opt;
     opt.plan = {ctx, 0, a->chunks, scoring};

@@ -106,10 +106,7 @@ void add_eval(CLI::App& root) {
       std::vector<McTask> read;
       for (const std::string& f : a->tasks) {
         read.push_back(read_mc_task(f, a->limit));
-        if (read.back().invalid_utf8)
-          std::fprintf(stderr,
-                       "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                       f.c_str(), read.back().invalid_utf8);
+        warn_invalid_utf8(f, read.back().invalid_utf8);
       }
       return encode_tasks(read);
     }));

@@ -106,12 +106,7 @@ void add_perplexity(CLI::App& root) {
     const Tokenizer& tok = *tok_ptr;
     std::string text;  // on the root, which reads and tokenizes the file
     std::vector<int> ids = root_ids([&] {
-      TextFile file = read_text(a->file);
-      if (file.invalid_utf8)
-        std::fprintf(stderr,
-                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                     a->file.c_str(), file.invalid_utf8);
-      text = std::move(file.text);
+      text = read_cli_text(a->file).text;
       return tok.encode(text, tok.add_bos());
     });
     const Scoring scoring = parse_scoring(a->scoring, "--scoring");

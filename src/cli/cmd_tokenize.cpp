@@ -58,14 +58,7 @@ void add_tokenize(CLI::App& root) {
     };
     if (!a->jsonl) {
       std::string text = a->prompt;
-      if (!a->file.empty()) {
-        TextFile f = read_text(a->file);
-        if (f.invalid_utf8)
-          std::fprintf(stderr,
-                       "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                       a->file.c_str(), f.invalid_utf8);
-        text = std::move(f.text);
-      }
+      if (!a->file.empty()) text = read_cli_text(a->file).text;
       const std::vector<int> ids = encode(text);
       std::string out;
       for (size_t i = 0; i < ids.size(); ++i) {

@@ -48,14 +48,7 @@ void add_view(CLI::App& root) {
             "give exactly one of -p TEXT or -f FILE");
     const std::string what = a->file.empty() ? "--prompt" : a->file;
     std::string text = a->prompt;
-    if (!a->file.empty()) {
-      TextFile f = read_text(a->file);
-      if (f.invalid_utf8)
-        std::fprintf(stderr,
-                     "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
-                     a->file.c_str(), f.invalid_utf8);
-      text = std::move(f.text);
-    }
+    if (!a->file.empty()) text = read_cli_text(a->file).text;
     Model model = load_cli_model(*a);
     const auto tok = load_text_tokenizer(a->model, a->tokenizer, model.config.vocab_size);
     const std::vector<int> ids = tok->encode(text, false);

@@ -203,6 +203,18 @@ Model load_cli_model(const CommonArgs& a) {
   });
 }
 
+void warn_invalid_utf8(const std::string& path, size_t bytes) {
+  if (bytes)
+    std::fprintf(stderr, "sinkscope: warning: %s: %zu bytes of invalid UTF-8 replaced by U+FFFD\n",
+                 path.c_str(), bytes);
+}
+
+TextFile read_cli_text(const std::string& path) {
+  TextFile f = read_text(path);
+  warn_invalid_utf8(path, f.invalid_utf8);
+  return f;
+}
+
 std::vector<int> root_ids(const std::function<std::vector<int>()>& make) {
   const std::string bytes = on_root(cluster(), [&] {
     WireWriter w;

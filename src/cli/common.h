@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/text_file.h"
 #include "model/model.h"
 #include "model/model_export.h"
 #include "runtime/head_mask.h"
@@ -38,6 +39,11 @@ void add_bf16_activations(CLI::App* cmd, CommonArgs& a);
 // load_model(a.model) with the options above applied, on every rank of the cluster (an error on
 // any rank is every rank's, base/cluster.h).
 Model load_cli_model(const CommonArgs& a);
+// The one-line warning for bytes of a file that were not UTF-8 (replaced by U+FFFD); none for 0.
+void warn_invalid_utf8(const std::string& path, size_t bytes);
+// read_text(path) with that warning.
+TextFile read_cli_text(const std::string& path);
+
 // Token ids made on the root alone (it reads and tokenizes the inputs) and sent to every rank.
 std::vector<int> root_ids(const std::function<std::vector<int>()>& make);
 // The head mask --ablate asks for (all heads kept when it is empty).

@@ -19,16 +19,9 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
   ensure_output_dir(dir);
   auto path = [&](const std::string& name) { return (std::filesystem::path(dir) / name).string(); };
 
-  nlohmann::json heads = nlohmann::json::array(), layers = nlohmann::json::array(),
-                 massive = nlohmann::json::array(), moe = nlohmann::json::array();
+  const AnalysisTables tables = analysis_tables(analysis);
+  nlohmann::json moe = nlohmann::json::array();
   for (const auto& run : analysis["runs"]) {
-    for (const auto& h : run["heads"]) heads.push_back(h);
-    for (auto l : run["layers"]) {
-      l["ctx"] = run["ctx"];
-      l["bos"] = run["bos"];
-      layers.push_back(std::move(l));
-    }
-    for (const auto& m : run["massive"]) massive.push_back(m);
     if (run.contains("moe"))
       for (const auto& l : run["moe"]["layers"])
         for (size_t e = 0; e < l["expert_load"].size(); ++e)
@@ -53,26 +46,10 @@ void write_analysis_files(const std::string& dir, const AnalysisResult& result,
     }
   }
 
-  std::vector<std::string> head_cols = {"ctx", "bos", "layer", "head", "windows"};
-  std::vector<std::string> layer_cols = {"ctx",       "bos",           "layer",
-                                         "sink_rate", "sink_rate_0.8", "sink_rate_top_key"};
-  for (const Statistic& stat : statistics()) {
-    const std::string name(stat.name);
-    head_cols.push_back(name);
-    if (stat.aggregate == Aggregate::Mean) {
-      head_cols.push_back(name + "_std");
-      layer_cols.push_back(name);
-    }
-  }
-  head_cols.push_back("is_sink_head");
-  head_cols.push_back("is_sink_head_0.8");
-
-  write_file_atomic(path("heads.csv"), to_csv(heads, head_cols));
-  write_file_atomic(path("heads.json"), heads.dump(1) + "\n");
-  write_file_atomic(path("layers.csv"), to_csv(layers, layer_cols));
-  write_file_atomic(path("massive.csv"),
-                    to_csv(massive, {"ctx", "bos", "layer", "rank", "value", "abs", "window", "pos",
-                                     "channel", "token", "median_abs", "ratio", "massive"}));
+  write_file_atomic(path("heads.csv"), to_csv(tables.heads.rows, tables.heads.columns));
+  write_file_atomic(path("heads.json"), tables.heads.rows.dump(1) + "\n");
+  write_file_atomic(path("layers.csv"), to_csv(tables.layers.rows, tables.layers.columns));
+  write_file_atomic(path("massive.csv"), to_csv(tables.massive.rows, tables.massive.columns));
   if (!moe.empty())  // models with experts only
     write_file_atomic(path("moe.csv"), to_csv(moe, {"ctx", "bos", "layer", "expert", "load"}));
   write_file_atomic(path("stability.csv"),

@@ -131,4 +131,32 @@ json to_json(const AnalysisResult& r) {
           {"tokens_processed", r.tokens_processed}};
 }
 
+AnalysisTables analysis_tables(const nlohmann::json& doc) {
+  AnalysisTables t;
+  t.heads.columns = {"ctx", "bos", "layer", "head", "windows"};
+  t.layers.columns = {"ctx", "bos", "layer", "sink_rate", "sink_rate_0.8", "sink_rate_top_key"};
+  for (const Statistic& stat : statistics()) {
+    const std::string name(stat.name);
+    t.heads.columns.push_back(name);
+    if (stat.aggregate == Aggregate::Mean) {
+      t.heads.columns.push_back(name + "_std");
+      t.layers.columns.push_back(name);
+    }
+  }
+  t.heads.columns.push_back("is_sink_head");
+  t.heads.columns.push_back("is_sink_head_0.8");
+  t.massive.columns = {"ctx", "bos",     "layer", "rank",       "value", "abs",    "window",
+                       "pos", "channel", "token", "median_abs", "ratio", "massive"};
+  for (const auto& run : doc["runs"]) {
+    for (const auto& h : run["heads"]) t.heads.rows.push_back(h);
+    for (auto l : run["layers"]) {
+      l["ctx"] = run["ctx"];
+      l["bos"] = run["bos"];
+      t.layers.rows.push_back(std::move(l));
+    }
+    for (const auto& m : run["massive"]) t.massive.rows.push_back(m);
+  }
+  return t;
+}
+
 }  // namespace ss
