@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "analysis/statistics.h"
+#include "array_pool.h"
 #include "base/error.h"
 #include "base/interrupt.h"
 #include "base/sha256.h"
@@ -479,7 +480,7 @@ class PyModel {
     py::dict out;
     py::array_t<float> logits;
     if (want_logits) {
-      logits = py::array_t<float>(std::vector<py::ssize_t>{n, c.vocab_size});
+      logits = sinkscope_python::ArrayPool::instance().floats({n, c.vocab_size});
       out["logits"] = logits;
     }
 
@@ -500,7 +501,7 @@ class PyModel {
         const std::string name = ss::hook_name(hook, l);
         if (out.contains(name)) continue;
         const auto shape = hook_shape(hook, c, n);
-        py::array_t<float> a(shape);
+        py::array_t<float> a = sinkscope_python::ArrayPool::instance().floats(shape);
         collect.want(hook, l, a.mutable_data(), row_width(shape));
         out[py::str(name)] = a;
         collecting = true;
@@ -513,7 +514,7 @@ class PyModel {
     for (auto& [l, heads] : pattern_heads) {
       std::sort(heads.begin(), heads.end());
       const auto k = static_cast<py::ssize_t>(heads.size());
-      py::array_t<float> a(std::vector<py::ssize_t>{k, n, n});
+      py::array_t<float> a = sinkscope_python::ArrayPool::instance().floats({k, n, n});
       for (size_t i = 0; i < heads.size(); ++i)
         collect.want_pattern(l, heads[i], a.mutable_data() + i * n * n);
       out[py::str(ss::hook_name(Hook::Pattern, l))] = a;

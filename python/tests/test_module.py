@@ -67,6 +67,28 @@ def test_patterns_equal_cli_attention(model_path):
         assert not np.triu(p, 1).any()
 
 
+def test_large_arrays_reuse_dropped_memory_and_are_written_whole(tiny):
+    # Arrays of 1 MiB or more come from a pool (python/array_pool.h): a result dropped before the
+    # next run lends that run its memory, which must then hold the new run's values only.
+    rng = np.random.default_rng(3)
+    n = tiny.config["n_ctx"]
+    long_ids = [tiny.tokenizer.bos_id] + [int(i) for i in rng.integers(3, 2048, n - 1)]
+    short_ids = long_ids[: n - 40]  # 8 heads x 216 x 216 floats: still pooled
+    hooks = ["blocks.0.attn.hook_pattern", "blocks.3.attn.hook_pattern"]
+    fresh = {k: v.copy() for k, v in tiny.run(short_ids, cache=hooks).items()}
+    first = tiny.run(long_ids, cache=hooks)
+    addresses = {k: v.ctypes.data for k, v in first.items()}
+    assert all(a % (2 << 20) == 0 for a in addresses.values())
+    del first
+    again = tiny.run(short_ids, cache=hooks)
+    assert {v.ctypes.data for v in again.values()} <= set(addresses.values())
+    for k, v in again.items():
+        assert np.array_equal(v, fresh[k]), k
+    p = again["blocks.0.attn.hook_pattern"]
+    assert not np.triu(p, 1).any()
+    assert np.allclose(p.sum(axis=-1), 1.0, atol=1e-5)
+
+
 def test_hook_shapes_and_residual_chain(model_path):
     m = sinkscope.load(model_path)
     c = m.config
