@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -16,6 +17,13 @@
 namespace ss::cli {
 
 namespace {
+// A number as a user typed it ("1.5", "-1", "nan"), for messages.
+std::string number(double v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
 struct MixingArgs : CommonArgs {
   std::string file, out = "mixing", perturb = "both", substitute;
   std::vector<std::string> bos{"on", "off"};
@@ -115,9 +123,9 @@ void add_mixing(CLI::App& root) {
     require(opt.position >= -1, "--position",
             "must be a text token index (or -1), not " + std::to_string(opt.position));
     require(std::isfinite(opt.delta) && opt.delta > 0, "--delta",
-            "must be a positive number, not " + std::to_string(opt.delta));
+            "must be a positive number, not " + number(opt.delta));
     require(std::isfinite(opt.eps) && opt.eps >= 0 && opt.eps < 1, "--eps",
-            "must be in [0, 1), not " + std::to_string(opt.eps));
+            "must be in [0, 1), not " + number(opt.eps));
     opt.embedding = a->perturb == "embedding" || a->perturb == "both";
     opt.substitute = a->perturb == "substitute" || a->perturb == "both";
     require(opt.substitute || a->substitute.empty(), "--substitute",
