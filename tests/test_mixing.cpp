@@ -217,6 +217,15 @@ TEST(Mixing, BadOptions) {
   opt = small_options();
   opt.delta = std::nan("");
   EXPECT_THROW(run_mixing(f.model, pool, f.ids, opt), InputError);
+  // A pair that changes nothing, or changes the token count, never applies.
+  opt = small_options();
+  opt.pairs = {TokenPair{"x=x", {9}, {9}}, TokenPair{"x=yz", {9}, {10, 11}}};
+  const MixingResult r = run_mixing(f.model, pool, f.ids, opt);
+  for (const MixingCondition& c : r.conditions) {
+    ASSERT_EQ(c.spread.size(), 1u);
+    EXPECT_EQ(c.spread[0].perturbation, "embedding");
+  }
+  EXPECT_EQ(r.notes.back(), "substitute: 3 of 3 windows hold none of the pairs' words");
 }
 
 // The command: files, identical for 1 and 2 threads, and one-line errors.

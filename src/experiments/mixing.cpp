@@ -158,8 +158,9 @@ std::optional<Substitution> find_substitution(std::span<const int> text,
       if (s + p.from.size() > n || !std::equal(p.from.begin(), p.from.end(), text.begin() + s))
         continue;
       size_t j = 0;
-      while (p.from[j] == p.to[j]) ++j;
-      if (s + j + 3 <= ctx) return Substitution{&p, s, s + j};
+      while (j < p.from.size() && j < p.to.size() && p.from[j] == p.to[j]) ++j;
+      if (j < p.from.size() && p.from.size() == p.to.size() && s + j + 3 <= ctx)
+        return Substitution{&p, s, s + j};
     }
   return std::nullopt;
 }
