@@ -106,5 +106,6 @@ void add_tokenize(CLI::App& root);
 void add_synth(CLI::App& root);
 void add_quant_study(CLI::App& root);
 void add_view(CLI::App& root);
+void add_mixing(CLI::App& root);
 
 }  // namespace ss::cli

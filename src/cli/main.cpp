@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   ss::cli::add_synth(app);
   ss::cli::add_quant_study(app);
   ss::cli::add_view(app);
+  ss::cli::add_mixing(app);
   try {
     ss::active_isa();  // a bad SINKSCOPE_ISA is a one-line error before any work
     app.parse(argc, argv);
