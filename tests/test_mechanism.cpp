@@ -243,6 +243,11 @@ TEST(Mechanism, KeyCosinesAndSharesOverWindows) {
     ASSERT_TRUE(mr.form);
     EXPECT_EQ(mr.form->layer, mr.spike->layer);
     EXPECT_EQ(mr.form->input.size(), static_cast<size_t>(m.config.dim));
+    ASSERT_TRUE(mr.sink_form);
+    const int b = sink_step_block(mr);
+    for (const MechanismLayer& l : mr.layers) EXPECT_LE(l.step_ratio, mr.layers[b].step_ratio);
+    EXPECT_EQ(mr.sink_form->layer, b);
+    EXPECT_EQ(mr.sink_form->channel, mr.layers[b].sink_channel);
   }
   // The other statistics are those of a run without --mechanism.
   opt.mechanism = false;
@@ -278,6 +283,7 @@ TEST(Cli, AnalyzeMechanismFilesAreThreadCountFree) {
   const nlohmann::json doc = nlohmann::json::parse(slurp(dir + "/t1/mechanism.json"));
   ASSERT_EQ(doc["runs"].size(), 2u);
   EXPECT_EQ(doc["runs"][0]["quadratic_form"]["eigenvalues"].size(), 8u);
+  EXPECT_EQ(doc["runs"][1]["sink_quadratic_form"]["eigenvalues"].size(), 8u);
   EXPECT_NE(slurp(dir + "/t1/report.html").find("The spike, the sparse and the sink"),
             std::string::npos);
 }
@@ -294,6 +300,7 @@ TEST(Cli, AnalyzeMechanismOnGpt2SkipsTheForm) {
   EXPECT_NE(r.err.find("the form is for a gated SiLU FFN"), std::string::npos) << r.err;
   const nlohmann::json doc = nlohmann::json::parse(slurp(dir + "/out/mechanism.json"));
   EXPECT_TRUE(doc["runs"][0]["quadratic_form"].is_null());
+  EXPECT_TRUE(doc["runs"][0]["sink_quadratic_form"].is_null());
   EXPECT_EQ(doc["runs"][0]["layers"].size(), doc["n_layers"].get<size_t>());
   EXPECT_GT(doc["n_layers"].get<int>(), 0);
 }

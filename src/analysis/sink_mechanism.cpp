@@ -125,6 +125,12 @@ MechanismResult MechanismAccumulator::result() const {
   return r;
 }
 
+int sink_step_block(const MechanismResult& r) {
+  int best = -1;
+  for (const MechanismLayer& l : r.layers)
+    if (best < 0 || l.step_ratio > r.layers[best].step_ratio) best = l.layer;
+  return best;
+}
 
 std::string mechanism_statistics_markdown() {
   return "\n## Mechanism: the spike, the sparse and the sink\n\n"
@@ -166,6 +172,10 @@ std::string mechanism_statistics_markdown() {
          "the ffn_norm weight) and λ1's eigenvector | cosine |\n"
          "| `top_share` | λ1 (v1·x)² / xᵀA_c x: the part of the form at x that λ1 carries | "
          "ratio |\n"
+         "| `sink_quadratic_form` | the same at the sink token's own step-up: the block with "
+         "the largest `step_ratio`, its `sink_channel`, and the sink's normed FFN input in the "
+         "first window (the spike above is the largest activation of any token, often "
+         "another's) | |\n"
          "| `quadratic`, `ffn_output` | ½ xᵀA_c x and the FFN's true channel-c output at x "
          "(before any post-norm): how near-linear the SiLU is there | activation |\n";
 }

@@ -57,8 +57,15 @@ struct MechanismResult {
   std::vector<MechanismLayer> layers;
   std::optional<SpikeSite> spike;
   std::optional<FfnQuadraticForm> form;
-  std::string form_note;  // why there is no form, when there is none
+  std::string form_note;  // why there is no form, or how its site was chosen
+  // The same form at the sink token's own step-up: the block with the largest step_ratio
+  // (sink_step_block), its sink_channel, and the sink's normed FFN input in the first window.
+  // The spike above is the largest activation of any token, often another token's.
+  std::optional<FfnQuadraticForm> sink_form;
 };
+
+// The block with the largest step_ratio (the lowest on ties), or -1 with no blocks.
+int sink_step_block(const MechanismResult& r);
 
 // Folds MechanismWindow records in window order into a MechanismResult.
 class MechanismAccumulator {

@@ -54,12 +54,15 @@ void print_mechanism(const AnalysisRun& r, const MechanismResult& m) {
   std::fprintf(stderr, "mechanism ctx %d bos %s: step-up blocks:%s, step-down blocks:%s\n", r.ctx,
                r.bos.c_str(), ups.empty() ? " none" : ups.c_str(),
                downs.empty() ? " none" : downs.c_str());
-  if (const auto& f = m.form)
+  auto print_form = [](const char* what, const FfnQuadraticForm& f) {
     std::fprintf(stderr,
-                 "  quadratic form block %d channel %d: lambda1 %.6g, |lambda1/lambda2| %.4g, "
-                 "cosine %.4f, quadratic %.4g vs FFN output %.4g\n",
-                 f->layer, f->channel, f->eigenvalues.empty() ? 0.0 : f->eigenvalues[0], f->ratio,
-                 f->cosine, f->quadratic, f->ffn_output);
+                 "  quadratic form at the %s: block %d channel %d: lambda1 %.6g, "
+                 "|lambda1/lambda2| %.4g, cosine %.4f, quadratic %.4g vs FFN output %.4g\n",
+                 what, f.layer, f.channel, f.eigenvalues.empty() ? 0.0 : f.eigenvalues[0], f.ratio,
+                 f.cosine, f.quadratic, f.ffn_output);
+  };
+  if (m.form) print_form("spike", *m.form);
+  if (m.sink_form) print_form("sink's step-up", *m.sink_form);
   if (!m.form_note.empty()) std::fprintf(stderr, "  note: %s\n", m.form_note.c_str());
 }
 

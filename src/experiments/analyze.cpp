@@ -145,15 +145,21 @@ MechanismResult mechanism_result(const Model& model, ThreadPool& pool, int ctx,
     r.form_note = "no FFN quadratic form: no activation was recorded";
     return r;
   }
-  FfnInputCapture input(r.spike->layer, r.spike->pos);
-  Runtime rt(model, pool, ctx);
-  rt.set_linear_input(&input);
-  rt.forward(windows[r.spike->window], 0, Logits::None);
-  r.form = ffn_quadratic_form(model, r.spike->layer, r.spike->channel, input.input(), pool);
+  // The normed FFN input of (window, layer, pos), and the form there.
+  auto form_at = [&](size_t window, int layer, int pos, int channel) {
+    FfnInputCapture input(layer, pos);
+    Runtime rt(model, pool, ctx);
+    rt.set_linear_input(&input);
+    rt.forward(windows[window], 0, Logits::None);
+    return ffn_quadratic_form(model, layer, channel, input.input(), pool);
+  };
+  r.form = form_at(r.spike->window, r.spike->layer, r.spike->pos, r.spike->channel);
   if (!r.spike->massive)
     r.form_note =
         "no activation passes the massive rule (|h| > 100 and > 1000 x median): the form is "
         "taken at the block with the largest step-up of the top |h|";
+  if (const int b = sink_step_block(r); b >= 0)
+    r.sink_form = form_at(0, b, 0, r.layers[b].sink_channel);
   return r;
 }
 

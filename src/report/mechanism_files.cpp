@@ -34,6 +34,20 @@ const char* step_name(int step) {
   return step > 0 ? "up" : step < 0 ? "down" : "";
 }
 
+json form_json(const FfnQuadraticForm& f) {
+  return {{"layer", f.layer},
+          {"channel", f.channel},
+          {"silu_linear_factor", kSiluLinearFactor},
+          {"eigenvalues", numbers(f.eigenvalues)},
+          {"lambda_ratio", number(f.ratio)},
+          {"cosine", number(f.cosine)},
+          {"top_share", number(f.top_share)},
+          {"quadratic", number(f.quadratic)},
+          {"ffn_output", number(f.ffn_output)},
+          {"top_vector", numbers(f.top_vector)},
+          {"input", numbers(f.input)}};
+}
+
 json run_json(const AnalysisRun& run, const MechanismResult& m) {
   json layers = json::array(), ups = json::array(), downs = json::array();
   for (const MechanismLayer& l : m.layers) {
@@ -65,24 +79,15 @@ json run_json(const AnalysisRun& run, const MechanismResult& m) {
               {"step_down_layers", downs},
               {"spike", nullptr},
               {"quadratic_form", nullptr},
+              {"sink_quadratic_form", nullptr},
               {"note", m.form_note}};
   if (const auto& s = m.spike)
     out["spike"] = {{"layer", s->layer},     {"channel", s->channel},
                     {"window", s->window},   {"pos", s->pos},
                     {"token", s->token},     {"value", s->value},
                     {"massive", s->massive}, {"step_up", number(s->step_up)}};
-  if (const auto& f = m.form)
-    out["quadratic_form"] = {{"layer", f->layer},
-                             {"channel", f->channel},
-                             {"silu_linear_factor", kSiluLinearFactor},
-                             {"eigenvalues", numbers(f->eigenvalues)},
-                             {"lambda_ratio", number(f->ratio)},
-                             {"cosine", number(f->cosine)},
-                             {"top_share", number(f->top_share)},
-                             {"quadratic", number(f->quadratic)},
-                             {"ffn_output", number(f->ffn_output)},
-                             {"top_vector", numbers(f->top_vector)},
-                             {"input", numbers(f->input)}};
+  if (m.form) out["quadratic_form"] = form_json(*m.form);
+  if (m.sink_form) out["sink_quadratic_form"] = form_json(*m.sink_form);
   return out;
 }
 
@@ -158,13 +163,17 @@ std::string mechanism_html(const json& doc) {
            ", first token: " + svg::escape(run["bos"].get<std::string>()) +
            "</h3><p>Step-up blocks: " + layer_list(run["step_up_layers"]) +
            "; step-down blocks: " + layer_list(run["step_down_layers"]) + ".";
-    if (const json& f = run["quadratic_form"]; !f.is_null()) {
+    for (const char* key : {"quadratic_form", "sink_quadratic_form"}) {
+      const json& f = run[key];
+      if (f.is_null()) continue;
       std::string eig;
       for (const json& e : f["eigenvalues"]) eig += (eig.empty() ? "" : ", ") + svg::num(dbl(e));
-      out += " Quadratic form of block " + f["layer"].dump() + ", channel " + f["channel"].dump() +
-             ": top eigenvalues " + eig + "; |λ1|/|λ2| = " + svg::num(dbl(f["lambda_ratio"])) +
-             "; cosine of the spike's normed FFN input with "
-             "the top eigenvector " +
+      out += std::string(key == std::string("quadratic_form")
+                             ? " Quadratic form at the spike (the largest activation), block "
+                             : " At the sink's own step-up, block ") +
+             f["layer"].dump() + ", channel " + f["channel"].dump() + ": top eigenvalues " + eig +
+             "; |λ1|/|λ2| = " + svg::num(dbl(f["lambda_ratio"])) +
+             "; cosine of the normed FFN input with the top eigenvector " +
              svg::num(dbl(f["cosine"])) + "; λ1's share of xᵀAx " + svg::num(dbl(f["top_share"])) +
              "; quadratic approximation " + svg::num(dbl(f["quadratic"])) +
              " against the FFN's output " + svg::num(dbl(f["ffn_output"])) + ".";

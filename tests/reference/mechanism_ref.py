@@ -106,8 +106,17 @@ def main():
         assert all(len(w) == ctx for w in windows), "the text is shorter than analyze's windows"
         rec = [record_norms(meta, t, w) for w in windows]
 
-        f = run["quadratic_form"]
-        if f is not None:
+        for key in ("quadratic_form", "sink_quadratic_form"):
+            f = run[key]
+            if f is None:
+                continue
+            print(f"  {key}:")
+            site = run["spike"] if key == "quadratic_form" else {"window": 0, "pos": 0}
+            if key == "sink_quadratic_form":  # the sink's largest step-up, its top channel
+                ratios = [l["step_ratio"] for l in run["layers"]]
+                step = ratios.index(max(ratios))
+                if (f["layer"], f["channel"]) != (step, run["layers"][step]["sink_channel"]):
+                    fails.append("sink_quadratic_form site")
             L, c = f["layer"], f["channel"]
             b = f"blk.{L}."
             G, U = t[b + "ffn_gate.weight"], t[b + "ffn_up.weight"]
@@ -130,9 +139,8 @@ def main():
             g, u = G @ x, U @ x
             check("ffn_output", f["ffn_output"], w @ (forward_ref.silu(g) * u), args.tol,
                   relative=True)
-            s = run["spike"]
-            _, xr = rec[s["window"]][b + "ffn_norm.weight"]
-            xr = xr[s["pos"]]
+            _, xr = rec[site["window"]][b + "ffn_norm.weight"]
+            xr = xr[site["pos"]]
             check("spike FFN input (max abs error / norm)",
                   np.abs(x - xr).max() / np.linalg.norm(xr), 0.0, args.fwd_tol)
             check("cosine (reference forward)", f["cosine"], abs(v @ xr) / np.linalg.norm(xr),
