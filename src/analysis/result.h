@@ -11,6 +11,7 @@
 
 #include "analysis/massive.h"
 #include "analysis/moe_stats.h"
+#include "analysis/sink_mechanism.h"
 #include "analysis/statistics.h"
 
 namespace ss {
@@ -64,6 +65,8 @@ struct AnalysisRun {
   std::optional<SinkCorrelation> learned_vs_bos;
   // With experts (gpt-oss): router entropy, expert loads and top-k agreement per layer.
   std::optional<MoeResult> moe;
+  // With --mechanism: the spike, the sparse and the sink (analysis/sink_mechanism.h).
+  std::optional<MechanismResult> mechanism;
   HeadPattern strongest_sink;      // the head with the highest bos_sink_score
   std::vector<HeadPattern> dumps;  // --dump-attention
 };

@@ -1,6 +1,7 @@
 #include "analysis/statistics.h"
 
 #include "analysis/moe_stats.h"
+#include "analysis/sink_mechanism.h"
 #include "base/error.h"
 
 namespace ss {
@@ -119,7 +120,7 @@ std::string statistics_markdown() {
           (s.dormant_score ? "yes" : "") + " | " +
           (s.aggregate == Aggregate::Mode ? "most frequent" : "mean ± std") + " |\n";
   }
-  return md + moe_statistics_markdown();
+  return md + moe_statistics_markdown() + mechanism_statistics_markdown();
 }
 
 }  // namespace ss

@@ -17,6 +17,7 @@
 #include "experiments/stream_sinks.h"
 #include "model/load_model.h"
 #include "report/analysis_files.h"
+#include "report/mechanism_files.h"
 #include "report/stream_sinks_files.h"
 
 namespace ss::cli {
@@ -40,7 +41,30 @@ struct AnalyzeArgs : CommonArgs {
   int tokens = 0;
   bool pipeline = false;
   std::string pipeline_split;
+  bool mechanism = false;
 };
+
+// One paragraph per run of --mechanism's figures on stderr.
+void print_mechanism(const AnalysisRun& r, const MechanismResult& m) {
+  std::string ups, downs;
+  for (const MechanismLayer& l : m.layers) {
+    if (l.step > 0) ups += " " + std::to_string(l.layer);
+    if (l.step < 0) downs += " " + std::to_string(l.layer);
+  }
+  std::fprintf(stderr, "mechanism ctx %d bos %s: step-up blocks:%s, step-down blocks:%s\n", r.ctx,
+               r.bos.c_str(), ups.empty() ? " none" : ups.c_str(),
+               downs.empty() ? " none" : downs.c_str());
+  auto print_form = [](const char* what, const FfnQuadraticForm& f) {
+    std::fprintf(stderr,
+                 "  quadratic form at the %s: block %d channel %d: lambda1 %.6g, "
+                 "|lambda1/lambda2| %.4g, cosine %.4f, quadratic %.4g vs FFN output %.4g\n",
+                 what, f.layer, f.channel, f.eigenvalues.empty() ? 0.0 : f.eigenvalues[0], f.ratio,
+                 f.cosine, f.quadratic, f.ffn_output);
+  };
+  if (m.form) print_form("spike", *m.form);
+  if (m.sink_form) print_form("sink's step-up", *m.sink_form);
+  if (!m.form_note.empty()) std::fprintf(stderr, "  note: %s\n", m.form_note.c_str());
+}
 
 }  // namespace
 
@@ -99,6 +123,11 @@ void add_analyze(CLI::App& root) {
                   "With --cache: tokens of the text to stream, the first token included (0: all)")
       ->capture_default_str()
       ->check(at_least(0));
+  cmd->add_flag("--mechanism", a->mechanism,
+                "The spike, the sparse and the sink (Sun et al. 2026): the first token's max |h| "
+                "across depth with step-up/down blocks, its normed input's top-channel share and "
+                "key cosines over windows, and the FFN quadratic form at the spike (gated SiLU "
+                "FFNs): mechanism.csv, mechanism_keys.csv, mechanism.json and a report section");
   add_ablate(cmd, *a);
   add_pipeline(cmd, a->pipeline, a->pipeline_split);
   cmd->callback([a, cmd] {
@@ -146,6 +175,7 @@ void add_analyze(CLI::App& root) {
     opt.dump_heads = parse_head_list(a->dump_attention, model.config, "--dump-attention");
     opt.dump_window = a->dump_window;
     opt.nll = !a->no_nll;
+    opt.mechanism = a->mechanism;
     for (const auto& b : a->bos) {
       require(b != "on" || tok.bos_id() >= 0, "--bos",
               "the tokenizer has no BOS token: use --bos off");
@@ -162,6 +192,7 @@ void add_analyze(CLI::App& root) {
     opt.cluster = &cluster();
     if (a->pipeline) {
       require(!streaming, "--pipeline", "streaming (--cache) runs the whole model on one rank");
+      require(!a->mechanism, "--pipeline", "--mechanism runs the whole model on one rank");
       opt.pipeline = on_every_rank(
           cluster(), [&] { return pipeline_ranges(model, cluster().size(), a->pipeline_split); });
     }
@@ -261,20 +292,30 @@ void add_analyze(CLI::App& root) {
                 {"wall_time_s", wall},
                 {"rank_wall_time_s", rank_times},
                 {"tokens_processed", result.tokens_processed}});
+    std::string extra_html;
+    if (a->mechanism) {
+      run["options"]["mechanism"] = true;  // absent without: run.json as before
+      const nlohmann::json doc = mechanism_json(result);
+      write_mechanism_files(a->out, doc);
+      extra_html = mechanism_html(doc);
+    }
     if (streaming) {
       run["options"]["cache"] = cache.name();
       run["options"]["positions"] = a->positions;
       run["options"]["tokens"] = a->tokens;
       write_stream_sinks_files(a->out, streams, stream_doc);
-      write_analysis_files(a->out, result, run, stream_sinks_html(stream_doc), view_href);
+      write_analysis_files(a->out, result, run, stream_sinks_html(stream_doc) + extra_html,
+                           view_href);
     } else {
-      write_analysis_files(a->out, result, run, {}, view_href);
+      write_analysis_files(a->out, result, run, extra_html, view_href);
     }
     if (!a->quiet) {
       for (const AnalysisRun& r : result.runs)
         std::fprintf(stderr, "ctx %d bos %s: %zu windows, sink_rate %.3f, nll %s\n", r.ctx,
                      r.bos.c_str(), r.windows, r.sink_rate,
                      r.nll_mean ? std::to_string(*r.nll_mean).c_str() : "not computed (--no-nll)");
+      for (const AnalysisRun& r : result.runs)
+        if (const auto& m = r.mechanism) print_mechanism(r, *m);
       for (const StreamSinksRun& s : streams)
         std::fprintf(stderr, "%s bos %s: %ld steps, streaming nll %.4f, %.1f tokens/s\n",
                      s.result.policy.c_str(), s.bos.c_str(), s.result.tokens, s.result.nll_mean,

@@ -8,6 +8,8 @@
 #include "analysis/moe_stats.h"
 #include "analysis/pattern_dump.h"
 #include "analysis/rank_correlation.h"
+#include "analysis/sink_capture.h"
+#include "analysis/sink_mechanism.h"
 #include "analysis/statistics.h"
 #include "base/cluster.h"
 #include "base/error.h"
@@ -41,6 +43,7 @@ struct WindowRecord {
   std::vector<double> nll;
   std::vector<MassiveEntry> massive;
   std::optional<MoeStatsObserver::Window> moe;
+  std::optional<MechanismWindow> mechanism;
 };
 
 std::string encode(const WindowRecord& r) {
@@ -52,6 +55,16 @@ std::string encode(const WindowRecord& r) {
     out.put_vector<double>(r.moe->entropy)
         .put_vector<long>(r.moe->tokens)
         .put_vector<long>(r.moe->slots);
+  out.put<bool>(r.mechanism.has_value());
+  if (const auto& m = r.mechanism)
+    out.put_vector<double>(m->sink_max_abs)
+        .put_vector<int>(m->sink_channel)
+        .put_vector<double>(m->norm_share)
+        .put_vector<double>(m->base_norm_share)
+        .put_vector<int>(m->share_channel)
+        .put_vector<double>(m->resid_share)
+        .put_vector<double>(m->sink_keys)
+        .put_vector<double>(m->base_keys);
   return out.take();
 }
 
@@ -70,6 +83,18 @@ WindowRecord decode(std::string_view bytes) {
     w.tokens = in.get_vector<long>();
     w.slots = in.get_vector<long>();
     r.moe = std::move(w);
+  }
+  if (in.get<bool>()) {
+    MechanismWindow m;
+    m.sink_max_abs = in.get_vector<double>();
+    m.sink_channel = in.get_vector<int>();
+    m.norm_share = in.get_vector<double>();
+    m.base_norm_share = in.get_vector<double>();
+    m.share_channel = in.get_vector<int>();
+    m.resid_share = in.get_vector<double>();
+    m.sink_keys = in.get_vector<double>();
+    m.base_keys = in.get_vector<double>();
+    r.mechanism = std::move(m);
   }
   return r;
 }
@@ -102,6 +127,40 @@ WindowRecord merge_stages(const std::vector<WindowRecord>& parts,
     out.massive.insert(out.massive.end(), parts[r].massive.begin(), parts[r].massive.end());
   }
   return out;
+}
+
+// The run's mechanism result: the accumulated windows, and the FFN quadratic form at the spike,
+// whose normed FFN input a second pass over the spike's window captures.
+MechanismResult mechanism_result(const Model& model, ThreadPool& pool, int ctx,
+                                 const std::vector<std::vector<int>>& windows,
+                                 std::span<const MassiveEntry> massive,
+                                 const MechanismAccumulator& acc) {
+  MechanismResult r = acc.result();
+  r.spike = choose_spike(massive, model.config.n_layers);
+  if (const auto why = quadratic_form_unsupported(model.config)) {
+    r.form_note = "no FFN quadratic form: the model has " + *why;
+    return r;
+  }
+  if (!r.spike) {
+    r.form_note = "no FFN quadratic form: no activation was recorded";
+    return r;
+  }
+  // The normed FFN input of (window, layer, pos), and the form there.
+  auto form_at = [&](size_t window, int layer, int pos, int channel) {
+    FfnInputCapture input(layer, pos);
+    Runtime rt(model, pool, ctx);
+    rt.set_linear_input(&input);
+    rt.forward(windows[window], 0, Logits::None);
+    return ffn_quadratic_form(model, layer, channel, input.input(), pool);
+  };
+  r.form = form_at(r.spike->window, r.spike->layer, r.spike->pos, r.spike->channel);
+  if (!r.spike->massive)
+    r.form_note =
+        "no activation passes the massive rule (|h| > 100 and > 1000 x median): the form is "
+        "taken at the block with the largest step-up of the top |h|";
+  if (const int b = sink_step_block(r); b >= 0)
+    r.sink_form = form_at(0, b, 0, r.layers[b].sink_channel);
+  return r;
 }
 
 using Patterns = std::map<std::pair<int, int>, std::vector<std::vector<float>>>;
@@ -175,6 +234,15 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   rt.add_observer(&massive);
   std::optional<MoeStatsObserver> moe;
   if (c.n_experts > 0) rt.add_observer(&moe.emplace(L, c.n_experts, c.n_experts_used));
+  // The baseline of the sink's key: the middle of the window.
+  const int baseline = ctx / 2;
+  std::optional<SinkCaptureObserver> capture;
+  std::optional<MechanismAccumulator> mechanism;
+  if (opt.mechanism) {
+    rt.add_observer(&capture.emplace(model, baseline));
+    rt.set_linear_input(&*capture);
+    mechanism.emplace(c, baseline);
+  }
 
   std::map<std::string, std::vector<double>> sum, sumsq;
   std::vector<std::map<int, int>> top_key_votes(static_cast<size_t>(L) * H);
@@ -194,6 +262,7 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     massive.reset();
     massive.begin_window(static_cast<int>(w), windows[w]);
     if (moe) moe->begin_window();
+    if (capture) capture->begin_window();
     WindowRecord r;
     if (opt.nll)
       r.nll = rt.forward_nll(windows[w], 0);
@@ -202,12 +271,14 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     r.table = stats.finish_window();
     r.massive = massive.entries();
     if (moe) r.moe = moe->window();
+    if (capture) r.mechanism = capture->window();
     return encode(r);
   };
   auto fold = [&](const WindowRecord& r) {
     for (double nll : r.nll) nll_sum += nll, ++scored;
     massive_all.merge(r.massive);
     if (moe) moe_all->add_window(*r.moe);
+    if (mechanism) mechanism->add(*r.mechanism);
     for (const auto& [name, values] : r.table) {
       auto& s = sum[name];
       auto& s2 = sumsq[name];
@@ -314,6 +385,8 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   }
   run.massive = massive_all.entries();
   if (moe) run.moe = moe_all->result();
+  if (mechanism)
+    run.mechanism = mechanism_result(model, pool, ctx, windows, run.massive, *mechanism);
 
   // A second pass over the first window for the full patterns: the strongest sink head (for
   // the report) and any heads asked for with --dump-attention.

@@ -43,6 +43,9 @@ struct AnalyzeOptions {
   // With a cluster: a pipeline, one layer range per rank (experiments/pipeline.h); every rank
   // runs every window through its layers. Empty: windows are shared among the ranks instead.
   std::vector<LayerRange> pipeline;
+  // --mechanism: the spike, the sparse and the sink (analysis/sink_mechanism.h) of each run. Not
+  // with a pipeline (the quadratic form's second pass runs the whole model on the root).
+  bool mechanism = false;
 };
 
 // Windows of `ctx` tokens over text_ids (the corpus without BOS) for one mode: the first token,
