@@ -229,3 +229,16 @@ TEST(Streaming, GenerateWithASinkCacheRunsPastTheContext) {
   EXPECT_NE(r.err.find("--cache: recompute:W is an evaluation baseline"), std::string::npos)
       << r.err;
 }
+
+// Wall time per block of 1000 steps, the flat-cost bench's input (bench/stream_flat.sh).
+TEST(Streaming, TimesEveryWholeBlockOfSteps) {
+  const Model m = load_model(test::synth_model("llama", "", 7));
+  const std::vector<int> ids = text_ids(2100);
+  ThreadPool pool(1);
+  const StreamResult r =
+      stream_nll(m, pool, ids, CachePolicy::parse("sink:2+window:6"), StreamPositions::Cache);
+  ASSERT_EQ(r.nll.size(), 2099u);
+  ASSERT_EQ(r.block_seconds.size(), 2u);  // steps 0..999 and 1000..1999; the last 99 are no block
+  for (double s : r.block_seconds) EXPECT_GT(s, 0);
+  EXPECT_LE(r.block_seconds[0] + r.block_seconds[1], r.seconds);
+}

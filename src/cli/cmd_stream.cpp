@@ -87,13 +87,15 @@ void add_stream(CLI::App& root) {
       });
       WireWriter w;
       w.put_vector<double>(r.nll).put<double>(r.seconds).put<uint64_t>(r.cache_bytes);
+      w.put_vector<double>(r.block_seconds);
       return w.take();
     };
     auto fold_policy = [&](size_t i, std::string_view bytes) {
       WireReader in(bytes);
-      StreamRun run{policies[i].name(), in.get_vector<double>(), 0, 0};
+      StreamRun run{policies[i].name(), in.get_vector<double>(), 0, {}, 0};
       run.seconds = in.get<double>();
       run.cache_bytes = in.get<uint64_t>();
+      run.block_seconds = in.get_vector<double>();
       done += static_cast<long>(run.nll.size());
       runs.push_back(std::move(run));
     };

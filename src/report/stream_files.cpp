@@ -43,6 +43,7 @@ nlohmann::json summary(const std::vector<StreamRun>& runs, int model_ctx) {
                              {"nll_mean", mean(r.nll, 0, n)},
                              {"ppl", std::exp(mean(r.nll, 0, n))},
                              {"tokens_per_second", r.seconds > 0 ? n / r.seconds : 0.0},
+                             {"seconds_per_1000_tokens", r.block_seconds},
                              {"cache_bytes", r.cache_bytes}});
   }
   return j;

@@ -1,7 +1,8 @@
 #pragma once
 // What `sinkscope stream` writes: stream.csv (per policy and position, the token's nll and the
-// running perplexity), stream.json (per policy: tokens, perplexity, tokens/s, cache bytes) and
-// report.html (StreamingLLM's figure: log-perplexity against position per policy).
+// running perplexity), stream.json (per policy: tokens, perplexity, tokens/s, seconds per 1000
+// tokens, cache bytes) and report.html (StreamingLLM's figure: log-perplexity against position
+// per policy).
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@ struct StreamRun {
   std::string policy;
   std::vector<double> nll;  // nll[t]: of text token t + 1
   double seconds = 0;
+  std::vector<double> block_seconds;  // StreamResult::block_seconds
   size_t cache_bytes = 0;
 };
 

@@ -120,6 +120,15 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
   const ModelConfig& c = model.config;
   r.cache_bytes = 2 * static_cast<size_t>(c.n_layers) * cap * c.kv_dim() * sizeof(float);
   r.nll.reserve(static_cast<size_t>(n - 1));
+  auto block_start = std::chrono::steady_clock::now();
+  auto step_done = [&](int t) {
+    if ((t + 1) % StreamResult::kTimingBlock == 0) {
+      const auto now = std::chrono::steady_clock::now();
+      r.block_seconds.push_back(std::chrono::duration<double>(now - block_start).count());
+      block_start = now;
+    }
+    if (progress) progress(static_cast<size_t>(t));
+  };
 
   if (policy.kind == CachePolicy::Kind::Recompute ||
       policy.kind == CachePolicy::Kind::SinkRecompute) {
@@ -133,7 +142,7 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
       window.insert(window.end(), tokens.begin() + from, tokens.begin() + t + 1);
       const std::vector<float> logits = rt.forward(window, 0, Logits::Last);
       r.nll.push_back(token_nll(logits, tokens[t + 1]));
-      if (progress) progress(static_cast<size_t>(t));
+      step_done(t);
     }
   } else {
     SlidingCache cache(rt, policy, positions);
@@ -141,7 +150,7 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
       const std::vector<float> logits =
           rt.forward(tokens.subspan(t, 1), cache.next_slot(t), Logits::Last);
       r.nll.push_back(token_nll(logits, tokens[t + 1]));
-      if (progress) progress(static_cast<size_t>(t));
+      step_done(t);
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -47,8 +47,13 @@ class SlidingCache {
 };
 
 struct StreamResult {
+  // Tokens per entry of block_seconds.
+  static constexpr int kTimingBlock = 1000;
   std::vector<double> nll;  // nll[t]: of token t + 1 after tokens 0..t
   double seconds = 0;
+  // Wall seconds of each whole block of kTimingBlock steps, in order: whether a token costs the
+  // same at step 1k and step 100k (a full cache does not grow).
+  std::vector<double> block_seconds;
   size_t cache_bytes = 0;  // the KV cache's size (constant: a full cache does not grow)
 };
 
