@@ -172,6 +172,20 @@ TEST(AttentionVariants, GgufKeepsTheVariantAndInfoPrintsIt) {
   EXPECT_EQ(test::run_cli("info -m " + plain).out.find(kAttentionKey), std::string::npos);
 }
 
+// quantize keeps sink-kv's key and value in f32 (llama.cpp's categories would take them for
+// matrices), so the quantized model loads and keeps its variant.
+TEST(AttentionVariants, QuantizeKeepsTheSinkKeyAndValueF32) {
+  const std::string src = test::synth_model("llama", "--attention sink-kv --shape small", 7);
+  const std::string out = test::temp_dir() + "/sink-kv-q8_0.gguf";
+  auto r = test::run_cli("quantize -m " + src + " --type q8_0 -o " + out);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Model m = load_model(out);
+  EXPECT_EQ(m.config.attention, AttentionKind::SinkKv);
+  EXPECT_EQ(m.layers[0].wq.type, DType::Q8_0);
+  EXPECT_EQ(m.layers[0].attn_sink_k.type, DType::F32);
+  EXPECT_EQ(m.layers[0].attn_sink_v.type, DType::F32);
+}
+
 // Broken variant files: one line naming the file and the key or tensor.
 TEST(AttentionVariants, BadVariantFilesAreOneLineErrors) {
   auto expect_error = [](const std::string& path, const std::string& want) {
