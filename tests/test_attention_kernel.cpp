@@ -44,6 +44,7 @@ namespace {
 struct Case {
   int hd, pos0, n, window;
   double softcap = 0, sink = -INFINITY;
+  bool sigmoid = false, sink_kv = false;  // the attention variants of sinkscope.attention
 };
 
 void expect_matches_reference(const Case& c) {
@@ -67,6 +68,11 @@ void expect_matches_reference(const Case& c) {
   s.window = c.window;
   s.softcap = c.softcap;
   s.sink = c.sink;
+  s.sigmoid = c.sigmoid;
+  std::vector<float> sink_k(c.hd), sink_v(c.hd);
+  for (float& x : sink_k) x = dist(rng);
+  for (float& x : sink_v) x = dist(rng);
+  if (c.sink_kv) s.sink_key = sink_k.data(), s.sink_value = sink_v.data();
   std::vector<float> z(q.size()), zr(q.size());
   std::vector<std::vector<float>> rows, rows_ref;
   std::vector<double> ent, ent_ref;
@@ -96,9 +102,9 @@ void expect_matches_reference(const Case& c) {
         ASSERT_EQ(rows[i][kk], 0.0f) << "key outside the window";
       }
     }
-    // Rows sum to 1, or to 1 − p_sink with a learned sink.
+    // Rows sum to 1 (a sigmoid row's shares too), or to 1 − p_sink with a learned sink.
     ASSERT_NEAR(sum, sum_ref, 1e-5);
-    if (c.sink == -INFINITY) {
+    if (c.sink == -INFINITY && !c.sink_kv) {
       ASSERT_NEAR(sum, 1.0, 1e-5);
     }
     // Entropy from the softmax identity = −Σ p log p of the reference.
@@ -108,7 +114,8 @@ void expect_matches_reference(const Case& c) {
           worst_z, static_cast<double>(std::fabs(z[i * s.z_stride + d] - zr[i * s.z_stride + d])));
   }
   EXPECT_LT(worst_p, 3e-7) << "hd=" << c.hd << " n=" << c.n;
-  EXPECT_LT(worst_z, 2e-6) << "hd=" << c.hd << " n=" << c.n;
+  // A sigmoid row is not normalised: z sums up to T weights of 1, and so its rounding.
+  EXPECT_LT(worst_z, c.sigmoid ? 2e-6 * T : 2e-6) << "hd=" << c.hd << " n=" << c.n;
 }
 
 }  // namespace
@@ -117,7 +124,10 @@ TEST(AttentionKernel, MatchesDoubleReference) {
   for (const Case& c :
        {Case{8, 0, 13, 0}, Case{64, 0, 37, 0}, Case{64, 5, 1, 0}, Case{128, 3, 20, 0},
         Case{72, 0, 30, 7}, Case{64, 40, 9, 16}, Case{64, 0, 37, 0, 1.5}, Case{72, 40, 9, 16, 0.7},
-        Case{64, 0, 37, 0, 0, 2.0}, Case{72, 40, 9, 16, 0, 0.5}, Case{8, 0, 13, 0, 0.7, -1.0}})
+        Case{64, 0, 37, 0, 0, 2.0}, Case{72, 40, 9, 16, 0, 0.5}, Case{8, 0, 13, 0, 0.7, -1.0},
+        Case{64, 0, 37, 0, 0, -INFINITY, true}, Case{72, 40, 9, 16, 0.7, -INFINITY, true},
+        Case{8, 0, 13, 0, 0, -INFINITY, false, true}, Case{64, 0, 37, 0, 0, -INFINITY, false, true},
+        Case{72, 40, 9, 16, 0.7, -INFINITY, false, true}})
     expect_matches_reference(c);
 }
 
@@ -186,6 +196,77 @@ TEST(AttentionKernel, LearnedSinkTakesItsShareOfTheRow) {
   const std::vector<float> zb = run(60.0, big_rows, big_ent);
   for (float p : big_rows) EXPECT_LT(p, 1e-20f);
   for (float x : zb) EXPECT_LT(std::fabs(x), 1e-18f);
+}
+
+// sink-kv with a zero key and a zero value is softmax1 (a fixed sink logit of 0) bit for bit, in
+// the fast kernel and the reference; a sigmoid row's observers see shares summing to 1 while z
+// is Σ σ(score)·v, which the reference computes in double.
+TEST(AttentionKernel, ZeroSinkKeyAndValueIsSoftmax1AndSigmoidShowsShares) {
+  const int hd = 16, n = 12;
+  const size_t k_stride = n + kKeyPad;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0, 1);
+  std::vector<float> q(n * hd), k(hd * k_stride, 0.0f), v(n * hd), zeros(hd, 0.0f);
+  for (float& x : q) x = 2 * dist(rng);
+  for (int d = 0; d < hd; ++d)
+    for (int j = 0; j < n; ++j) k[d * k_stride + j] = dist(rng);
+  for (float& x : v) x = dist(rng);
+  AttentionShape s;
+  s.head_dim = hd;
+  s.q_stride = s.z_stride = s.v_stride = hd;
+  s.k_stride = k_stride;
+  s.scale = 0.25;
+  struct Out {
+    std::vector<float> z, rows;
+    std::vector<double> ent;
+  };
+  auto run = [&](const AttentionShape& sh, bool reference) {
+    Out o;
+    o.z.assign(n * hd, NAN);
+    const PatternFn fn = [&](int, int, std::span<const float> row, double e) {
+      o.rows.insert(o.rows.end(), row.begin(), row.end());
+      o.ent.push_back(e);
+    };
+    if (reference)
+      attend_head_reference(q.data(), k.data(), v.data(), 0, n, sh, o.z.data(), fn);
+    else
+      attend_head(q.data(), k.data(), v.data(), 0, n, sh, o.z.data(), fn);
+    return o;
+  };
+  AttentionShape softmax1 = s, sink_kv = s;
+  softmax1.sink = 0.0;
+  sink_kv.sink_key = zeros.data();
+  sink_kv.sink_value = zeros.data();
+  for (bool reference : {false, true}) {
+    const Out a = run(softmax1, reference), b = run(sink_kv, reference), plain = run(s, reference);
+    EXPECT_EQ(a.z, b.z) << reference;
+    EXPECT_EQ(a.rows, b.rows) << reference;
+    EXPECT_EQ(a.ent, b.ent) << reference;
+    EXPECT_NE(a.rows, plain.rows);  // the zero logit does take a share
+  }
+  AttentionShape sig = s;
+  sig.sigmoid = true;
+  const Out o = run(sig, false);
+  size_t at = 0;
+  for (int i = 0; i < n; ++i) {
+    double total = 0, shares = 0;
+    std::vector<double> w(i + 1);
+    for (int j = 0; j <= i; ++j) {
+      double dot = 0;
+      for (int d = 0; d < hd; ++d) dot += static_cast<double>(q[i * hd + d]) * k[d * k_stride + j];
+      total += w[j] = 1.0 / (1.0 + std::exp(-dot * 0.25));
+    }
+    for (int j = 0; j <= i; ++j, ++at) {
+      EXPECT_NEAR(o.rows[at], w[j] / total, 1e-7) << i << "," << j;
+      shares += o.rows[at];
+    }
+    EXPECT_NEAR(shares, 1.0, 1e-6);
+    for (int d = 0; d < hd; ++d) {
+      double zd = 0;
+      for (int j = 0; j <= i; ++j) zd += w[j] * v[j * hd + d];
+      EXPECT_NEAR(o.z[i * hd + d], zd, 2e-6 * (i + 1)) << i << "," << d;
+    }
+  }
 }
 
 // Soft-capped scores are c·tanh(s/c): with a small cap every row flattens toward uniform, and

@@ -238,11 +238,15 @@ TEST(Kernels, AttentionOfEveryVariantIsTheScalarVariantBitForBit) {
   struct Case {
     int hd, pos0, n, window;
     double softcap = 0, sink = -INFINITY;
+    bool sigmoid = false, sink_kv = false;  // the attention variants of sinkscope.attention
   };
   for (const Case& c :
        {Case{64, 0, 300, 0}, Case{72, 0, 45, 0}, Case{128, 130, 70, 0}, Case{64, 0, 200, 50},
         Case{8, 17, 3, 0}, Case{64, 0, 200, 50, 2.0}, Case{128, 130, 70, 0, 0.5},
-        Case{64, 0, 200, 50, 0, 1.5}, Case{72, 0, 45, 0, 0, 40.0}, Case{8, 17, 3, 0, 0.5, -2}}) {
+        Case{64, 0, 200, 50, 0, 1.5}, Case{72, 0, 45, 0, 0, 40.0}, Case{8, 17, 3, 0, 0.5, -2},
+        Case{64, 0, 300, 0, 0, -INFINITY, true}, Case{72, 130, 70, 50, 0.5, -INFINITY, true},
+        Case{64, 0, 300, 0, 0, -INFINITY, false, true}, Case{72, 0, 45, 0, 0, 0.0},
+        Case{128, 130, 70, 50, 0.5, -INFINITY, false, true}}) {
     const int T = c.pos0 + c.n;
     const size_t hd = static_cast<size_t>(c.hd), k_stride = T + kKeyPad + 1;
     const std::vector<float> q = uniform(c.n * hd, 1, 2.5f), v = uniform(T * hd, 2);
@@ -255,6 +259,9 @@ TEST(Kernels, AttentionOfEveryVariantIsTheScalarVariantBitForBit) {
     s.window = c.window;
     s.softcap = c.softcap;
     s.sink = c.sink;
+    s.sigmoid = c.sigmoid;
+    const std::vector<float> sink_k = uniform(hd, 4, 2.5f), sink_v = uniform(hd, 5);
+    if (c.sink_kv) s.sink_key = sink_k.data(), s.sink_value = sink_v.data();
     auto run = [&](Isa isa, std::vector<float>& z, std::vector<float>& rows,
                    std::vector<double>& ent) {
       z.assign(c.n * hd, NAN);

@@ -124,6 +124,19 @@ TEST(PrunePhysical, GqaSynthEqualsAblation) {
   }
 }
 
+// Each attention variant of sinkscope.attention: removing heads (a whole KV group too, with its
+// sink key and value) equals zeroing them, so the pruned file keeps the variant.
+TEST(PrunePhysical, AttentionVariantsEqualAblation) {
+  for (const char* kind : {"softmax1", "sigmoid", "sink-logit", "sink-kv"}) {
+    const std::string path = test::synth_model("llama", std::string("--attention ") + kind, 7);
+    const ModelConfig c = load_model(path).config;
+    expect_removal_equals_ablation(path, every_layer(c, {1, 2}), 2, 2,
+                                   std::string(kind) + " per group");
+    expect_removal_equals_ablation(path, every_layer(c, {0, 1}), 2, 1,
+                                   std::string(kind) + " group 0");
+  }
+}
+
 // A Q8_0 W_O keeps its type when the removed heads are whole blocks (head_dim 32 = one block), so
 // the file shrinks by exactly the removed blocks and the kept values do not move; a Q4_K W_O (256
 // per block, 8 heads) cannot be cut that way and is written as F32, as before.

@@ -160,6 +160,91 @@ TEST(TrainGrad, AttentionMatchesReferenceAndGradient) {
   EXPECT_LT(grad_error(v, dv, loss), 2e-3);
 }
 
+// Every attention variant's forward against its double reference (z, probabilities, the sink
+// column's probability), and its backward, the sink parameters' included, against central
+// differences; the sink parameters' gradients do not depend on the thread count.
+TEST(TrainGrad, AttentionVariantsMatchReferenceAndGradient) {
+  const AttnShape s{2, 7, 4, 2, 8};
+  const size_t nq = 2 * 7 * 4 * 8, nk = 2 * 7 * 2 * 8, np = 2 * 4 * 7 * 7, ns = 2 * 4 * 7;
+  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
+                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
+    SCOPED_TRACE(static_cast<int>(kind));
+    ThreadPool pool(2);
+    auto q = randn(nq, 11), k = randn(nk, 12), v = randn(nk, 13), r = randn(nq, 14);
+    auto sink_logit = randn(4, 15), sink_k = randn(2 * 8, 16), sink_v = randn(2 * 8, 17);
+    AttnVariant var{kind, sink_logit.data(), sink_k.data(), sink_v.data()};
+    std::vector<float> z(nq), p(np), ps(ns, -1.0f), zr(nq), pr(np), psr(ns, -1.0f);
+    attention_fwd(z.data(), p.data(), q.data(), k.data(), v.data(), s, pool, var, ps.data());
+    attention_fwd_ref(zr.data(), pr.data(), q.data(), k.data(), v.data(), s, var, psr.data());
+    for (size_t i = 0; i < z.size(); ++i) ASSERT_NEAR(z[i], zr[i], 1e-5) << i;
+    for (int row = 0; row < 2 * 4 * 7; ++row)
+      for (int j = 0; j <= row % 7; ++j)
+        ASSERT_NEAR(p[row * 7 + j], pr[row * 7 + j], 1e-6) << row << "," << j;
+    const bool sink = kind != AttentionKind::Sigmoid;
+    for (size_t i = 0; i < ns; ++i) {
+      if (sink) {
+        ASSERT_NEAR(ps[i], psr[i], 1e-6) << i;
+        ASSERT_GT(ps[i], 0.0f);  // a real share, not the untouched -1
+      } else {
+        ASSERT_EQ(ps[i], -1.0f);
+      }
+    }
+    std::vector<float> dq(nq), dk(nk), dv(nk), dsl(4), dsk(16), dsv(16);
+    AttnVariantGrads grads{dsl.data(), dsk.data(), dsv.data()};
+    attention_bwd(dq.data(), dk.data(), dv.data(), r.data(), p.data(), q.data(), k.data(), v.data(),
+                  s, pool, var, ps.data(), grads);
+    auto loss = [&] {
+      attention_fwd(z.data(), p.data(), q.data(), k.data(), v.data(), s, pool, var, ps.data());
+      return dotd(z, r);
+    };
+    EXPECT_LT(grad_error(q, dq, loss), 2e-3);
+    EXPECT_LT(grad_error(k, dk, loss), 2e-3);
+    EXPECT_LT(grad_error(v, dv, loss), 2e-3);
+    if (kind == AttentionKind::SinkLogit) {
+      EXPECT_LT(grad_error(sink_logit, dsl, loss), 2e-3);
+    }
+    if (kind == AttentionKind::SinkKv) {
+      EXPECT_LT(grad_error(sink_k, dsk, loss), 2e-3);
+      EXPECT_LT(grad_error(sink_v, dsv, loss), 2e-3);
+    }
+    // Parameters the variant does not have get nothing.
+    if (kind != AttentionKind::SinkLogit) {
+      EXPECT_EQ(dsl, std::vector<float>(4, 0.0f));
+    }
+    if (kind != AttentionKind::SinkKv) {
+      EXPECT_EQ(dsk, std::vector<float>(16, 0.0f));
+    }
+    // The same bits on one thread and on three.
+    for (int threads : {1, 3}) {
+      ThreadPool other(threads);
+      std::vector<float> dq2(nq), dk2(nk), dv2(nk), dsl2(4), dsk2(16), dsv2(16);
+      attention_fwd(z.data(), p.data(), q.data(), k.data(), v.data(), s, other, var, ps.data());
+      attention_bwd(dq2.data(), dk2.data(), dv2.data(), r.data(), p.data(), q.data(), k.data(),
+                    v.data(), s, other, var, ps.data(), {dsl2.data(), dsk2.data(), dsv2.data()});
+      EXPECT_EQ(dq2, dq) << threads;
+      EXPECT_EQ(dk2, dk) << threads;
+      EXPECT_EQ(dsl2, dsl) << threads;
+      EXPECT_EQ(dsk2, dsk) << threads;
+      EXPECT_EQ(dsv2, dsv) << threads;
+    }
+  }
+}
+
+// A learned sink logit of −∞ is plain softmax bit for bit, and the sink gets no probability.
+TEST(TrainGrad, SinkLogitOfMinusInfinityIsSoftmax) {
+  ThreadPool pool(2);
+  const AttnShape s{2, 7, 4, 2, 8};
+  const size_t nq = 2 * 7 * 4 * 8, nk = 2 * 7 * 2 * 8, np = 2 * 4 * 7 * 7;
+  auto q = randn(nq, 21), k = randn(nk, 22), v = randn(nk, 23);
+  std::vector<float> logits(4, -INFINITY), z(nq), p(np), zs(nq), psm(np), ps(2 * 4 * 7, -1.0f);
+  attention_fwd(zs.data(), psm.data(), q.data(), k.data(), v.data(), s, pool);
+  attention_fwd(z.data(), p.data(), q.data(), k.data(), v.data(), s, pool,
+                {AttentionKind::SinkLogit, logits.data(), nullptr, nullptr}, ps.data());
+  EXPECT_EQ(z, zs);
+  EXPECT_EQ(p, psm);
+  EXPECT_EQ(ps, std::vector<float>(ps.size(), 0.0f));
+}
+
 TEST(TrainGrad, CrossEntropy) {
   ThreadPool pool(2);
   const size_t n = 4, V = 13;
@@ -224,6 +309,62 @@ TEST(TrainGrad, WholeModel) {
       const double err = grad_error(p, g, loss, 1e-2f, which);
       EXPECT_LT(err, 1e-2) << t.name << (tied ? " tied" : " untied");
     }
+  }
+}
+
+// Every tensor of a model of each attention variant, its sink parameters included.
+TEST(TrainGrad, WholeModelOfEveryAttentionVariant) {
+  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
+                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
+    ThreadPool pool(2);
+    ModelConfig c = tiny_config();
+    c.attention = kind;
+    ParamLayout l = make_layout(c, true);
+    auto p = init_params(l, 3);
+    std::mt19937_64 rng(4);
+    std::normal_distribution<float> nd(0.0f, 0.3f);
+    for (float& x : p) x += nd(rng);
+    Network net(l, pool);
+    Batch b = tiny_batch(c, 2, 8, 5);
+    std::vector<float> g(l.total, 0.0f);
+    net.step(p.data(), g.data(), b);
+    auto loss = [&] { return net.step(p.data(), nullptr, b); };
+    int sink_tensors = 0;
+    for (const ParamTensor& t : l.tensors) {
+      sink_tensors += t.name.find("attn_sink") != std::string::npos;
+      std::vector<size_t> which;
+      for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
+        which.push_back(t.offset + i);
+      const double err = grad_error(p, g, loss, 1e-2f, which);
+      EXPECT_LT(err, 1e-2) << t.name << " " << static_cast<int>(kind);
+    }
+    const int want = kind == AttentionKind::SinkLogit ? 2 : kind == AttentionKind::SinkKv ? 4 : 0;
+    EXPECT_EQ(sink_tensors, want);
+  }
+}
+
+// The training forward of each attention variant gives the inference runtime's logits.
+TEST(TrainGrad, ForwardOfEveryAttentionVariantMatchesRuntime) {
+  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
+                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
+    ThreadPool pool(2);
+    ModelConfig c = tiny_config();
+    c.max_seq_len = 16;
+    c.attention = kind;
+    ParamLayout l = make_layout(c, false);
+    auto p = init_params(l, 6);
+    std::mt19937_64 rng(7);
+    std::normal_distribution<float> nd(0.0f, 0.3f);
+    for (float& x : p) x += nd(rng);
+    Network net(l, pool);
+    Batch b = tiny_batch(c, 1, 16, 8);
+    net.step(p.data(), nullptr, b);
+    Model m = model_view(l, p.data());
+    Runtime rt(m, pool);
+    auto ref = rt.forward(b.tokens, 0, Logits::All);
+    ASSERT_EQ(ref.size(), net.logits().size());
+    for (size_t i = 0; i < ref.size(); ++i)
+      ASSERT_NEAR(net.logits()[i], ref[i], 1e-5) << i << " " << static_cast<int>(kind);
   }
 }
 

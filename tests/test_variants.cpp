@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ops/simd/isa.h"
+#include "test_fixtures.h"
 #include "test_util.h"
 
 namespace ss {
@@ -86,6 +87,35 @@ TEST(Variants, CommandOutputsAreIdenticalUnderEveryVariant) {
     for (int i = 0; i < 4; ++i)
       EXPECT_EQ(slurp(out + "/" + names[i]), files0[i]) << isa_name(isa) << " " << names[i];
     std::filesystem::remove_all(out);
+  }
+}
+
+// Each attention variant of sinkscope.attention: analyze's heads.csv and forward's logits byte for
+// byte under every SIMD variant.
+TEST(Variants, AttentionVariantsAreIdenticalUnderEveryVariant) {
+  const std::string text = test::shared("data/text/tinyshakespeare-input.txt");
+  for (const char* kind : {"softmax1", "sigmoid", "sink-logit", "sink-kv"}) {
+    const std::string model = test::synth_model("llama", std::string("--attention ") + kind, 7);
+    std::string heads0, logits0;
+    for (Isa isa : supported_isas()) {
+      const std::string out = test::temp_dir() + "/variant-analysis";
+      auto a = test::run_cli("analyze -m " + model + " -f " + text +
+                                 " --ctx 64 --chunks 2 --no-nll --quiet --out " + out,
+                             env_for(isa));
+      ASSERT_EQ(a.code, 0) << a.err;
+      auto f =
+          test::run_cli("forward -m " + model + " -p \"Once upon a time\" --json", env_for(isa));
+      ASSERT_EQ(f.code, 0) << f.err;
+      const std::string heads = slurp(out + "/heads.csv");
+      std::filesystem::remove_all(out);
+      if (isa == Isa::Scalar) {
+        heads0 = heads, logits0 = f.out;
+        ASSERT_FALSE(heads0.empty());
+        continue;
+      }
+      EXPECT_EQ(heads, heads0) << kind << " " << isa_name(isa);
+      EXPECT_EQ(f.out, logits0) << kind << " " << isa_name(isa);
+    }
   }
 }
 

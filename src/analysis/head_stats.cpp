@@ -19,7 +19,10 @@ const std::vector<std::string>& head_stat_names() {
 }
 
 SinkStatsObserver::SinkStatsObserver(const Model& model, SinkStatsOptions opt)
-    : model_(model), opt_(opt), add_row_(kernels().add_f32_to_f64) {
+    : model_(model),
+      sink_column_(has_sink_column(model)),
+      opt_(opt),
+      add_row_(kernels().add_f32_to_f64) {
   const ModelConfig& c = model.config;
   gram_.assign(static_cast<size_t>(c.n_layers) * c.n_heads * c.head_dim * c.head_dim, 0.0);
   gram_done_.assign(static_cast<size_t>(c.n_layers), false);
@@ -77,13 +80,17 @@ void SinkStatsObserver::on_pattern_row(int layer, int head, int pos, std::span<c
   const size_t k_end = std::min(row.size(), static_cast<size_t>(opt_.sink_tokens));
   for (size_t k = 0; k < k_end; ++k) first_k += row[k];
   add_row_(a.received.data(), row.data(), row.size());
-  // A learned sink takes 1 − Σ_k α of the row (SPEC §Learned sinks); the sum is in double over
-  // the f32 probabilities, so it is exact to about 1e-7.
-  if (model_.layers[static_cast<size_t>(layer)].attn_sinks.data) {
+  // A sink column takes p_sink = 1 − Σ_k α of the row (SPEC §Learned sinks): the kernel's own
+  // value where the runtime gave it (so a sink of −∞ adds exactly 0 and the row's statistics are
+  // plain softmax's bit for bit), else the sum in double over the f32 probabilities (exact to
+  // about 1e-7).
+  if (sink_column_) {
     double keys = 0;
     for (float p : row) keys += p;
-    a.sink_mass += 1.0 - keys;
-    a.bos_keys += keys > 0 ? bos / keys : 0.0;
+    const double p_sink = a.next_sink >= 0 ? a.next_sink : 1.0 - keys;
+    a.next_sink = -1;
+    a.sink_mass += p_sink;
+    a.bos_keys += p_sink == 0 ? bos : keys > 0 ? bos / keys : 0.0;
   } else {
     a.bos_keys += bos;
   }
@@ -94,6 +101,10 @@ void SinkStatsObserver::on_pattern_row(int layer, int head, int pos, std::span<c
     a.bos_q1 += bos;
     a.entropy_q1 += entropy;
   }
+}
+
+void SinkStatsObserver::on_sink_row(int layer, int head, int, double p_sink) {
+  heads_[static_cast<size_t>(layer) * model_.config.n_heads + head].next_sink = p_sink;
 }
 
 void SinkStatsObserver::on_values(int layer, int pos0, int n, const float* v) {

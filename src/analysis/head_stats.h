@@ -37,12 +37,14 @@ class SinkStatsObserver : public Observer {
   void on_pattern(int layer, int head, int pos, std::span<const float> row) override;
   void on_pattern_row(int layer, int head, int pos, std::span<const float> row,
                       double entropy) override;
+  void on_sink_row(int layer, int head, int pos, double p_sink) override;
   void on_values(int layer, int pos0, int n_tokens, const float* v) override;
   void on_z(int layer, int pos0, int n_tokens, const float* z) override;
 
  private:
   struct Accum {
     double bos_all = 0, bos_q1 = 0, first_k = 0, entropy_all = 0, entropy_q1 = 0;
+    double next_sink = -1;  // the next row's sink probability from on_sink_row (−1: none given)
     double sink_mass = 0, bos_keys = 0;
     double z_norm = 0, contrib_norm = 0, last_z_norm = 0;
     std::vector<double> received;  // Σ_t α_{t,k} per key k
@@ -51,6 +53,7 @@ class SinkStatsObserver : public Observer {
     double v0_norm = 0, v_norm_sum = 0, v_norm_sum_k1 = 0;
   };
   const Model& model_;
+  const bool sink_column_;  // rows sum to 1 − p_sink (model.h has_sink_column)
   SinkStatsOptions opt_;
   int T_ = 0;
   std::vector<Accum> heads_;     // [layer][head]

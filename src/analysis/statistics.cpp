@@ -39,7 +39,7 @@ const std::vector<Statistic>& statistics() {
      [](const HeadWindow& w) { return w.v0_norm; }},
     {"value_norm_ratio", kStats, "‖v₀‖ / mean over k≥1 of ‖v_k‖", "ratio", D::None, false, "", A::Mean,
      [](const HeadWindow& w) { return w.v_mean_k1 > 0 ? w.v0_norm / w.v_mean_k1 : 0.0; }},
-    {"learned_sink_mass", kStats, "probability on the head's learned sink logit (0 without one)", "attention", D::HighIsSink, false, "", A::Mean,
+    {"learned_sink_mass", kStats, "probability on the head's sink column: a learned logit, softmax1's 0 or sink-kv's key (0 without one)", "attention", D::HighIsSink, false, "", A::Mean,
      [](const HeadWindow& w) { return w.sink_mass / w.T; }},
     {"bos_sink_score_keys", kStats, "bos_sink_score renormalised over the keys (a learned sink's share left out)", "attention", D::HighIsSink, false, "", A::Mean,
      [](const HeadWindow& w) { return w.bos_keys / w.T; }},
@@ -90,6 +90,28 @@ const Statistic& dormant_score(const std::string& name, const std::string& what)
   throw InputError(what, "'" + name + "' is not a dormant score (one of: " + choices + ")");
 }
 
+namespace {
+// How the statistics read the attention variants of `train --attention` (SPEC-style notes).
+std::string attention_variants_markdown() {
+  return "\n## Attention variants\n\n"
+         "Models trained with `sinkscope train --attention` (GGUF key `sinkscope.attention`, "
+         "`docs/architecture.md`) are measured as follows.\n\n"
+         "- `softmax1`, `sink-logit`, `sink-kv`: each row t has one more softmax column besides "
+         "the keys: a logit of 0, the head's learned logit s_h, or the score q_t·k_sink/√d of the "
+         "KV head's learned key. Its probability p_sink,t is `learned_sink_mass` = "
+         "(1/T)·Σ_t p_sink,t (SPEC §Learned sinks, as gpt-oss's); the key probabilities sum to "
+         "1 − p_sink,t and every other statistic takes them as they are, except "
+         "`bos_sink_score_keys`, renormalised over the keys.\n"
+         "- `sigmoid`: the weights α_t,k = σ(q_t·k_k/√d) are not normalised (a row sums to "
+         "anything in (0, t+1)). Every statistic uses each row's share "
+         "α_t,k / Σ_j α_t,j, a distribution over the keys: `bos_sink_score` is the mean share of "
+         "key 0, `sink_score_k` and `first_k_mass` sum shares, the entropies are the shares' "
+         "−Σ_k a log a, and `learned_sink_mass` is 0. The head's output z_t = Σ_k α_t,k v_k uses "
+         "the weights themselves. Attention rows elsewhere (`forward --attention`, `view`, "
+         "pattern dumps) are the same shares.\n";
+}
+}  // namespace
+
 std::string statistics_markdown() {
   auto direction = [](Direction d) {
     switch (d) {
@@ -120,7 +142,8 @@ std::string statistics_markdown() {
           (s.dormant_score ? "yes" : "") + " | " +
           (s.aggregate == Aggregate::Mode ? "most frequent" : "mean ± std") + " |\n";
   }
-  return md + moe_statistics_markdown() + mechanism_statistics_markdown();
+  return md + attention_variants_markdown() + moe_statistics_markdown() +
+         mechanism_statistics_markdown();
 }
 
 }  // namespace ss

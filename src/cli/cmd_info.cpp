@@ -5,6 +5,7 @@
 
 #include "analysis/statistics.h"
 #include "cli/common.h"
+#include "model/attention_kind.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
 
@@ -71,7 +72,11 @@ void add_info(CLI::App& root) {
       std::printf("rope_scaling  yarn, factor %g, original context %d, attn_factor %g\n",
                   static_cast<double>(c.yarn_factor), c.yarn_orig_ctx,
                   static_cast<double>(c.rope_attn_factor));
+    if (c.attention != AttentionKind::Softmax)
+      std::printf("attention     %s (%s)\n", attention_kind_name(c.attention), kAttentionKey);
     if (l0.attn_sinks.data) std::printf("sinks         learned logits (attn_sinks.weight)\n");
+    if (l0.attn_sink_k.data)
+      std::printf("sinks         learned key and value (attn_sink_k.weight, attn_sink_v.weight)\n");
     if (c.sliding_window > 0) {
       std::string layers;
       for (int l = 0; l < c.n_layers; ++l)

@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/attention_kind.h"
 #include "model/llama3_rope.h"
 #include "model/load_model.h"
 #include "model/model_export.h"
@@ -23,7 +24,7 @@ namespace ss::cli {
 namespace {
 
 struct SynthArgs {
-  std::string arch, shape = "tiny", vocab, out, dtype = "f32", llama3_rope;
+  std::string arch, shape = "tiny", vocab, out, dtype = "f32", llama3_rope, attention = "softmax";
   uint64_t seed = 0;
   int sliding_window = -1;   // -1: the shape's
   int longrope_context = 0;  // 0: the shape's
@@ -95,6 +96,10 @@ void add_synth(CLI::App& root) {
   cmd->add_flag("--sequential-residual", a->sequential_residual,
                 "FFN after attention rather than beside it (gptneox's use_parallel_residual "
                 "false)");
+  cmd->add_option("--attention", a->attention,
+                  "Attention variant: " + attention_kind_names() +
+                      " (random sink logits, or a random sink key and value per KV head)")
+      ->capture_default_str();
   cmd->add_option("-o,--out", a->out, "Output GGUF file")->required();
   cmd->add_flag("-q,--quiet", a->quiet, "No progress messages");
   cmd->callback([a] {
@@ -107,6 +112,9 @@ void add_synth(CLI::App& root) {
       require(spec.sliding, "--sliding-window", a->arch + " has no sliding-window layers");
       c.sliding_window = a->sliding_window;
     }
+    c.attention = attention_kind_option(a->attention, "--attention");
+    require(c.attention == AttentionKind::Softmax || !spec.attn_sinks, "--attention",
+            a->arch + " has learned sink logits of its own");
     if (a->softcap) c.final_logit_softcap = *a->softcap;
     if (a->attn_softcap) c.attn_logit_softcap = *a->attn_softcap;
     if (a->longrope_context > 0) {

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "model/attention_kind.h"
 #include "model/load_model.h"
 #include "train/trainer.h"
 
@@ -20,7 +21,7 @@ struct TrainArgs {
   std::string tokenizer, out, resume, name = "sinkscope-trained";
   int dim = 128, layers = 4, heads = 4, kv_heads = 0, ffn = 0, ctx = 256, min_ctx = 0;
   bool untied = false;
-  std::string bos = "fixed", packing = "packed";
+  std::string bos = "fixed", packing = "packed", attention = "softmax";
   train::TrainOptions opt;
   double val_fraction = 0.05;
   int threads = 0;
@@ -55,6 +56,12 @@ void add_train(CLI::App& root) {
   cmd->add_option("--ctx", a->ctx, "Context: positions per window")
       ->capture_default_str()
       ->check(at_least(1));
+  CLI::Option* attention =
+      cmd->add_option("--attention", a->attention,
+                      "Attention variant (Gu et al. 2024): softmax; softmax1 (a fixed sink logit "
+                      "of 0); sigmoid (σ(q·k/√d), not normalised); sink-logit (a learned logit "
+                      "per head, as gpt-oss); sink-kv (a learned key and value per KV head)")
+          ->capture_default_str();
   cmd->add_flag("--untied", a->untied, "Separate classifier instead of the embedding's transpose");
   cmd->add_option("--bos", a->bos, "fixed: every window starts with BOS; none: never")
       ->check(CLI::IsMember({"fixed", "none"}))
@@ -114,7 +121,7 @@ void add_train(CLI::App& root) {
       ->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print a JSON summary");
-  cmd->callback([a] {
+  cmd->callback([a, attention] {
     require(a->opt.steps > 0, "--steps", "must be positive");
     require(a->opt.batch > 0, "--batch", "must be positive");
     require(a->opt.lr > 0 && std::isfinite(a->opt.lr), "--lr", "must be positive");
@@ -129,6 +136,13 @@ void add_train(CLI::App& root) {
       a->ctx = state.layout.config.max_seq_len;
       require(state.layout.config.vocab_size == static_cast<int>(tok.vocab().size()), a->resume,
               "vocabulary size differs from the tokenizer's");
+      const AttentionKind saved = state.layout.config.attention;
+      require(
+          attention->count() == 0 || attention_kind_option(a->attention, "--attention") == saved,
+          a->resume,
+          std::string("was trained with --attention ") + attention_kind_name(saved) + ", not " +
+              a->attention);
+      a->attention = attention_kind_name(saved);
     } else {
       require(a->dim > 0 && a->layers > 0 && a->heads > 0, "--dim/--layers/--heads",
               "must be positive");
@@ -146,6 +160,7 @@ void add_train(CLI::App& root) {
       c.hidden_dim = a->ffn > 0 ? a->ffn : (8 * a->dim / 3 + 31) / 32 * 32;
       c.vocab_size = static_cast<int>(tok.vocab().size());
       c.max_seq_len = a->ctx;
+      c.attention = attention_kind_option(a->attention, "--attention");
       state.layout = train::make_layout(c, !a->untied);
       state.params = train::init_params(state.layout, a->opt.seed);
     }
@@ -161,8 +176,10 @@ void add_train(CLI::App& root) {
     require(!corpus.docs.empty(), a->data.front(), "no text to train on");
     a->opt.out_dir = a->out;
     a->opt.name = a->name;
-    a->opt.meta = {
-        {"bos", a->bos}, {"packing", a->packing}, {"min_context", std::to_string(win.min_ctx)}};
+    a->opt.meta = {{"bos", a->bos},
+                   {"packing", a->packing},
+                   {"min_context", std::to_string(win.min_ctx)},
+                   {"attention", a->attention}};
 
     ThreadPool pool(a->threads);
     Progress bar("train", !a->quiet);
@@ -194,6 +211,7 @@ void add_train(CLI::App& root) {
                          {"steps", state.step},
                          {"tokens", state.tokens},
                          {"params", state.layout.total},
+                         {"attention", a->attention},
                          {"train_tokens_available", corpus.n_tokens()},
                          {"tokens_per_s", tokens_per_s},
                          {"flops_per_token", train::flops_per_token(state.layout, a->ctx)},

@@ -8,6 +8,7 @@
 #include "base/utf8.h"
 #include "base/wire.h"
 #include "model/arch.h"
+#include "model/attention_kind.h"
 #include "model/load_model.h"
 #include "ops/simd/isa.h"
 
@@ -228,7 +229,8 @@ HeadMask ablation_mask(const CommonArgs& a, const ModelConfig& c) {
   HeadMask mask(c);
   for (auto [l, h] : parse_heads_option(a.ablate, c, "--ablate")) mask.set(l, h, HeadAction::Zero);
   if (a.ablate_sinks.empty()) return mask;
-  require(arch_of(c).attn_sinks, "--ablate-sinks", c.arch + " has no learned sink logits");
+  require(arch_of(c).attn_sinks || has_sink_column(c.attention), "--ablate-sinks",
+          c.arch + " has no learned sink logits");
   if (a.ablate_sinks == "all") {
     for (int l = 0; l < c.n_layers; ++l)
       for (int h = 0; h < c.n_heads; ++h) mask.remove_sink(l, h);

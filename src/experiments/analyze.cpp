@@ -404,7 +404,7 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     run.dumps.push_back(crop(l, h, std::min(ctx, opt.dump_window)));
   run.strongest_sink = crop(sl, sh, std::min(ctx, opt.pattern_window));
 
-  if (model.layers[0].attn_sinks.data) {
+  if (has_sink_column(model)) {
     const size_t learned = stat_index("learned_sink_mass"), bos = stat_index("bos_sink_score");
     std::vector<double> a[3], b[3];  // all, sliding, full
     for (const HeadResult& hr : run.heads)

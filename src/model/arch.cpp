@@ -60,6 +60,7 @@ bool tensor_required(const ArchSpec& a, Tensor LayerWeights::*t) {
   if (t == &L::bo) return a.linear_biases || a.attn_out_bias;
   if (t == &L::b_up || t == &L::b_down) return a.linear_biases;
   if (t == &L::attn_sinks) return a.attn_sinks;
+  if (t == &L::attn_sink_k || t == &L::attn_sink_v) return false;  // sinkscope.attention's
   if (t == &L::w_gate || t == &L::w_up || t == &L::w_down)
     return !a.moe && (a.ffn_gated || t != &L::w_gate);
   if (t == &L::router || t == &L::router_b || t == &L::exp_gate || t == &L::exp_up ||

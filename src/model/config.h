@@ -47,6 +47,9 @@ struct ModelConfig {
   float embed_scale = 1.0f;          // token embeddings are multiplied by this (Gemma: sqrt(dim))
   float final_logit_softcap = 0.0f;  // logits = c·tanh(logits/c) when > 0
   float attn_logit_softcap = 0.0f;   // attention scores = c·tanh(score/c) when > 0 (Gemma 2)
+  // sinkscope's own variants (GGUF sinkscope.attention; gpt-oss's learned sink logits come with
+  // the architecture and leave this Softmax).
+  AttentionKind attention = AttentionKind::Softmax;
 
   // Values of each head that rotate (none with RopeStyle::None).
   int rotated_dims() const {

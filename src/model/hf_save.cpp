@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "format/safetensors.h"
 #include "model/arch.h"
+#include "model/attention_kind.h"
 #include "model/fused.h"
 #include "model/hf_config.h"
 #include "model/hf_experts.h"
@@ -130,6 +131,9 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
 void write_hf_model(const Model& model, const std::string& dir, const HfWriteOptions& o) {
   const ModelConfig& c = model.config;
   require(find_arch(c.arch) != nullptr, dir, "unknown architecture " + c.arch);
+  require(c.attention == AttentionKind::Softmax, dir,
+          std::string("transformers has no ") + attention_kind_name(c.attention) + " attention (" +
+              kAttentionKey + ")");
   const ArchSpec& a = arch_of(c);
   require(a.hf_write_type != nullptr, dir,
           c.arch + " models cannot be written as Hugging Face folders yet");

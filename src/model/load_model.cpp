@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/attention_kind.h"
 #include "model/fused.h"
 #include "model/hf_model.h"
 #include "model/llama2c.h"
@@ -144,6 +145,15 @@ Model load_gguf_model(const std::string& path) {
   // architecture's rule): sinkscope's own key, which other readers ignore.
   if (g->has("sinkscope.query_scale"))
     c.query_scale = get_positive(*g, "sinkscope.query_scale", 0.0);
+  // The attention variant of a model sinkscope trained (model/attention_kind.h); none: softmax.
+  if (g->has(kAttentionKey)) {
+    const std::string kind = g->get_string(kAttentionKey);
+    const auto parsed = parse_attention_kind(kind);
+    if (!parsed)
+      g->fail(std::string(kAttentionKey) + " '" + kind + "' is not an attention variant (" +
+              attention_kind_names() + ")");
+    c.attention = *parsed;
+  }
   if (spec->gguf_read) spec->gguf_read(*g, c);
   apply_arch(c);
   if (c.rotated_dims() % 2 != 0)

@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "model/arch.h"
+#include "model/attention_kind.h"
 #include "ops/quants.h"
 
 namespace ss {
@@ -34,6 +35,8 @@ const std::vector<LayerSlot>& layer_slots() {
       {&L::b_down, "ffn_down.bias", false},
       {&L::post_ffn_norm, "post_ffw_norm.weight", false},
       {&L::attn_sinks, "attn_sinks.weight", false},
+      {&L::attn_sink_k, "attn_sink_k.weight", false},
+      {&L::attn_sink_v, "attn_sink_v.weight", false},
       {&L::router, "ffn_gate_inp.weight", true},
       {&L::router_b, "ffn_gate_inp.bias", false},
       {&L::exp_gate, "ffn_gate_exps.weight", true},
@@ -81,6 +84,10 @@ size_t Model::n_params() const {
   return n;
 }
 
+bool has_sink_column(const Model& m) {
+  return (!m.layers.empty() && m.layers[0].attn_sinks.data) || has_sink_column(m.config.attention);
+}
+
 static void check_shape(const Model& m, const Tensor& t, int64_t cols, int64_t rows) {
   require(t.data != nullptr, m.path, "missing tensor " + t.name);
   bool ok = t.ne.size() <= 2 && t.cols() == cols && t.rows() == rows;
@@ -126,6 +133,39 @@ static void check_stack(const Model& m, const Tensor& t, int64_t cols, int64_t r
 static void check_norm(const Model& m, const Tensor& t, int64_t n) {
   check_shape(m, t, n, 1);
   require(t.type == DType::F32, m.path, "norm tensor " + t.name + " must be F32");
+}
+
+// The tensors of the attention variant (sinkscope.attention) and of the architecture's own learned
+// sinks: present where they are needed, absent where nothing would read them.
+static void check_attention_variant(const Model& m, const LayerWeights& l, int layer) {
+  const ModelConfig& c = m.config;
+  const ArchSpec& arch = arch_of(c);
+  const std::string b = "blk." + std::to_string(layer) + ".";
+  const std::string kind = attention_kind_name(c.attention);
+  require(!arch.attn_sinks || c.attention == AttentionKind::Softmax, m.path,
+          c.arch + " has learned sink logits of its own: " + kAttentionKey + " " + kind +
+              " cannot apply");
+  const bool logit = arch.attn_sinks || c.attention == AttentionKind::SinkLogit;
+  const bool kv = c.attention == AttentionKind::SinkKv;
+  auto needed = [&](const Tensor& t, bool need, const char* name) {
+    if (need)
+      require(t.data != nullptr, m.path,
+              kind + " attention needs tensor " + b + name + " (" + kAttentionKey + ")");
+    else
+      require(t.data == nullptr, m.path,
+              "tensor " + t.name + " belongs to another attention variant than " + kind + " (" +
+                  kAttentionKey + ")");
+  };
+  needed(l.attn_sinks, logit, "attn_sinks.weight");
+  needed(l.attn_sink_k, kv, "attn_sink_k.weight");
+  needed(l.attn_sink_v, kv, "attn_sink_v.weight");
+  if (logit) check_norm(m, l.attn_sinks, c.n_heads);
+  if (kv) {
+    for (const Tensor* t : {&l.attn_sink_k, &l.attn_sink_v}) {
+      check_shape(m, *t, c.head_dim, c.n_kv_heads);
+      require(t->type == DType::F32, m.path, "tensor " + t->name + " must be F32");
+    }
+  }
 }
 
 void validate_model(const Model& m) {
@@ -230,7 +270,7 @@ void validate_model(const Model& m) {
     if (l.bo.data) check_norm(m, l.bo, c.dim);
     if (arch.pre_norms || l.ffn_norm.data) check_norm(m, l.ffn_norm, c.dim);
     if (layer_norm || l.ffn_norm_b.data) check_norm(m, l.ffn_norm_b, c.dim);
-    if (l.attn_sinks.data || arch.attn_sinks) check_norm(m, l.attn_sinks, c.n_heads);
+    check_attention_variant(m, l, static_cast<int>(&l - m.layers.data()));
     // The attention's biases and norms, before the FFN checks (which end early for experts).
     if (l.bq.data) check_norm(m, l.bq, c.q_dim());
     if (l.bk.data) check_norm(m, l.bk, c.kv_dim());

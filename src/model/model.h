@@ -32,7 +32,10 @@ struct LayerWeights {
   Tensor q_norm, k_norm;  // optional [head_dim] f32 RMSNorm of each head's q / k (qwen3, gemma3)
   Tensor post_attn_norm;  // optional [dim] f32 RMSNorm of the attention output (gemma3)
   Tensor post_ffn_norm;   // optional [dim] f32 RMSNorm of the FFN output (gemma3)
-  Tensor attn_sinks;      // optional [n_heads] f32 learned sink logits (gpt-oss)
+  Tensor attn_sinks;      // optional [n_heads] f32 learned sink logits (gpt-oss, sink-logit)
+  // sink-kv attention: a learned key and value per KV head, [head_dim] x n_kv_heads f32 each;
+  // the key is not rotated (it has no position).
+  Tensor attn_sink_k, attn_sink_v;
   // Mixture of experts (gpt-oss): the router [dim] -> [n_experts] with its bias, and each
   // expert's gate, up [dim] -> [hidden] and down [hidden] -> [dim] stacked in 3-D tensors
   // (ne {cols, rows, n_experts}), with f32 biases [rows] x n_experts.
@@ -88,6 +91,10 @@ struct GlobalSlot {
   const char* gguf_name;
 };
 const std::vector<GlobalSlot>& global_slots();
+
+// Whether the model's heads have a softmax column besides the keys (gpt-oss's or sink-logit's
+// learned logit, softmax1's logit 0, sink-kv's key): its probability is learned_sink_mass.
+bool has_sink_column(const Model& m);
 
 // Checks every tensor's shape and dtype against the config; throws InputError(path, ...).
 void validate_model(const Model& m);

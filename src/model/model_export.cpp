@@ -7,6 +7,7 @@
 
 #include "format/gguf.h"
 #include "model/arch.h"
+#include "model/attention_kind.h"
 #include "model/fused.h"
 #include "model/yarn_rope.h"
 #include "ops/dequant.h"
@@ -159,6 +160,9 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
                  "in sinkscope.query_scale, which llama.cpp ignores\n",
                  path.c_str(), static_cast<double>(c.query_scale), c.arch.c_str());
   }
+  // Other readers (llama.cpp) ignore the key and would run such a model as plain softmax.
+  if (c.attention != AttentionKind::Softmax)
+    w.set(kAttentionKey, GgufValue::of_string(attention_kind_name(c.attention)));
   if (arch.gguf_write) arch.gguf_write(c, w);
   w.set(p + "vocab_size", GgufValue::of_u32(c.vocab_size));
   for (const auto& [key, value] : tokenizer) w.set(key, value);

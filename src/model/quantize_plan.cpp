@@ -66,11 +66,13 @@ size_t n_dims(const std::vector<int64_t>& ne) {
 }
 
 // Whether llama.cpp quantizes the tensor at all: 2-D and 3-D weights, but not norms, the expert
-// router or learned positions (the names of sinkscope's architectures among its exclusions).
+// router or learned positions (the names of sinkscope's architectures among its exclusions), nor
+// sink-kv's learned key and value (f32 by definition: model/model.h).
 bool quantizable(const GgufTensorInfo& t) {
   const std::string& n = t.name;
   return n_dims(t.ne) >= 2 && n.size() >= 6 && n.compare(n.size() - 6, 6, "weight") == 0 &&
          !contains(n, "_norm.weight") && !contains(n, "ffn_gate_inp.weight") &&
+         !contains(n, "attn_sink_k.weight") && !contains(n, "attn_sink_v.weight") &&
          n != "position_embd.weight";
 }
 

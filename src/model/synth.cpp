@@ -114,7 +114,12 @@ Model make_random_model(const ModelConfig& c, uint64_t seed, DType weight_type, 
       w.post_ffn_norm = norm(b + "post_ffw_norm.weight");
     }
     if (arch->attn_out_bias) w.bo = vec(b + "attn_output.bias", c.dim, 0.0f, 0.1f);
-    if (arch->attn_sinks) w.attn_sinks = vec(b + "attn_sinks.weight", c.n_heads, 0.0f, 1.0f);
+    if (arch->attn_sinks || c.attention == AttentionKind::SinkLogit)
+      w.attn_sinks = vec(b + "attn_sinks.weight", c.n_heads, 0.0f, 1.0f);
+    if (c.attention == AttentionKind::SinkKv) {  // key and value as large as the others
+      w.attn_sink_k = stack(b + "attn_sink_k.weight", c.head_dim, 0, c.n_kv_heads, 1.0f);
+      w.attn_sink_v = stack(b + "attn_sink_v.weight", c.head_dim, 0, c.n_kv_heads, 1.0f);
+    }
     if (arch->moe) {
       const int64_t E = c.n_experts;
       w.router = matrix(b + "ffn_gate_inp.weight", c.dim, E);

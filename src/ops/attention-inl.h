@@ -14,6 +14,7 @@ inline int attention_first_key(int pos, int window) {
 // A sink of −∞ takes no branch that a row without one does not, so it gives the same bits.
 struct AttentionSoftmax {
   std::vector<float> x, e;
+  float sink_p = 0;  // the last row's sink probability (0 without a sink)
   double run(const double* scores, int k0, int pos, double sink, float* att) {
     const size_t cnt = static_cast<size_t>(pos - k0 + 1);
     x.resize(cnt);
@@ -27,9 +28,10 @@ struct AttentionSoftmax {
     for (size_t j = 0; j < cnt; ++j) xs[j] = static_cast<float>(scores[k0 + j] - mx);
     for (size_t j = 0; j < cnt; ++j) es[j] = exp_nonpositive(xs[j]);
     const double keys = sum_f64(es, cnt);
-    double sum = keys;
-    if (has_sink) sum += exp_nonpositive(static_cast<float>(sink - mx));
+    const double sink_e = has_sink ? exp_nonpositive(static_cast<float>(sink - mx)) : 0.0;
+    const double sum = keys + sink_e;
     const double inv = 1.0 / sum;
+    sink_p = static_cast<float>(sink_e * inv);
     std::fill(att, att + k0, 0.0f);
     for (size_t j = 0; j < cnt; ++j) att[k0 + j] = static_cast<float>(es[j] * inv);
     // keys / sum is exactly 1 without a sink.
@@ -155,9 +157,12 @@ inline void attend_head(const float* q, const float* k, const float* v, int pos0
   thread_local std::vector<double> scores, qd;
   thread_local std::vector<float> att;  // the block's probability rows
   thread_local AttentionSoftmax softmax;
+  thread_local std::vector<float> shares;  // a sigmoid row's shares, for the observers
+  float sink_p[kQueryTile] = {};
   scores.resize(kQueryTile * ld);
   qd.resize(kQueryTile * hd);
   att.resize(kQueryTile * T);
+  if (s.sigmoid) shares.resize(T);
   for (int i0 = 0; i0 < n; i0 += kQueryTile) {
     const int nq = std::min(kQueryTile, n - i0);
     const int last = pos0 + i0 + nq - 1;
@@ -174,11 +179,26 @@ inline void attend_head(const float* q, const float* k, const float* v, int pos0
       double* const sa = scores.data() + a * ld;
       if (s.softcap > 0)
         for (int kk = k0; kk <= pos; ++kk) sa[kk] = softcap_score(sa[kk], s.softcap);
-      const double entropy = softmax.run(sa, k0, pos, s.sink, row);
+      if (s.sigmoid) {
+        const double entropy = sigmoid_row(sa, k0, pos, row, shares.data());
+        if (s.sink_probs) s.sink_probs[i] = 0.0f;
+        std::fill(row + pos + 1, row + last + 1, 0.0f);
+        if (on_row) on_row(i, pos, {shares.data(), static_cast<size_t>(pos + 1)}, entropy);
+        continue;
+      }
+      const double sink = s.sink_key ? sink_key_score(qd.data() + a * hd, s) : s.sink;
+      const double entropy = softmax.run(sa, k0, pos, sink, row);
+      sink_p[a] = softmax.sink_p;
+      if (s.sink_probs) s.sink_probs[i] = softmax.sink_p;
       std::fill(row + pos + 1, row + last + 1, 0.0f);
       if (on_row) on_row(i, pos, {row, static_cast<size_t>(pos + 1)}, entropy);
     }
-    kValues[nq - 1](att.data(), T, attention_first_key(pos0 + i0, s.window), last, v, s,
-                    z + static_cast<size_t>(i0) * s.z_stride);
+    float* const zb = z + static_cast<size_t>(i0) * s.z_stride;
+    kValues[nq - 1](att.data(), T, attention_first_key(pos0 + i0, s.window), last, v, s, zb);
+    // The sink-kv value last, after every key, in an f32 FMA per element as the keys' are.
+    if (s.sink_value)
+      for (int a = 0; a < nq; ++a)
+        for (size_t d = 0; d < hd; ++d)
+          zb[a * s.z_stride + d] = std::fma(sink_p[a], s.sink_value[d], zb[a * s.z_stride + d]);
   }
 }

@@ -25,7 +25,27 @@ struct AttentionShape {
   // The head's learned sink logit (gpt-oss): one more softmax column that no value follows, so
   // the key probabilities sum to 1 − p_sink. −∞: none, and bit for bit the plain softmax.
   double sink = -INFINITY;
+  // sink-kv attention: the head's learned key (head_dim floats, never rotated: it has no
+  // position) and value. The key's score q·k·scale (soft-capped like the others) is the row's
+  // sink logit in place of `sink`, and z gains p_sink · value.
+  const float* sink_key = nullptr;
+  const float* sink_value = nullptr;
+  // Sigmoid attention (Gu et al. 2024): weights σ(score), not normalised, so z = Σ_k σ_k v_k.
+  // Observers get each row's share σ_k / Σ_j σ_j and that share's entropy (docs/statistics.md).
+  bool sigmoid = false;
+  // Non-null: sink_probs[i] receives query i's sink probability (0 without a sink) before the
+  // row goes to the callback.
+  float* sink_probs = nullptr;
 };
+
+// The score of a query (its vector in double) against a sink-kv key, as a key's score is made:
+// the double sum of exact products in order of d, times scale, soft-capped when capped.
+double sink_key_score(const double* q, const AttentionShape& s);
+
+// A sigmoid row over keys k0..pos: weights[k] = σ(scores[k]) (zero before k0), shares[k] = each
+// one's part of the row's sum (zero before k0); returns the shares' entropy in nats. One
+// function (not per SIMD variant), so every variant gives the same bits.
+double sigmoid_row(const double* scores, int k0, int pos, float* weights, float* shares);
 
 // Gemma 2's attention logit soft-capping of one score, in double with the C library's tanh:
 // every variant and the reference call this one function, so they keep the same bits.

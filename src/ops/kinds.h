@@ -17,4 +17,11 @@ enum class FfnAct { Silu, GeluTanh, GeluErf };
 // bias (GPT-2, GPT-NeoX).
 enum class NormKind { Rms, Layer };
 
+// How a head turns scores into weights (Gu et al. 2024's variants; GGUF key sinkscope.attention,
+// docs/architecture.md): softmax; softmax with one more column of logit 0 (softmax1, "quiet
+// attention"); element-wise sigmoid without normalisation; softmax with a learned logit per head
+// as one more column (sink-logit, gpt-oss's attn_sinks); softmax with a learned key and value per
+// KV head that every query sees (sink-kv).
+enum class AttentionKind { Softmax, Softmax1, Sigmoid, SinkLogit, SinkKv };
+
 }  // namespace ss

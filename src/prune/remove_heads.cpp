@@ -165,6 +165,9 @@ Model remove_heads(const Model& model, const std::vector<std::pair<int, int>>& h
     if (w.bv.data) w.bv = keep_rows(m, w.bv, kv_rows);
     w.wo = keep_cols(m, w.wo, q_rows);
     if (w.attn_sinks.data) w.attn_sinks = keep_rows(m, w.attn_sinks, kept_q);
+    // sink-kv: one key and value row per KV head.
+    if (w.attn_sink_k.data) w.attn_sink_k = keep_rows(m, w.attn_sink_k, kept_kv);
+    if (w.attn_sink_v.data) w.attn_sink_v = keep_rows(m, w.attn_sink_v, kept_kv);
   }
   // head_removal_problem saw the same counts in every layer.
   m.config.n_heads = static_cast<int>(kept_q.size());

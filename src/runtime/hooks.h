@@ -35,6 +35,10 @@ class Observer {
                               double entropy) {
     on_pattern(layer, head, pos, row);
   }
+  // In a model whose heads have a sink column (model.h has_sink_column): that column's
+  // probability for the row at pos, just before the row's on_pattern_row (0 where --ablate-sinks
+  // took it away). The key probabilities then sum to 1 − p_sink.
+  virtual void on_sink_row(int layer, int head, int pos, double p_sink) {}
 
   virtual void on_resid_pre(int layer, int pos0, int n_tokens, const float* x) {}
   virtual void on_values(int layer, int pos0, int n_tokens, const float* v) {}

@@ -163,8 +163,13 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   shape.scale = plan.query_scale;
   shape.window = plan.window;
   shape.softcap = plan.attn_softcap;
-  const Tensor& sink_t = model_.layers[layer].attn_sinks;
-  const float* sinks = sink_t.data ? sink_t.f32() : nullptr;
+  const LayerWeights& lw = model_.layers[layer];
+  const float* sinks = lw.attn_sinks.data ? lw.attn_sinks.f32() : nullptr;
+  const float* sink_k = lw.attn_sink_k.data ? lw.attn_sink_k.f32() : nullptr;
+  const float* sink_v = lw.attn_sink_v.data ? lw.attn_sink_v.f32() : nullptr;
+  const AttentionKind kind = c.attention;
+  shape.sigmoid = kind == AttentionKind::Sigmoid;
+  const bool sink_column = has_sink_column(model_);
   pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
     for (size_t h = h0; h < h1; ++h) {
       // A head the mask zeroes or replaces, whose rows nobody watches: its z is overwritten
@@ -172,15 +177,26 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
       if (mask_ && watching.empty() && mask_->get(layer, static_cast<int>(h)) != HeadAction::Keep)
         continue;
       const size_t kv_off = (h / c.kv_group()) * hd;
+      AttentionShape head_shape = shape;
+      std::vector<float> sink_probs(sink_column && !watching.empty() ? n : 0);
+      if (!sink_probs.empty()) head_shape.sink_probs = sink_probs.data();
       PatternFn on_row;
       if (!watching.empty())
-        on_row = [&](int, int pos, std::span<const float> row, double entropy) {
-          for (Observer* o : watching)
+        on_row = [&](int i, int pos, std::span<const float> row, double entropy) {
+          for (Observer* o : watching) {
+            if (!sink_probs.empty()) o->on_sink_row(layer, static_cast<int>(h), pos, sink_probs[i]);
             o->on_pattern_row(layer, static_cast<int>(h), pos, row, entropy);
+          }
         };
-      AttentionShape head_shape = shape;
-      if (sinks && !(mask_ && mask_->sink_removed(layer, static_cast<int>(h))))
-        head_shape.sink = sinks[h];
+      // --ablate-sinks takes the sink column away whatever made it.
+      if (!(mask_ && mask_->sink_removed(layer, static_cast<int>(h)))) {
+        if (sinks) head_shape.sink = sinks[h];
+        if (kind == AttentionKind::Softmax1) head_shape.sink = 0.0;  // a fixed logit of 0
+        if (sink_k) {
+          head_shape.sink_key = sink_k + kv_off;
+          head_shape.sink_value = sink_v + kv_off;
+        }
+      }
       attend_head(q + h * hd, kc + kv_off * k_stride(), vc + kv_off, pos0, n, head_shape,
                   z + h * hd, on_row);
     }

@@ -151,52 +151,100 @@ namespace {
 size_t qk_row(const AttnShape& s, int b, int t, int heads) {
   return (static_cast<size_t>(b) * s.seq + t) * heads;
 }
+
+// The sink column's logit for query vector qi of head h (KV head g); −∞ where there is none.
+float sink_logit_of(const AttnVariant& var, const float* qi, int h, int g, size_t hd, float scale) {
+  switch (var.kind) {
+    case AttentionKind::Softmax1:
+      return 0.0f;
+    case AttentionKind::SinkLogit:
+      return var.sink_logit[h];
+    case AttentionKind::SinkKv:
+      return dot(qi, var.sink_k + static_cast<size_t>(g) * hd, hd) * scale;
+    default:
+      return -INFINITY;
+  }
+}
+
+bool has_sink(const AttnVariant& var) {
+  return var.kind == AttentionKind::Softmax1 || var.kind == AttentionKind::SinkLogit ||
+         var.kind == AttentionKind::SinkKv;
+}
 }  // namespace
 
 void attention_fwd(float* z, float* p, const float* q, const float* k, const float* v,
-                   const AttnShape& s, ThreadPool& pool) {
+                   const AttnShape& s, ThreadPool& pool, const AttnVariant& var, float* p_sink) {
   const size_t hd = static_cast<size_t>(s.head_dim);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int group = s.n_heads / s.n_kv;
+  const bool sigmoid = var.kind == AttentionKind::Sigmoid, sink = has_sink(var);
   pool.parallel_for(static_cast<size_t>(s.batch) * s.n_heads, [&](size_t j0, size_t j1, int) {
     for (size_t job = j0; job < j1; ++job) {
       const int b = static_cast<int>(job) / s.n_heads, h = static_cast<int>(job) % s.n_heads;
       const int g = h / group;
       for (int i = 0; i < s.seq; ++i) {
-        float* row = p + ((static_cast<size_t>(b) * s.n_heads + h) * s.seq + i) * s.seq;
+        const size_t row_index = (static_cast<size_t>(b) * s.n_heads + h) * s.seq + i;
+        float* row = p + row_index * s.seq;
         const float* qi = q + (qk_row(s, b, i, s.n_heads) + h) * hd;
+        float* zi = z + (qk_row(s, b, i, s.n_heads) + h) * hd;
         float mx = -INFINITY;
         for (int j = 0; j <= i; ++j) {
           row[j] = dot(qi, k + (qk_row(s, b, j, s.n_kv) + g) * hd, hd) * scale;
           mx = std::max(mx, row[j]);
         }
+        std::fill(zi, zi + hd, 0.0f);
+        if (sigmoid) {  // σ(score), no normalisation
+          for (int j = 0; j <= i; ++j) {
+            row[j] = 1.0f / (1.0f + std::exp(-row[j]));
+            axpy(zi, row[j], v + (qk_row(s, b, j, s.n_kv) + g) * hd, hd);
+          }
+          continue;
+        }
+        // The sink column (softmax1, sink-logit, sink-kv) joins the max and the sum.
+        const float sl = sink ? sink_logit_of(var, qi, h, g, hd, scale) : -INFINITY;
+        if (sink) mx = std::max(mx, sl);
         double sum = 0;
         for (int j = 0; j <= i; ++j) sum += (row[j] = std::exp(row[j] - mx));
+        const float es = sink ? std::exp(sl - mx) : 0.0f;
+        if (sink) sum += es;
         const float inv = static_cast<float>(1.0 / sum);
-        float* zi = z + (qk_row(s, b, i, s.n_heads) + h) * hd;
-        std::fill(zi, zi + hd, 0.0f);
         for (int j = 0; j <= i; ++j) {
           row[j] *= inv;
           axpy(zi, row[j], v + (qk_row(s, b, j, s.n_kv) + g) * hd, hd);
         }
+        if (!sink) continue;
+        const float ps = es * inv;
+        p_sink[row_index] = ps;
+        if (var.kind == AttentionKind::SinkKv)
+          axpy(zi, ps, var.sink_v + static_cast<size_t>(g) * hd, hd);
       }
     }
   });
 }
 
 void attention_bwd(float* dq, float* dk, float* dv, const float* dz, const float* p, const float* q,
-                   const float* k, const float* v, const AttnShape& s, ThreadPool& pool) {
+                   const float* k, const float* v, const AttnShape& s, ThreadPool& pool,
+                   const AttnVariant& var, const float* p_sink, const AttnVariantGrads& grads) {
   const size_t hd = static_cast<size_t>(s.head_dim);
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int group = s.n_heads / s.n_kv;
+  const bool sigmoid = var.kind == AttentionKind::Sigmoid, sink = has_sink(var);
+  const bool kv = var.kind == AttentionKind::SinkKv, logit = var.kind == AttentionKind::SinkLogit;
+  // The variant's parameters are shared by every sequence: each job adds into its sequence's
+  // slot, and the slots are summed in order afterwards.
+  const size_t kv_dim = static_cast<size_t>(s.n_kv) * hd;
+  std::vector<float> d_logit(logit ? static_cast<size_t>(s.batch) * s.n_heads : 0);
+  std::vector<float> d_sk(kv ? s.batch * kv_dim : 0), d_sv(d_sk.size());
   // One job per (sequence, KV head): the query heads sharing dk/dv run in order in one thread.
   pool.parallel_for(static_cast<size_t>(s.batch) * s.n_kv, [&](size_t j0, size_t j1, int) {
     std::vector<float> ds(static_cast<size_t>(s.seq));
     for (size_t job = j0; job < j1; ++job) {
       const int b = static_cast<int>(job) / s.n_kv, g = static_cast<int>(job) % s.n_kv;
+      const size_t kv_off = static_cast<size_t>(b) * kv_dim + static_cast<size_t>(g) * hd;
       for (int h = g * group; h < (g + 1) * group; ++h)
         for (int i = 0; i < s.seq; ++i) {
-          const float* row = p + ((static_cast<size_t>(b) * s.n_heads + h) * s.seq + i) * s.seq;
+          const size_t row_index = (static_cast<size_t>(b) * s.n_heads + h) * s.seq + i;
+          const float* row = p + row_index * s.seq;
           const size_t qi = (qk_row(s, b, i, s.n_heads) + h) * hd;
           double sum = 0;
           for (int j = 0; j <= i; ++j) {
@@ -205,6 +253,24 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dz, const float
             sum += static_cast<double>(row[j]) * ds[j];
             axpy(dv + kj, row[j], dz + qi, hd);
           }
+          if (sigmoid) {  // dScore = dP · σ'(score) = dP · σ(1 − σ)
+            for (int j = 0; j <= i; ++j) {
+              const size_t kj = (qk_row(s, b, j, s.n_kv) + g) * hd;
+              const float d = ds[j] * row[j] * (1.0f - row[j]) * scale;
+              axpy(dq + qi, d, k + kj, hd);
+              axpy(dk + kj, d, q + qi, hd);
+            }
+            continue;
+          }
+          float ps = 0, dps = 0;  // the sink column's probability and dP
+          if (sink) {
+            ps = p_sink[row_index];
+            if (kv) {
+              dps = dot(dz + qi, var.sink_v + static_cast<size_t>(g) * hd, hd);
+              sum += static_cast<double>(ps) * dps;
+              axpy(d_sv.data() + kv_off, ps, dz + qi, hd);
+            }
+          }
           const float fs = static_cast<float>(sum);
           for (int j = 0; j <= i; ++j) {
             const size_t kj = (qk_row(s, b, j, s.n_kv) + g) * hd;
@@ -212,36 +278,70 @@ void attention_bwd(float* dq, float* dk, float* dv, const float* dz, const float
             axpy(dq + qi, d, k + kj, hd);
             axpy(dk + kj, d, q + qi, hd);
           }
+          if (!sink) continue;
+          const float d_sink = ps * (dps - fs);  // ∂loss/∂(the sink column's logit)
+          if (logit) d_logit[static_cast<size_t>(b) * s.n_heads + h] += d_sink;
+          if (kv) {
+            axpy(dq + qi, d_sink * scale, var.sink_k + static_cast<size_t>(g) * hd, hd);
+            axpy(d_sk.data() + kv_off, d_sink * scale, q + qi, hd);
+          }
         }
     }
   });
+  for (int b = 0; b < s.batch; ++b) {
+    if (logit)
+      for (int h = 0; h < s.n_heads; ++h)
+        grads.sink_logit[h] += d_logit[static_cast<size_t>(b) * s.n_heads + h];
+    if (kv) {
+      axpy(grads.sink_k, 1.0f, d_sk.data() + b * kv_dim, kv_dim);
+      axpy(grads.sink_v, 1.0f, d_sv.data() + b * kv_dim, kv_dim);
+    }
+  }
 }
 
 void attention_fwd_ref(float* z, float* p, const float* q, const float* k, const float* v,
-                       const AttnShape& s) {
+                       const AttnShape& s, const AttnVariant& var, float* p_sink) {
   const size_t hd = static_cast<size_t>(s.head_dim);
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   const int group = s.n_heads / s.n_kv;
+  const bool sigmoid = var.kind == AttentionKind::Sigmoid, sink = has_sink(var);
   for (int b = 0; b < s.batch; ++b)
     for (int h = 0; h < s.n_heads; ++h)
       for (int i = 0; i < s.seq; ++i) {
+        const int g = h / group;
+        const float* qi = q + (qk_row(s, b, i, s.n_heads) + h) * hd;
         std::vector<double> sc(static_cast<size_t>(i + 1));
         double mx = -INFINITY, sum = 0;
         for (int j = 0; j <= i; ++j) {
-          sc[j] = dot_f64(q + (qk_row(s, b, i, s.n_heads) + h) * hd,
-                          k + (qk_row(s, b, j, s.n_kv) + h / group) * hd, hd) *
-                  scale;
+          sc[j] = dot_f64(qi, k + (qk_row(s, b, j, s.n_kv) + g) * hd, hd) * scale;
           mx = std::max(mx, sc[j]);
         }
-        for (auto& x : sc) sum += (x = std::exp(x - mx));
-        float* row = p + ((static_cast<size_t>(b) * s.n_heads + h) * s.seq + i) * s.seq;
+        double sl = -INFINITY;  // the sink column's logit, in double
+        if (var.kind == AttentionKind::Softmax1) sl = 0;
+        if (var.kind == AttentionKind::SinkLogit) sl = var.sink_logit[h];
+        if (var.kind == AttentionKind::SinkKv)
+          sl = dot_f64(qi, var.sink_k + static_cast<size_t>(g) * hd, hd) * scale;
+        double es = 0;
+        if (sigmoid) {
+          for (auto& x : sc) x = 1.0 / (1.0 + std::exp(-x));
+          sum = 1;  // not normalised
+        } else {
+          mx = std::max(mx, sl);
+          for (auto& x : sc) sum += (x = std::exp(x - mx));
+          if (sink) sum += es = std::exp(sl - mx);
+        }
+        const size_t row_index = (static_cast<size_t>(b) * s.n_heads + h) * s.seq + i;
+        float* row = p + row_index * s.seq;
         for (size_t d = 0; d < hd; ++d) {
           double acc = 0;
           for (int j = 0; j <= i; ++j)
-            acc += sc[j] / sum * v[(qk_row(s, b, j, s.n_kv) + h / group) * hd + d];
+            acc += sc[j] / sum * v[(qk_row(s, b, j, s.n_kv) + g) * hd + d];
+          if (var.kind == AttentionKind::SinkKv)
+            acc += es / sum * var.sink_v[static_cast<size_t>(g) * hd + d];
           z[(qk_row(s, b, i, s.n_heads) + h) * hd + d] = static_cast<float>(acc);
         }
         for (int j = 0; j <= i; ++j) row[j] = static_cast<float>(sc[j] / sum);
+        if (sink) p_sink[row_index] = static_cast<float>(es / sum);
       }
 }
 

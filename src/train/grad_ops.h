@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "ops/kinds.h"
 
 namespace ss::train {
 
@@ -47,13 +48,33 @@ void swiglu_bwd(float* dg, float* du, const float* dh, const float* g, const flo
 struct AttnShape {
   int batch, seq, n_heads, n_kv, head_dim;
 };
+// The attention variant (ops/kinds.h) and its parameters: sink-logit's per-head logits
+// [n_heads]; sink-kv's key and value per KV head [n_kv][head_dim] (the key is not rotated).
+// softmax1 is a sink logit of 0. With one of these, p_sink receives each row's sink probability
+// [b][h][t]. Sigmoid rows hold σ(score), not normalised.
+struct AttnVariant {
+  AttentionKind kind = AttentionKind::Softmax;
+  const float* sink_logit = nullptr;
+  const float* sink_k = nullptr;
+  const float* sink_v = nullptr;
+};
+// Gradients of the variant's parameters (accumulated; null where the variant has none).
+struct AttnVariantGrads {
+  float* sink_logit = nullptr;
+  float* sink_k = nullptr;
+  float* sink_v = nullptr;
+};
 void attention_fwd(float* z, float* p, const float* q, const float* k, const float* v,
-                   const AttnShape& s, ThreadPool& pool);
-// dq, dk, dv are accumulated.
+                   const AttnShape& s, ThreadPool& pool, const AttnVariant& var = {},
+                   float* p_sink = nullptr);
+// dq, dk, dv and the variant's gradients are accumulated. The variant's gradients are summed
+// over sequences in order after the parallel part, so they do not depend on the thread count.
 void attention_bwd(float* dq, float* dk, float* dv, const float* dz, const float* p, const float* q,
-                   const float* k, const float* v, const AttnShape& s, ThreadPool& pool);
+                   const float* k, const float* v, const AttnShape& s, ThreadPool& pool,
+                   const AttnVariant& var = {}, const float* p_sink = nullptr,
+                   const AttnVariantGrads& grads = {});
 void attention_fwd_ref(float* z, float* p, const float* q, const float* k, const float* v,
-                       const AttnShape& s);
+                       const AttnShape& s, const AttnVariant& var = {}, float* p_sink = nullptr);
 
 // Mean cross-entropy over rows with weight[t] > 0 (weights are 0 or 1): returns the summed NLL
 // (double) and writes dlogits = (softmax − onehot)·weight/norm; norm is the divisor of the mean.

@@ -8,6 +8,21 @@ namespace {
 void zero(std::vector<float>& v) {
   std::fill(v.begin(), v.end(), 0.0f);
 }
+
+// The layer's attention variant parameters in P (or their gradients in G).
+AttnVariant variant_of(const ModelConfig& c, const LayerOffsets& o, const float* P) {
+  AttnVariant v;
+  v.kind = c.attention;
+  if (o.sink_logit != kNoParam) v.sink_logit = P + o.sink_logit;
+  if (o.sink_k != kNoParam) v.sink_k = P + o.sink_k, v.sink_v = P + o.sink_v;
+  return v;
+}
+AttnVariantGrads variant_grads(const LayerOffsets& o, float* G) {
+  AttnVariantGrads g;
+  if (o.sink_logit != kNoParam) g.sink_logit = G + o.sink_logit;
+  if (o.sink_k != kNoParam) g.sink_k = G + o.sink_k, g.sink_v = G + o.sink_v;
+  return g;
+}
 }  // namespace
 
 Network::Network(const ParamLayout& layout, ThreadPool& pool)
@@ -27,6 +42,7 @@ void Network::resize(int batch, int seq) {
     a.xin.resize(n * d), a.xn1.resize(n * d), a.r1.resize(n);
     a.q.resize(n * qd), a.k.resize(n * kvd), a.v.resize(n * kvd);
     a.p.resize(static_cast<size_t>(batch) * c.n_heads * seq * seq);
+    a.p_sink.resize(static_cast<size_t>(batch) * c.n_heads * seq);
     a.z.resize(n * qd), a.xmid.resize(n * d), a.xn2.resize(n * d), a.r2.resize(n);
     a.g.resize(n * hid), a.u.resize(n * hid), a.h.resize(n * hid);
   }
@@ -62,7 +78,8 @@ double Network::step(const float* P, float* G, const Batch& b) {
     linear_fwd(a.v.data(), a.xn1.data(), P + o.wv, n, d, kvd, pool_);
     rope_rows(a.q.data(), c.n_heads, qd, false);
     rope_rows(a.k.data(), c.n_kv_heads, kvd, false);
-    attention_fwd(a.z.data(), a.p.data(), a.q.data(), a.k.data(), a.v.data(), shape, pool_);
+    attention_fwd(a.z.data(), a.p.data(), a.q.data(), a.k.data(), a.v.data(), shape, pool_,
+                  variant_of(c, o, P), a.p_sink.data());
     linear_fwd(dtmp_.data(), a.z.data(), P + o.wo, n, qd, d, pool_);
     for (size_t i = 0; i < n * d; ++i) x[i] += dtmp_[i];
     a.xmid = x;
@@ -107,7 +124,8 @@ double Network::step(const float* P, float* G, const Batch& b) {
     linear_bwd(dz_.data(), G + o.wo, dx_.data(), a.z.data(), P + o.wo, n, qd, d, pool_);
     zero(dq_), zero(dk_), zero(dv_);
     attention_bwd(dq_.data(), dk_.data(), dv_.data(), dz_.data(), a.p.data(), a.q.data(),
-                  a.k.data(), a.v.data(), shape, pool_);
+                  a.k.data(), a.v.data(), shape, pool_, variant_of(c, o, P), a.p_sink.data(),
+                  variant_grads(o, G));
     rope_rows(dq_.data(), c.n_heads, qd, true);
     rope_rows(dk_.data(), c.n_kv_heads, kvd, true);
     zero(dxn_);

@@ -30,7 +30,7 @@ class Network {
 
  private:
   struct LayerActs {
-    std::vector<float> xin, xn1, r1, q, k, v, p, z, xmid, xn2, r2, g, u, h;
+    std::vector<float> xin, xn1, r1, q, k, v, p, p_sink, z, xmid, xn2, r2, g, u, h;
   };
   void resize(int batch, int seq);
 

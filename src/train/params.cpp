@@ -12,8 +12,9 @@ ParamLayout make_layout(const ModelConfig& c, bool tied) {
   ParamLayout l;
   l.config = c;
   l.tied = tied;
-  auto add = [&](const std::string& name, std::vector<int64_t> ne, bool decay) {
-    ParamTensor t{name, std::move(ne), l.total, 0, decay};
+  auto add = [&](const std::string& name, std::vector<int64_t> ne, bool decay,
+                 ParamInit init = ParamInit::Normal) {
+    ParamTensor t{name, std::move(ne), l.total, 0, decay, init};
     t.size = 1;
     for (auto d : t.ne) t.size *= static_cast<size_t>(d);
     l.total += t.size;
@@ -22,20 +23,27 @@ ParamLayout make_layout(const ModelConfig& c, bool tied) {
   };
   const int64_t d = c.dim, h = c.hidden_dim, q = c.q_dim(), kv = c.kv_dim();
   l.embd = add("token_embd.weight", {d, c.vocab_size}, true);
-  l.output_norm = add("output_norm.weight", {d}, false);
+  l.output_norm = add("output_norm.weight", {d}, false, ParamInit::One);
   l.output = tied ? l.embd : add("output.weight", {d, c.vocab_size}, true);
   for (int i = 0; i < c.n_layers; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".";
     LayerOffsets o{};
-    o.attn_norm = add(b + "attn_norm.weight", {d}, false);
+    o.attn_norm = add(b + "attn_norm.weight", {d}, false, ParamInit::One);
     o.wq = add(b + "attn_q.weight", {d, q}, true);
     o.wk = add(b + "attn_k.weight", {d, kv}, true);
     o.wv = add(b + "attn_v.weight", {d, kv}, true);
     o.wo = add(b + "attn_output.weight", {q, d}, true);
-    o.ffn_norm = add(b + "ffn_norm.weight", {d}, false);
+    o.ffn_norm = add(b + "ffn_norm.weight", {d}, false, ParamInit::One);
     o.w_gate = add(b + "ffn_gate.weight", {d, h}, true);
     o.w_up = add(b + "ffn_up.weight", {d, h}, true);
     o.w_down = add(b + "ffn_down.weight", {h, d}, true);
+    // The attention variant's own tensors after the layer's llama ones (GGUF order too).
+    if (c.attention == AttentionKind::SinkLogit)
+      o.sink_logit = add(b + "attn_sinks.weight", {c.n_heads}, false, ParamInit::Zero);
+    if (c.attention == AttentionKind::SinkKv) {
+      o.sink_k = add(b + "attn_sink_k.weight", {c.head_dim, c.n_kv_heads}, false);
+      o.sink_v = add(b + "attn_sink_v.weight", {c.head_dim, c.n_kv_heads}, false);
+    }
     l.layers.push_back(o);
   }
   return l;
@@ -47,8 +55,8 @@ std::vector<float> init_params(const ParamLayout& l, uint64_t seed) {
   const float resid = 0.02f / std::sqrt(2.0f * static_cast<float>(l.config.n_layers));
   for (const ParamTensor& t : l.tensors) {
     float* x = p.data() + t.offset;
-    if (!t.decay) {
-      std::fill(x, x + t.size, 1.0f);
+    if (t.init != ParamInit::Normal) {
+      std::fill(x, x + t.size, t.init == ParamInit::One ? 1.0f : 0.0f);
       continue;
     }
     const bool is_resid = t.name.find("attn_output") != std::string::npos ||
@@ -83,6 +91,11 @@ Model model_view(const ParamLayout& l, const float* data) {
     w.w_gate = view(i++);
     w.w_up = view(i++);
     w.w_down = view(i++);
+    if (m.config.attention == AttentionKind::SinkLogit) w.attn_sinks = view(i++);
+    if (m.config.attention == AttentionKind::SinkKv) {
+      w.attn_sink_k = view(i++);
+      w.attn_sink_v = view(i++);
+    }
   }
   return m;
 }
@@ -116,6 +129,11 @@ std::vector<float> params_of(const Model& m, const ParamLayout& l) {
     copy(w.w_gate, o.w_gate);
     copy(w.w_up, o.w_up);
     copy(w.w_down, o.w_down);
+    if (o.sink_logit != kNoParam) copy(w.attn_sinks, o.sink_logit);
+    if (o.sink_k != kNoParam) {
+      copy(w.attn_sink_k, o.sink_k);
+      copy(w.attn_sink_v, o.sink_v);
+    }
   }
   return p;
 }

@@ -10,15 +10,26 @@
 
 namespace ss::train {
 
+// How a tensor starts: matrices (and sink-kv's key and value) ~ N(0, sd), norms at 1, learned
+// sink logits at 0 (the head starts as softmax1).
+enum class ParamInit { Normal, One, Zero };
+
 struct ParamTensor {
   std::string name;  // GGUF name, e.g. blk.0.attn_q.weight
   std::vector<int64_t> ne;
   size_t offset = 0, size = 0;
-  bool decay = false;  // weight decay applies to matrices, not to norms
+  bool decay = false;  // weight decay applies to matrices, not to norms or the sink parameters
+  ParamInit init = ParamInit::Normal;
 };
+
+// Offset of a tensor the attention variant does not have.
+inline constexpr size_t kNoParam = static_cast<size_t>(-1);
 
 struct LayerOffsets {
   size_t attn_norm, wq, wk, wv, wo, ffn_norm, w_gate, w_up, w_down;
+  // The attention variant's own (kNoParam when absent): sink-logit's [n_heads] logits, sink-kv's
+  // key and value [n_kv][head_dim].
+  size_t sink_logit = kNoParam, sink_k = kNoParam, sink_v = kNoParam;
 };
 
 struct ParamLayout {

@@ -13,6 +13,12 @@ experts back to the interleaved gate_up_proj), then the HF computations run in f
 softmax, learned sink logits, LayerNorm or RMSNorm, parallel or sequential residual, top-k
 mixture of experts, ...).
 
+sinkscope's own attention variants (GGUF key sinkscope.attention, docs/architecture.md) follow
+Gu et al. 2024 ("When attention sink emerges"): softmax1 is a sink column of logit 0; sink-logit
+a learned logit per head (blk.N.attn_sinks.weight, as gpt-oss); sink-kv a learned key and value
+per KV head (blk.N.attn_sink_k/v.weight) whose key is not rotated; sigmoid is σ(q·k·scale)
+without normalisation, whose rows sinkscope reports as shares of their sum.
+
 gpt-oss follows llama.cpp where a GGUF leaves HF's choice open: YaRN's correction range is
 rounded (HF truncate=True; the GGUF key sinkscope.rope.scaling.yarn_truncate = false turns it
 off), and rope.scaling.attn_factor multiplies YaRN's 0.1 ln(factor) + 1.
@@ -235,6 +241,7 @@ def forward(meta, t, ids, llama3=None, info=None):
     # GPT-NeoX: x + attn(ln1(x)) + mlp(ln2(x)) unless use_parallel_residual is false.
     parallel = arch == "gptneox" and meta.get(p + "use_parallel_residual", True)
 
+    variant = meta.get("sinkscope.attention", "softmax")
     q_idx = np.arange(n)[:, None]
     k_idx = np.arange(n)[None, :]
     attention = []
@@ -284,19 +291,42 @@ def forward(meta, t, ids, llama3=None, info=None):
             masked = masked | (q_idx - k_idx >= window)
         scores = np.where(masked[None], -np.inf, scores)
         sinks = t.get(b + "attn_sinks.weight")
+        sink_scores = None  # [H, T]: the sink column's logit per head and query
         if sinks is not None:
-            # gpt-oss eager_attention_forward: the head's sink logit (unscaled) as one more
-            # column, the softmax over all, then the column dropped: rows sum to 1 - p_sink.
-            scores = np.concatenate([scores, np.broadcast_to(sinks[:, None, None], (n_head, n, 1))],
-                                    axis=-1)
-        scores = scores - scores.max(axis=-1, keepdims=True)
-        probs = np.exp(scores)
-        probs /= probs.sum(axis=-1, keepdims=True)
+            sink_scores = np.broadcast_to(sinks[:, None], (n_head, n))
+        if variant == "softmax1":
+            sink_scores = np.zeros((n_head, n))
+        sink_v = None
+        if variant == "sink-kv":
+            # The learned key has no position: never rotated, in the heads' (unpermuted) order.
+            sink_k = t[b + "attn_sink_k.weight"]
+            if arch == "llama":
+                sink_k = unpermute(sink_k.reshape(-1, 1), n_kv).reshape(n_kv, hd)
+            sink_k = np.repeat(sink_k, n_head // n_kv, axis=0)
+            sink_v = np.repeat(t[b + "attn_sink_v.weight"], n_head // n_kv, axis=0)
+            sink_scores = np.einsum("qhd,hd->hq", q, sink_k) * scaling
+            if attn_cap:
+                sink_scores = np.tanh(sink_scores / attn_cap) * attn_cap
         p_sink = np.zeros((n_head, n))
-        if sinks is not None:
-            probs, p_sink = probs[..., :-1], probs[..., -1]
+        if variant == "sigmoid":
+            weights = np.where(masked[None], 0.0, 1.0 / (1.0 + np.exp(-scores)))
+            z = np.einsum("hqk,khd->qhd", weights, v).reshape(n, n_head * hd)
+            probs = weights / weights.sum(axis=-1, keepdims=True)  # each row's shares
+        else:
+            if sink_scores is not None:
+                # gpt-oss eager_attention_forward: the head's sink logit (unscaled) as one more
+                # column, the softmax over all, then the column dropped: rows sum to 1 - p_sink.
+                scores = np.concatenate([scores, sink_scores[..., None]], axis=-1)
+            scores = scores - scores.max(axis=-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(axis=-1, keepdims=True)
+            if sink_scores is not None:
+                probs, p_sink = probs[..., :-1], probs[..., -1]
+            z = np.einsum("hqk,khd->qhd", probs, v)
+            if sink_v is not None:
+                z = z + np.einsum("hq,hd->qhd", p_sink, sink_v)
+            z = z.reshape(n, n_head * hd)
         attention.append(probs)
-        z = np.einsum("hqk,khd->qhd", probs, v).reshape(n, n_head * hd)
         wo = t[b + "attn_output.weight"]
         c = np.einsum("qhd,ohd->qho", z.reshape(n, n_head, hd), wo.reshape(-1, n_head, hd))
         heads.append((probs, z.reshape(n, n_head, hd), c, v_kv, window if sliding else 0, p_sink))
