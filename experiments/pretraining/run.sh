@@ -1,72 +1,211 @@
 #!/usr/bin/env bash
-# Pretraining ablations for attention sinks (issue 6): BOS fixed vs none, packed vs document
-# windows, two --min-context settings, each followed by `trajectory` over its checkpoints.
-# Small models so the whole study runs in minutes on 2 cores:
-#   experiments/pretraining/run.sh [BUILD_DIR] [OUT_DIR]
-# Writes OUT_DIR/<run>/{train.csv,checkpoints/,trajectory/} and OUT_DIR/summary.csv.
+# Seeded pretraining study of attention sinks (issue 17): one small Llama per setting and seed,
+# each followed by `trajectory` over its checkpoints, `analyze --bos on,off --mechanism` and
+# `mixing` of its final model, then summarize.py (mean ± sd over seeds per setting).
+#
+#   experiments/pretraining/run.sh [--quick] [--plan] [BUILD_DIR] [OUT_DIR]
+#
+#   --quick  smoke test: 200 steps, 3 seeds of a core subset (under 5 minutes on 2 busy cores)
+#   --plan   print the runs (settings × seeds) and the notes on skipped settings, train nothing
+#
+# Environment: STEPS (default 600, quick 200), SEEDS (default "1 2 3"), THREADS (2), CHUNKS
+# (analysis windows of 128 tokens, 32), SINKSCOPE_SHARED (the shared data folder, ../shared).
+# Settings whose train flag this binary lacks (--attention, --norm, --positional, a schedule
+# option) are skipped with a note, so the script picks them up once the flag exists.
+#
+# Resumable: a run is finished when OUT/runs/<setting>/seed-<n>/done exists (written last, by a
+# rename); finished runs are skipped, and a run without `done` is redone from scratch (training
+# is ~1 minute, so restarting is simpler than resuming from a checkpoint). Kill it and rerun.
 set -euo pipefail
+# All in one brace group ending in exit: bash then parses the whole file before running any of
+# it, so editing or pulling run.sh while a long study runs cannot break that study.
+{
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bin=${1:-$root/build/release}/sinkscope
-out=${2:-$here/out}
+
+quick=0 plan=0
+args=()
+for a in "$@"; do
+  case $a in
+    --quick) quick=1 ;;
+    --plan) plan=1 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "run.sh: unknown option $a" >&2; exit 2 ;;
+    *) args+=("$a") ;;
+  esac
+done
+bin=${args[0]:-$root/build/release}/sinkscope
+name=study default_steps=600 cmd=experiments/pretraining/run.sh
+if ((quick)); then name=quick default_steps=200 cmd+=" --quick"; fi
+out=${args[1]:-$here/out/$name}
 shared=${SINKSCOPE_SHARED:-$root/../shared}
-data="$shared/data/text/pg2600-war-and-peace.txt $shared/data/text/tinyshakespeare-input.txt"
+data=("$shared/data/text/pg2600-war-and-peace.txt" "$shared/data/text/tinyshakespeare-input.txt")
 tok=$shared/models/tok512.bin
 threads=${THREADS:-2}
-steps=${STEPS:-600}
+chunks=${CHUNKS:-32}
+steps=${STEPS:-$default_steps}
+read -r -a seeds <<<"${SEEDS:-1 2 3}"
+
+# The baseline of every table: today's one-seed study's bos-fixed-packed run (RESULTS.md).
+common=(--tokenizer "$tok" --dim 64 --heads 4 --ctx 128 --batch 8 --steps "$steps"
+  --checkpoint-every $((steps >= 8 ? steps / 8 : 1)) --val-windows 8 --threads "$threads" --quiet)
+# Flag-value pairs a setting may replace (train refuses an option given twice).
+base=(--layers 4 --lr 2e-2 --wd 0.1 --bos fixed --packing packed)
+with_base() {  # setting options... -> run_opts: the baseline's pairs it does not set, then its own
+  local i
+  run_opts=()
+  for ((i = 0; i < ${#base[@]}; i += 2)); do
+    [[ " $* " == *" ${base[i]} "* ]] || run_opts+=("${base[i]}" "${base[i + 1]}")
+  done
+  run_opts+=("$@")
+}
+
+[ -x "$bin" ] || { echo "run.sh: no sinkscope at $bin (build it first)" >&2; exit 2; }
+# What this binary's train supports, so that unmerged flags are skipped, not errors.
+train_help=$("$bin" train --help)
+has_flag() { grep -qE -- "(^|[ ,])$1([ ,=]|\$)" <<<"$train_help"; }
+# The values an option offers when the help lists them ({a,b,c}), else the fallback arguments.
+choices() {
+  local flag=$1 listed
+  shift
+  listed=$(grep -oE -- "$flag [A-Z]+:\{[^}]*\}" <<<"$train_help" | sed 's/.*{//; s/}//; s/,/ /g' || true)
+  if [ -n "$listed" ]; then echo "$listed"; else echo "$*"; fi
+}
+# An option's default as the help prints it (--flag TYPE...=VALUE), else the fallback argument.
+help_default() {
+  local listed
+  listed=$(grep -oE -- "$1 [A-Z]+(:[^ =]*)?=[^ ]+" <<<"$train_help" | sed 's/.*=//' || true)
+  echo "${listed:-$2}"
+}
+
+# The study plan: one line per setting, "group setting train-options...". The baseline stands in
+# every group's table but is trained once.
+plan_lines=("baseline baseline")
+notes=()
+add() { plan_lines+=("$*"); }
+skip() { notes+=("skipped $1: $2"); }
+variants() {  # group flag default fallback-values...: one setting per non-default value
+  local group=$1 flag=$2 default v
+  if ! has_flag "$flag"; then
+    skip "$group" "this sinkscope train has no $flag (not merged yet)"
+    return
+  fi
+  default=$(help_default "$flag" "$3") # the baseline already is the default
+  shift 3
+  for v in $(choices "$flag" "$@"); do
+    [ "$v" = "$default" ] && continue
+    if grep -qw -- "$v" <<<"$train_help"; then add "$group $group-$v $flag $v"; else
+      skip "$group-$v" "$flag does not mention $v"; fi
+  done
+}
+
+if ((quick)); then
+  # Core subset: the BOS contrast, one weight decay, one depth and one attention variant.
+  add bos bos-none --bos none
+  add weight-decay wd-0 --wd 0
+  add depth layers-2 --layers 2
+  if has_flag --attention; then add attention attention-softmax1 --attention softmax1; else
+    skip attention "this sinkscope train has no --attention (not merged yet)"; fi
+else
+  variants attention --attention softmax softmax1 sigmoid sink-logit sink-kv
+  variants norm --norm pre post
+  variants positional --positional rope none learned
+  for c in 32 64 96; do add min-context "minctx-$c" --min-context "$c"; done
+  for w in 0 0.3; do add weight-decay "wd-$w" --wd "$w"; done
+  add bos bos-none --bos none
+  add packing packing-document --packing document
+  # Schedule: today's warm-up + cosine can already be bent (constant after warm-up, no
+  # warm-up); a dedicated schedule option adds its own values once merged.
+  add lr-schedule lr-constant --min-lr-ratio 1
+  add lr-schedule lr-no-warmup --warmup 0
+  sched_flag=
+  for f in --lr-schedule --schedule; do has_flag "$f" && sched_flag=$f && break; done
+  if [ -n "$sched_flag" ]; then variants lr-schedule "$sched_flag" cosine constant linear wsd; else
+    skip "lr-schedule option" "no --lr-schedule in this sinkscope train (the min-lr/warm-up settings still run)"; fi
+  for l in 2 8; do add depth "layers-$l" --layers "$l"; done
+fi
+
 mkdir -p "$out"
+printf '%s\n' "${notes[@]+"${notes[@]}"}" | sed '/^$/d' | tee "$out/notes.txt"
+# plan.csv tells summarize.py the groups; study.txt how the figures were made.
+{
+  echo "group,setting,options"
+  for line in "${plan_lines[@]}"; do
+    read -r g s opts <<<"$line"
+    echo "$g,$s,${opts:-}"
+  done
+} >"$out/plan.csv"
+printf 'command=%s\nsteps=%s\nseeds=%s\nchunks=%s\nthreads=%s\n' \
+  "STEPS=$steps SEEDS=\"${seeds[*]}\" $cmd" "$steps" "${seeds[*]}" "$chunks" "$threads" >"$out/study.txt"
+
+n_runs=$((${#plan_lines[@]} * ${#seeds[@]}))
+echo "== ${#plan_lines[@]} settings × ${#seeds[@]} seeds = $n_runs runs of $steps steps into $out"
+if ((plan)); then
+  column -s, -t <"$out/plan.csv"
+  exit 0
+fi
+
 # Analysis text: the last 100 kB of War and Peace before the Gutenberg licence, inside the 5% tail
 # that train holds out for validation, so no run has trained on it.
 analysis=$out/analysis.txt
-sed '/^\*\*\* END OF/,$d' "$shared/data/text/pg2600-war-and-peace.txt" | tail -c 100000 >"$analysis"
+sed '/^\*\*\* END OF/,$d' "${data[0]}" | tail -c 100000 >"$analysis.tmp"
+mv "$analysis.tmp" "$analysis"
 
-common=(--tokenizer "$tok" --dim 64 --layers 4 --heads 4 --ctx 128 --batch 8 --steps "$steps"
-  --lr 2e-2 --wd 0.1 --checkpoint-every $((steps / 8)) --val-windows 8 --threads "$threads"
-  --seed 1 --quiet)
-
-run() {  # name, extra train options...
-  local name=$1
-  shift
-  echo "== $name: $*"
-  # shellcheck disable=SC2086
-  nice "$bin" train --data $data -o "$out/$name" "${common[@]}" "$@"
-  # BOS first in the analysis windows for every run (the sink is measured on BOS); the "none"
-  # runs never saw BOS in training, which is the point of the comparison.
-  nice "$bin" trajectory --checkpoints "$out/$name/checkpoints" -f "$analysis" --ctx 128 \
-    --chunks 8 --out "$out/$name/trajectory" --threads "$threads" --quiet >"$out/$name/trajectory.txt"
-  cat "$out/$name/trajectory.txt"
-  # The final model with BOS on and off at inference (off: the first text token is position 0).
-  nice "$bin" analyze -m "$out/$name/model.gguf" -f "$analysis" --ctx 128 --chunks 8 --bos on,off \
-    --out "$out/$name/analysis" --threads "$threads" --quiet
+one_run() {  # dir seed train-options...: train, then analyse; `done` only once all are written
+  local dir=$1 seed=$2 t0 t1 t2
+  shift 2
+  rm -rf "$dir" # a partial run from a kill: start it again cleanly
+  mkdir -p "$dir"
+  t0=$(date +%s)
+  with_base "$@"
+  nice "$bin" train --data "${data[@]}" -o "$dir/train" "${common[@]}" "${run_opts[@]}" \
+    --seed "$seed" >"$dir/train.txt"
+  t1=$(date +%s)
+  # BOS first in the trajectory windows: the sink is measured on BOS, also for runs trained
+  # without it (that is the comparison).
+  nice "$bin" trajectory --checkpoints "$dir/train/checkpoints" -f "$analysis" --ctx 128 \
+    --chunks "$chunks" --out "$dir/trajectory" --threads "$threads" --quiet >"$dir/trajectory.txt"
+  nice "$bin" analyze -m "$dir/train/model.gguf" -f "$analysis" --ctx 128 --chunks "$chunks" \
+    --bos on,off --mechanism --out "$dir/analysis" --threads "$threads" --quiet
+  nice "$bin" mixing -m "$dir/train/model.gguf" -f "$analysis" --ctx 128 --chunks "$chunks" \
+    --out "$dir/mixing" --threads "$threads" --quiet >"$dir/mixing.txt" 2>"$dir/mixing.err"
+  t2=$(date +%s)
+  printf 'train_s=%s\nanalysis_s=%s\n' $((t1 - t0)) $((t2 - t1)) >"$dir/done.tmp"
+  mv "$dir/done.tmp" "$dir/done"
 }
 
-run bos-fixed-packed --bos fixed --packing packed
-run bos-none-packed --bos none --packing packed
-run bos-fixed-document --bos fixed --packing document
-run bos-fixed-minctx32 --bos fixed --packing packed --min-context 32
-run bos-fixed-minctx96 --bos fixed --packing packed --min-context 96
-
-{
-  echo "run,step,sink_rate,sink_rate_0.8,bos_sink_max,bos_sink_mean,dormant_heads,nll_mean,val_loss"
-  for d in "$out"/*/; do
-    name=$(basename "$d")
-    [ -f "$d/trajectory/trajectory.csv" ] || continue
-    val=$(awk -F, 'NR>1 && $7!="" {v=$7} END {print v}' "$d/train.csv")
-    tail -n 1 "$d/trajectory/trajectory.csv" | sed "s/^/$name,/; s/\$/,$val/"
+i=0 skipped=0 failed=0
+start=$(date +%s)
+for line in "${plan_lines[@]}"; do
+  read -r _ setting opts <<<"$line"
+  read -r -a extra <<<"${opts:-}"
+  for seed in "${seeds[@]}"; do
+    i=$((i + 1))
+    dir=$out/runs/$setting/seed-$seed
+    if [ -f "$dir/done" ]; then
+      skipped=$((skipped + 1))
+      continue
+    fi
+    echo "== [$i/$n_runs] $setting seed $seed: ${opts:-(baseline)}"
+    # A failed run (say a variant one of the analyses refuses) must not stop the study: it is
+    # reported, left without `done`, and retried by the next invocation. The subshell keeps
+    # `set -e` in force inside one_run (errexit is ignored in a tested command).
+    set +e
+    (
+      set -e
+      one_run "$dir" "$seed" "${extra[@]+"${extra[@]}"}"
+    )
+    rc=$?
+    set -e
+    if ((rc == 0)); then tr '\n' ' ' <"$dir/done" && echo; else
+      echo "FAILED (exit $rc): $setting seed $seed; its error is above or in $dir/mixing.err"
+      failed=$((failed + 1))
+    fi
   done
-} >"$out/summary.csv"
-column -s, -t <"$out/summary.csv"
+done
+echo "== $((i - skipped)) runs in $(($(date +%s) - start)) s, $skipped already done, $failed failed"
 
-# Per run and inference BOS setting: heads with first-token score > 0.3, mean and max score.
-{
-  echo "run,inference_bos,sink_rate,first_token_score_mean,first_token_score_max"
-  for d in "$out"/*/; do
-    [ -f "$d/analysis/heads.csv" ] || continue
-    awk -F, -v run="$(basename "$d")" 'NR == 1 {for (i = 1; i <= NF; ++i) col[$i] = i; next}
-      {b = $col["bos"]; s = $col["bos_sink_score"]; n[b]++; sum[b] += s; if (s > 0.3) k[b]++
-       if (s > mx[b]) mx[b] = s}
-      END {for (b in n) printf "%s,%s,%.4f,%.4f,%.4f\n", run, b, k[b] / n[b], sum[b] / n[b], mx[b]}' \
-      "$d/analysis/heads.csv"
-  done
-} >"$out/bos_on_off.csv"
-column -s, -t <"$out/bos_on_off.csv"
+python3 "$here/summarize.py" "$out"
+((failed == 0))
+exit
+}
