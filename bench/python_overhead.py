@@ -12,7 +12,8 @@
    m.run(ids, patterns=[(0, 0)]) - m.run(ids) is what asking for one pattern costs (every head of
    layer 0 then hands its rows to the observer, and the one asked for is copied); the run with
    every head of layer 0 against the one-head run, per further head, is what one pattern's array
-   and copy cost. With numpy's own 16 MiB copy into a fresh array for scale.
+   and copy cost. With numpy's own 16 MiB copy into a fresh array for scale. Then the same with
+   every result kept alive, so that no run reuses memory (python/array_pool.h).
 
     PYTHONPATH=build/release/python python3 bench/python_overhead.py \
         --model LLAMA_280M.gguf --small-model TINY.gguf [-r 15] [-t 2]
@@ -130,6 +131,27 @@ def main():
           f"{median_ms([c for _, c in fill1]):9.3f}")
     print(f"  numpy: the same, {H} of them, per one {median_ms([w / H for w, _ in fillh]):9.3f} "
           f"{median_ms([c / H for _, c in fillh]):9.3f}")
+    # The same with every result kept alive, so that no run can reuse a dropped array's memory
+    # (python/array_pool.h) and every pattern is written into new pages; numpy's copy into new
+    # arrays that are kept is its floor for that.
+    kept = []
+    single_k, whole_k, fill_k = [], [], []
+    for _ in range(a.repeats):
+        single_k.append(timed(lambda: kept.append(pm.run(pids, patterns=one, logits=False))))
+        whole_k.append(timed(lambda: kept.append(pm.run(pids, patterns=every, logits=False))))
+
+    def fresh_kept():
+        dst = np.empty((H, T, T), np.float32)
+        for i in range(H):
+            np.copyto(dst[i], src)
+        kept.append(dst)
+
+    fill_k = [timed(fresh_kept) for _ in range(a.repeats)]
+    print(f"  with every result kept (new memory each run), wall ms:")
+    print(f"  each further one ({H} heads vs 1)   "
+          f"{median_ms([(y - x) / (H - 1) for x, y in zip(single_k, whole_k)]):9.3f}")
+    print(f"  numpy: 16 MiB into new kept memory {median_ms([w / H for w in fill_k]):9.3f}")
+    del kept
     print("load average at end: %.2f %.2f %.2f" % os.getloadavg())
 
 

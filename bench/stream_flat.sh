@@ -22,7 +22,7 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 echo "SIMD: $("$bin" info -m "$model" | awk '$1 == "simd" {print $2}'); threads $threads; load $(cut -d' ' -f1-3 /proc/loadavg)"
 run() {  # tokens, out dir -> peak RSS in KiB on stdout
   /usr/bin/time -f "%M" -o "$work/rss" "$bin" stream -m "$model" -f "$work/text.txt" \
-    --policy "$policy" --tokens "$1" -o "$2" -t "$threads" --quiet >/dev/null
+    --policy "$policy" --tokens "$1" -o "$2" --threads "$threads" --quiet >/dev/null
   cat "$work/rss"
 }
 rss_long=$(run "$n" "$work/long")
