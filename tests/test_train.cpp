@@ -64,6 +64,20 @@ TEST(Train, Schedule) {
   EXPECT_DOUBLE_EQ(lr_at(10, 10, 100, 1.0, 0.1), 1.0);
   EXPECT_NEAR(lr_at(55, 10, 100, 1.0, 0.1), 0.55, 1e-12);  // cosine midpoint
   EXPECT_DOUBLE_EQ(lr_at(100, 10, 100, 1.0, 0.1), 0.1);
+  // The other schedules: the same warm-up, then their own fall from 1.0 to 0.1 over steps 10..100.
+  for (LrSchedule s : {LrSchedule::Linear, LrSchedule::Constant, LrSchedule::Wsd}) {
+    EXPECT_DOUBLE_EQ(lr_at(0, 10, 100, 1.0, 0.1, s), 0.1);
+    EXPECT_DOUBLE_EQ(lr_at(10, 10, 100, 1.0, 0.1, s), 1.0);
+  }
+  EXPECT_NEAR(lr_at(55, 10, 100, 1.0, 0.1, LrSchedule::Linear), 0.55, 1e-12);
+  EXPECT_DOUBLE_EQ(lr_at(100, 10, 100, 1.0, 0.1, LrSchedule::Linear), 0.1);
+  EXPECT_DOUBLE_EQ(lr_at(99, 10, 100, 1.0, 0.1, LrSchedule::Constant), 1.0);
+  // wsd: the peak until 80% of the 90 steps after warm-up (step 82), then linear to 0.1.
+  EXPECT_DOUBLE_EQ(lr_at(82, 10, 100, 1.0, 0.1, LrSchedule::Wsd), 1.0);
+  EXPECT_NEAR(lr_at(91, 10, 100, 1.0, 0.1, LrSchedule::Wsd), 0.55, 1e-12);
+  EXPECT_DOUBLE_EQ(lr_at(100, 10, 100, 1.0, 0.1, LrSchedule::Wsd), 0.1);
+  EXPECT_EQ(parse_lr_schedule("wsd", "--lr-schedule"), LrSchedule::Wsd);
+  EXPECT_THROW(parse_lr_schedule("cyclic", "--lr-schedule"), InputError);
   std::vector<float> g{3, 4};
   EXPECT_DOUBLE_EQ(clip_grad_norm(g.data(), 2, 1.0), 5.0);
   EXPECT_FLOAT_EQ(g[0], 0.6f);
@@ -294,6 +308,10 @@ TEST(Train, CliErrors) {
   r = test::run_cli("train --data " + corpus_file() + " --tokenizer " + test::tok_bin() + " -o " +
                     test::temp_dir() + " --bos sometimes --quiet");
   EXPECT_NE(r.code, 0);
+  r = test::run_cli("train --data " + corpus_file() + " --tokenizer " + test::tok_bin() + " -o " +
+                    test::temp_dir() + " --lr-schedule cyclic --quiet");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--lr-schedule"), std::string::npos) << r.err;
 }
 
 TEST(Train, CliTrainsAndCheckpointsLoad) {
@@ -301,7 +319,7 @@ TEST(Train, CliTrainsAndCheckpointsLoad) {
   auto r = test::run_cli("train --data " + corpus_file() + " --tokenizer " + test::tok_bin() +
                          " -o " + dir + " --dim 32 --layers 1 --heads 2 --ctx 32 --steps 4 " +
                          "--batch 2 --checkpoint-every 2 --packing document --bos none " +
-                         "--threads 2 --quiet --json");
+                         "--lr 0.002 --warmup 1 --lr-schedule constant --threads 2 --quiet --json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(r.out)["steps"], 4);
   r = test::run_cli("info -m " + dir + "/checkpoints/step-000002.gguf");
@@ -309,7 +327,12 @@ TEST(Train, CliTrainsAndCheckpointsLoad) {
   std::ifstream csv(dir + "/train.csv");
   std::string line;
   int lines = 0;
-  while (std::getline(csv, line)) ++lines;
+  while (std::getline(csv, line)) {
+    // step,lr,...: a constant schedule keeps the peak after the one warm-up step
+    if (lines++ > 0) {
+      EXPECT_EQ(line.substr(line.find(',') + 1, 6), "0.002,") << line;
+    }
+  }
   EXPECT_EQ(lines, 5);  // header + 4 steps
 }
 

@@ -21,7 +21,7 @@ struct TrainArgs {
   std::string tokenizer, out, resume, name = "sinkscope-trained";
   int dim = 128, layers = 4, heads = 4, kv_heads = 0, ffn = 0, ctx = 256, min_ctx = 0;
   bool untied = false;
-  std::string bos = "fixed", packing = "packed", attention = "softmax";
+  std::string bos = "fixed", packing = "packed", attention = "softmax", schedule = "cosine";
   train::TrainOptions opt;
   double val_fraction = 0.05;
   int threads = 0;
@@ -87,6 +87,12 @@ void add_train(CLI::App& root) {
   cmd->add_option("--min-lr-ratio", a->opt.min_lr_ratio, "Final learning rate / peak")
       ->capture_default_str()
       ->check(between(0.0, 1.0));
+  cmd->add_option("--lr-schedule", a->schedule,
+                  "After the warm-up: cosine or linear to the final rate, constant (the peak "
+                  "throughout), or wsd (warm-up-stable-decay: the peak, then linear to the final "
+                  "rate over the last 20% of the steps)")
+      ->check(CLI::IsMember({"cosine", "linear", "constant", "wsd"}))
+      ->capture_default_str();
   cmd->add_option("--wd", a->opt.wd, "AdamW weight decay (matrices only)")
       ->capture_default_str()
       ->check(at_least(0));
@@ -176,7 +182,9 @@ void add_train(CLI::App& root) {
     require(!corpus.docs.empty(), a->data.front(), "no text to train on");
     a->opt.out_dir = a->out;
     a->opt.name = a->name;
+    a->opt.schedule = train::parse_lr_schedule(a->schedule, "--lr-schedule");
     a->opt.meta = {{"bos", a->bos},
+                   {"lr_schedule", a->schedule},
                    {"packing", a->packing},
                    {"min_context", std::to_string(win.min_ctx)},
                    {"attention", a->attention}};

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "base/error.h"
+
 namespace ss::train {
 
 void AdamW::update(const ParamLayout& l, float* p, const float* g, float lr, float wd) {
@@ -34,12 +36,44 @@ double clip_grad_norm(float* g, size_t n, double max_norm) {
   return norm;
 }
 
-double lr_at(int64_t step, int64_t warmup, int64_t total, double peak, double min_lr) {
+LrSchedule parse_lr_schedule(const std::string& name, const std::string& option) {
+  for (LrSchedule s :
+       {LrSchedule::Cosine, LrSchedule::Linear, LrSchedule::Constant, LrSchedule::Wsd})
+    if (name == lr_schedule_name(s)) return s;
+  throw InputError(option, "'" + name + "' is not a schedule (cosine, linear, constant, wsd)");
+}
+
+const char* lr_schedule_name(LrSchedule s) {
+  switch (s) {
+    case LrSchedule::Cosine:
+      return "cosine";
+    case LrSchedule::Linear:
+      return "linear";
+    case LrSchedule::Constant:
+      return "constant";
+    case LrSchedule::Wsd:
+      return "wsd";
+  }
+  return "cosine";
+}
+
+double lr_at(int64_t step, int64_t warmup, int64_t total, double peak, double min_lr,
+             LrSchedule schedule) {
   if (step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
-  if (total <= warmup) return peak;
+  if (total <= warmup || schedule == LrSchedule::Constant) return peak;
+  // x: the fraction of the steps after the warm-up done, 0 .. 1.
   const double x =
       std::min(1.0, static_cast<double>(step - warmup) / static_cast<double>(total - warmup));
-  return min_lr + 0.5 * (peak - min_lr) * (1.0 + std::cos(std::numbers::pi * x));
+  switch (schedule) {
+    case LrSchedule::Linear:
+      return min_lr + (peak - min_lr) * (1.0 - x);
+    case LrSchedule::Wsd: {
+      const double rest = std::min(1.0, (1.0 - x) / kWsdDecayShare);  // 1 until the decay
+      return min_lr + (peak - min_lr) * rest;
+    }
+    default:
+      return min_lr + 0.5 * (peak - min_lr) * (1.0 + std::cos(std::numbers::pi * x));
+  }
 }
 
 }  // namespace ss::train

@@ -123,7 +123,8 @@ double train(TrainState& s, const Corpus& corpus, const WindowOptions& win, cons
     std::fill(grads.begin(), grads.end(), 0.0f);
     const double loss = net.step(s.params.data(), grads.data(), b);
     const double gnorm = clip_grad_norm(grads.data(), grads.size(), opt.clip);
-    const double lr = lr_at(s.step, warmup, opt.steps, opt.lr, opt.lr * opt.min_lr_ratio);
+    const double lr =
+        lr_at(s.step, warmup, opt.steps, opt.lr, opt.lr * opt.min_lr_ratio, opt.schedule);
     s.opt.update(s.layout, s.params.data(), grads.data(), static_cast<float>(lr),
                  static_cast<float>(opt.wd));
     ++s.step;

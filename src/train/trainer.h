@@ -18,6 +18,7 @@ struct TrainOptions {
   int64_t steps = 1000;
   int batch = 8;
   double lr = 1e-3, min_lr_ratio = 0.1, wd = 0.1, clip = 1.0;
+  LrSchedule schedule = LrSchedule::Cosine;
   int64_t warmup = -1;  // -1: 5% of the steps
   uint64_t seed = 1;
   int64_t checkpoint_every = 0;  // 0: only the final model
