@@ -114,14 +114,12 @@ else
   for w in 0 0.3; do add weight-decay "wd-$w" --wd "$w"; done
   add bos bos-none --bos none
   add packing packing-document --packing document
-  # Schedule: today's warm-up + cosine can already be bent (constant after warm-up, no
-  # warm-up); a dedicated schedule option adds its own values once merged.
-  add lr-schedule lr-constant --min-lr-ratio 1
+  # Schedule: no warm-up, and the values of --lr-schedule; a binary without that option bends
+  # the cosine into a constant rate instead (--min-lr-ratio 1, the same schedule).
   add lr-schedule lr-no-warmup --warmup 0
-  sched_flag=
-  for f in --lr-schedule --schedule; do has_flag "$f" && sched_flag=$f && break; done
-  if [ -n "$sched_flag" ]; then variants lr-schedule "$sched_flag" cosine constant linear wsd; else
-    skip "lr-schedule option" "no --lr-schedule in this sinkscope train (the min-lr/warm-up settings still run)"; fi
+  if has_flag --lr-schedule; then variants lr-schedule --lr-schedule cosine constant linear wsd; else
+    add lr-schedule lr-constant --min-lr-ratio 1
+    skip "lr-schedule option" "no --lr-schedule in this sinkscope train (--min-lr-ratio 1 stands in for constant)"; fi
   for l in 2 8; do add depth "layers-$l" --layers "$l"; done
 fi
 
