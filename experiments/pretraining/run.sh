@@ -9,13 +9,17 @@
 #   --plan   print the runs (settings × seeds) and the notes on skipped settings, train nothing
 #
 # Environment: STEPS (default 600, quick 200), SEEDS (default "1 2 3"), THREADS (2), CHUNKS
-# (analysis windows of 128 tokens, 32), SINKSCOPE_SHARED (the shared data folder, ../shared).
+# (analysis windows of 128 tokens, 32), SINKSCOPE_SHARED (the shared data folder, ../shared),
+# RECORD (below).
 # Settings whose train flag this binary lacks (--attention, --norm, --positional, a schedule
 # option) are skipped with a note, so the script picks them up once the flag exists.
 #
-# Resumable: a run is finished when OUT/runs/<setting>/seed-<n>/done exists (written last, by a
-# rename); finished runs are skipped, and a run without `done` is redone from scratch (training
-# is ~1 minute, so restarting is simpler than resuming from a checkpoint). Kill it and rerun.
+# Resumable across sessions: a finished run leaves its small result files (the CSV and JSON that
+# summarize.py reads, ~100 kB) in RECORD/<setting>/seed-<n>/, committed to the repository, and
+# its models and reports in OUT/runs/<setting>/seed-<n>/ (not committed). RECORD defaults to
+# experiments/pretraining/record/<study|quick>. A run whose record has `done` (written last, by a
+# rename) is skipped; any other is redone from scratch (training is ~1 minute, so restarting is
+# simpler than resuming from a checkpoint). Kill it and rerun; commit the record between sessions.
 set -euo pipefail
 # All in one brace group ending in exit: bash then parses the whole file before running any of
 # it, so editing or pulling run.sh while a long study runs cannot break that study.
@@ -38,6 +42,7 @@ bin=${args[0]:-$root/build/release}/sinkscope
 name=study default_steps=600 cmd=experiments/pretraining/run.sh
 if ((quick)); then name=quick default_steps=200 cmd+=" --quick"; fi
 out=${args[1]:-$here/out/$name}
+record=${RECORD:-$here/record/$name}
 shared=${SINKSCOPE_SHARED:-$root/../shared}
 data=("$shared/data/text/pg2600-war-and-peace.txt" "$shared/data/text/tinyshakespeare-input.txt")
 tok=$shared/models/tok512.bin
@@ -123,8 +128,8 @@ else
   for l in 2 8; do add depth "layers-$l" --layers "$l"; done
 fi
 
-mkdir -p "$out"
-printf '%s\n' "${notes[@]+"${notes[@]}"}" | sed '/^$/d' | tee "$out/notes.txt"
+mkdir -p "$out" "$record"
+printf '%s\n' "${notes[@]+"${notes[@]}"}" | sed '/^$/d' | tee "$record/notes.txt"
 # plan.csv tells summarize.py the groups; study.txt how the figures were made.
 {
   echo "group,setting,options"
@@ -132,14 +137,14 @@ printf '%s\n' "${notes[@]+"${notes[@]}"}" | sed '/^$/d' | tee "$out/notes.txt"
     read -r g s opts <<<"$line"
     echo "$g,$s,${opts:-}"
   done
-} >"$out/plan.csv"
+} >"$record/plan.csv"
 printf 'command=%s\nsteps=%s\nseeds=%s\nchunks=%s\nthreads=%s\n' \
-  "STEPS=$steps SEEDS=\"${seeds[*]}\" $cmd" "$steps" "${seeds[*]}" "$chunks" "$threads" >"$out/study.txt"
+  "STEPS=$steps SEEDS=\"${seeds[*]}\" $cmd" "$steps" "${seeds[*]}" "$chunks" "$threads" >"$record/study.txt"
 
 n_runs=$((${#plan_lines[@]} * ${#seeds[@]}))
 echo "== ${#plan_lines[@]} settings × ${#seeds[@]} seeds = $n_runs runs of $steps steps into $out"
 if ((plan)); then
-  column -s, -t <"$out/plan.csv"
+  column -s, -t <"$record/plan.csv"
   exit 0
 fi
 
@@ -149,9 +154,13 @@ analysis=$out/analysis.txt
 sed '/^\*\*\* END OF/,$d' "${data[0]}" | tail -c 100000 >"$analysis.tmp"
 mv "$analysis.tmp" "$analysis"
 
-one_run() {  # dir seed train-options...: train, then analyse; `done` only once all are written
-  local dir=$1 seed=$2 t0 t1 t2
-  shift 2
+# The files summarize.py reads, kept in the record.
+record_files=(train/train.csv trajectory/trajectory.csv analysis/heads.csv analysis/mechanism.json
+  mixing/over_mixing.csv mixing/spread.csv)
+
+one_run() {  # dir rec seed train-options...: train, analyse, then record; `done` comes last
+  local dir=$1 rec=$2 seed=$3 t0 t1 t2 f
+  shift 3
   rm -rf "$dir" # a partial run from a kill: start it again cleanly
   mkdir -p "$dir"
   t0=$(date +%s)
@@ -168,8 +177,14 @@ one_run() {  # dir seed train-options...: train, then analyse; `done` only once 
   nice "$bin" mixing -m "$dir/train/model.gguf" -f "$analysis" --ctx 128 --chunks "$chunks" \
     --out "$dir/mixing" --threads "$threads" --quiet >"$dir/mixing.txt" 2>"$dir/mixing.err"
   t2=$(date +%s)
-  printf 'train_s=%s\nanalysis_s=%s\n' $((t1 - t0)) $((t2 - t1)) >"$dir/done.tmp"
-  mv "$dir/done.tmp" "$dir/done"
+  printf 'train_s=%s\nanalysis_s=%s\n' $((t1 - t0)) $((t2 - t1)) >"$dir/done"
+  rm -rf "$rec.tmp"
+  for f in "${record_files[@]}" done; do
+    mkdir -p "$rec.tmp/$(dirname "$f")"
+    cp "$dir/$f" "$rec.tmp/$f"
+  done
+  rm -rf "$rec"
+  mv "$rec.tmp" "$rec"
 }
 
 i=0 skipped=0 failed=0
@@ -180,7 +195,8 @@ for line in "${plan_lines[@]}"; do
   for seed in "${seeds[@]}"; do
     i=$((i + 1))
     dir=$out/runs/$setting/seed-$seed
-    if [ -f "$dir/done" ]; then
+    rec=$record/$setting/seed-$seed
+    if [ -f "$rec/done" ]; then
       skipped=$((skipped + 1))
       continue
     fi
@@ -191,7 +207,7 @@ for line in "${plan_lines[@]}"; do
     set +e
     (
       set -e
-      one_run "$dir" "$seed" "${extra[@]+"${extra[@]}"}"
+      one_run "$dir" "$rec" "$seed" "${extra[@]+"${extra[@]}"}"
     )
     rc=$?
     set -e
@@ -203,7 +219,7 @@ for line in "${plan_lines[@]}"; do
 done
 echo "== $((i - skipped)) runs in $(($(date +%s) - start)) s, $skipped already done, $failed failed"
 
-python3 "$here/summarize.py" "$out"
+python3 "$here/summarize.py" "$record"
 ((failed == 0))
 exit
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Aggregate run.sh's study over seeds (standard library only).
 
-    python3 experiments/pretraining/summarize.py OUT_DIR
+    python3 experiments/pretraining/summarize.py RECORD_DIR
 
-Reads OUT_DIR/plan.csv, study.txt and every finished run (OUT_DIR/runs/<setting>/seed-<n>/done);
-writes OUT_DIR/runs.csv (one row per run), summary.csv (mean and sd over seeds per setting) and
+Reads the study's record (run.sh; e.g. experiments/pretraining/record/study): plan.csv, study.txt
+and every finished run's files (RECORD_DIR/<setting>/seed-<n>/, with `done`); writes
+RECORD_DIR/runs.csv (one row per run), summary.csv (mean and sd over seeds per setting) and
 tables.md (one markdown table per group, the baseline first, ready for RESULTS.md).
 """
 import csv
@@ -119,7 +120,7 @@ def fmt(x, digits=3):
 
 def main():
     if len(sys.argv) != 2:
-        sys.exit("usage: summarize.py OUT_DIR")
+        sys.exit("usage: summarize.py RECORD_DIR")
     out = sys.argv[1]
     plan = read_csv(os.path.join(out, "plan.csv"))
     study = {}
@@ -129,7 +130,7 @@ def main():
 
     runs = []  # (setting, seed, metrics)
     for setting in dict.fromkeys(p["setting"] for p in plan):
-        sdir = os.path.join(out, "runs", setting)
+        sdir = os.path.join(out, setting)
         if not os.path.isdir(sdir):
             continue
         for name in sorted(os.listdir(sdir)):
