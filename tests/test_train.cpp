@@ -1,6 +1,7 @@
 // Training loop: memorisation, schedule, batches, determinism across threads and resume, reload.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <random>
@@ -273,6 +274,94 @@ TEST(Train, CliAttentionVariant) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--attention: unknown attention variant 'cosine'"), std::string::npos)
       << r.err;
+}
+
+// The one line of a failed command (exit code 2), warnings left out.
+std::string one_line_error(const test::CliResult& r) {
+  std::string err = r.err;
+  for (size_t w; (w = err.find("sinkscope: warning:")) != std::string::npos;)
+    err.erase(w, err.find('\n', w) + 1 - w);
+  EXPECT_EQ(r.code, 2) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  return err;
+}
+
+// train --norm and --positional: listed in --help as the study script parses them, recorded in
+// the model (sinkscope.norm, sinkscope.positional), printed by info; --resume keeps them and
+// refuses others; bad names, --positions without rotary positions and positions beyond a learned
+// table are one-line errors.
+TEST(Train, CliNormAndPositional) {
+  auto r = test::run_cli("train --help");
+  EXPECT_NE(r.out.find("--norm TEXT:{pre,post}=pre"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--positional TEXT:{rope,none,learned}=rope"), std::string::npos) << r.out;
+  const std::string base = "train --data " + corpus_file() + " --tokenizer " + test::tok_bin() +
+                           " --dim 32 --layers 1 --heads 2 --ctx 32 --batch 2 --threads 2 --quiet";
+  const std::string dir = test::temp_dir();
+  r = test::run_cli(base + " -o " + dir +
+                    " --steps 2 --checkpoint-every 1 --norm post --positional learned --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["norm"], "post");
+  EXPECT_EQ(j["positional"], "learned");
+  EXPECT_TRUE(std::isfinite(j["val_loss"].get<double>()));
+  const std::string ckpt = dir + "/checkpoints/step-000001.gguf";
+  GgufFile g(ckpt);
+  EXPECT_EQ(g.get_string("sinkscope.norm"), "post");
+  EXPECT_EQ(g.get_string("sinkscope.positional"), "learned");
+  r = test::run_cli("info -m " + ckpt);
+  EXPECT_NE(r.out.find("norms         post (Post-LN: after each residual sum, sinkscope.norm)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("positions     learned (position_embd.weight, sinkscope.positional)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("rope_style    none"), std::string::npos) << r.out;
+
+  r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 3 --resume " + ckpt +
+                    " --norm pre");
+  EXPECT_NE(one_line_error(r).find(ckpt + ": was trained with --norm post, not pre"),
+            std::string::npos);
+  r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 3 --resume " + ckpt +
+                    " --positional none");
+  EXPECT_NE(one_line_error(r).find(ckpt + ": was trained with --positional learned, not none"),
+            std::string::npos);
+  const std::string resumed = test::temp_dir();
+  r = test::run_cli(base + " -o " + resumed + " --steps 3 --resume " + ckpt);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const Model m = load_model(resumed + "/model.gguf");
+  EXPECT_EQ(m.config.norm_placement, NormPlacement::Post);
+  EXPECT_EQ(m.config.positional, PositionKind::Learned);
+
+  // Beyond the 32 rows of position_embd: the runtime's one line.
+  r = test::run_cli("perplexity -m " + ckpt + " -f " + dir + "/val.txt --ctx 48 --chunks 1");
+  EXPECT_NE(one_line_error(r).find("position 32 is beyond the 32 learned positions of "
+                                   "position_embd.weight"),
+            std::string::npos);
+  // --positions needs rotary positions.
+  const std::string nope = test::temp_dir();
+  r = test::run_cli(base + " -o " + nope + " --steps 1 --positional none");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = test::run_cli("info -m " + nope + "/model.gguf");
+  EXPECT_NE(r.out.find("positions     none (NoPE: the causal mask only, sinkscope.positional)"),
+            std::string::npos)
+      << r.out;
+  for (const std::string& model : {nope + "/model.gguf", ckpt}) {
+    r = test::run_cli("stream -m " + model + " -f " + dir +
+                      "/val.txt --policy sink:4+window:12 --positions cache --tokens 40 -o " +
+                      test::temp_dir() + " --quiet");
+    EXPECT_NE(one_line_error(r).find("--positions: the model has no rotary positions to choose "
+                                     "(sinkscope.positional "),
+              std::string::npos);
+  }
+  // Bad names.
+  r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 1 --norm middle");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--norm"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 1 --positional alibi");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--positional"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 // The saved model, reloaded, gives the logged validation loss through `perplexity`.

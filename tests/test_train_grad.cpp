@@ -5,9 +5,14 @@
 #include <functional>
 #include <random>
 
+#include "base/error.h"
+#include "model/load_model.h"
+#include "model/model_export.h"
 #include "ops/basic.h"
 #include "ops/gemm_acc.h"
 #include "runtime/runtime.h"
+#include "test_util.h"
+#include "tokenizer/vocab.h"
 #include "train/grad_ops.h"
 #include "train/network.h"
 
@@ -386,6 +391,148 @@ TEST(TrainGrad, ForwardMatchesRuntime) {
   auto ref = rt.forward(b.tokens, 0, Logits::All);
   ASSERT_EQ(ref.size(), net.logits().size());
   for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(net.logits()[i], ref[i], 1e-5) << i;
+}
+
+// The block options of train --norm and --positional, each alone and Post-LN with learned
+// positions together.
+struct BlockOptions {
+  NormPlacement norm;
+  PositionKind positional;
+};
+constexpr BlockOptions kBlockOptions[] = {{NormPlacement::Post, PositionKind::Rope},
+                                          {NormPlacement::Pre, PositionKind::Learned},
+                                          {NormPlacement::Pre, PositionKind::None},
+                                          {NormPlacement::Post, PositionKind::Learned}};
+std::string name_of(const BlockOptions& o) {
+  return std::string(norm_placement_name(o.norm)) + "/" + position_kind_name(o.positional);
+}
+
+// Every tensor of a model of each block option, position_embd included, against central
+// differences.
+TEST(TrainGrad, WholeModelOfEveryBlockOption) {
+  for (const BlockOptions& opt : kBlockOptions) {
+    ThreadPool pool(2);
+    ModelConfig c = tiny_config();
+    c.norm_placement = opt.norm;
+    c.positional = opt.positional;
+    ParamLayout l = make_layout(c, false);
+    EXPECT_EQ(l.position != kNoParam, opt.positional == PositionKind::Learned);
+    auto p = init_params(l, 3);
+    std::mt19937_64 rng(4);
+    std::normal_distribution<float> nd(0.0f, 0.3f);
+    for (float& x : p) x += nd(rng);
+    Network net(l, pool);
+    Batch b = tiny_batch(c, 2, 8, 5);
+    std::vector<float> g(l.total, 0.0f);
+    net.step(p.data(), g.data(), b);
+    auto loss = [&] { return net.step(p.data(), nullptr, b); };
+    for (const ParamTensor& t : l.tensors) {
+      std::vector<size_t> which;
+      for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
+        which.push_back(t.offset + i);
+      const double err = grad_error(p, g, loss, 1e-2f, which);
+      EXPECT_LT(err, 1e-2) << t.name << " " << name_of(opt);
+    }
+  }
+}
+
+// NoPE: without positions, attention sees its keys as a set, so in one layer (where each key and
+// value comes from its token alone) swapping two earlier tokens leaves the last position's logits
+// as they are; rotary and learned positions change them.
+TEST(TrainGrad, NoPositionsSeeThePrefixAsASet) {
+  for (PositionKind kind : {PositionKind::None, PositionKind::Rope, PositionKind::Learned}) {
+    ThreadPool pool(2);
+    ModelConfig c = tiny_config();
+    c.n_layers = 1;
+    c.positional = kind;
+    ParamLayout l = make_layout(c, false);
+    auto p = init_params(l, 6);
+    std::mt19937_64 rng(7);
+    std::normal_distribution<float> nd(0.0f, 0.3f);
+    for (float& x : p) x += nd(rng);
+    Network net(l, pool);
+    Batch b = tiny_batch(c, 1, 8, 8);
+    b.tokens[1] = 3, b.tokens[4] = 11;
+    net.step(p.data(), nullptr, b);
+    const std::vector<float> before = net.logits();
+    std::swap(b.tokens[1], b.tokens[4]);
+    net.step(p.data(), nullptr, b);
+    const size_t V = c.vocab_size, last = 7 * V;
+    double diff = 0;
+    for (size_t i = 0; i < V; ++i)
+      diff = std::max(diff, std::fabs(double{net.logits()[last + i]} - before[last + i]));
+    if (kind == PositionKind::None)
+      EXPECT_LT(diff, 1e-5);
+    else
+      EXPECT_GT(diff, 1e-3) << position_kind_name(kind);
+  }
+}
+
+// Inference support: the model of each block option, exported to GGUF and loaded again, gives
+// the training forward's logits through the runtime (within 1e-5 of the largest logit).
+TEST(TrainGrad, ForwardOfEveryBlockOptionMatchesRuntimeFromGguf) {
+  const Vocab vocab = load_llama2c_vocab(test::tok_bin());
+  for (const BlockOptions& opt : kBlockOptions) {
+    ThreadPool pool(2);
+    ModelConfig c = tiny_config();
+    c.max_seq_len = 16;
+    c.vocab_size = static_cast<int>(vocab.size());
+    c.norm_placement = opt.norm;
+    c.positional = opt.positional;
+    ParamLayout l = make_layout(c, true);
+    auto p = init_params(l, 6);
+    std::mt19937_64 rng(7);
+    std::normal_distribution<float> nd(0.0f, 0.3f);
+    for (float& x : p) x += nd(rng);
+    Network net(l, pool);
+    Batch b = tiny_batch(c, 1, 16, 8);
+    net.step(p.data(), nullptr, b);
+    const std::string path = test::temp_dir() + "/block.gguf";
+    write_llama_gguf(model_view(l, p.data()), vocab, path);
+    const Model m = load_model(path);
+    EXPECT_EQ(m.config.norm_placement, opt.norm);
+    EXPECT_EQ(m.config.positional, opt.positional);
+    EXPECT_EQ(m.config.rotated_dims(), opt.positional == PositionKind::Rope ? c.head_dim : 0);
+    Runtime rt(m, pool);
+    auto ref = rt.forward(b.tokens, 0, Logits::All);
+    ASSERT_EQ(ref.size(), net.logits().size());
+    float scale = 0;
+    for (float v : ref) scale = std::max(scale, std::fabs(v));
+    for (size_t i = 0; i < ref.size(); ++i)
+      ASSERT_NEAR(net.logits()[i], ref[i], 1e-5 * scale) << i << " " << name_of(opt);
+    // And the loaded weights train on: params_of reads them back bit for bit.
+    EXPECT_EQ(params_of(m, layout_of(m)), p) << name_of(opt);
+  }
+}
+
+// A file whose keys or tensors contradict each other is refused with one line.
+TEST(TrainGrad, BlockOptionKeysAreChecked) {
+  const Vocab vocab = load_llama2c_vocab(test::tok_bin());
+  ModelConfig c = tiny_config();
+  c.vocab_size = static_cast<int>(vocab.size());
+  ParamLayout l = make_layout(c, true);
+  auto p = init_params(l, 6);
+  auto refused = [&](const char* key, const char* value) {
+    const std::string path = test::temp_dir() + "/bad.gguf";
+    write_llama_gguf(model_view(l, p.data()), vocab, path, DType::F32, "",
+                     {{key, GgufValue::of_string(value)}});
+    try {
+      load_model(path);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("loaded");
+  };
+  EXPECT_NE(refused("sinkscope.norm", "middle")
+                .find("sinkscope.norm 'middle' is neither pre nor "
+                      "post"),
+            std::string::npos);
+  EXPECT_NE(refused("sinkscope.positional", "alibi")
+                .find("sinkscope.positional 'alibi' is none "
+                      "of rope, none, learned"),
+            std::string::npos);
+  EXPECT_NE(refused("sinkscope.positional", "learned").find("position_embd.weight"),
+            std::string::npos);
 }
 
 }  // namespace

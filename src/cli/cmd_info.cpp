@@ -40,18 +40,26 @@ void add_info(CLI::App& root) {
     std::printf("rope_theta    %g\n", static_cast<double>(c.rope_theta));
     std::printf("norm_eps      %g\n", static_cast<double>(c.norm_eps));
     const LayerWeights& l0 = m.layers.front();
-    std::printf("norms         %s%s%s\n", l0.attn_norm.data ? "pre" : "",
-                l0.post_attn_norm.data ? (l0.attn_norm.data ? " and post" : "post only") : "",
-                c.norm == NormKind::Layer ? " (LayerNorm with bias)" : "");
+    if (c.norm_placement == NormPlacement::Post)
+      std::printf("norms         post (Post-LN: after each residual sum, %s)\n", kNormKey);
+    else
+      std::printf("norms         %s%s%s\n", l0.attn_norm.data ? "pre" : "",
+                  l0.post_attn_norm.data ? (l0.attn_norm.data ? " and post" : "post only") : "",
+                  c.norm == NormKind::Layer ? " (LayerNorm with bias)" : "");
     if (l0.q_norm.data)
       std::printf("qk_norm       %s\n",
                   l0.q_norm.cols() == c.head_dim ? "per head" : "whole projection");
-    std::printf("rope_style    %s\n", c.rope_style == RopeStyle::Neox   ? "neox"
-                                      : c.rope_style == RopeStyle::None ? "none"
+    std::printf("rope_style    %s\n", c.rotated_dims() == 0             ? "none"
+                                      : c.rope_style == RopeStyle::Neox ? "neox"
                                                                         : "adjacent");
     if (c.rotated_dims() > 0 && c.rotated_dims() < c.head_dim)
       std::printf("rope_dims     %d of %d per head\n", c.rotated_dims(), c.head_dim);
-    if (m.position_embd.data) std::printf("positions     learned (position_embd.weight)\n");
+    if (c.positional == PositionKind::None)
+      std::printf("positions     none (NoPE: the causal mask only, %s)\n", kPositionalKey);
+    else if (c.positional == PositionKind::Learned)
+      std::printf("positions     learned (position_embd.weight, %s)\n", kPositionalKey);
+    else if (m.position_embd.data)
+      std::printf("positions     learned (position_embd.weight)\n");
     if (m.rope_factors_short.data)
       std::printf("rope_factors  longrope, long beyond %d tokens, attn_factor %g\n",
                   c.rope_orig_ctx, static_cast<double>(c.rope_attn_factor));

@@ -22,6 +22,7 @@ struct TrainArgs {
   int dim = 128, layers = 4, heads = 4, kv_heads = 0, ffn = 0, ctx = 256, min_ctx = 0;
   bool untied = false;
   std::string bos = "fixed", packing = "packed", attention = "softmax", schedule = "cosine";
+  std::string norm = "pre", positional = "rope";
   train::TrainOptions opt;
   double val_fraction = 0.05;
   int threads = 0;
@@ -61,6 +62,20 @@ void add_train(CLI::App& root) {
                       "Attention variant (Gu et al. 2024): softmax; softmax1 (a fixed sink logit "
                       "of 0); sigmoid (σ(q·k/√d), not normalised); sink-logit (a learned logit "
                       "per head, as gpt-oss); sink-kv (a learned key and value per KV head)")
+          ->capture_default_str();
+  CLI::Option* norm =
+      cmd->add_option("--norm", a->norm,
+                      "Norm placement: pre (Pre-LN, each branch reads RMSNorm(x)); post (Post-LN "
+                      "of the original Transformer: h = Norm(x + Attn(x)), out = Norm(h + "
+                      "FFN(h)); the final norm stays)")
+          ->check(CLI::IsMember({"pre", "post"}))
+          ->capture_default_str();
+  CLI::Option* positional =
+      cmd->add_option("--positional", a->positional,
+                      "Position encoding: rope (rotary); none (NoPE, the causal mask only); "
+                      "learned (an absolute table position_embd [ctx][dim] added to the token "
+                      "embedding, as GPT-2)")
+          ->check(CLI::IsMember({"rope", "none", "learned"}))
           ->capture_default_str();
   cmd->add_flag("--untied", a->untied, "Separate classifier instead of the embedding's transpose");
   cmd->add_option("--bos", a->bos, "fixed: every window starts with BOS; none: never")
@@ -127,7 +142,7 @@ void add_train(CLI::App& root) {
       ->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print a JSON summary");
-  cmd->callback([a, attention] {
+  cmd->callback([a, attention, norm, positional] {
     require(a->opt.steps > 0, "--steps", "must be positive");
     require(a->opt.batch > 0, "--batch", "must be positive");
     require(a->opt.lr > 0 && std::isfinite(a->opt.lr), "--lr", "must be positive");
@@ -149,6 +164,17 @@ void add_train(CLI::App& root) {
           std::string("was trained with --attention ") + attention_kind_name(saved) + ", not " +
               a->attention);
       a->attention = attention_kind_name(saved);
+      // The block options as saved: the same for a resumed run, or a one-line error.
+      const ModelConfig& sc = state.layout.config;
+      require(norm->count() == 0 || a->norm == norm_placement_name(sc.norm_placement), a->resume,
+              std::string("was trained with --norm ") + norm_placement_name(sc.norm_placement) +
+                  ", not " + a->norm);
+      require(positional->count() == 0 || a->positional == position_kind_name(sc.positional),
+              a->resume,
+              std::string("was trained with --positional ") + position_kind_name(sc.positional) +
+                  ", not " + a->positional);
+      a->norm = norm_placement_name(sc.norm_placement);
+      a->positional = position_kind_name(sc.positional);
     } else {
       require(a->dim > 0 && a->layers > 0 && a->heads > 0, "--dim/--layers/--heads",
               "must be positive");
@@ -167,6 +193,8 @@ void add_train(CLI::App& root) {
       c.vocab_size = static_cast<int>(tok.vocab().size());
       c.max_seq_len = a->ctx;
       c.attention = attention_kind_option(a->attention, "--attention");
+      c.norm_placement = *parse_norm_placement(a->norm);  // IsMember checked the names
+      c.positional = *parse_position_kind(a->positional);
       state.layout = train::make_layout(c, !a->untied);
       state.params = train::init_params(state.layout, a->opt.seed);
     }
@@ -220,6 +248,8 @@ void add_train(CLI::App& root) {
                          {"tokens", state.tokens},
                          {"params", state.layout.total},
                          {"attention", a->attention},
+                         {"norm", a->norm},
+                         {"positional", a->positional},
                          {"train_tokens_available", corpus.n_tokens()},
                          {"tokens_per_s", tokens_per_s},
                          {"flops_per_token", train::flops_per_token(state.layout, a->ctx)},

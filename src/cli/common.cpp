@@ -84,6 +84,10 @@ nlohmann::json run_info() {
 }
 
 void check_cache_policy(const CachePolicy& p, const ModelConfig& c, bool positions_given) {
+  if (positions_given && c.positional != PositionKind::Rope)
+    throw InputError("--positions", std::string("the model has no rotary positions to choose (") +
+                                        kPositionalKey + " " + position_kind_name(c.positional) +
+                                        ")");
   if (positions_given && c.rotated_dims() == 0)
     throw InputError("--positions", c.arch + " models have no rotary positions to choose");
   if (p.sinks + p.window > c.max_seq_len && cluster().root())

@@ -2,6 +2,7 @@
 // Hyper-parameters of a model, whatever file it came from.
 #include <string>
 
+#include "model/block_options.h"
 #include "ops/kinds.h"
 
 namespace ss {
@@ -50,10 +51,15 @@ struct ModelConfig {
   // sinkscope's own variants (GGUF sinkscope.attention; gpt-oss's learned sink logits come with
   // the architecture and leave this Softmax).
   AttentionKind attention = AttentionKind::Softmax;
+  // sinkscope's pretraining options of the block (model/block_options.h; GGUF sinkscope.norm and
+  // sinkscope.positional): Post-LN, and no rotary embedding (none, or learned position_embd).
+  NormPlacement norm_placement = NormPlacement::Pre;
+  PositionKind positional = PositionKind::Rope;
 
-  // Values of each head that rotate (none with RopeStyle::None).
+  // Values of each head that rotate (none with RopeStyle::None or positions other than rope).
   int rotated_dims() const {
-    return rope_style == RopeStyle::None ? 0 : rope_dims > 0 ? rope_dims : head_dim;
+    if (rope_style == RopeStyle::None || positional != PositionKind::Rope) return 0;
+    return rope_dims > 0 ? rope_dims : head_dim;
   }
   int kv_dim() const { return n_kv_heads * head_dim; }
   int q_dim() const { return n_heads * head_dim; }

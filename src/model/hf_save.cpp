@@ -134,6 +134,11 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
   require(c.attention == AttentionKind::Softmax, dir,
           std::string("transformers has no ") + attention_kind_name(c.attention) + " attention (" +
               kAttentionKey + ")");
+  require(c.norm_placement == NormPlacement::Pre, dir,
+          "transformers has no Post-LN " + c.arch + " (" + kNormKey + " post)");
+  require(c.positional == PositionKind::Rope, dir,
+          "transformers has no " + c.arch + " without rotary positions (" + kPositionalKey + " " +
+              position_kind_name(c.positional) + ")");
   const ArchSpec& a = arch_of(c);
   require(a.hf_write_type != nullptr, dir,
           c.arch + " models cannot be written as Hugging Face folders yet");

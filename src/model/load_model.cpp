@@ -154,6 +154,20 @@ Model load_gguf_model(const std::string& path) {
               attention_kind_names() + ")");
     c.attention = *parsed;
   }
+  // The block options of a model sinkscope trained (model/block_options.h); none: pre, rope.
+  if (g->has(kNormKey)) {
+    const std::string v = g->get_string(kNormKey);
+    const auto parsed = parse_norm_placement(v);
+    if (!parsed) g->fail(std::string(kNormKey) + " '" + v + "' is neither pre nor post");
+    c.norm_placement = *parsed;
+  }
+  if (g->has(kPositionalKey)) {
+    const std::string v = g->get_string(kPositionalKey);
+    const auto parsed = parse_position_kind(v);
+    if (!parsed)
+      g->fail(std::string(kPositionalKey) + " '" + v + "' is none of rope, none, learned");
+    c.positional = *parsed;
+  }
   if (spec->gguf_read) spec->gguf_read(*g, c);
   apply_arch(c);
   if (c.rotated_dims() % 2 != 0)
@@ -183,7 +197,8 @@ Model load_gguf_model(const std::string& path) {
     m.output.name = "output.weight (tied to token_embd.weight)";
   }
   for (const GlobalSlot& s : global_slots()) {
-    const bool required = (s.member == &Model::position_embd && spec->learned_positions) ||
+    const bool learned = spec->learned_positions || c.positional == PositionKind::Learned;
+    const bool required = (s.member == &Model::position_embd && learned) ||
                           (s.member == &Model::output_norm_b && spec->norm == NormKind::Layer);
     m.*s.member = tensor_from(*g, s.gguf_name, required);
   }

@@ -135,6 +135,27 @@ static void check_norm(const Model& m, const Tensor& t, int64_t n) {
   require(t.type == DType::F32, m.path, "norm tensor " + t.name + " must be F32");
 }
 
+// sinkscope.norm post and sinkscope.positional none or learned: on architectures whose blocks are
+// llama's (pre-norms only, sequential, rotary positions), with position_embd exactly when learned.
+static void check_block_options(const Model& m) {
+  const ModelConfig& c = m.config;
+  const ArchSpec& arch = arch_of(c);
+  if (c.norm_placement == NormPlacement::Post)
+    require(
+        arch.pre_norms && !arch.post_norms && !c.parallel_residual && c.norm == NormKind::Rms,
+        m.path,
+        std::string(kNormKey) + " post needs blocks with RMS pre-norms only, not " + c.arch + "'s");
+  if (c.positional == PositionKind::Rope) return;
+  const std::string key = std::string(kPositionalKey) + " " + position_kind_name(c.positional);
+  require(!arch.learned_positions, m.path,
+          c.arch + " has learned positions of its own: " + key + " cannot apply");
+  if (c.positional == PositionKind::Learned)
+    require(m.position_embd.data != nullptr, m.path, key + " needs tensor position_embd.weight");
+  else
+    require(m.position_embd.data == nullptr, m.path,
+            "tensor position_embd.weight contradicts " + key);
+}
+
 // The tensors of the attention variant (sinkscope.attention) and of the architecture's own learned
 // sinks: present where they are needed, absent where nothing would read them.
 static void check_attention_variant(const Model& m, const LayerWeights& l, int layer) {
@@ -203,6 +224,7 @@ void validate_model(const Model& m) {
                   std::to_string(t->f32()[i]) + ": rope divisors must be finite and > 0");
   }
   if (c.norm == NormKind::Layer || m.output_norm_b.data) check_norm(m, m.output_norm_b, c.dim);
+  check_block_options(m);
   if (arch_of(c).learned_positions || m.position_embd.data)
     check_shape(m, m.position_embd, c.dim, c.max_seq_len);
   // The readers check each key by name first; these name the config field for models made in

@@ -113,7 +113,7 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
     w.set(p + "expert_used_count", GgufValue::of_u32(c.n_experts_used));
   }
   const ArchSpec& arch = arch_of(c);
-  if (!arch.learned_positions)
+  if (!arch.learned_positions && c.positional == PositionKind::Rope)
     w.set(p + "rope.dimension_count", GgufValue::of_u32(c.rotated_dims()));
   w.set(p + "attention.head_count", GgufValue::of_u32(c.n_heads));
   w.set(p + "attention.head_count_kv", GgufValue::of_u32(c.n_kv_heads));
@@ -163,6 +163,10 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   // Other readers (llama.cpp) ignore the key and would run such a model as plain softmax.
   if (c.attention != AttentionKind::Softmax)
     w.set(kAttentionKey, GgufValue::of_string(attention_kind_name(c.attention)));
+  if (c.norm_placement != NormPlacement::Pre)
+    w.set(kNormKey, GgufValue::of_string(norm_placement_name(c.norm_placement)));
+  if (c.positional != PositionKind::Rope)
+    w.set(kPositionalKey, GgufValue::of_string(position_kind_name(c.positional)));
   if (arch.gguf_write) arch.gguf_write(c, w);
   w.set(p + "vocab_size", GgufValue::of_u32(c.vocab_size));
   for (const auto& [key, value] : tokenizer) w.set(key, value);

@@ -286,16 +286,26 @@ void Runtime::norm_row(float* out, const float* x, const Tensor& weight, const T
     rmsnorm(out, x, weight.f32(), c.dim, c.norm_eps);
 }
 
-// The block's input: x normed into xb, or x itself where the block has no pre-norm (OLMo 2).
+// The block's input: x normed into xb, or x itself where the block has no pre-norm (OLMo 2) or
+// its norms follow the residual sums (Post-LN, sinkscope.norm post).
 const float* Runtime::pre_norm(const Tensor& norm, const Tensor& bias, const float* x, int n,
                                Activations& a) {
-  if (!norm.data) return x;
+  if (!norm.data || model_.config.norm_placement == NormPlacement::Post) return x;
   const size_t D = model_.config.dim;
   float* xb = a.xb.data();
   per_token(static_cast<size_t>(n), [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i) norm_row(xb + i * D, x + i * D, norm, bias);
   });
   return xb;
+}
+
+// Post-LN (sinkscope.norm post): the residual sum x, just formed, replaced by its RMSNorm.
+void Runtime::post_norm(const Tensor& norm, float* x, int n) {
+  const size_t D = model_.config.dim;
+  const float eps = model_.config.norm_eps;
+  per_token(static_cast<size_t>(n), [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) rmsnorm(x + i * D, x + i * D, norm.f32(), D, eps);
+  });
 }
 
 // x += W_O · attention(rope(q), rope(k), v) of normed x, with the layer's biases and norms.
@@ -374,6 +384,7 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
     add_to_x();
     if (w.bo.data) add_bias(x, w.bo, N);  // after the sum, as pruned exports expect
   }
+  if (c.norm_placement == NormPlacement::Post) post_norm(w.attn_norm, x, n);
 }
 
 // x += W_down · (act(W_gate · normed x) * W_up · normed x), or W_down · act(W_up · normed x +
@@ -421,6 +432,7 @@ void Runtime::ffn_block(int l, int pos0, int n, Activations& a) {
   per_token(N, [&](size_t i0, size_t i1) {
     for (size_t i = i0 * D; i < i1 * D; ++i) x[i] += o[i];
   });
+  if (c.norm_placement == NormPlacement::Post) post_norm(w.ffn_norm, x, n);
   patch(Hook::ResidPost, l, pos0, n, x);
   for (Observer* ob : observers_) ob->on_resid_post(l, pos0, n, x);
 }

@@ -103,6 +103,7 @@ class Runtime {
   void norm_row(float* out, const float* x, const Tensor& weight, const Tensor& bias) const;
   const float* pre_norm(const Tensor& norm, const Tensor& bias, const float* x, int n,
                         Activations& a);
+  void post_norm(const Tensor& norm, float* x, int n);
   void attention_block(int layer, int pos0, int n, Activations& a);
   void ffn_block(int layer, int pos0, int n, Activations& a);
   // Causal attention of the n new queries over the cached keys and values of one layer.

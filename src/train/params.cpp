@@ -25,6 +25,9 @@ ParamLayout make_layout(const ModelConfig& c, bool tied) {
   l.embd = add("token_embd.weight", {d, c.vocab_size}, true);
   l.output_norm = add("output_norm.weight", {d}, false, ParamInit::One);
   l.output = tied ? l.embd : add("output.weight", {d, c.vocab_size}, true);
+  // Learned absolute positions after the output, as the GGUF file orders them.
+  if (c.positional == PositionKind::Learned)
+    l.position = add("position_embd.weight", {d, c.max_seq_len}, true);
   for (int i = 0; i < c.n_layers; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".";
     LayerOffsets o{};
@@ -80,6 +83,7 @@ Model model_view(const ParamLayout& l, const float* data) {
   m.output_norm = view(i++);
   m.tied_output = l.tied;
   m.output = l.tied ? m.token_embd : view(i++);
+  if (l.position != kNoParam) m.position_embd = view(i++);
   m.layers.resize(l.layers.size());
   for (auto& w : m.layers) {
     w.attn_norm = view(i++);
@@ -117,6 +121,7 @@ std::vector<float> params_of(const Model& m, const ParamLayout& l) {
   copy(m.token_embd, l.embd);
   copy(m.output_norm, l.output_norm);
   if (!l.tied) copy(m.output, l.output);
+  if (l.position != kNoParam) copy(m.position_embd, l.position);
   for (size_t i = 0; i < l.layers.size(); ++i) {
     const LayerWeights& w = m.layers[i];
     const LayerOffsets& o = l.layers[i];

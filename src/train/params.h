@@ -10,8 +10,8 @@
 
 namespace ss::train {
 
-// How a tensor starts: matrices (and sink-kv's key and value) ~ N(0, sd), norms at 1, learned
-// sink logits at 0 (the head starts as softmax1).
+// How a tensor starts: matrices (position_embd and sink-kv's key and value too) ~ N(0, sd), norms
+// at 1, learned sink logits at 0 (the head starts as softmax1).
 enum class ParamInit { Normal, One, Zero };
 
 struct ParamTensor {
@@ -37,6 +37,7 @@ struct ParamLayout {
   bool tied = true;  // classifier shares the embedding
   std::vector<ParamTensor> tensors;
   size_t embd = 0, output = 0, output_norm = 0;  // output == embd when tied
+  size_t position = kNoParam;                    // position_embd [ctx][dim] with learned positions
   std::vector<LayerOffsets> layers;
   size_t total = 0;
 };

@@ -17,7 +17,10 @@ sinkscope's own attention variants (GGUF key sinkscope.attention, docs/architect
 Gu et al. 2024 ("When attention sink emerges"): softmax1 is a sink column of logit 0; sink-logit
 a learned logit per head (blk.N.attn_sinks.weight, as gpt-oss); sink-kv a learned key and value
 per KV head (blk.N.attn_sink_k/v.weight) whose key is not rotated; sigmoid is σ(q·k·scale)
-without normalisation, whose rows sinkscope reports as shares of their sum.
+without normalisation, whose rows sinkscope reports as shares of their sum. Its block options
+(sinkscope.norm, sinkscope.positional) follow the original Transformer and GPT-2: post is
+Post-LN, h = Norm(x + Attn(x)), out = Norm(h + FFN(h)) with attn_norm and ffn_norm, the final
+norm kept; none has no position encoding; learned adds position_embd rows as GPT-2's wpe.
 
 gpt-oss follows llama.cpp where a GGUF leaves HF's choice open: YaRN's correction range is
 rounded (HF truncate=True; the GGUF key sinkscope.rope.scaling.yarn_truncate = false turns it
@@ -176,6 +179,8 @@ def forward(meta, t, ids, llama3=None, info=None):
     theta = meta.get(p + "rope.freq_base", 10000.0)
     n_rot = meta.get(p + "rope.dimension_count", hd)  # rotating dims of a head (rotary_pct)
     gemma = arch in ("gemma2", "gemma3")
+    post = meta.get("sinkscope.norm", "pre") == "post"
+    positional = meta.get("sinkscope.positional", "rope")
     if gemma:  # HF stores w, GGUF w + 1 (convert_hf_to_gguf.py Gemma3Model)
         t = {k: (v - 1.0 if k.endswith("norm.weight") else v) for k, v in t.items()}
 
@@ -190,7 +195,7 @@ def forward(meta, t, ids, llama3=None, info=None):
     x = embed[ids]
     if gemma:
         x = x * dim ** 0.5  # Gemma3TextScaledWordEmbedding
-    if arch == "gpt2":  # GPT2Model: wte + wpe at positions 0..T-1, no rope
+    if arch == "gpt2" or positional == "learned":  # GPT2Model: wte + wpe at 0..T-1, no rope
         x = x + t["position_embd.weight"][:n]
     inv_freq = 1.0 / theta ** (np.arange(0, n_rot, 2, dtype=np.float64) / n_rot)
     if llama3:
@@ -253,7 +258,7 @@ def forward(meta, t, ids, llama3=None, info=None):
         b = f"blk.{layer}."
         sliding = window > 0 and (global_every == 0 or (layer + 1) % global_every != 0)
         # OLMo 2 has no norm before the sublayers: they read the residual stream as it is.
-        h = norm(x, b + "attn_norm") if arch != "olmo2" else x
+        h = norm(x, b + "attn_norm") if arch != "olmo2" and not post else x
         if arch == "gptneox":  # GPTNeoXAttention: per head [q, k, v] of the fused projection
             qkv = h @ neox_per_head(t[b + "attn_qkv.weight"], n_head).T
             qkv = (qkv + neox_per_head(t[b + "attn_qkv.bias"], n_head)).reshape(n, n_head, 3 * hd)
@@ -278,7 +283,7 @@ def forward(meta, t, ids, llama3=None, info=None):
         if arch in ("qwen3", "gemma3"):
             q = rms_norm(q, t[b + "attn_q_norm.weight"], eps, gemma)
             k = rms_norm(k, t[b + "attn_k_norm.weight"], eps, gemma)
-        if arch != "gpt2":
+        if arch != "gpt2" and positional == "rope":
             inv = inv_local if sliding else inv_freq
             q, k = apply_rope(q, inv, rope_attn_factor), apply_rope(k, inv, rope_attn_factor)
         k = np.repeat(k, n_head // n_kv, axis=1)  # repeat_kv
@@ -339,6 +344,8 @@ def forward(meta, t, ids, llama3=None, info=None):
         x = x + o
         if arch == "gpt-oss":  # post_attention_layernorm before the MoE
             h = norm(x, b + "post_attention_norm")
+        elif post:  # Post-LN: the sum normed, the FFN's input and the residual
+            x = h = norm(x, b + "attn_norm")
         else:
             h = norm(x_in if parallel else x, b + "ffn_norm") if arch != "olmo2" else x
         if arch == "gpt-oss":
@@ -357,6 +364,8 @@ def forward(meta, t, ids, llama3=None, info=None):
         if gemma or arch == "olmo2":
             m = rms_norm(m, t[b + "post_ffw_norm.weight"], eps, gemma)
         x = x + m
+        if post:
+            x = norm(x, b + "ffn_norm")
     x = norm(x, "output_norm")
     logits = x @ lm_head.T
     cap = meta.get(p + "final_logit_softcapping", 0.0)
