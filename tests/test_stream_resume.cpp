@@ -40,19 +40,15 @@ void run_killed(const std::string& args, int n) {
 
 TEST(Cli, StreamResumesAfterSigkillBitForBit) {
   const std::string dir = ss::test::temp_dir();
-  const std::string args = stream_args(300,
-                                       "--policy window:32 --policy sink:4+window:28 "
-                                       "--policy recompute:16 --policy dense") +
-                           " --checkpoint-tokens 50";
-  auto plain = run_cli(stream_args(300,
-                                   "--policy window:32 --policy sink:4+window:28 "
-                                   "--policy recompute:16 --policy dense") +
-                       " --quiet -o " + dir + "/plain");
+  const std::string policies =
+      "--policy window:32 --policy sink:4+window:28 --policy recompute:12 --policy dense";
+  const std::string args = stream_args(200, policies) + " --checkpoint-tokens 40";
+  auto plain = run_cli(stream_args(200, policies) + " --quiet -o " + dir + "/plain");
   ASSERT_EQ(plain.code, 0) << plain.err;
 
-  // Each policy saves its state after tokens 50, 100, ..., 250 and then its result: 6 files.
-  // The 9th is sink:4+window:28's state after 150 tokens; window:32 is finished.
-  run_killed(args + " -o " + dir + "/killed", 9);
+  // Each policy saves its state after tokens 40, 80, 120, 160 and then its result: 5 files.
+  // The 8th is sink:4+window:28's state after 120 tokens; window:32 is finished.
+  run_killed(args + " -o " + dir + "/killed", 8);
   EXPECT_FALSE(fs::exists(dir + "/killed/stream.csv"));
   const std::string finished = slurp(dir + "/killed/.partial/window_32.part");
   ASSERT_FALSE(finished.empty());
