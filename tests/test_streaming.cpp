@@ -4,6 +4,7 @@
 // streamed step equal to encoding the cache's tokens from scratch at the same positions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -241,4 +242,51 @@ TEST(Streaming, TimesEveryWholeBlockOfSteps) {
   ASSERT_EQ(r.block_seconds.size(), 2u);  // steps 0..999 and 1000..1999; the last 99 are no block
   for (double s : r.block_seconds) EXPECT_GT(s, 0);
   EXPECT_LE(r.block_seconds[0] + r.block_seconds[1], r.seconds);
+}
+
+// A run continued from any saved state gives the uninterrupted run's nll bit for bit, and its
+// timing adds up the work of both parts; a state that does not fit is refused.
+TEST(Streaming, ContinuesFromASavedStateBitForBit) {
+  const Model m = load_model(test::synth_model("llama", "", 7));
+  const std::vector<int> ids = text_ids(40);
+  ThreadPool pool(2);
+  for (const std::string name :
+       {"dense", "window:8", "sink:2+window:6", "recompute:8", "sink:2+recompute:6"}) {
+    for (const StreamPositions positions : {StreamPositions::Cache, StreamPositions::Original}) {
+      SCOPED_TRACE(name);
+      const CachePolicy policy = CachePolicy::parse(name);
+      std::vector<std::string> states;
+      StreamCheckpoints save_every_7;
+      save_every_7.due = [](int t) { return (t + 1) % 7 == 0; };
+      save_every_7.save = [&](std::string&& s) { states.push_back(std::move(s)); };
+      const StreamResult whole = stream_nll(m, pool, ids, policy, positions);
+      const StreamResult saving =
+          stream_nll(m, pool, ids, policy, positions, nullptr, nullptr, &save_every_7);
+      EXPECT_EQ(saving.nll, whole.nll);
+      ASSERT_EQ(states.size(), 5u);  // after steps 6, 13, 20, 27, 34 of 0..38
+      for (const std::string& state : states) {
+        StreamCheckpoints resume;
+        resume.resume = state;
+        size_t first = ids.size();
+        const StreamResult continued = stream_nll(
+            m, pool, ids, policy, positions, nullptr, [&](size_t t) { first = std::min(first, t); },
+            &resume);
+        EXPECT_EQ(continued.nll, whole.nll);
+        EXPECT_GT(first, 0u);  // the saved steps were not run again
+        EXPECT_GT(continued.seconds, 0);
+      }
+      // Cut short, or for another policy or text: refused.
+      StreamCheckpoints cut;
+      cut.resume = states[2].substr(0, states[2].size() - 3);
+      EXPECT_THROW(stream_nll(m, pool, ids, policy, positions, nullptr, nullptr, &cut),
+                   BadStreamState);
+      StreamCheckpoints other;
+      other.resume = states[2];
+      EXPECT_THROW(stream_nll(m, pool, text_ids(41), policy, positions, nullptr, nullptr, &other),
+                   BadStreamState);
+      EXPECT_THROW(stream_nll(m, pool, ids, CachePolicy::parse("window:9"), positions, nullptr,
+                              nullptr, &other),
+                   BadStreamState);
+    }
+  }
 }

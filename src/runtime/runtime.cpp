@@ -143,6 +143,21 @@ void Runtime::evict(int first, int count, int end) {
   }
 }
 
+void Runtime::write_cache(WireWriter& w) const {
+  w.put<int32_t>(pos_offset_);
+  w.put_vector<float>(k_cache_).put_vector<float>(v_cache_).put_vector<float>(k_unrotated_);
+}
+
+void Runtime::read_cache(WireReader& r) {
+  const int32_t offset = r.get<int32_t>();
+  for (std::vector<float>* v : {&k_cache_, &v_cache_, &k_unrotated_}) {
+    std::vector<float> saved = r.get_vector<float>();
+    if (saved.size() != v->size()) throw std::runtime_error("KV cache of another size");
+    *v = std::move(saved);
+  }
+  pos_offset_ = offset;
+}
+
 // Causal attention of n queries (positions pos0..pos0+n-1) over the cached keys of one layer.
 // One task per query head, so each head's rows reach observers in order from one thread.
 void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {

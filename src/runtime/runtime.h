@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "base/wire.h"
 #include "model/layer_plan.h"
 #include "model/model.h"
 #include "ops/attention.h"
@@ -85,6 +86,11 @@ class Runtime {
   // Drops slots [first, first + count) of every layer's cache, moving slots [first + count, end)
   // down by count; with unrotated keys kept, the moved keys are rotated at their new slots.
   void evict(int first, int count, int end);
+  // The KV cache's contents and position offset, for a stream run's checkpoint
+  // (runtime/streaming.h): read_cache restores them into a runtime of the same model, capacity
+  // and unrotated-key setting, or throws std::runtime_error when the sizes differ.
+  void write_cache(WireWriter& w) const;
+  void read_cache(WireReader& r);
 
  private:
   // Throws InputError when x (n_tokens rows of width) holds a NaN or infinity; layer -1: logits.

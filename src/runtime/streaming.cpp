@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <optional>
 
 #include "base/error.h"
+#include "base/wire.h"
 
 namespace ss {
 
@@ -106,37 +108,98 @@ int SlidingCache::next_slot(int t) {
   return used_++;
 }
 
+void SlidingCache::restore(int used) {
+  if (used < 0 || used > rt_.max_ctx()) throw std::invalid_argument("cache slots out of range");
+  used_ = used;
+}
+
 StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const int> tokens,
                         const CachePolicy& policy, StreamPositions positions,
                         const std::function<void(Runtime&)>& setup,
-                        const std::function<void(size_t)>& progress) {
+                        const std::function<void(size_t)>& progress,
+                        const StreamCheckpoints* checkpoints) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   StreamResult r;
   const int n = static_cast<int>(tokens.size());
   if (n < 2) return r;
   const int cap = std::max(1, policy.capacity(n));
-  const auto start = std::chrono::steady_clock::now();
+  auto start = Clock::now();
   Runtime rt(model, pool, cap);
   if (setup) setup(rt);
   const ModelConfig& c = model.config;
   r.cache_bytes = 2 * static_cast<size_t>(c.n_layers) * cap * c.kv_dim() * sizeof(float);
   r.nll.reserve(static_cast<size_t>(n - 1));
-  auto block_start = std::chrono::steady_clock::now();
+  const bool recompute = policy.kind == CachePolicy::Kind::Recompute ||
+                         policy.kind == CachePolicy::Kind::SinkRecompute;
+  std::optional<SlidingCache> cache;
+  if (!recompute) cache.emplace(rt, policy, positions);
+
+  // Seconds of earlier runs: in all, and in the block of steps under way.
+  double earlier = 0, block_earlier = 0;
+  int first = 0;  // the first step this call runs
+  if (checkpoints && !checkpoints->resume.empty()) {
+    try {
+      WireReader in(checkpoints->resume);
+      if (in.get_string() != policy.name() || in.get<int32_t>() != n)
+        throw BadStreamState("a state of another policy or text length");
+      first = in.get<int32_t>();
+      std::vector<double> nll = in.get_vector<double>();
+      earlier = in.get<double>();
+      r.block_seconds = in.get_vector<double>();
+      block_earlier = in.get<double>();
+      if (first < 1 || first + 1 >= n || nll.size() != static_cast<size_t>(first) ||
+          r.block_seconds.size() != static_cast<size_t>(first / StreamResult::kTimingBlock))
+        throw BadStreamState("inconsistent step counts");
+      r.nll.insert(r.nll.end(), nll.begin(), nll.end());
+      if (cache) {
+        cache->restore(in.get<int32_t>());
+        rt.read_cache(in);
+      }
+      if (!in.done()) throw BadStreamState("bytes after the state");
+    } catch (const BadStreamState&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw BadStreamState(e.what());
+    }
+  }
+
+  auto block_start = Clock::now();
+  // The state after steps [0, next), for a later call to continue from.
+  auto save = [&](int next) {
+    const auto saving = Clock::now();
+    WireWriter w;
+    w.put_string(policy.name()).put<int32_t>(n).put<int32_t>(next).put_vector<double>(r.nll);
+    w.put<double>(earlier + seconds_since(start)).put_vector<double>(r.block_seconds);
+    w.put<double>(block_earlier + seconds_since(block_start));
+    if (cache) {
+      w.put<int32_t>(cache->used());
+      rt.write_cache(w);
+    }
+    checkpoints->save(w.take());
+    // The time of saving is not the work's.
+    const auto took = Clock::now() - saving;
+    start += took;
+    block_start += took;
+  };
   auto step_done = [&](int t) {
     if ((t + 1) % StreamResult::kTimingBlock == 0) {
-      const auto now = std::chrono::steady_clock::now();
-      r.block_seconds.push_back(std::chrono::duration<double>(now - block_start).count());
-      block_start = now;
+      r.block_seconds.push_back(block_earlier + seconds_since(block_start));
+      block_start = Clock::now();
+      block_earlier = 0;
     }
     if (progress) progress(static_cast<size_t>(t));
+    if (checkpoints && checkpoints->due && t + 2 < n && checkpoints->due(t)) save(t + 1);
   };
 
-  if (policy.kind == CachePolicy::Kind::Recompute ||
-      policy.kind == CachePolicy::Kind::SinkRecompute) {
+  if (recompute) {
     // Each step encodes afresh, at positions 0.., the first K tokens (sink:K+recompute:W) and
     // the last W (or all so far); the prediction is the last one's.
     const int keep = policy.kind == CachePolicy::Kind::SinkRecompute ? policy.sinks : 0;
     std::vector<int> window;
-    for (int t = 0; t + 1 < n; ++t) {
+    for (int t = first; t + 1 < n; ++t) {
       const int from = t + 1 <= cap ? 0 : t + 1 - (cap - keep);
       window.assign(tokens.begin(), tokens.begin() + (from > 0 ? keep : 0));
       window.insert(window.end(), tokens.begin() + from, tokens.begin() + t + 1);
@@ -145,15 +208,14 @@ StreamResult stream_nll(const Model& model, ThreadPool& pool, std::span<const in
       step_done(t);
     }
   } else {
-    SlidingCache cache(rt, policy, positions);
-    for (int t = 0; t + 1 < n; ++t) {
+    for (int t = first; t + 1 < n; ++t) {
       const std::vector<float> logits =
-          rt.forward(tokens.subspan(t, 1), cache.next_slot(t), Logits::Last);
+          rt.forward(tokens.subspan(t, 1), cache->next_slot(t), Logits::Last);
       r.nll.push_back(token_nll(logits, tokens[t + 1]));
       step_done(t);
     }
   }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.seconds = earlier + seconds_since(start);
   return r;
 }
 
