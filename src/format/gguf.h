@@ -16,6 +16,12 @@
 
 namespace ss {
 
+// The file format's fixed values, shared by the reader and the writer.
+constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-endian uint32
+constexpr uint32_t kGgufDefaultAlignment = 32;
+constexpr uint32_t kGgufMaxDims = 4;  // GGML_MAX_DIMS
+constexpr int kGgufMaxArrayDepth = 8;
+
 enum class GgufType : uint32_t {
   UINT8 = 0,
   INT8 = 1,

@@ -16,10 +16,6 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "GGUF is little-endian, as is the host");
 
-constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian uint32
-constexpr uint64_t kDefaultAlignment = 32;
-constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
-constexpr int kMaxArrayDepth = 8;
 // Each parsed array element costs ~100 bytes of memory (sizeof(GgufValue)), so a cap on the
 // total keeps a hostile file from turning 1 byte into 100 without bound. Real files stay far
 // below it: the largest vocabularies have ~260k tokens and ~300k merges.
@@ -214,8 +210,8 @@ class Reader {
 
  private:
   void read_array(GgufValue& v, int depth) {
-    if (depth > kMaxArrayDepth)
-      fail(where() + " nests arrays deeper than " + std::to_string(kMaxArrayDepth));
+    if (depth > kGgufMaxArrayDepth)
+      fail(where() + " nests arrays deeper than " + std::to_string(kGgufMaxArrayDepth));
     v.elem_type = static_cast<GgufType>(read<uint32_t>());
     const uint64_t min_bytes = min_value_bytes(v.elem_type);
     if (min_bytes == 0) {
@@ -253,7 +249,7 @@ std::string value_string(const GgufValue& v) {
 
 uint64_t read_alignment(const GgufFile& g) {
   const GgufValue* a = g.find("general.alignment");
-  if (!a) return kDefaultAlignment;
+  if (!a) return kGgufDefaultAlignment;
   const bool ok = is_unsigned(a->type) ? std::has_single_bit(a->u)
                   : a->is_integer() ? a->i > 0 && std::has_single_bit(static_cast<uint64_t>(a->i))
                                     : false;
@@ -296,7 +292,7 @@ GgufFile::GgufFile(std::span<const uint8_t> bytes, const std::string& name) : pa
 void GgufFile::parse(std::span<const uint8_t> bytes) {
   Reader r(bytes, path_);
   r.at("header");
-  if (r.read<uint32_t>() != kMagic) fail("not a GGUF file (bad magic)");
+  if (r.read<uint32_t>() != kGgufMagic) fail("not a GGUF file (bad magic)");
   version_ = r.read<uint32_t>();
   if (version_ == 1) fail("GGUF version 1 is not supported (only versions 2 and 3)");
   if (version_ == 0x02000000 || version_ == 0x03000000)
@@ -331,9 +327,9 @@ void GgufFile::parse(std::span<const uint8_t> bytes) {
     GgufTensor t;
     t.name = r.read_string();
     const auto n_dims = r.read<uint32_t>();
-    if (n_dims == 0 || n_dims > kMaxDims) {
+    if (n_dims == 0 || n_dims > kGgufMaxDims) {
       fail("tensor " + quoted_name(t.name) + " has " + std::to_string(n_dims) +
-           " dimensions (must be 1 to " + std::to_string(kMaxDims) + ")");
+           " dimensions (must be 1 to " + std::to_string(kGgufMaxDims) + ")");
     }
     t.ne.resize(n_dims);
     for (auto& d : t.ne) d = r.read<uint64_t>();

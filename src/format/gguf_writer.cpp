@@ -18,11 +18,7 @@
 namespace ss {
 namespace {
 
-constexpr uint32_t kMagic = 0x46554747;  // "GGUF" as a little-endian uint32
 constexpr uint32_t kVersion = 3;
-constexpr uint32_t kDefaultAlignment = 32;
-constexpr size_t kMaxDims = 4;
-constexpr int kMaxArrayDepth = 8;  // as deep as the reader accepts
 
 // Little-endian encoding of the header and metadata (the host is little-endian, see reader).
 class Encoder {
@@ -79,7 +75,7 @@ class Encoder {
         put_string(v.s);
         break;
       case GgufType::ARRAY:
-        if (depth >= kMaxArrayDepth) fail(key, "arrays nested too deeply");
+        if (depth >= kGgufMaxArrayDepth) fail(key, "arrays nested too deeply");
         put(static_cast<uint32_t>(v.elem_type));
         put<uint64_t>(v.arr.size());
         for (const GgufValue& e : v.arr) put_value(key, e, v.elem_type, depth + 1);
@@ -188,10 +184,10 @@ void GgufWriter::write(const std::string& path, uint32_t alignment) const {
   // caller did not set it and the alignment differs from the default.
   const bool has_alignment_key = std::any_of(
       kv_.begin(), kv_.end(), [](const auto& kv) { return kv.first == "general.alignment"; });
-  const bool add_alignment_key = !has_alignment_key && alignment != kDefaultAlignment;
+  const bool add_alignment_key = !has_alignment_key && alignment != kGgufDefaultAlignment;
 
   Encoder enc(path);
-  enc.put(kMagic);
+  enc.put(kGgufMagic);
   enc.put(kVersion);
   enc.put<uint64_t>(tensors_.size());
   enc.put<uint64_t>(kv_.size() + (add_alignment_key ? 1 : 0));
@@ -215,7 +211,8 @@ void GgufWriter::write(const std::string& path, uint32_t alignment) const {
   for (const PendingTensor& t : tensors_) {
     const std::string what = "cannot write tensor '" + t.name + "': ";
     require(names.insert(t.name).second, path, what + "duplicate name");
-    require(!t.ne.empty() && t.ne.size() <= kMaxDims, path, what + "must have 1 to 4 dimensions");
+    require(!t.ne.empty() && t.ne.size() <= kGgufMaxDims, path,
+            what + "must have 1 to 4 dimensions");
     const auto info = dtype_info(static_cast<uint32_t>(t.type));
     require(info.has_value(), path, what + "unknown type");
     uint64_t n = 1;

@@ -28,8 +28,8 @@ static_assert(std::endian::native == std::endian::little,
 using json = nlohmann::json;
 
 constexpr int kMaxJsonDepth = 16;  // a valid header nests 3 deep (object, entry, shape array)
-constexpr size_t kMaxDims = 8;
-constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+constexpr size_t kSafetensorsMaxDims = 8;
+constexpr uint64_t kMaxInt64 = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
 // One line whatever the parser put in its message.
 // Deepest nesting of arrays and objects in JSON text (strings skipped), so that a header of a
@@ -203,14 +203,14 @@ void SafetensorsFile::parse(std::span<const uint8_t> bytes) {
     t.type = known->type;
     t.u8 = known->u8;
 
-    if (shape->size() > kMaxDims)
+    if (shape->size() > kSafetensorsMaxDims)
       fail(what + " has " + std::to_string(shape->size()) + " dimensions (at most " +
-           std::to_string(kMaxDims) + ")");
+           std::to_string(kSafetensorsMaxDims) + ")");
     uint64_t numel = 1;
     for (const json& d : *shape) {
       uint64_t v;
       if (!as_u64(d, v)) fail(what + ": shape holds something other than a non-negative integer");
-      if (v > kInt64Max || __builtin_mul_overflow(numel, v, &numel) || numel > kInt64Max)
+      if (v > kMaxInt64 || __builtin_mul_overflow(numel, v, &numel) || numel > kMaxInt64)
         fail(what + ": shape has too many elements");
       t.shape.push_back(static_cast<int64_t>(v));
     }

@@ -1,6 +1,7 @@
 #include "report/csv.h"
 
 #include <cstdio>
+#include <limits>
 
 namespace ss {
 
@@ -33,6 +34,10 @@ std::string to_csv(const nlohmann::json& rows, const std::vector<std::string>& c
     out += "\n";
   }
   return out;
+}
+
+double json_double(const nlohmann::json& v) {
+  return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace ss

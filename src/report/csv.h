@@ -9,4 +9,7 @@ namespace ss {
 
 std::string to_csv(const nlohmann::json& rows, const std::vector<std::string>& columns);
 
+// A JSON number as a double; NaN for null or anything else (a statistic left out).
+double json_double(const nlohmann::json& v);
+
 }  // namespace ss

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "analysis/statistics.h"
+#include "report/csv.h"
 #include "report/svg.h"
 
 namespace ss {
@@ -23,9 +24,6 @@ const json& get(const json& j, const std::string& key) {
   return it == j.end() ? null : *it;
 }
 
-double dbl(const json& v) {
-  return v.is_number() ? v.get<double>() : svg::kNaN;
-}
 int integer(const json& v) {
   return v.is_number() ? v.get<int>() : -1;
 }
@@ -44,7 +42,8 @@ std::string cell(const json& v) {
 
 // value ± std of a head statistic.
 std::string mean_std(const json& head, const std::string& name) {
-  return num(dbl(get(head, name))) + " <small>± " + num(dbl(get(head, name + "_std"))) + "</small>";
+  return num(json_double(get(head, name))) + " <small>± " +
+         num(json_double(get(head, name + "_std"))) + "</small>";
 }
 
 // An HTML table; head and rows are HTML already.
@@ -89,7 +88,7 @@ svg::Series series_for(const json& run, const std::vector<int>& ctxs, const std:
                      : bos == "first-token" ? "2 2"
                                             : "8 3 2 3";
   svg::Series s{run_name(run), {}, palette[ci % 8], dash};
-  for (const auto& l : get(run, "layers")) s.y.push_back(dbl(get(l, stat)));
+  for (const auto& l : get(run, "layers")) s.y.push_back(json_double(get(l, stat)));
   return s;
 }
 
@@ -148,7 +147,7 @@ std::string layer_curves(const json& runs, const std::vector<int>& ctxs) {
 double mean_over_heads(const json& run, const std::string& stat) {
   double s = 0;
   int n = 0;
-  for (const auto& h : get(run, "heads")) s += dbl(get(h, stat)), ++n;
+  for (const auto& h : get(run, "heads")) s += json_double(get(h, stat)), ++n;
   return n ? s / n : svg::kNaN;
 }
 
@@ -170,7 +169,8 @@ std::string bos_comparison(const json& runs, const std::vector<int>& ctxs) {
     if (!on || !off) continue;
     for (const auto& r : same)
       rows.push_back({cell(get(r, "ctx")), cell(get(r, "bos")), cell(get(r, "nll_mean")),
-                      cell(get(r, "ppl")), num(dbl(get(r, "nll_mean")) - dbl(get(*on, "nll_mean"))),
+                      cell(get(r, "ppl")),
+                      num(json_double(get(r, "nll_mean")) - json_double(get(*on, "nll_mean"))),
                       num(mean_over_heads(r, "bos_sink_score")), cell(get(r, "sink_rate")),
                       cell(get(r, "sink_rate_top_key"))});
     charts +=
@@ -194,7 +194,7 @@ std::string stability(const json& a) {
     const std::string bos = str(get(s, "bos"));
     const int x = get(s, "ctx_a").get<int>(), y = get(s, "ctx_b").get<int>();
     if (!rho.count(bos)) modes.push_back(bos);
-    rho[bos][{x, y}] = rho[bos][{y, x}] = dbl(get(s, "spearman"));
+    rho[bos][{x, y}] = rho[bos][{y, x}] = json_double(get(s, "spearman"));
     lengths[bos].insert({x, y});
   }
   if (rho.empty()) return "";
@@ -231,7 +231,8 @@ std::string head_heatmaps(const json& run, bool tooltips) {
   auto stats = kHeatmapStats;
   bool sinks = false;
   for (const auto& h : heads)
-    sinks = sinks || (h.contains("learned_sink_mass") && dbl(get(h, "learned_sink_mass")) > 0);
+    sinks =
+        sinks || (h.contains("learned_sink_mass") && json_double(get(h, "learned_sink_mass")) > 0);
   if (sinks)
     stats.insert(stats.begin() + 1,
                  {"learned_sink_mass", std::string(find_statistic("learned_sink_mass")->caption)});
@@ -248,10 +249,10 @@ std::string head_heatmaps(const json& run, bool tooltips) {
       const int l = integer(get(h, "layer")), hd = integer(get(h, "head"));
       if (l < 0 || hd < 0) continue;
       const size_t i = static_cast<size_t>(l) * H + hd;
-      g.values[i] = dbl(get(h, stat));
+      g.values[i] = json_double(get(h, stat));
       if (tooltips)
         g.titles[i] = "layer " + std::to_string(l) + " head " + std::to_string(hd) + ": " +
-                      num(g.values[i]) + " ± " + num(dbl(get(h, stat + "_std")));
+                      num(g.values[i]) + " ± " + num(json_double(get(h, stat + "_std")));
     }
     out += figure(svg::heatmap(g), "<b>" + stat + "</b> — " + escape(meaning));
   }
@@ -265,7 +266,7 @@ std::string head_table(const json& run, const std::string& stat, bool descending
   std::vector<const json*> heads;
   for (const auto& h : get(run, "heads")) heads.push_back(&h);
   auto key = [&](const json* h) {  // missing values last
-    const double v = dbl(get(*h, stat));
+    const double v = json_double(get(*h, stat));
     return std::isnan(v) ? -INFINITY : descending ? v : -v;
   };
   std::stable_sort(heads.begin(), heads.end(),
@@ -298,7 +299,7 @@ std::string pattern(const json& run) {
               400, 400};
   for (int q = 0; q < n; ++q)
     for (int k = 0; k < n && k < static_cast<int>(rows[q].size()); ++k)
-      g.values[static_cast<size_t>(q) * n + k] = dbl(rows[q][k]);
+      g.values[static_cast<size_t>(q) * n + k] = json_double(rows[q][k]);
   return figure(svg::heatmap(g), "attention α<sub>t,k</sub> of the strongest sink head, layer " +
                                      cell(get(p, "layer")) + " head " + cell(get(p, "head")) +
                                      ": first " + std::to_string(n) +
@@ -310,7 +311,7 @@ std::string massive(const json& run) {
   std::map<int, const json*> top;
   for (const auto& m : get(run, "massive")) {
     const json*& t = top[integer(get(m, "layer"))];
-    if (!t || dbl(get(m, "abs")) > dbl(get(*t, "abs"))) t = &m;
+    if (!t || json_double(get(m, "abs")) > json_double(get(*t, "abs"))) t = &m;
   }
   if (top.empty()) return "";
   std::vector<std::vector<std::string>> rows;
@@ -354,7 +355,7 @@ std::string moe(const json& run, bool tooltips) {
     const json& load = get(l, "expert_load");
     for (int e = 0; e < E && load.is_array() && e < static_cast<int>(load.size()); ++e) {
       const size_t i = static_cast<size_t>(layer) * E + e;
-      g.values[i] = dbl(load[e]);
+      g.values[i] = json_double(load[e]);
       if (tooltips)
         g.titles[i] = "layer " + std::to_string(layer) + " expert " + std::to_string(e) + ": " +
                       num(g.values[i]);
@@ -379,7 +380,7 @@ std::string run_section(const json& run, bool primary, bool tooltips,
   const std::string href = bos == "on" || bos == "off" ? view_href : std::string();
   int dormant = 0, total = 0;
   for (const auto& h : get(run, "heads"))
-    dormant += dbl(get(h, "z_norm_layer_ratio")) < 0.1, ++total;
+    dormant += json_double(get(h, "z_norm_layer_ratio")) < 0.1, ++total;
   return std::string("<details") + (primary ? " open" : "") + "><summary>" + run_name(run) + " — " +
          cell(get(run, "windows")) + " windows, sink_rate " + cell(get(run, "sink_rate")) +
          ", ppl " + cell(get(run, "ppl")) + "</summary>" +

@@ -132,10 +132,6 @@ void write_mechanism_files(const std::string& dir, const json& doc) {
 
 namespace {
 
-double dbl(const json& v) {
-  return v.is_number() ? v.get<double>() : svg::kNaN;
-}
-
 std::string layer_list(const json& layers) {
   if (layers.empty()) return "none";
   std::string out;
@@ -151,11 +147,11 @@ std::string mechanism_html(const json& doc) {
       "<h2>The spike, the sparse and the sink</h2><p>Sun et al. 2026 (docs/statistics.md "
       "§Mechanism): the first token's largest |h| after each block, with step-ups and "
       "step-downs by a factor of " +
-      svg::num(dbl(doc["step_factor"])) +
+      svg::num(json_double(doc["step_factor"])) +
       "; the top channel's share of its normed attention input; the mean pairwise cosine over "
       "windows of its keys (and of a baseline position's); and the FFN quadratic form "
       "A<sub>c</sub> at the spike (the FFN's channel c ≈ " +
-      svg::num(dbl(doc["silu_linear_factor"])) +
+      svg::num(json_double(doc["silu_linear_factor"])) +
       "·xᵀA<sub>c</sub>x). Files: <code>mechanism.csv</code>, <code>mechanism_keys.csv</code>, "
       "<code>mechanism.json</code>.</p>";
   for (const json& run : doc["runs"]) {
@@ -167,16 +163,18 @@ std::string mechanism_html(const json& doc) {
       const json& f = run[key];
       if (f.is_null()) continue;
       std::string eig;
-      for (const json& e : f["eigenvalues"]) eig += (eig.empty() ? "" : ", ") + svg::num(dbl(e));
+      for (const json& e : f["eigenvalues"])
+        eig += (eig.empty() ? "" : ", ") + svg::num(json_double(e));
       out += std::string(key == std::string("quadratic_form")
                              ? " Quadratic form at the spike (the largest activation), block "
                              : " At the sink's own step-up, block ") +
              f["layer"].dump() + ", channel " + f["channel"].dump() + ": top eigenvalues " + eig +
-             "; |λ1|/|λ2| = " + svg::num(dbl(f["lambda_ratio"])) +
+             "; |λ1|/|λ2| = " + svg::num(json_double(f["lambda_ratio"])) +
              "; cosine of the normed FFN input with the top eigenvector " +
-             svg::num(dbl(f["cosine"])) + "; λ1's share of xᵀAx " + svg::num(dbl(f["top_share"])) +
-             "; quadratic approximation " + svg::num(dbl(f["quadratic"])) +
-             " against the FFN's output " + svg::num(dbl(f["ffn_output"])) + ".";
+             svg::num(json_double(f["cosine"])) + "; λ1's share of xᵀAx " +
+             svg::num(json_double(f["top_share"])) + "; quadratic approximation " +
+             svg::num(json_double(f["quadratic"])) + " against the FFN's output " +
+             svg::num(json_double(f["ffn_output"])) + ".";
     }
     if (!run["note"].get<std::string>().empty())
       out += " Note: " + svg::escape(run["note"].get<std::string>()) + ".";
@@ -185,10 +183,10 @@ std::string mechanism_html(const json& doc) {
     c.x_name = "block";
     c.y_name = "sink max |h|";
     svg::Series s{"sink max |h|", {}, svg::palette(0), ""};
-    s.y.push_back(dbl(run["embedding_max_abs"]));
+    s.y.push_back(json_double(run["embedding_max_abs"]));
     c.x_labels.push_back("emb");
     for (const json& l : run["layers"]) {
-      s.y.push_back(dbl(l["sink_max_abs"]));
+      s.y.push_back(json_double(l["sink_max_abs"]));
       c.x_labels.push_back(l["layer"].dump());
     }
     c.series.push_back(std::move(s));
@@ -201,10 +199,10 @@ std::string mechanism_html(const json& doc) {
         k{"sink key cosine", {}, svg::palette(3), ""},
         kb{"baseline key cosine", {}, svg::palette(4), "4 3"};
     for (const json& l : run["layers"]) {
-      a.y.push_back(dbl(l["norm_share"]));
-      b.y.push_back(dbl(l["base_norm_share"]));
-      k.y.push_back(dbl(l["sink_key_cosine_mean"]));
-      kb.y.push_back(dbl(l["base_key_cosine_mean"]));
+      a.y.push_back(json_double(l["norm_share"]));
+      b.y.push_back(json_double(l["base_norm_share"]));
+      k.y.push_back(json_double(l["sink_key_cosine_mean"]));
+      kb.y.push_back(json_double(l["base_key_cosine_mean"]));
       sh.x_labels.push_back(l["layer"].dump());
     }
     sh.series = {a, b, k, kb};

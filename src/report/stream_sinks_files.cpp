@@ -130,10 +130,6 @@ std::string pct(double v) {
   return buf;
 }
 
-double dbl(const json& v) {
-  return v.is_number() ? v.get<double>() : svg::kNaN;
-}
-
 // One chart: a statistic's layer means over the bins, one line per layer; bins labelled by their
 // range, or by their first step alone (short labels for many bins).
 std::string layer_chart(const json& bins, const char* stat, const std::string& x_name,
@@ -149,7 +145,7 @@ std::string layer_chart(const json& bins, const char* stat, const std::string& x
   for (int l = 0; l < L; ++l) {
     svg::Series s{"layer " + std::to_string(l), {}, svg::palette(static_cast<size_t>(l)), ""};
     for (const json& b : bins) {
-      s.y.push_back(dbl(b["layers"][l][stat]));
+      s.y.push_back(json_double(b["layers"][l][stat]));
       any = any || std::isfinite(s.y.back());
     }
     c.series.push_back(std::move(s));
@@ -260,8 +256,9 @@ std::string stream_sinks_html(const json& doc) {
     const std::string first =
         run["first_token"].is_null() ? "" : " (" + token_label(run["first_token"]) + ")";
     out += "<h3>First token: " + svg::escape(run["bos"].get<std::string>()) + first + "</h3><p>" +
-           run["tokens"].dump() + " steps, streaming perplexity " + svg::num(dbl(run["ppl"])) +
-           ", " + svg::num(dbl(run["tokens_per_second"])) + " tokens/s. ";
+           run["tokens"].dump() + " steps, streaming perplexity " +
+           svg::num(json_double(run["ppl"])) + ", " +
+           svg::num(json_double(run["tokens_per_second"])) + " tokens/s. ";
     if (run["first_eviction"].is_null())
       out += "The cache never filled: no slot was evicted.";
     else
@@ -288,9 +285,9 @@ std::string stream_sinks_html(const json& doc) {
     std::vector<std::vector<std::string>> rows;
     for (int l = 0; l < L; ++l) {
       const json& m = e["layers"][l];
-      rows.push_back({std::to_string(l), pct(dbl(m["sink_mass"])), pct(dbl(m["oldest_mass"])),
-                      pct(dbl(m["top_mass"])), pct(dbl(m["top_in_sinks"])),
-                      pct(dbl(m["top_is_oldest"]))});
+      rows.push_back({std::to_string(l), pct(json_double(m["sink_mass"])),
+                      pct(json_double(m["oldest_mass"])), pct(json_double(m["top_mass"])),
+                      pct(json_double(m["top_in_sinks"])), pct(json_double(m["top_is_oldest"]))});
     }
     out += "<h4>Eviction phase, per layer (steps " + e["from"].dump() + "–" + e["to"].dump() +
            ")</h4>" +
@@ -301,7 +298,7 @@ std::string stream_sinks_html(const json& doc) {
     std::vector<const json*> heads;
     for (const json& h : run["heads"]) heads.push_back(&h);
     std::stable_sort(heads.begin(), heads.end(), [](const json* a, const json* b) {
-      return dbl((*a)["eviction"]["top_mass"]) > dbl((*b)["eviction"]["top_mass"]);
+      return json_double((*a)["eviction"]["top_mass"]) > json_double((*b)["eviction"]["top_mass"]);
     });
     heads.resize(std::min<size_t>(heads.size(), 24));
     rows.clear();
@@ -310,11 +307,12 @@ std::string stream_sinks_html(const json& doc) {
       const json& m = h["eviction"];
       std::string tokens;
       for (const json& t : m["top_tokens"])
-        tokens += (tokens.empty() ? "" : ", ") + token_label(t) + " " + pct(dbl(t["share"]));
-      rows.push_back({h["layer"].dump(), h["head"].dump(), pct(dbl(m["top_mass"])),
-                      pct(dbl(m["top_in_sinks"])), pct(dbl(m["top_is_oldest"])),
+        tokens +=
+            (tokens.empty() ? "" : ", ") + token_label(t) + " " + pct(json_double(t["share"]));
+      rows.push_back({h["layer"].dump(), h["head"].dump(), pct(json_double(m["top_mass"])),
+                      pct(json_double(m["top_in_sinks"])), pct(json_double(m["top_is_oldest"])),
                       m["top_position"].dump() + " " + token_label(m["top_position_token"]) + " (" +
-                          pct(dbl(m["top_position_share"])) + ")",
+                          pct(json_double(m["top_position_share"])) + ")",
                       tokens});
     }
     out += "<h4>Sink migration: the " + std::to_string(heads.size()) + " of " +

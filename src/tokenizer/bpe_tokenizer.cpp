@@ -15,8 +15,7 @@
 namespace ss {
 namespace {
 
-constexpr std::string_view kSpaceMark = "\xe2\x96\x81";  // U+2581 "▁"
-constexpr size_t kMaxCachedWord = 256;                   // bytes
+constexpr size_t kMaxCachedWord = 256;  // bytes
 constexpr size_t kMaxCacheEntries = 1 << 16;
 
 struct StringHash {

@@ -10,8 +10,6 @@
 namespace ss {
 namespace {
 
-constexpr const char* kSpaceMark = "\xe2\x96\x81";  // U+2581 "▁"
-
 // "<0xNN>" with two hex digits (either case, as llama2.c's sscanf accepts).
 bool is_byte_piece(const std::string& p) {
   auto hex = [](char c) {

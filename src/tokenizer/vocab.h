@@ -3,9 +3,13 @@
 // token types, and the special ids.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ss {
+
+// SentencePiece's word-start mark, U+2581 "▁", which stands for a space in pieces.
+constexpr std::string_view kSpaceMark = "\xe2\x96\x81";
 
 class GgufFile;
 
