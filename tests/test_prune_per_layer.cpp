@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -44,6 +46,17 @@ HeadMask mask_of(const ModelConfig& c, const Heads& heads) {
   for (auto [l, h] : heads) mask.set(l, h, HeadAction::Zero);
   return mask;
 }
+
+// The attention each head gives to position 0, summed over its rows.
+struct BosMass : Observer {
+  std::map<std::pair<int, int>, double> mass;
+  std::mutex mu;
+  bool wants_pattern(int) const override { return true; }
+  void on_pattern(int layer, int head, int, std::span<const float> row) override {
+    std::lock_guard<std::mutex> lock(mu);
+    mass[{layer, head}] += row[0];
+  }
+};
 
 void expect_near(const std::vector<float>& got, const std::vector<float>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
@@ -106,6 +119,32 @@ TEST(PrunePerLayer, GlobalScopeMhaEqualsAblation) {
   const HeadMask one = mask_of(pruned.config, {{l, 0}}), full = mask_of(c, both);
   const std::vector<int> ids = test::prompt_ids(16);
   expect_near(logits_of(pruned, &one, ids), logits_of(m, &full, ids), 1e-5);
+  // The pruned model's attention rows reach observers under the kept heads' new indices, the
+  // same rows as the full model's heads; absent heads send none.
+  const std::vector<int> ids16 = test::prompt_ids(16);
+  BosMass in_pruned, in_full;
+  {
+    ThreadPool pool(2);
+    Runtime rt(pruned, pool, 64);
+    rt.add_observer(&in_pruned);
+    rt.forward(ids16, 0, Logits::None);
+    Runtime full_rt(m, pool, 64);
+    const HeadMask mask = mask_of(c, heads);
+    full_rt.set_head_mask(&mask);
+    full_rt.add_observer(&in_full);
+    full_rt.forward(ids16, 0, Logits::None);
+  }
+  for (int layer = 0; layer < c.n_layers; ++layer) {
+    int j = 0;
+    for (int h = 0; h < c.n_heads; ++h) {
+      if (std::find(heads.begin(), heads.end(), std::make_pair(layer, h)) != heads.end()) continue;
+      const double got = in_pruned.mass[std::make_pair(layer, j)];
+      ASSERT_NEAR(got, in_full.mass[std::make_pair(layer, h)], 1e-6) << layer << ":" << h;
+      ++j;
+    }
+    EXPECT_EQ(j, q[layer]);
+    EXPECT_EQ(in_pruned.mass.count(std::make_pair(layer, q[layer])), 0u);
+  }
   // A head past the layer's own count is out of range, naming the layer.
   const std::string bad = std::to_string(l) + ":" + std::to_string(q[l]);
   try {
