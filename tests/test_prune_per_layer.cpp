@@ -212,6 +212,8 @@ TEST(PrunePerLayer, CountsRoundTripGgufAndHfFolder) {
   auto r = test::run_cli("analyze -m " + dir + "/a.gguf -f " + text + " --ctx 16 --chunks 1 " +
                          "--no-view --out " + dir + "/an --quiet");
   EXPECT_EQ(r.code, 0) << r.err;
+  const json analysis = json::parse(std::ifstream(dir + "/an/analysis.json"));
+  EXPECT_EQ(analysis["model"]["n_heads_per_layer"], json({2, 4}));
   r = test::run_cli("perplexity -m " + dir + "/a.gguf -f " + text + " --ctx 16 --quiet");
   EXPECT_EQ(r.code, 0) << r.err;
 }

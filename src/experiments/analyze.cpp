@@ -443,6 +443,7 @@ AnalysisResult analyze(const Model& model, ThreadPool& pool, std::span<const int
   AnalysisResult r;
   r.arch = c.arch;
   r.n_layers = c.n_layers, r.n_heads = c.n_heads, r.n_kv_heads = c.n_kv_heads;
+  r.heads_per_layer = c.layer_n_heads;
   r.head_dim = c.head_dim, r.dim = c.dim, r.vocab_size = c.vocab_size;
   r.eps = opt.stats.eps;
   r.sink_tokens = opt.stats.sink_tokens;
