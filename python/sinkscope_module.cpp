@@ -448,6 +448,10 @@ class PyModel {
     d["n_layers"] = c.n_layers;
     d["n_heads"] = c.n_heads;
     d["n_kv_heads"] = c.n_kv_heads;
+    if (!c.uniform_heads()) {  // a physically pruned model: n_heads, n_kv_heads are the largest
+      d["n_heads_per_layer"] = c.layer_n_heads;
+      d["n_kv_heads_per_layer"] = c.layer_n_kv_heads;
+    }
     d["d_head"] = c.head_dim;
     d["d_vocab"] = c.vocab_size;
     d["n_ctx"] = c.max_seq_len;

@@ -35,10 +35,11 @@ void SinkStatsObserver::make_gram(int layer) {
   const int hd = c.head_dim;
   const Tensor& wo = model_.layers[layer].wo;
   const auto axpy = kernels().axpy_f32_f64;
-  parallel_for(static_cast<size_t>(c.n_heads), [&](size_t h0, size_t h1, int) {
-    std::vector<float> row(c.q_dim());
+  // A layer's own heads (per-layer head counts: the others are absent and stay zero).
+  parallel_for(static_cast<size_t>(c.heads(layer)), [&](size_t h0, size_t h1, int) {
+    std::vector<float> row(c.q_dim(layer));
     for (int r = 0; r < c.dim; ++r) {
-      dequantize_row(wo.type, wo.row(r), row.data(), c.q_dim());
+      dequantize_row(wo.type, wo.row(r), row.data(), c.q_dim(layer));
       for (size_t h = h0; h < h1; ++h) {
         double* g = gram_.data() + (static_cast<size_t>(layer) * c.n_heads + h) * hd * hd;
         const float* w = row.data() + h * hd;
@@ -165,7 +166,9 @@ HeadTable SinkStatsObserver::finish_window() const {
     for (int h = 0; h < H; ++h) {
       const size_t i = static_cast<size_t>(l) * H + h;
       const Accum& a = heads_[i];
-      const KvAccum& kv = kv_[static_cast<size_t>(l) * c.n_kv_heads + h / c.kv_group()];
+      // A head the layer lacks (per-layer head counts) has no rows: its statistics stay 0.
+      if (h >= c.heads(l)) continue;
+      const KvAccum& kv = kv_[static_cast<size_t>(l) * c.n_kv_heads + h / c.kv_group(l)];
       HeadWindow w;
       w.T = T_;
       w.Tq1 = std::max(1, T_ - 1);
@@ -193,9 +196,9 @@ HeadTable SinkStatsObserver::finish_window() const {
     auto& dst = out[std::string(s.name)];
     for (int l = 0; l < L; ++l) {
       double mean = 0;
-      for (int h = 0; h < H; ++h) mean += src[static_cast<size_t>(l) * H + h];
-      mean /= H;
-      for (int h = 0; h < H; ++h)
+      for (int h = 0; h < c.heads(l); ++h) mean += src[static_cast<size_t>(l) * H + h];
+      mean /= c.heads(l);
+      for (int h = 0; h < c.heads(l); ++h)
         dst[static_cast<size_t>(l) * H + h] =
             mean > 0 ? src[static_cast<size_t>(l) * H + h] / mean : 0.0;
     }

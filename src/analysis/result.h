@@ -81,6 +81,9 @@ struct StabilityRow {
 struct AnalysisResult {
   std::string arch;
   int n_layers = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0, dim = 0, vocab_size = 0;
+  // A physically pruned model's query heads per layer (empty: n_heads in every layer); a layer's
+  // heads from its own count on are absent, their rows in `heads` all 0.
+  std::vector<int> heads_per_layer;
   double eps = 0;       // ε of is_sink_head
   int sink_tokens = 0;  // K of first_k_mass
   std::vector<AnalysisRun> runs;

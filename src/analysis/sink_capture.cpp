@@ -1,5 +1,6 @@
 #include "analysis/sink_capture.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "ops/dequant.h"
@@ -72,7 +73,9 @@ const float* SinkCaptureObserver::transform(int layer, LinearSite site, int pos0
 void SinkCaptureObserver::keys(int layer, const float* a, double* out) const {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[layer];
-  const size_t D = c.dim, KV = c.kv_dim(), HD = c.head_dim;
+  // A layer with fewer KV heads (per-layer head counts) leaves the absent heads' keys zero.
+  const size_t D = c.dim, KV = c.kv_dim(layer), HD = c.head_dim;
+  std::fill(out + KV, out + c.kv_dim(), 0.0);
   std::vector<float> row(D);
   for (size_t r = 0; r < KV; ++r) {
     dequantize_row(w.wk.type, w.wk.row(static_cast<int64_t>(r)), row.data(), D);

@@ -38,8 +38,9 @@ void add_export(CLI::App& root) {
   auto a = std::make_shared<ExportArgs>();
   CLI::App* cmd = root.add_subcommand(
       "export",
-      "Write a GGUF with heads pruned: removed from the weights (smaller head_count) when every "
-      "layer loses the same heads' worth, else their W_O slices zeroed (mean mode: their "
+      "Write a GGUF with heads pruned: removed from the weights (smaller head_count; per-layer "
+      "head counts, which only sinkscope reads, when layers lose different numbers), or their "
+      "W_O slices zeroed where removal is impossible or --zero-only asks (mean mode: their "
       "calibration mean folded into attn_output.bias); the pruned set is recorded in "
       "sinkscope.pruned_heads");
   add_common(cmd, *a);
@@ -124,11 +125,24 @@ void add_export(CLI::App& root) {
     export_pruned_gguf(model, export_tokenizer(a->model, a->tokenizer), mask, a->out,
                        note + " mode " + a->mode, physical);
     if (!a->quiet) {
-      // One head count for every layer, as GGUF readers (llama.cpp's too) expect.
       const ModelConfig out = load_model(a->out).config;
-      std::fprintf(stderr, "wrote %s (%zu heads %s; %d query and %d KV heads per layer)\n",
-                   a->out.c_str(), heads.size(), physical ? "removed" : "zeroed", out.n_heads,
-                   out.n_kv_heads);
+      if (out.uniform_heads()) {
+        std::fprintf(stderr, "wrote %s (%zu heads %s; %d query and %d KV heads per layer)\n",
+                     a->out.c_str(), heads.size(), physical ? "removed" : "zeroed", out.n_heads,
+                     out.n_kv_heads);
+      } else {
+        // Which readers load it, since llama.cpp's graphs take one count for every layer.
+        std::string q, kv;
+        for (int l = 0; l < out.n_layers; ++l) {
+          q += (l ? "," : "") + std::to_string(out.heads(l));
+          kv += (l ? "," : "") + std::to_string(out.kv_heads(l));
+        }
+        std::fprintf(stderr,
+                     "wrote %s (%zu heads removed; query heads per layer %s, KV heads %s)\n"
+                     "note: %s: %s\n",
+                     a->out.c_str(), heads.size(), q.c_str(), kv.c_str(), a->out.c_str(),
+                     readers_note(out).c_str());
+      }
     }
   });
 }

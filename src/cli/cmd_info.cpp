@@ -34,6 +34,11 @@ void add_info(CLI::App& root) {
     std::printf("layers        %d\n", c.n_layers);
     std::printf("heads         %d\n", c.n_heads);
     std::printf("kv_heads      %d\n", c.n_kv_heads);
+    if (!c.uniform_heads()) {  // a physically pruned model: the counts above are the largest
+      std::printf("layer heads  ");
+      for (int l = 0; l < c.n_layers; ++l) std::printf(" %d/%d", c.heads(l), c.kv_heads(l));
+      std::printf("  (query/KV per layer)\n");
+    }
     std::printf("head_dim      %d\n", c.head_dim);
     std::printf("vocab         %d\n", c.vocab_size);
     std::printf("context       %d\n", c.max_seq_len);

@@ -338,6 +338,7 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
   if (scored) run.nll_mean = nll_sum / scored;
   int sinks = 0, sinks08 = 0, sinks_top = 0;
   size_t strongest = 0;
+  double present = 0;  // heads the layers have
   for (int l = 0; l < L; ++l) {
     LayerResult lr;
     lr.layer = l;
@@ -374,12 +375,14 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
       if (registry[s].aggregate == Aggregate::Mode) continue;  // an index: no layer mean
       const std::string name(registry[s].name);
       double sm = 0;
-      for (int h = 0; h < H; ++h) sm += mean(name, static_cast<size_t>(l) * H + h);
-      lr.mean[s] = sm / H;
+      for (int h = 0; h < c.heads(l); ++h) sm += mean(name, static_cast<size_t>(l) * H + h);
+      lr.mean[s] = sm / c.heads(l);
     }
-    lr.sink_rate = static_cast<double>(lsinks) / H;
-    lr.sink_rate_08 = static_cast<double>(lsinks08) / H;
-    lr.sink_rate_top_key = static_cast<double>(lsinks_top) / H;
+    // Over the heads the layer has (per-layer head counts: the others are absent, all 0).
+    lr.sink_rate = static_cast<double>(lsinks) / c.heads(l);
+    lr.sink_rate_08 = static_cast<double>(lsinks08) / c.heads(l);
+    lr.sink_rate_top_key = static_cast<double>(lsinks_top) / c.heads(l);
+    present += c.heads(l);
     sinks += lsinks, sinks08 += lsinks08, sinks_top += lsinks_top;
     run.layers.push_back(std::move(lr));
   }
@@ -409,15 +412,15 @@ AnalysisRun analyze_run(const Model& model, ThreadPool& pool, std::span<const in
     std::vector<double> a[3], b[3];  // all, sliding, full
     for (const HeadResult& hr : run.heads)
       for (int g : {0, c.is_sliding(hr.layer) ? 1 : 2}) {
+        if (hr.head >= c.heads(hr.layer)) break;  // absent (per-layer head counts)
         a[g].push_back(hr.mean[learned]);
         b[g].push_back(hr.mean[bos]);
       }
     run.learned_vs_bos = {spearman(a[0], b[0]), spearman(a[1], b[1]), spearman(a[2], b[2])};
   }
-  const double nh = static_cast<double>(L) * H;
-  run.sink_rate = sinks / nh;
-  run.sink_rate_08 = sinks08 / nh;
-  run.sink_rate_top_key = sinks_top / nh;
+  run.sink_rate = sinks / present;
+  run.sink_rate_08 = sinks08 / present;
+  run.sink_rate_top_key = sinks_top / present;
   return run;
 }
 
@@ -440,6 +443,7 @@ AnalysisResult analyze(const Model& model, ThreadPool& pool, std::span<const int
   AnalysisResult r;
   r.arch = c.arch;
   r.n_layers = c.n_layers, r.n_heads = c.n_heads, r.n_kv_heads = c.n_kv_heads;
+  r.heads_per_layer = c.layer_n_heads;
   r.head_dim = c.head_dim, r.dim = c.dim, r.vocab_size = c.vocab_size;
   r.eps = opt.stats.eps;
   r.sink_tokens = opt.stats.sink_tokens;

@@ -160,7 +160,9 @@ std::map<std::string, double> CostMeter::measure(const HeadMask& mask,
       for (int l : layers) skip[l] = true;
     }
   } else {
-    physical = !heads.empty() && !head_removal_problem(c, heads);
+    // Per-layer head counts run in sinkscope; llama-bench needs one count for every layer.
+    physical = !heads.empty() && !head_removal_problem(c, heads) &&
+               (opt_.llama_bench.empty() || removal_keeps_one_head_count(c, heads));
     export_pruned_gguf(dense_, opt_.tokenizer, mask, file, "sweep point", physical);
   }
 

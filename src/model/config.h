@@ -1,6 +1,8 @@
 #pragma once
 // Hyper-parameters of a model, whatever file it came from.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "model/block_options.h"
 #include "ops/kinds.h"
@@ -12,8 +14,13 @@ struct ModelConfig {
   int dim = 0;         // residual stream width
   int hidden_dim = 0;  // FFN width
   int n_layers = 0;
-  int n_heads = 0;     // query heads
-  int n_kv_heads = 0;  // key/value heads (GQA: n_heads is a multiple)
+  int n_heads = 0;     // query heads (per-layer counts: the largest)
+  int n_kv_heads = 0;  // key/value heads (GQA: n_heads is a multiple; per-layer: the largest)
+  // A physically pruned model may keep a different number of heads in each layer
+  // (prune/remove_heads.h): then these hold every layer's counts, and n_heads and n_kv_heads are
+  // their largest, so tables indexed [layer * n_heads + head] keep one width (a layer's heads
+  // from heads(l) on are absent). Empty: every layer has n_heads and n_kv_heads.
+  std::vector<int> layer_n_heads, layer_n_kv_heads;
   int head_dim = 0;
   int vocab_size = 0;
   int max_seq_len = 0;  // training context
@@ -64,6 +71,30 @@ struct ModelConfig {
   int kv_dim() const { return n_kv_heads * head_dim; }
   int q_dim() const { return n_heads * head_dim; }
   int kv_group() const { return n_heads / n_kv_heads; }  // query heads per KV head
+  // Each layer's own counts (see layer_n_heads).
+  bool uniform_heads() const { return layer_n_heads.empty(); }
+  int heads(int layer) const { return uniform_heads() ? n_heads : layer_n_heads[layer]; }
+  int kv_heads(int layer) const { return uniform_heads() ? n_kv_heads : layer_n_kv_heads[layer]; }
+  int q_dim(int layer) const { return heads(layer) * head_dim; }
+  int kv_dim(int layer) const { return kv_heads(layer) * head_dim; }
+  int kv_group(int layer) const { return heads(layer) / kv_heads(layer); }
+  // The config as one layer sees it: that layer's head counts as the only ones.
+  ModelConfig layer_view(int layer) const {
+    ModelConfig v = *this;
+    v.n_heads = heads(layer), v.n_kv_heads = kv_heads(layer);
+    v.layer_n_heads.clear(), v.layer_n_kv_heads.clear();
+    return v;
+  }
+  // Sets every layer's counts (one per layer each): n_heads and n_kv_heads become the largest,
+  // and the per-layer lists stay empty when every layer has the same counts.
+  void set_layer_heads(std::vector<int> q, std::vector<int> kv) {
+    n_heads = q.empty() ? 0 : *std::max_element(q.begin(), q.end());
+    n_kv_heads = kv.empty() ? 0 : *std::max_element(kv.begin(), kv.end());
+    const bool same = std::all_of(q.begin(), q.end(), [&](int h) { return h == n_heads; }) &&
+                      std::all_of(kv.begin(), kv.end(), [&](int h) { return h == n_kv_heads; });
+    layer_n_heads = same ? std::vector<int>{} : std::move(q);
+    layer_n_kv_heads = same ? std::vector<int>{} : std::move(kv);
+  }
   bool is_sliding(int layer) const {
     return sliding_window > 0 && (global_every == 0 || (layer + 1) % global_every != 0);
   }

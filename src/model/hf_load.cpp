@@ -251,6 +251,38 @@ void read_experts(const Loader& ld, Model& m, int l, const std::string& b) {
   w.exp_down_b = bias(down + "_bias", g + "ffn_down_exps.bias", D, Outputs::All);
 }
 
+// sinkscope's own keys num_attention_heads_per_layer and num_key_value_heads_per_layer (a
+// physically pruned model, hf_save.cpp): one count per layer, whose largest are
+// num_attention_heads and num_key_value_heads.
+void read_layer_heads(const HfConfig& cfg, const HfLayout& k, ModelConfig& c) {
+  const char* keys[] = {"num_attention_heads_per_layer", "num_key_value_heads_per_layer"};
+  if (!cfg.find(keys[0]) && !cfg.find(keys[1])) return;
+  std::vector<int> counts[2];
+  for (int i = 0; i < 2; ++i) {
+    const json* v = cfg.find(keys[i]);
+    if (!v || !v->is_array() || static_cast<int>(v->size()) != c.n_layers)
+      cfg.fail(cfg.name(keys[i]) + " must be a list of " + std::to_string(c.n_layers) +
+               " head counts (one per layer), got " + (v ? one_line(v->dump()) : "none"));
+    for (const json& e : *v) {
+      if (!e.is_number_integer() || e.get<int64_t>() <= 0 || e.get<int64_t>() >= kMaxDim)
+        cfg.fail(cfg.name(keys[i]) + " must hold integers in 1.." + std::to_string(kMaxDim - 1) +
+                 ", got " + one_line(e.dump()));
+      counts[i].push_back(e.get<int>());
+    }
+  }
+  for (int l = 0; l < c.n_layers; ++l)
+    if (counts[0][l] % counts[1][l] != 0)
+      cfg.fail("layer " + std::to_string(l) + " has " + std::to_string(counts[0][l]) +
+               " query heads, not a multiple of its " + std::to_string(counts[1][l]) +
+               " key/value heads (" + cfg.name(keys[0]) + ", " + cfg.name(keys[1]) + ")");
+  const int q = c.n_heads, kv = c.n_kv_heads;
+  c.set_layer_heads(std::move(counts[0]), std::move(counts[1]));
+  if (c.n_heads != q || c.n_kv_heads != kv)
+    cfg.fail(cfg.name(k.num_attention_heads) + " and num_key_value_heads must be the largest of " +
+             cfg.name(keys[0]) + " and " + cfg.name(keys[1]));
+  if (!cfg.find("head_dim")) cfg.fail("per-layer head counts need head_dim");
+}
+
 // Fills m.config from config.json; returns the Llama-3 rope scaling when the config asks for it.
 std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, bool& tied,
                                              bool& attention_bias) {
@@ -283,12 +315,13 @@ std::optional<Llama3RopeScaling> read_config(const std::string& dir, Model& m, b
   c.n_heads = cfg.dim(k.num_attention_heads, d.num_attention_heads);
   c.n_kv_heads = cfg.dim("num_key_value_heads", d.num_key_value_heads.value_or(c.n_heads));
   c.vocab_size = cfg.dim("vocab_size", d.vocab_size);
-  if (c.n_heads % c.n_kv_heads != 0)
+  if (c.n_heads % c.n_kv_heads != 0 && !cfg.find("num_key_value_heads_per_layer"))
     cfg.fail(cfg.name(k.num_attention_heads) + " " + std::to_string(c.n_heads) +
              " is not a multiple of num_key_value_heads " + std::to_string(c.n_kv_heads));
   if (!d.head_dim && !cfg.find("head_dim") && c.dim % c.n_heads != 0)
     cfg.fail(cfg.name(k.hidden_size) + " is not a multiple of " + k.num_attention_heads);
   c.head_dim = cfg.dim("head_dim", d.head_dim.value_or(c.dim / c.n_heads));
+  read_layer_heads(cfg, k, c);
   // A context beyond the cap says what its KV cache would need.
   if (const json* ctx = cfg.find(k.max_position_embeddings);
       ctx && ctx->is_number_integer() && ctx->get<int64_t>() >= kMaxDim)
@@ -511,6 +544,7 @@ Model load_hf_model(const std::string& dir) {
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string b = prefix + "layers." + std::to_string(l) + ".";
     const std::string g = "blk." + std::to_string(l) + ".";
+    const ModelConfig layer_c = c.layer_view(l);  // its own head counts
     for (const LayerSlot& s : layer_slots()) {
       Tensor LayerWeights::*mem = s.member;
       const bool post_norm =
@@ -522,8 +556,8 @@ Model load_hf_model(const std::string& dir) {
       if (!hf_layer_name(s.member, a)) continue;  // none in this family's folders
       const std::string name = b + hf_layer_name(s.member, a);
       if (!required && !ld.has(name)) continue;
-      const auto [cols, rows] = slot_shape(s.member, c);
-      const int heads = permuted_heads(s.member, c);
+      const auto [cols, rows] = slot_shape(s.member, layer_c);
+      const int heads = permuted_heads(s.member, layer_c);
       const std::string gguf = g + (gguf_slot_name(s, a) ? gguf_slot_name(s, a) : s.gguf_name);
       m.layers[l].*s.member =
           s.matrix ? ld.matrix(name, gguf, cols, rows, heads)

@@ -76,6 +76,12 @@ json write_config(const Model& model, const HfWriteOptions& o, DType weight_type
             {"torch_dtype", torch_dtype(weight_type)},
             {"rope_scaling", nullptr},
             {a.hf_act_key, a.hf_act}};
+  // sinkscope's own keys (transformers has none): a physically pruned model's per-layer head
+  // counts, num_attention_heads and num_key_value_heads being their largest.
+  if (!c.uniform_heads()) {
+    j["num_attention_heads_per_layer"] = c.layer_n_heads;
+    j["num_key_value_heads_per_layer"] = c.layer_n_kv_heads;
+  }
   if (a.hf_writes_attention_bias) j["attention_bias"] = model.layers[0].bq.data != nullptr;
   if (a.hf_writes_use_sliding_window) j["use_sliding_window"] = false;
   // Soft-capping: the value, or null where the config class would default to one.
@@ -330,13 +336,14 @@ void write_hf_model(const Model& model, const std::string& dir, const HfWriteOpt
     add_matrix("model.embed_tokens.weight", model.token_embd, 0);
     for (size_t l = 0; l < model.layers.size(); ++l) {
       const std::string b = "model.layers." + std::to_string(l) + ".";
+      const ModelConfig layer_c = c.layer_view(static_cast<int>(l));  // its own head counts
       for (const LayerSlot& s : layer_slots()) {
         const Tensor& t = model.layers[l].*s.member;
         if (!t.data || is_expert(s.member)) continue;
         require(hf_layer_name(s.member, a) != nullptr, dir,
                 "tensor " + t.name + " has no Hugging Face name for " + c.arch);
         const std::string name = b + hf_layer_name(s.member, a);
-        const int heads = permuted_heads(s.member, c);
+        const int heads = permuted_heads(s.member, layer_c);
         if (s.matrix)
           add_matrix(name, t, heads);
         else

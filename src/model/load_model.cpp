@@ -55,6 +55,24 @@ int get_dim(const GgufFile& g, const std::string& key) {
   return static_cast<int>(v);
 }
 
+// A head count that is one number for every layer or, as llama.cpp also reads it, an array of
+// one per layer (physically pruned models, prune/remove_heads.h); dflt: when the key is absent.
+std::vector<int> get_head_counts(const GgufFile& g, const std::string& key, int n_layers,
+                                 const std::vector<int>& dflt) {
+  const GgufValue* v = g.find(key);
+  if (!v) return dflt;
+  if (v->type != GgufType::ARRAY) return std::vector<int>(n_layers, get_dim(g, key));
+  const std::vector<int32_t> counts = g.get_int_array(key);
+  if (static_cast<int>(counts.size()) != n_layers)
+    g.fail(key + " has " + std::to_string(counts.size()) + " per-layer values for " +
+           std::to_string(n_layers) + " layers (block_count)");
+  for (size_t l = 0; l < counts.size(); ++l)
+    if (counts[l] <= 0 || counts[l] >= kMaxDim)
+      g.fail(key + " of layer " + std::to_string(l) + " is " + std::to_string(counts[l]) +
+             ": must be in 1.." + std::to_string(kMaxDim - 1));
+  return {counts.begin(), counts.end()};
+}
+
 }  // namespace
 
 Model load_gguf_model(const std::string& path) {
@@ -82,9 +100,19 @@ Model load_gguf_model(const std::string& path) {
       g->fail(p + "expert_count " + std::to_string(c.n_experts) + " exceeds the cap of 65535");
   }
   c.n_layers = get_dim(*g, p + "block_count");
-  c.n_heads = get_dim(*g, p + "attention.head_count");
-  c.n_kv_heads = g->has(p + "attention.head_count_kv") ? get_dim(*g, p + "attention.head_count_kv")
-                                                       : c.n_heads;
+  if (!g->has(p + "attention.head_count")) get_dim(*g, p + "attention.head_count");  // fails
+  std::vector<int> q_heads = get_head_counts(*g, p + "attention.head_count", c.n_layers, {});
+  std::vector<int> kv_heads =
+      get_head_counts(*g, p + "attention.head_count_kv", c.n_layers, q_heads);
+  for (int l = 0; l < c.n_layers; ++l)
+    if (q_heads[l] % kv_heads[l] != 0)
+      g->fail("layer " + std::to_string(l) + ": " + p + "attention.head_count " +
+              std::to_string(q_heads[l]) + " is not a multiple of attention.head_count_kv " +
+              std::to_string(kv_heads[l]));
+  c.set_layer_heads(std::move(q_heads), std::move(kv_heads));
+  // The head width follows from the embedding only when every layer has the same heads.
+  if (!c.uniform_heads() && !g->has(p + "attention.key_length"))
+    g->fail("per-layer head counts need attention.key_length (the head width)");
   if (c.dim % c.n_heads != 0 && !g->has(p + "attention.key_length"))
     g->fail("embedding_length is not a multiple of head_count");
   c.head_dim = g->has(p + "attention.key_length") ? get_dim(*g, p + "attention.key_length")
@@ -96,7 +124,7 @@ Model load_gguf_model(const std::string& path) {
   if (g->get_int(p + "context_length", -1) >= kMaxDim)
     g->fail(context_beyond_cap(p + "context_length", g->get_int(p + "context_length", -1), c));
   c.max_seq_len = get_dim(*g, p + "context_length");
-  if (c.n_heads % c.n_kv_heads != 0)
+  if (c.uniform_heads() && c.n_heads % c.n_kv_heads != 0)
     g->fail(p + "attention.head_count " + std::to_string(c.n_heads) +
             " is not a multiple of attention.head_count_kv " + std::to_string(c.n_kv_heads));
   if (g->has(p + "rope.dimension_count") && !spec->learned_positions) {

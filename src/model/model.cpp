@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -180,13 +181,44 @@ static void check_attention_variant(const Model& m, const LayerWeights& l, int l
   needed(l.attn_sinks, logit, "attn_sinks.weight");
   needed(l.attn_sink_k, kv, "attn_sink_k.weight");
   needed(l.attn_sink_v, kv, "attn_sink_v.weight");
-  if (logit) check_norm(m, l.attn_sinks, c.n_heads);
+  if (logit) check_norm(m, l.attn_sinks, c.heads(layer));
   if (kv) {
     for (const Tensor* t : {&l.attn_sink_k, &l.attn_sink_v}) {
-      check_shape(m, *t, c.head_dim, c.n_kv_heads);
+      check_shape(m, *t, c.head_dim, c.kv_heads(layer));
       require(t->type == DType::F32, m.path, "tensor " + t->name + " must be F32");
     }
   }
+}
+
+// Per-layer head counts (a physically pruned model): one per layer, each in 1..n_heads (and
+// 1..n_kv_heads) with n_heads and n_kv_heads their largest, every layer's query heads a multiple
+// of its KV heads.
+static void check_layer_heads(const Model& m) {
+  const ModelConfig& c = m.config;
+  if (c.uniform_heads() && c.layer_n_kv_heads.empty()) return;
+  require(static_cast<int>(c.layer_n_heads.size()) == c.n_layers &&
+              static_cast<int>(c.layer_n_kv_heads.size()) == c.n_layers,
+          m.path,
+          "per-layer head counts: " + std::to_string(c.layer_n_heads.size()) + " query and " +
+              std::to_string(c.layer_n_kv_heads.size()) + " KV counts for " +
+              std::to_string(c.n_layers) + " layers");
+  int most_q = 0, most_kv = 0;
+  for (int l = 0; l < c.n_layers; ++l) {
+    const int q = c.heads(l), kv = c.kv_heads(l);
+    require(q > 0 && kv > 0 && q <= c.n_heads && kv <= c.n_kv_heads && q % kv == 0, m.path,
+            "layer " + std::to_string(l) + " has " + std::to_string(q) + " query heads and " +
+                std::to_string(kv) +
+                " KV heads: each must be at least 1, and the query heads a multiple of the KV "
+                "heads");
+    most_q = std::max(most_q, q), most_kv = std::max(most_kv, kv);
+  }
+  require(most_q == c.n_heads && most_kv == c.n_kv_heads, m.path,
+          "n_heads and n_kv_heads must be the largest per-layer head counts");
+  const ArchSpec& arch = arch_of(c);
+  require(!arch.qk_norm_whole && !arch.gguf_query_width_is_dim, m.path,
+          c.arch +
+              " cannot have per-layer head counts (its q/k norms or query width span every "
+              "head)");
 }
 
 void validate_model(const Model& m) {
@@ -203,7 +235,9 @@ void validate_model(const Model& m) {
   positive(c.vocab_size, "vocab_size");
   positive(c.max_seq_len, "max_seq_len");
   positive(c.head_dim, "head_dim");
-  require(c.n_heads % c.n_kv_heads == 0, m.path, "n_heads is not a multiple of n_kv_heads");
+  require(!c.uniform_heads() || c.n_heads % c.n_kv_heads == 0, m.path,
+          "n_heads is not a multiple of n_kv_heads");
+  check_layer_heads(m);
   const int rotated = c.rotated_dims();
   require(rotated % 2 == 0 && rotated <= c.head_dim && c.rope_dims >= 0, m.path,
           "invalid rotary dimensions " + std::to_string(rotated) + " of a head of " +
@@ -285,18 +319,20 @@ void validate_model(const Model& m) {
     const bool layer_norm = c.norm == NormKind::Layer;
     if (arch.pre_norms || l.attn_norm.data) check_norm(m, l.attn_norm, c.dim);
     if (layer_norm || l.attn_norm_b.data) check_norm(m, l.attn_norm_b, c.dim);
-    check_shape(m, l.wq, c.dim, c.q_dim());
-    check_shape(m, l.wk, c.dim, c.kv_dim());
-    check_shape(m, l.wv, c.dim, c.kv_dim());
-    check_shape(m, l.wo, c.q_dim(), c.dim);
+    const int li = static_cast<int>(&l - m.layers.data());
+    const int q_dim = c.q_dim(li), kv_dim = c.kv_dim(li);
+    check_shape(m, l.wq, c.dim, q_dim);
+    check_shape(m, l.wk, c.dim, kv_dim);
+    check_shape(m, l.wv, c.dim, kv_dim);
+    check_shape(m, l.wo, q_dim, c.dim);
     if (l.bo.data) check_norm(m, l.bo, c.dim);
     if (arch.pre_norms || l.ffn_norm.data) check_norm(m, l.ffn_norm, c.dim);
     if (layer_norm || l.ffn_norm_b.data) check_norm(m, l.ffn_norm_b, c.dim);
-    check_attention_variant(m, l, static_cast<int>(&l - m.layers.data()));
+    check_attention_variant(m, l, li);
     // The attention's biases and norms, before the FFN checks (which end early for experts).
-    if (l.bq.data) check_norm(m, l.bq, c.q_dim());
-    if (l.bk.data) check_norm(m, l.bk, c.kv_dim());
-    if (l.bv.data) check_norm(m, l.bv, c.kv_dim());
+    if (l.bq.data) check_norm(m, l.bq, q_dim);
+    if (l.bk.data) check_norm(m, l.bk, kv_dim);
+    if (l.bv.data) check_norm(m, l.bv, kv_dim);
     if (l.q_norm.data) check_norm(m, l.q_norm, q_norm_width(arch, c));
     if (l.k_norm.data) check_norm(m, l.k_norm, k_norm_width(arch, c));
     if (l.post_attn_norm.data) check_norm(m, l.post_attn_norm, c.dim);

@@ -115,8 +115,15 @@ void write_model_gguf(const Model& model, const GgufMetadata& tokenizer, const s
   const ArchSpec& arch = arch_of(c);
   if (!arch.learned_positions && c.positional == PositionKind::Rope)
     w.set(p + "rope.dimension_count", GgufValue::of_u32(c.rotated_dims()));
-  w.set(p + "attention.head_count", GgufValue::of_u32(c.n_heads));
-  w.set(p + "attention.head_count_kv", GgufValue::of_u32(c.n_kv_heads));
+  if (c.uniform_heads()) {
+    w.set(p + "attention.head_count", GgufValue::of_u32(c.n_heads));
+    w.set(p + "attention.head_count_kv", GgufValue::of_u32(c.n_kv_heads));
+  } else {
+    // One count per layer, as llama.cpp writes OpenELM's (see prune/remove_heads.h for who reads
+    // these).
+    w.set(p + "attention.head_count", GgufValue::of_i32s(c.layer_n_heads));
+    w.set(p + "attention.head_count_kv", GgufValue::of_i32s(c.layer_n_kv_heads));
+  }
   w.set(p + "attention.key_length", GgufValue::of_u32(c.head_dim));
   w.set(p + "attention.value_length", GgufValue::of_u32(c.head_dim));
   w.set(p + (c.norm == NormKind::Layer ? "attention.layer_norm_epsilon"

@@ -116,6 +116,11 @@ bool is_valid_criterion(const std::string& name) {
 std::vector<double> removability(const Model& model, const std::string& criterion,
                                  const CriterionInputs& in,
                                  const std::function<void(int, int)>& progress) {
+  // Selection ranks [layer * n_heads + head] over full layers; a layer without some heads would
+  // offer absent ones.
+  require(model.config.uniform_heads(), model.path,
+          "has per-layer head counts (already physically pruned): criteria rank models with one "
+          "head count for every layer; give the heads with --prune-heads");
   for (const Criterion& c : kCriteria)
     if (criterion == c.name) return c.score(model, in, progress);
   if (criterion.rfind("dormant:", 0) == 0) {

@@ -47,9 +47,12 @@ std::vector<std::pair<int, int>> flag_dormant(const std::vector<double>& scores,
     return select_heads(r, c, std::max(0.0, rule.fraction), PruneScope::Global);
   }
   std::vector<int> flagged;
-  for (size_t i = 0; i < scores.size(); ++i)
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const int l = static_cast<int>(i) / c.n_heads, h = static_cast<int>(i) % c.n_heads;
+    if (h >= c.heads(l)) continue;  // absent from its layer (per-layer head counts)
     if (high ? scores[i] > rule.threshold : scores[i] < rule.threshold)
       flagged.push_back(static_cast<int>(i));
+  }
   std::vector<std::pair<int, int>> heads;
   for (int i : flagged) heads.emplace_back(i / c.n_heads, i % c.n_heads);
   return heads;

@@ -56,8 +56,13 @@ Model drop_layers(const Model& model, const std::vector<int>& layers, const std:
   require(problem.empty(), what, problem);
   Model m = clone_model(model);
   std::vector<LayerWeights> kept;
+  std::vector<int> q_heads, kv_heads;  // the kept layers' own counts
   for (int l = 0; l < model.config.n_layers; ++l)
-    if (!std::binary_search(layers.begin(), layers.end(), l)) kept.push_back(m.layers[l]);
+    if (!std::binary_search(layers.begin(), layers.end(), l)) {
+      kept.push_back(m.layers[l]);
+      q_heads.push_back(model.config.heads(l));
+      kv_heads.push_back(model.config.kv_heads(l));
+    }
   // Tensor names carry the layer index (error messages use them): renumber them too.
   for (size_t i = 0; i < kept.size(); ++i)
     for (const LayerSlot& s : layer_slots()) {
@@ -68,6 +73,7 @@ Model drop_layers(const Model& model, const std::vector<int>& layers, const std:
     }
   m.layers = std::move(kept);
   m.config.n_layers = static_cast<int>(m.layers.size());
+  m.config.set_layer_heads(std::move(q_heads), std::move(kv_heads));
   validate_model(m);
   return m;
 }

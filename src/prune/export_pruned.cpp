@@ -14,20 +14,20 @@ Model apply_head_mask(const Model& model, const HeadMask& mask) {
   Model m = clone_model(model);
   for (int l = 0; l < c.n_layers; ++l) {
     LayerWeights& w = m.layers[l];
-    std::vector<float> wo(static_cast<size_t>(c.dim) * c.q_dim());
+    const int Q = c.q_dim(l);  // this layer's own width (per-layer head counts)
+    std::vector<float> wo(static_cast<size_t>(c.dim) * Q);
     for (int r = 0; r < c.dim; ++r)
-      dequantize_row(w.wo.type, w.wo.row(r), wo.data() + static_cast<size_t>(r) * c.q_dim(),
-                     c.q_dim());
+      dequantize_row(w.wo.type, w.wo.row(r), wo.data() + static_cast<size_t>(r) * Q, Q);
     std::vector<float> bias(c.dim, 0.0f);
     if (w.bo.data) bias.assign(w.bo.f32(), w.bo.f32() + c.dim);
     bool changed = false, biased = w.bo.data != nullptr;
-    for (int h = 0; h < c.n_heads; ++h) {
+    for (int h = 0; h < c.heads(l); ++h) {
       const HeadAction a = mask.get(l, h);
       if (a == HeadAction::Keep) continue;
       changed = true;
       const float* mean = a == HeadAction::Mean ? mask.mean(l, h) : nullptr;
       for (int r = 0; r < c.dim; ++r) {
-        float* col = wo.data() + static_cast<size_t>(r) * c.q_dim() + h * hd;
+        float* col = wo.data() + static_cast<size_t>(r) * Q + h * hd;
         if (mean) {
           double s = 0;
           for (int d = 0; d < hd; ++d) s += static_cast<double>(col[d]) * mean[d];
@@ -42,11 +42,11 @@ Model apply_head_mask(const Model& model, const HeadMask& mask) {
       // Values that came from this type convert back exactly.
       uint8_t* dst = mutable_data(m, w.wo);
       for (int r = 0; r < c.dim; ++r)
-        quantize_row(w.wo.type, wo.data() + static_cast<size_t>(r) * c.q_dim(),
-                     dst + static_cast<size_t>(r) * w.wo.row_bytes(), c.q_dim());
+        quantize_row(w.wo.type, wo.data() + static_cast<size_t>(r) * c.q_dim(l),
+                     dst + static_cast<size_t>(r) * w.wo.row_bytes(), c.q_dim(l));
     } else {
       // Re-quantizing a block type would move the kept values; W_O is stored as F32 instead.
-      w.wo = add_owned_f32(m, w.wo.name, {c.q_dim(), c.dim}, wo);
+      w.wo = add_owned_f32(m, w.wo.name, {c.q_dim(l), c.dim}, wo);
     }
     if (biased)
       w.bo = add_owned_f32(m, "blk." + std::to_string(l) + ".attn_output.bias", {c.dim}, bias);
@@ -58,7 +58,7 @@ Model apply_head_mask(const Model& model, const HeadMask& mask) {
 std::vector<std::pair<int, int>> masked_heads(const HeadMask& mask, const ModelConfig& c) {
   std::vector<std::pair<int, int>> heads;
   for (int l = 0; l < c.n_layers; ++l)
-    for (int h = 0; h < c.n_heads; ++h)
+    for (int h = 0; h < c.heads(l); ++h)
       if (mask.get(l, h) != HeadAction::Keep) heads.emplace_back(l, h);
   return heads;
 }

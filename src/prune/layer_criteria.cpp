@@ -27,7 +27,9 @@ std::vector<double> layer_removability(const Model& model, const std::string& cr
   std::vector<double> r(L, 0.0);
   if (criterion == "layer-bos-sink") {
     const std::vector<double>& bos = in.stat_means("bos_sink_score");
-    for (int i = 0; i < L * H; ++i) r[i / H] += bos[i] / H;
+    // The mean over the heads each layer has (per-layer head counts: the others are absent).
+    for (int i = 0; i < L * H; ++i)
+      if (i % H < model.config.heads(i / H)) r[i / H] += bos[i] / model.config.heads(i / H);
   } else if (criterion == "block-influence") {
     const std::vector<double>& bi = in.block_influence();
     for (int l = 0; l < L; ++l) r[l] = -bi[l];

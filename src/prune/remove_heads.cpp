@@ -15,37 +15,39 @@ std::string HeadRemovalProblem::message() const {
   return reason + "; use " + (remedy.empty() ? "" : remedy + " or ") + "--zero-only";
 }
 
-HeadRemovalProblem head_removal_problem(const ModelConfig& c,
-                                        const std::vector<std::pair<int, int>>& heads) {
-  if (heads.empty()) return {};
+namespace {
+
+// Each layer's kept query heads (in order) and the KV heads they use, or the problem.
+struct KeptLayer {
+  std::vector<int> q, kv;
+};
+HeadRemovalProblem kept_layers(const ModelConfig& c, const std::vector<std::pair<int, int>>& heads,
+                               std::vector<KeptLayer>* kept) {
   const ArchSpec& arch = arch_of(c);
-  if (arch.qk_norm_whole)
+  if (!heads.empty() && arch.qk_norm_whole)
     return {c.arch +
                 " normalises q and k over the whole projection, so removing a head would "
                 "change the others",
             ""};
-  if (arch.gguf_query_width_is_dim)
+  if (!heads.empty() && arch.gguf_query_width_is_dim)
     return {"llama.cpp sizes " + c.arch + "'s query projection by the embedding length, so a " +
                 c.arch + " GGUF cannot have fewer heads",
             ""};
   const std::set<std::pair<int, int>> removed(heads.begin(), heads.end());
-  const int G = c.kv_group(), K = c.n_kv_heads;
-  int kept_q0 = 0, kept_kv0 = 0;
   for (int l = 0; l < c.n_layers; ++l) {
+    const int H = c.heads(l), G = c.kv_group(l), K = c.kv_heads(l);
     std::vector<int> lost(K, 0);  // query heads removed from each KV group
     int total = 0;
-    for (int h = 0; h < c.n_heads; ++h)
+    for (int h = 0; h < H; ++h)
       if (removed.count({l, h})) ++lost[h / G], ++total;
     const std::string L = std::to_string(l);
-    if (total == c.n_heads)
-      return {"layer " + L + " would lose all its " + std::to_string(c.n_heads) + " heads",
+    if (total == H)
+      return {"layer " + L + " would lose all its " + std::to_string(H) + " heads",
               "--drop-layers " + L};
     bool whole = true, even = true;
-    int full = 0;
     for (int g = 0; g < K; ++g) {
       whole = whole && (lost[g] == 0 || lost[g] == G);
       even = even && lost[g] == lost[0];
-      full += lost[g] == G;
     }
     if (!whole && !even) {
       int g1 = 1;
@@ -56,18 +58,40 @@ HeadRemovalProblem head_removal_problem(const ModelConfig& c,
                   "): a GQA model keeps whole groups or the same number of heads in each",
               "--scope group, --scope per-group"};
     }
-    const int kept_q = c.n_heads - total, kept_kv = whole ? K - full : K;
-    if (l == 0) {
-      kept_q0 = kept_q, kept_kv0 = kept_kv;
-    } else if (kept_q != kept_q0 || kept_kv != kept_kv0) {
-      return {"layer 0 keeps " + std::to_string(kept_q0) + " query heads (" +
-                  std::to_string(kept_kv0) + " KV) and layer " + L + " " + std::to_string(kept_q) +
-                  " (" + std::to_string(kept_kv) +
-                  "), but GGUF and sinkscope keep one head count for every layer",
-              K < c.n_heads ? "--scope per-group, --scope group" : "--scope per-layer"};
-    }
+    if (!kept) continue;
+    KeptLayer& k = kept->emplace_back();
+    for (int h = 0; h < H; ++h)
+      if (!removed.count({l, h})) {
+        k.q.push_back(h);
+        if (k.kv.empty() || k.kv.back() != h / G) k.kv.push_back(h / G);
+      }
   }
   return {};
+}
+
+}  // namespace
+
+HeadRemovalProblem head_removal_problem(const ModelConfig& c,
+                                        const std::vector<std::pair<int, int>>& heads) {
+  return kept_layers(c, heads, nullptr);
+}
+
+bool removal_keeps_one_head_count(const ModelConfig& c,
+                                  const std::vector<std::pair<int, int>>& heads) {
+  std::vector<KeptLayer> kept;
+  if (kept_layers(c, heads, &kept)) return false;
+  for (const KeptLayer& k : kept)
+    if (k.q.size() != kept[0].q.size() || k.kv.size() != kept[0].kv.size()) return false;
+  return true;
+}
+
+std::string readers_note(const ModelConfig& c) {
+  if (c.uniform_heads()) return "one head count for every layer: sinkscope and llama.cpp read it";
+  return "per-layer head counts (arrays in attention.head_count and head_count_kv): sinkscope "
+         "reads it; llama.cpp reads such arrays but sizes a " +
+         c.arch +
+         " layer's tensors by layer 0's count, so it refuses the file; for any reader use "
+         "--zero-only";
 }
 
 namespace {
@@ -142,19 +166,16 @@ std::vector<int> head_rows(const std::vector<int>& heads, int head_dim) {
 Model remove_heads(const Model& model, const std::vector<std::pair<int, int>>& heads,
                    const std::string& what) {
   const ModelConfig& c = model.config;
-  if (HeadRemovalProblem p = head_removal_problem(c, heads)) throw InputError(what, p.message());
+  std::vector<KeptLayer> kept;
+  if (HeadRemovalProblem p = kept_layers(c, heads, &kept)) throw InputError(what, p.message());
   Model m = clone_model(model);
   if (heads.empty()) return m;
-  const std::set<std::pair<int, int>> removed(heads.begin(), heads.end());
-  const int G = c.kv_group(), hd = c.head_dim;
-  std::vector<int> kept_q, kept_kv;
+  const int hd = c.head_dim;
+  std::vector<int> q_heads, kv_heads;
   for (int l = 0; l < c.n_layers; ++l) {
-    kept_q.clear(), kept_kv.clear();
-    for (int h = 0; h < c.n_heads; ++h)
-      if (!removed.count({l, h})) {
-        kept_q.push_back(h);
-        if (kept_kv.empty() || kept_kv.back() != h / G) kept_kv.push_back(h / G);
-      }
+    const std::vector<int>&kept_q = kept[l].q, &kept_kv = kept[l].kv;
+    q_heads.push_back(static_cast<int>(kept_q.size()));
+    kv_heads.push_back(static_cast<int>(kept_kv.size()));
     LayerWeights& w = m.layers[l];
     const std::vector<int> q_rows = head_rows(kept_q, hd), kv_rows = head_rows(kept_kv, hd);
     w.wq = keep_rows(m, w.wq, q_rows);
@@ -169,9 +190,8 @@ Model remove_heads(const Model& model, const std::vector<std::pair<int, int>>& h
     if (w.attn_sink_k.data) w.attn_sink_k = keep_rows(m, w.attn_sink_k, kept_kv);
     if (w.attn_sink_v.data) w.attn_sink_v = keep_rows(m, w.attn_sink_v, kept_kv);
   }
-  // head_removal_problem saw the same counts in every layer.
-  m.config.n_heads = static_cast<int>(kept_q.size());
-  m.config.n_kv_heads = static_cast<int>(kept_kv.size());
+  // One count for every layer where they agree, else per-layer counts.
+  m.config.set_layer_heads(std::move(q_heads), std::move(kv_heads));
   validate_model(m);
   return m;
 }

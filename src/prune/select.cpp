@@ -46,12 +46,22 @@ std::vector<std::pair<int, int>> select_heads(const std::vector<double>& removab
     std::iota(v.begin(), v.end(), first);
     return v;
   };
+  // Per-layer head counts (a physically pruned model): only global selection, over the heads
+  // each layer has.
+  require(c.uniform_heads() || scope == PruneScope::Global, "--scope",
+          "a model with per-layer head counts selects heads only with --scope global");
   std::vector<int> chosen;
   auto add = [&](const std::vector<int>& v) { chosen.insert(chosen.end(), v.begin(), v.end()); };
   switch (scope) {
-    case PruneScope::Global:
-      chosen = most(span(0, L * H), static_cast<size_t>(std::lround(ratio * L * H)), removability);
+    case PruneScope::Global: {
+      std::vector<int> present;  // the heads each layer has
+      for (int l = 0; l < L; ++l)
+        for (int h = 0; h < c.heads(l); ++h) present.push_back(l * H + h);
+      const double n =
+          c.uniform_heads() ? ratio * L * H : ratio * static_cast<double>(present.size());
+      chosen = most(present, static_cast<size_t>(std::lround(n)), removability);
       break;
+    }
     case PruneScope::PerLayer:
       for (int l = 0; l < L; ++l)
         add(most(span(l * H, H), static_cast<size_t>(std::lround(ratio * H)), removability));

@@ -115,14 +115,16 @@ json to_json(const AnalysisResult& r) {
         {{"bos", s.bos}, {"ctx_a", s.ctx_a}, {"ctx_b", s.ctx_b}, {"spearman", s.spearman}});
   std::vector<std::string> names;
   for (const auto& s : statistics()) names.emplace_back(s.name);
-  return {{"model",
-           {{"arch", r.arch},
-            {"n_layers", r.n_layers},
-            {"n_heads", r.n_heads},
-            {"n_kv_heads", r.n_kv_heads},
-            {"head_dim", r.head_dim},
-            {"dim", r.dim},
-            {"vocab_size", r.vocab_size}}},
+  json model = {{"arch", r.arch},
+                {"n_layers", r.n_layers},
+                {"n_heads", r.n_heads},
+                {"n_kv_heads", r.n_kv_heads},
+                {"head_dim", r.head_dim},
+                {"dim", r.dim},
+                {"vocab_size", r.vocab_size}};
+  // Per-layer head counts: which rows of "heads" are absent heads.
+  if (!r.heads_per_layer.empty()) model["n_heads_per_layer"] = r.heads_per_layer;
+  return {{"model", std::move(model)},
           {"stat_names", names},
           {"eps", r.eps},
           {"sink_tokens", r.sink_tokens},

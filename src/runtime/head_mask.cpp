@@ -103,6 +103,9 @@ std::vector<std::pair<int, int>> parse_head_list(const std::string& text, const 
     require(l >= 0 && l < c.n_layers && h >= 0 && h < c.n_heads, what,
             "head " + item + " is out of range (model has " + std::to_string(c.n_layers) +
                 " layers of " + std::to_string(c.n_heads) + " heads)");
+    require(h < c.heads(l), what,
+            "head " + item + " is out of range (layer " + std::to_string(l) + " has " +
+                std::to_string(c.heads(l)) + " heads: per-layer head counts)");
     heads.emplace_back(l, h);
   }
   return heads;
@@ -127,7 +130,7 @@ std::vector<std::pair<int, int>> parse_heads_option(const std::string& value, co
       throw InputError(value, "each head must be [layer, head] or {\"layer\", \"head\"}");
     int l = pair ? e[0].get<int>() : e["layer"].get<int>();
     int h = pair ? e[1].get<int>() : e["head"].get<int>();
-    require(l >= 0 && l < c.n_layers && h >= 0 && h < c.n_heads, value,
+    require(l >= 0 && l < c.n_layers && h >= 0 && h < c.heads(l), value,
             "head " + std::to_string(l) + ":" + std::to_string(h) + " is out of range");
     heads.emplace_back(l, h);
   }

@@ -111,17 +111,19 @@ void Runtime::evict(int first, int count, int end) {
   if (first < 0 || count <= 0 || first + count > end || end > max_ctx_)
     throw std::invalid_argument("evict: slots out of range");
   const ModelConfig& c = model_.config;
-  const size_t KV = c.kv_dim(), moved = static_cast<size_t>(end - first - count);
+  const size_t moved = static_cast<size_t>(end - first - count);
   for (int l = 0; l < c.n_layers; ++l) {
-    float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
-    float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    // Each layer's cache region is c.kv_dim() wide; a layer with fewer KV heads uses its start.
+    const size_t KV = c.kv_dim(l), region = c.kv_dim();
+    float* kc = k_cache_.data() + static_cast<size_t>(l) * region * k_stride();
+    float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * region;
     std::copy_n(vc + static_cast<size_t>(first + count) * KV, moved * KV, vc + first * KV);
     if (k_unrotated_.empty()) {
       for (size_t e = 0; e < KV; ++e)
         std::copy_n(kc + e * k_stride() + first + count, moved, kc + e * k_stride() + first);
       continue;
     }
-    float* ku = k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+    float* ku = k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * region;
     std::copy_n(ku + static_cast<size_t>(first + count) * KV, moved * KV, ku + first * KV);
     // The divisors of a forward pass over the cache as it now stands (longrope's choice).
     const double* freq_div = rope_divisors(end - count + pos_offset_);
@@ -133,7 +135,7 @@ void Runtime::evict(int first, int count, int end) {
         std::copy_n(ku + s * KV, KV, k.data());
         if (c.rotated_dims() > 0) {
           rope_table(l, static_cast<int>(s) + pos_offset_, freq_div, cos_sin);
-          for (int h = 0; h < c.n_kv_heads; ++h)
+          for (int h = 0; h < c.kv_heads(l); ++h)
             rope_rotate(k.data() + static_cast<size_t>(h) * c.head_dim, cos_sin.size(),
                         plan.rope_style, cos_sin.data());
         }
@@ -162,9 +164,10 @@ void Runtime::read_cache(WireReader& r) {
 // One task per query head, so each head's rows reach observers in order from one thread.
 void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   const ModelConfig& c = model_.config;
-  const int hd = c.head_dim, q_dim = c.q_dim(), kv_dim = c.kv_dim();
-  const float* kc = k_cache_.data() + static_cast<size_t>(layer) * kv_dim * k_stride();
-  const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * kv_dim;
+  const int hd = c.head_dim, q_dim = c.q_dim(layer), kv_dim = c.kv_dim(layer);
+  const size_t region = c.kv_dim();  // see evict
+  const float* kc = k_cache_.data() + static_cast<size_t>(layer) * region * k_stride();
+  const float* vc = v_cache_.data() + static_cast<size_t>(layer) * max_ctx_ * region;
   const LayerPlan& plan = plans_[layer];
   std::vector<Observer*> watching;
   for (Observer* o : observers_)
@@ -185,13 +188,14 @@ void Runtime::attention(int layer, int pos0, int n, const float* q, float* z) {
   const AttentionKind kind = c.attention;
   shape.sigmoid = kind == AttentionKind::Sigmoid;
   const bool sink_column = has_sink_column(model_);
-  pool_.parallel_for(c.n_heads, [&](size_t h0, size_t h1, int) {
+  const int group = c.kv_group(layer);
+  pool_.parallel_for(c.heads(layer), [&](size_t h0, size_t h1, int) {
     for (size_t h = h0; h < h1; ++h) {
       // A head the mask zeroes or replaces, whose rows nobody watches: its z is overwritten
       // after this, so its attention is not computed at all.
       if (mask_ && watching.empty() && mask_->get(layer, static_cast<int>(h)) != HeadAction::Keep)
         continue;
-      const size_t kv_off = (h / c.kv_group()) * hd;
+      const size_t kv_off = (h / group) * hd;
       AttentionShape head_shape = shape;
       std::vector<float> sink_probs(sink_column && !watching.empty() ? n : 0);
       if (!sink_probs.empty()) head_shape.sink_probs = sink_probs.data();
@@ -228,6 +232,18 @@ const double* Runtime::rope_divisors(int end_pos) const {
 }
 
 namespace {
+
+// out [n][wide] = x [n][width], the values past width zero (a layer with fewer heads in the
+// widest layout), and back.
+void widen(const float* x, size_t n, size_t width, size_t wide, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    std::copy_n(x + i * width, width, out + i * wide);
+    std::fill(out + i * wide + width, out + (i + 1) * wide, 0.0f);
+  }
+}
+void unwiden(const float* x, size_t n, size_t width, size_t wide, float* out) {
+  for (size_t i = 0; i < n; ++i) std::copy_n(x + i * wide, width, out + i * width);
+}
 
 // x[i] += b for each of n rows of width b's length.
 void add_bias(float* x, const Tensor& b, size_t n) {
@@ -328,7 +344,11 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[l];
   const LayerPlan& plan = plans_[l];
-  const size_t D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), HD = c.head_dim, N = n;
+  const size_t D = c.dim, Q = c.q_dim(l), KV = c.kv_dim(l), HD = c.head_dim, N = n;
+  // A layer with fewer heads than the widest shows the hooks (and the head mask) its values in
+  // the widest layout, the absent heads zero: tables indexed [layer * n_heads + head] fit.
+  const bool narrow = Q != static_cast<size_t>(c.q_dim()) || KV != static_cast<size_t>(c.kv_dim());
+  const bool hooked = patcher_ || !observers_.empty();
   float *x = a.x.data(), *q = a.q.data(), *k = a.k.data(), *v = a.v.data();
   patch(Hook::ResidPre, l, pos0, n, x);
   for (Observer* ob : observers_) ob->on_resid_pre(l, pos0, n, x);
@@ -342,7 +362,13 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   if (w.bq.data) add_bias(q, w.bq, N);
   if (w.bk.data) add_bias(k, w.bk, N);
   if (w.bv.data) add_bias(v, w.bv, N);
-  patch(Hook::Values, l, pos0, n, v);  // before the cache holds it
+  float* v_hook = v;  // v as the hooks see it
+  if (narrow && hooked) {
+    v_hook = a.v_wide.data();
+    widen(v, N, KV, c.kv_dim(), v_hook);
+  }
+  patch(Hook::Values, l, pos0, n, v_hook);  // before the cache holds it
+  if (v_hook != v) unwiden(v_hook, N, KV, c.kv_dim(), v);
   // q/k norms over each head (Qwen 3, Gemma) or the whole projection (OLMo 2): their width says.
   if (w.q_norm.data) {
     const size_t width = static_cast<size_t>(w.q_norm.cols());
@@ -357,10 +383,12 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
   // the cache.
   const size_t RD = static_cast<size_t>(c.rotated_dims());
   const double* freq_div = rope_divisors(pos0 + n + pos_offset_);
-  float* kc = k_cache_.data() + static_cast<size_t>(l) * KV * k_stride();
-  float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
-  float* ku =
-      k_unrotated_.empty() ? nullptr : k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * KV;
+  const size_t region = c.kv_dim();  // see evict
+  float* kc = k_cache_.data() + static_cast<size_t>(l) * region * k_stride();
+  float* vc = v_cache_.data() + static_cast<size_t>(l) * max_ctx_ * region;
+  float* ku = k_unrotated_.empty()
+                  ? nullptr
+                  : k_unrotated_.data() + static_cast<size_t>(l) * max_ctx_ * region;
   per_token(N, [&](size_t i0, size_t i1) {
     std::vector<double> cos_sin;
     for (size_t i = i0; i < i1; ++i) {
@@ -368,21 +396,27 @@ void Runtime::attention_block(int l, int pos0, int n, Activations& a) {
       if (ku) std::copy_n(k + i * KV, KV, ku + static_cast<size_t>(pos) * KV);
       if (RD > 0) {
         rope_table(l, pos + pos_offset_, freq_div, cos_sin);
-        for (int h = 0; h < c.n_heads; ++h)
+        for (int h = 0; h < c.heads(l); ++h)
           rope_rotate(q + i * Q + h * HD, RD, plan.rope_style, cos_sin.data());
-        for (int h = 0; h < c.n_kv_heads; ++h)
+        for (int h = 0; h < c.kv_heads(l); ++h)
           rope_rotate(k + i * KV + h * HD, RD, plan.rope_style, cos_sin.data());
       }
       for (size_t e = 0; e < KV; ++e) kc[e * k_stride() + static_cast<size_t>(pos)] = k[i * KV + e];
       std::copy_n(v + i * KV, KV, vc + static_cast<size_t>(pos) * KV);
     }
   });
-  for (Observer* ob : observers_) ob->on_values(l, pos0, n, v);
+  for (Observer* ob : observers_) ob->on_values(l, pos0, n, v_hook);
 
   attention(l, pos0, n, q, a.z.data());
-  if (mask_) mask_->apply(l, a.z.data(), n);
-  patch(Hook::Z, l, pos0, n, a.z.data());
-  for (Observer* ob : observers_) ob->on_z(l, pos0, n, a.z.data());
+  float* z_hook = a.z.data();
+  if (narrow && (hooked || mask_)) {
+    z_hook = a.z_wide.data();
+    widen(a.z.data(), N, Q, c.q_dim(), z_hook);
+  }
+  if (mask_) mask_->apply(l, z_hook, n);
+  patch(Hook::Z, l, pos0, n, z_hook);
+  for (Observer* ob : observers_) ob->on_z(l, pos0, n, z_hook);
+  if (z_hook != a.z.data()) unwiden(z_hook, N, Q, c.q_dim(), a.z.data());
 
   float* o = a.o.data();
   project(w.wo, linear_input(l, LinearSite::AttnOut, pos0, n, Q, a.z.data()), N, o);
@@ -573,6 +607,7 @@ const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   const size_t N = n, D = c.dim, Q = c.q_dim(), KV = c.kv_dim(), F = c.hidden_dim;
   fit(act_.x, N * D), fit(act_.xb, N * D), fit(act_.o, N * D);
   fit(act_.q, N * Q), fit(act_.z, N * Q), fit(act_.k, N * KV), fit(act_.v, N * KV);
+  if (!c.uniform_heads()) fit(act_.z_wide, N * Q), fit(act_.v_wide, N * KV);
   if (c.n_experts == 0) fit(act_.gate, N * F), fit(act_.up, N * F);  // moe_block has its own
   if (c.parallel_residual) fit(act_.x_in, N * D);
 

@@ -98,6 +98,7 @@ class Runtime {
   struct Activations {
     std::vector<float> x, xb, q, k, v, z, o, gate, up;
     std::vector<float> x_in;  // the layer's input, kept for the FFN of a parallel residual
+    std::vector<float> z_wide, v_wide;  // a narrower layer's z and v for the hooks (widen)
     // A mixture of experts' router logits and weights, and each expert's rows (moe_block).
     std::vector<float> router, weight, results, xs, gate_e, up_e, down_e;
     std::vector<int> chosen;

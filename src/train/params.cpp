@@ -110,6 +110,9 @@ ParamLayout layout_of(const Model& m) {
 
 std::vector<float> params_of(const Model& m, const ParamLayout& l) {
   require(m.config.arch == "llama", m.path, "training needs a llama model, not " + m.config.arch);
+  require(m.config.uniform_heads(), m.path,
+          "has per-layer head counts (physically pruned): training needs one head count for every "
+          "layer");
   for (const auto& w : m.layers)
     require(w.bo.data == nullptr, m.path, "models with an attn_output bias cannot be trained");
   std::vector<float> p(l.total);
