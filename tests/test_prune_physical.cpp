@@ -19,6 +19,7 @@
 #include "prune/export_pruned.h"
 #include "prune/remove_heads.h"
 #include "prune/select.h"
+#include "prune_test_util.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
 #include "test_util.h"
@@ -27,22 +28,6 @@ namespace ss {
 namespace {
 
 namespace fs = std::filesystem;
-using Heads = std::vector<std::pair<int, int>>;
-
-const std::string kDefaultModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
-
-std::vector<float> logits_of(const Model& m, const HeadMask* mask, const std::vector<int>& ids) {
-  ThreadPool pool(2);
-  Runtime rt(m, pool, 64);
-  rt.set_head_mask(mask);
-  return rt.forward(ids, 0, Logits::All);
-}
-
-HeadMask mask_of(const ModelConfig& c, const Heads& heads) {
-  HeadMask mask(c);
-  for (auto [l, h] : heads) mask.set(l, h, HeadAction::Zero);
-  return mask;
-}
 
 // Exports `heads` of the GGUF at `path` removed, and checks the reloaded model's head counts and
 // that its logits equal runtime zeroing within 1e-5.
