@@ -14,9 +14,6 @@ namespace ss {
 
 using Heads = std::vector<std::pair<int, int>>;  // (layer, head)
 
-inline const std::string kDefaultModel =
-    std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
-
 // Every position's logits of `ids`, with `mask` (may be null) applied.
 inline std::vector<float> logits_of(const Model& m, const HeadMask* mask,
                                     const std::vector<int>& ids) {

@@ -27,7 +27,7 @@ struct RunOut {
 };
 
 // Logits of every position and the per-head statistics of one window over ids.
-RunOut run(const Model& m, const std::vector<int>& ids, int threads = 2) {
+RunOut run_window(const Model& m, const std::vector<int>& ids, int threads = 2) {
   ThreadPool pool(threads);
   Runtime rt(m, pool, 64);
   SinkStatsObserver obs(m, {});
@@ -85,14 +85,14 @@ TEST(AttentionVariants, SinkLogitOfMinusInfinityIsSoftmaxBitForBit) {
   const Model inf = as_variant(plain, AttentionKind::SinkLogit, -INFINITY);
   const std::vector<int> ids = test::prompt_ids(40);
   for (int threads : {1, 3}) {
-    const RunOut a = run(plain, ids, threads), b = run(inf, ids, threads);
+    const RunOut a = run_window(plain, ids, threads), b = run_window(inf, ids, threads);
     EXPECT_EQ(a.logits, b.logits) << threads;
     ASSERT_EQ(a.stats.size(), b.stats.size());
     for (const auto& [name, values] : a.stats) EXPECT_EQ(values, b.stats.at(name)) << name;
     for (double m : b.stats.at("learned_sink_mass")) EXPECT_EQ(m, 0.0);
   }
-  const RunOut finite = run(as_variant(plain, AttentionKind::SinkLogit, 0.5f), ids);
-  EXPECT_NE(finite.logits, run(plain, ids).logits);
+  const RunOut finite = run_window(as_variant(plain, AttentionKind::SinkLogit, 0.5f), ids);
+  EXPECT_NE(finite.logits, run_window(plain, ids).logits);
   for (double m : finite.stats.at("learned_sink_mass")) EXPECT_GT(m, 0.0);
 }
 
@@ -102,8 +102,8 @@ TEST(AttentionVariants, SinkLogitOfMinusInfinityIsSoftmaxBitForBit) {
 TEST(AttentionVariants, Softmax1IsSinkKvWithZeroKeyAndValue) {
   const Model plain = random_llama(11);
   const std::vector<int> ids = test::prompt_ids(40);
-  const RunOut s1 = run(as_variant(plain, AttentionKind::Softmax1), ids);
-  const RunOut kv0 = run(as_variant(plain, AttentionKind::SinkKv), ids);
+  const RunOut s1 = run_window(as_variant(plain, AttentionKind::Softmax1), ids);
+  const RunOut kv0 = run_window(as_variant(plain, AttentionKind::SinkKv), ids);
   ASSERT_EQ(s1.logits.size(), kv0.logits.size());
   for (size_t i = 0; i < s1.logits.size(); ++i) ASSERT_NEAR(s1.logits[i], kv0.logits[i], 1e-6) << i;
   for (const auto& [name, values] : s1.stats)
@@ -116,10 +116,10 @@ TEST(AttentionVariants, Softmax1IsSinkKvWithZeroKeyAndValue) {
     mass += m;
   }
   EXPECT_GT(mass / static_cast<double>(s1.stats.at("learned_sink_mass").size()), 1e-3);
-  const RunOut plain_out = run(plain, ids);
+  const RunOut plain_out = run_window(plain, ids);
   EXPECT_GT(max_diff(plain_out.stats.at("bos_sink_score"), s1.stats.at("bos_sink_score")), 1e-4);
 
-  const RunOut kv_v = run(as_variant(plain, AttentionKind::SinkKv, 0, 0, 0.5f), ids);
+  const RunOut kv_v = run_window(as_variant(plain, AttentionKind::SinkKv, 0, 0, 0.5f), ids);
   EXPECT_NE(kv_v.logits, kv0.logits);
   // Layer 0's probabilities do not see the value; the layers after it see its output.
   const std::vector<double>& a = kv_v.stats.at("learned_sink_mass");
@@ -135,7 +135,7 @@ TEST(AttentionVariants, Softmax1IsSinkKvWithZeroKeyAndValue) {
 TEST(AttentionVariants, SigmoidStatisticsUseEachRowsShare) {
   const Model plain = random_llama(13);
   const std::vector<int> ids = test::prompt_ids(40);
-  const RunOut sig = run(as_variant(plain, AttentionKind::Sigmoid), ids);
+  const RunOut sig = run_window(as_variant(plain, AttentionKind::Sigmoid), ids);
   for (double m : sig.stats.at("learned_sink_mass")) EXPECT_EQ(m, 0.0);
   for (double f : sig.stats.at("first_k_mass")) {
     EXPECT_GT(f, 0.0);
@@ -143,9 +143,9 @@ TEST(AttentionVariants, SigmoidStatisticsUseEachRowsShare) {
   }
   // Row 0 has one key: its share is 1 whatever σ is, so BOS's mean share is above 1/T.
   for (double b : sig.stats.at("bos_sink_score")) EXPECT_GT(b, 1.0 / 40);
-  EXPECT_NE(sig.logits, run(plain, ids).logits);
+  EXPECT_NE(sig.logits, run_window(plain, ids).logits);
   // The same bits on one thread and on three.
-  const RunOut one = run(as_variant(plain, AttentionKind::Sigmoid), ids, 1);
+  const RunOut one = run_window(as_variant(plain, AttentionKind::Sigmoid), ids, 1);
   EXPECT_EQ(one.logits, sig.logits);
   EXPECT_EQ(one.stats, sig.stats);
 }

@@ -28,7 +28,7 @@ std::vector<float> decoded(const ViewRun& run, const ViewHead& h) {
   return out;
 }
 
-struct Fixture {
+struct ViewFixture {
   Model model = load_model(test::model_bin());
   std::unique_ptr<Tokenizer> tok = load_text_tokenizer(test::model_bin(), test::tok_bin());
   ThreadPool pool{2};
@@ -100,7 +100,7 @@ TEST(PatternCodec, ChooseLevelsKeepsTheBudgetFinestFirst) {
 }
 
 TEST(AttentionView, StoredPatternsMatchForwardAttentionWithinTheStep) {
-  Fixture f;
+  ViewFixture f;
   const std::vector<int> ids = f.tok->encode(kPrompt, false);
   const AttentionView v = f.view(ids);
   const ModelConfig& c = f.model.config;
@@ -151,7 +151,7 @@ TEST(AttentionView, StoredPatternsMatchForwardAttentionWithinTheStep) {
 }
 
 TEST(AttentionView, AblatedRunsShareTheLayersBeforeTheAblation) {
-  Fixture f;
+  ViewFixture f;
   const std::vector<int> ids = f.tok->encode(kPrompt, false);
   AttentionViewOptions opt;
   opt.ablation = HeadMask(f.model.config);
@@ -178,7 +178,7 @@ TEST(AttentionView, AblatedRunsShareTheLayersBeforeTheAblation) {
 }
 
 TEST(AttentionView, DefaultAblationIsTheStrongestSinkHeads) {
-  Fixture f;
+  ViewFixture f;
   const AttentionView v = f.view(f.tok->encode(kPrompt, false));
   ASSERT_FALSE(v.ablated.empty());
   EXPECT_LE(v.ablated.size(), static_cast<size_t>(kViewDefaultAblated));
@@ -196,7 +196,7 @@ TEST(AttentionView, DefaultAblationIsTheStrongestSinkHeads) {
 }
 
 TEST(AttentionView, SizeBudgetCoarsensPatternsAndHolds) {
-  Fixture f;
+  ViewFixture f;
   std::vector<int> ids = f.tok->encode(kPrompt, false);
   while (ids.size() < 200) ids.insert(ids.end(), ids.begin(), ids.begin() + 20);
   ids.resize(200);
@@ -226,7 +226,7 @@ TEST(AttentionView, SizeBudgetCoarsensPatternsAndHolds) {
 }
 
 TEST(AttentionView, RejectsMoreThan512Tokens) {
-  Fixture f;
+  ViewFixture f;
   std::vector<int> ids(kViewMaxTokens, 100);  // with BOS: 513
   try {
     f.view(ids);
@@ -238,7 +238,7 @@ TEST(AttentionView, RejectsMoreThan512Tokens) {
 }
 
 TEST(AttentionView, PageIsSelfContained) {
-  Fixture f;
+  ViewFixture f;
   AttentionView v = f.view(f.tok->encode(kPrompt, false));
   v.runs[0].tokens[1] = "</script><script>alert(1)</script>";
   const std::string html = render_attention_view(v);

@@ -33,10 +33,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Ids = std::vector<int>;
 
-std::string bpe_read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 std::string bpe_show(const Ids& ids) {
   std::string s;
@@ -62,14 +59,14 @@ struct Vector {
 // llama.cpp's test-tokenizer-0 format: inputs separated by "\n__ggml_vocab_test__\n" (the file
 // ends with one too), one line of ids per input in .out, without BOS.
 std::vector<Vector> read_vectors(const std::string& base) {
-  const std::string inp = bpe_read_file(base + ".inp");
+  const std::string inp = slurp(base + ".inp");
   const std::string sep = "\n__ggml_vocab_test__\n";
   std::vector<Vector> v;
   size_t pos = 0;
   for (size_t at; (at = inp.find(sep, pos)) != std::string::npos; pos = at + sep.size())
     v.push_back({inp.substr(pos, at - pos), {}});
   EXPECT_EQ(pos, inp.size()) << "text after the last separator";
-  std::istringstream out(bpe_read_file(base + ".out"));
+  std::istringstream out(slurp(base + ".out"));
   size_t i = 0;
   for (std::string line; std::getline(out, line); ++i) {
     EXPECT_LT(i, v.size()) << "more .out lines than inputs";
@@ -139,7 +136,7 @@ TEST(BpeGpt2Vocab, RoundTripsAnyBytes) {
                            "pg2600-war-and-peace.txt", "wikitext2-test-hfrows-crlf.raw"}) {
     const std::string path = test::shared("data/text/") + name;
     for (std::string& line : first_lines(path, 500)) texts.push_back(std::move(line));
-    texts.push_back(bpe_read_file(path).substr(0, 20000));  // many lines at once
+    texts.push_back(slurp(path).substr(0, 20000));  // many lines at once
   }
   // Not UTF-8: stray continuation bytes, truncated sequences, surrogates, overlong forms, NUL.
   for (const char* s : {"\xff", "\x80", "a\xc3", "\xe2\x82", "x\xed\xa0\x80y", "\xc0\xaf",
@@ -817,8 +814,8 @@ const RealTokenizer* real_tokenizer(const std::string& name) {
   std::unique_ptr<RealTokenizer> r;
   if (!path.empty()) {
     const std::string config = (fs::path(path).parent_path() / "tokenizer_config.json").string();
-    BpeSpec spec = bpe_spec_from_tokenizer_json(bpe_read_file(path), path,
-                                                fs::exists(config) ? bpe_read_file(config) : "");
+    BpeSpec spec =
+        bpe_spec_from_tokenizer_json(slurp(path), path, fs::exists(config) ? slurp(config) : "");
     BpeTokenizer tok(spec);
     r.reset(new RealTokenizer{std::move(spec), std::move(tok)});
   }

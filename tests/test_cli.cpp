@@ -13,22 +13,16 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::run_cli;
+using test::slurp;
+using test::spit;
 
-const std::string kModel = "-m " + test::model_bin() + " --tokenizer " + test::tok_bin();
-
-std::string read_bytes(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const std::string& p, const std::string& b) {
-  std::ofstream(p, std::ios::binary) << b;
-}
+const std::string kStoriesArgs = "-m " + test::model_bin() + " --tokenizer " + test::tok_bin();
 
 // stories260K converted to GGUF once for all tests here.
 const std::string& converted_gguf() {
   static const std::string path = [] {
     std::string p = test::temp_dir() + "/stories260K.gguf";
-    auto r = run_cli("convert " + kModel + " -o " + p + " --quiet");
+    auto r = run_cli("convert " + kStoriesArgs + " -o " + p + " --quiet");
     EXPECT_EQ(r.code, 0) << r.err;
     return p;
   }();
@@ -48,14 +42,14 @@ void expect_input_error(const std::string& args, const std::string& file) {
 }
 
 TEST(Cli, GenerateGreedyMatchesGolden) {
-  auto r = run_cli("generate " + kModel + " -p \"Once upon a time\" -n 64 --temp 0");
+  auto r = run_cli("generate " + kStoriesArgs + " -p \"Once upon a time\" -n 64 --temp 0");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, test::golden()["greedy"]["text"].get<std::string>() + "\n");
 }
 
 TEST(Cli, ForwardJsonMatchesGolden) {
   const auto& g = test::golden()["forward"];
-  for (const std::string& model : {kModel, "-m " + converted_gguf()}) {
+  for (const std::string& model : {kStoriesArgs, "-m " + converted_gguf()}) {
     auto r = run_cli("forward " + model + " -p \"" + g["text"].get<std::string>() +
                      "\" --json --attention");
     ASSERT_EQ(r.code, 0) << r.err;
@@ -86,7 +80,7 @@ TEST(Cli, PerplexityJsonMatchesGoldenWithAblation) {
         .append(":")
         .append(std::to_string(lh[1].get<int>()));
   }
-  auto r = run_cli("perplexity " + kModel + " -f " +
+  auto r = run_cli("perplexity " + kStoriesArgs + " -f " +
                    test::shared("data/text/tinystories-valid-sample.txt") +
                    " --ctx 256 --chunks 1 --json --threads 2 --ablate " + heads);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -103,16 +97,16 @@ TEST(Cli, InfoDescribesModel) {
 }
 
 TEST(Cli, TruncatedGgufAtEverySixteenth) {
-  std::string bytes = read_bytes(converted_gguf());
+  std::string bytes = slurp(converted_gguf());
   std::string p = test::temp_dir() + "/trunc.gguf";
   for (int i = 0; i < 16; ++i) {
-    write_bytes(p, bytes.substr(0, bytes.size() * i / 16));
+    spit(p, bytes.substr(0, bytes.size() * i / 16));
     expect_input_error("info -m " + p, p);
   }
 }
 
 TEST(Cli, HostileGgufHeaders) {
-  std::string bytes = read_bytes(converted_gguf());
+  std::string bytes = slurp(converted_gguf());
   std::string dir = test::temp_dir();
   auto patch_u64 = [&](size_t off, uint64_t v) {
     std::string b = bytes;
@@ -120,14 +114,14 @@ TEST(Cli, HostileGgufHeaders) {
     return b;
   };
   // n_tensors at offset 8, n_kv at 16, the first key's length at 24.
-  write_bytes(dir + "/tensors.gguf", patch_u64(8, uint64_t{1} << 40));
+  spit(dir + "/tensors.gguf", patch_u64(8, uint64_t{1} << 40));
   expect_input_error("info -m " + dir + "/tensors.gguf", dir + "/tensors.gguf");
-  write_bytes(dir + "/kv.gguf", patch_u64(16, uint64_t{1} << 40));
+  spit(dir + "/kv.gguf", patch_u64(16, uint64_t{1} << 40));
   expect_input_error("info -m " + dir + "/kv.gguf", dir + "/kv.gguf");
-  write_bytes(dir + "/strlen.gguf", patch_u64(24, bytes.size() + 1));
+  spit(dir + "/strlen.gguf", patch_u64(24, bytes.size() + 1));
   expect_input_error("info -m " + dir + "/strlen.gguf", dir + "/strlen.gguf");
   // The last tensor reaches past the end once the tail is cut.
-  write_bytes(dir + "/tail.gguf", bytes.substr(0, bytes.size() - 64));
+  spit(dir + "/tail.gguf", bytes.substr(0, bytes.size() - 64));
   expect_input_error("info -m " + dir + "/tail.gguf", dir + "/tail.gguf");
 }
 
@@ -146,17 +140,17 @@ TEST(Cli, ShapeNotMatchingArchitecture) {
 }
 
 TEST(Cli, Llama2cHeaderWithBadDims) {
-  std::string bytes = read_bytes(test::model_bin());
+  std::string bytes = slurp(test::model_bin());
   std::string p = test::temp_dir() + "/bad.bin";
   for (int field = 0; field < 7; ++field)
     for (int32_t v : {0, -3}) {
       if (field == 5 && v < 0) continue;  // negative vocab_size is legal (separate classifier)
       std::string b = bytes;
       std::memcpy(b.data() + 4 * field, &v, 4);
-      write_bytes(p, b);
+      spit(p, b);
       expect_input_error("info -m " + p, p);
     }
-  write_bytes(p, bytes.substr(0, bytes.size() / 2));
+  spit(p, bytes.substr(0, bytes.size() / 2));
   expect_input_error("info -m " + p, p);
 }
 
@@ -169,26 +163,27 @@ TEST(Cli, MissingTokenizerAndFiles) {
 
 TEST(Cli, EmptyAndInvalidTextFiles) {
   std::string dir = test::temp_dir();
-  write_bytes(dir + "/empty.txt", "");
-  expect_input_error("perplexity " + kModel + " -f " + dir + "/empty.txt --ctx 64",
+  spit(dir + "/empty.txt", "");
+  expect_input_error("perplexity " + kStoriesArgs + " -f " + dir + "/empty.txt --ctx 64",
                      dir + "/empty.txt");
   // Invalid UTF-8 is replaced by U+FFFD, counted and reported; the run goes on.
-  write_bytes(dir + "/bad.txt", "Once upon a time \xff\xfe there was a cat.");
-  auto r = run_cli("perplexity " + kModel + " -f " + dir + "/bad.txt --ctx 64");
+  spit(dir + "/bad.txt", "Once upon a time \xff\xfe there was a cat.");
+  auto r = run_cli("perplexity " + kStoriesArgs + " -f " + dir + "/bad.txt --ctx 64");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("2 bytes of invalid UTF-8"), std::string::npos) << r.err;
-  r = run_cli("analyze " + kModel + " -f " + dir + "/bad.txt --ctx 8 --quiet --out " + dir + "/an");
+  r = run_cli("analyze " + kStoriesArgs + " -f " + dir + "/bad.txt --ctx 8 --quiet --out " + dir +
+              "/an");
   EXPECT_EQ(r.code, 0) << r.err;
   auto run = nlohmann::json::parse(std::ifstream(dir + "/an/run.json"));
   EXPECT_EQ(run["invalid_utf8_replaced"][dir + "/bad.txt"], 2);
   // Shorter than one window, unwritable output directory, context past the trained one.
-  expect_input_error("analyze " + kModel + " -f " + dir + "/bad.txt --ctx 256 --out " + dir + "/x",
-                     "--ctx");
-  write_bytes(dir + "/file", "x");
   expect_input_error(
-      "analyze " + kModel + " -f " + dir + "/bad.txt --ctx 8 --out " + dir + "/file/sub",
+      "analyze " + kStoriesArgs + " -f " + dir + "/bad.txt --ctx 256 --out " + dir + "/x", "--ctx");
+  spit(dir + "/file", "x");
+  expect_input_error(
+      "analyze " + kStoriesArgs + " -f " + dir + "/bad.txt --ctx 8 --out " + dir + "/file/sub",
       dir + "/file/sub");
-  r = run_cli("perplexity " + kModel + " -f " +
+  r = run_cli("perplexity " + kStoriesArgs + " -f " +
               test::shared("data/text/tinystories-valid-sample.txt") + " --ctx 600 --chunks 1");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("exceeds the model's trained context of 512"), std::string::npos) << r.err;
@@ -196,7 +191,7 @@ TEST(Cli, EmptyAndInvalidTextFiles) {
 
 TEST(Cli, BadOptionValues) {
   auto r =
-      run_cli("perplexity " + kModel + " -f " +
+      run_cli("perplexity " + kStoriesArgs + " -f " +
               test::shared("data/text/tinystories-valid-sample.txt") + " --ctx 64 --ablate 9:9");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("out of range"), std::string::npos) << r.err;

@@ -69,7 +69,7 @@ TEST(Compare, SummaryQuantilesInterpolate) {
   EXPECT_DOUBLE_EQ(s.delta_ppl, std::exp(1.0) - 1.0);
 }
 
-const std::string kDefaultModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using test::kDefaultModel;
 
 TEST(Compare, ModelAgainstItselfIsZeroExactly) {
   // The default model has sink heads to drift.

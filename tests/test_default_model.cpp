@@ -11,7 +11,7 @@
 namespace ss {
 namespace {
 
-const std::string kModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using test::kDefaultModel;
 
 // The last 100 kB of War and Peace before the Gutenberg licence: held out of training.
 std::string held_out_text() {
@@ -27,8 +27,8 @@ std::string held_out_text() {
 }
 
 TEST(DefaultModel, IsSmallAndFoundWithoutModelOption) {
-  ASSERT_TRUE(std::filesystem::exists(kModel));
-  EXPECT_LE(std::filesystem::file_size(kModel), 8u << 20);
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  EXPECT_LE(std::filesystem::file_size(kDefaultModel), 8u << 20);
   auto r = test::run_cli("info");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("sinkscope-tiny.gguf"), std::string::npos) << r.out;

@@ -14,6 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "model/arch.h"
+#include "model/model.h"
+#include "model/synth.h"
 #include "test_util.h"
 #include "tokenizer/pretokenizer.h"
 
@@ -48,6 +51,14 @@ inline std::vector<std::tuple<std::string, std::string, int>> shared_synth_model
   for (const char* arch : {"llama", "qwen2", "qwen3", "gemma3"})
     for (int seed : {7, 11}) out.emplace_back(arch, "", seed);
   return out;
+}
+
+// A random model of arch's "tiny" shape with `vocab` tokens, in F32.
+inline Model tiny_model(const std::string& arch, int vocab = 32) {
+  ModelConfig c = synth_shape(arch, "tiny");
+  c.vocab_size = vocab;
+  apply_arch(c);
+  return make_random_model(c, 5, DType::F32, arch_of(c).synth_tied);
 }
 
 // BOS, then n-1 ids spread over a 512-token vocabulary.

@@ -19,6 +19,7 @@
 #include "model/synth.h"
 #include "ops/exp.h"
 #include "runtime/runtime.h"
+#include "test_fixtures.h"
 #include "test_util.h"
 
 namespace ss {
@@ -26,23 +27,8 @@ namespace {
 
 using json = nlohmann::json;
 
-Model tiny_model(const std::string& arch, int vocab = 32) {
-  ModelConfig c = synth_shape(arch, "tiny");
-  c.vocab_size = vocab;
-  apply_arch(c);
-  return make_random_model(c, 5, DType::F32, arch_of(c).synth_tied);
-}
-
-// The InputError message of f, or "" when it throws none.
-template <typename F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::input_error;
+using test::tiny_model;
 
 json read_json(const std::string& path) {
   std::ifstream in(path);

@@ -17,12 +17,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<uint8_t> slurp(const std::string& path) {
+std::vector<uint8_t> slurp_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
-void spit(const std::string& path, const std::vector<uint8_t>& bytes) {
+void spit_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));
@@ -205,7 +205,7 @@ TEST_F(GgufTest, RoundTripEveryValueType) {
   EXPECT_EQ(d->arr[0].arr[0].arr[0].s, "d");
 
   // Keys are written in insertion order: the first key in the file is "u8".
-  const auto bytes = slurp(path);
+  const auto bytes = slurp_bytes(path);
   uint64_t len = 0;
   std::memcpy(&len, bytes.data() + 24, 8);
   EXPECT_EQ(len, 2u);
@@ -220,7 +220,7 @@ TEST_F(GgufTest, RoundTripTensorsOfEveryDtype) {
     ASSERT_EQ(g.tensors().size(), 4u);
     EXPECT_EQ(g.get_string("general.architecture"), "llama");
     EXPECT_EQ(g.get_int("general.alignment", 32), alignment);
-    const auto bytes = slurp(path);
+    const auto bytes = slurp_bytes(path);
 
     auto check = [&](const std::string& name, DType type, std::vector<uint64_t> ne,
                      const void* data, size_t nbytes) {
@@ -343,18 +343,18 @@ TEST_F(GgufTest, WriteThenRewriteSameFileRoundTrips) {
     w.set(key, *g.find(key));
   for (const GgufTensor& t : g.tensors()) w.add_tensor(t.name, t.type, t.ne, t.data);
   w.write(file("b.gguf"));
-  EXPECT_EQ(slurp(path), slurp(file("b.gguf")));
+  EXPECT_EQ(slurp_bytes(path), slurp_bytes(file("b.gguf")));
 }
 
 TEST_F(GgufTest, TruncatedFilesThrow) {
-  const auto bytes = slurp(write_sample("whole.gguf"));
+  const auto bytes = slurp_bytes(write_sample("whole.gguf"));
   ASSERT_GT(bytes.size(), 300u);
   // Every sixteenth, through the file path...
   for (size_t k = 0; k < 16; ++k) {
     const size_t len = bytes.size() * k / 16;
     SCOPED_TRACE(len);
     const std::string path = file("cut.gguf");
-    spit(path, std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(len)));
+    spit_bytes(path, std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(len)));
     try {
       GgufFile g(path);
       ADD_FAILURE() << "no error";
@@ -557,6 +557,8 @@ TEST_F(GgufTest, WriterErrors) {
   EXPECT_THROW(block.write(file("x.gguf")), InputError);
   EXPECT_FALSE(fs::exists(file("x.gguf")));  // nothing written by any failure
 }
+
+#undef EXPECT_PARSE_ERROR  // keep it out of the files after this one in a unity build
 
 }  // namespace
 }  // namespace ss

@@ -12,7 +12,7 @@
 namespace ss {
 namespace {
 
-ModelConfig tiny_config() {
+ModelConfig tiny_mask_config() {
   ModelConfig c;
   c.dim = 32;
   c.hidden_dim = 48;
@@ -25,7 +25,8 @@ ModelConfig tiny_config() {
   return c;
 }
 
-std::vector<float> run(const Model& m, const HeadMask* mask, const std::vector<int>& ids) {
+std::vector<float> masked_logits(const Model& m, const HeadMask* mask,
+                                 const std::vector<int>& ids) {
   ThreadPool pool(2);
   Runtime rt(m, pool);
   rt.set_head_mask(mask);
@@ -39,7 +40,7 @@ TEST(HeadMask, ZeroingEqualsRemovingOutputProjectionSlice) {
   HeadMask mask(c);
   mask.set(2, 6, HeadAction::Zero);
   mask.set(4, 1, HeadAction::Zero);
-  std::vector<float> masked = run(m, &mask, ids);
+  std::vector<float> masked = masked_logits(m, &mask, ids);
 
   Model cut = clone_model(m);
   for (auto [l, h] : {std::pair{2, 6}, std::pair{4, 1}}) {
@@ -47,8 +48,8 @@ TEST(HeadMask, ZeroingEqualsRemovingOutputProjectionSlice) {
     for (int r = 0; r < c.dim; ++r)
       for (int d = 0; d < c.head_dim; ++d) wo[r * c.q_dim() + h * c.head_dim + d] = 0.0f;
   }
-  std::vector<float> removed = run(cut, nullptr, ids);
-  std::vector<float> dense = run(m, nullptr, ids);
+  std::vector<float> removed = masked_logits(cut, nullptr, ids);
+  std::vector<float> dense = masked_logits(m, nullptr, ids);
   ASSERT_EQ(masked.size(), removed.size());
   double max_diff = 0, effect = 0;
   for (size_t i = 0; i < masked.size(); ++i) {
@@ -60,7 +61,7 @@ TEST(HeadMask, ZeroingEqualsRemovingOutputProjectionSlice) {
 }
 
 TEST(HeadMask, MeanReplacementUsesCalibrationMean) {
-  Model m = make_random_model(tiny_config(), 3);
+  Model m = make_random_model(tiny_mask_config(), 3);
   const ModelConfig& c = m.config;
   std::vector<int> calib{1, 5, 9, 13, 17, 21, 25, 29};
   MeanZObserver mean_obs(c);
@@ -169,7 +170,7 @@ TEST(Patcher, ZeroingHookZEqualsTheMask) {
 }
 
 TEST(HeadMask, ParseHeadList) {
-  ModelConfig c = tiny_config();
+  ModelConfig c = tiny_mask_config();
   auto heads = parse_head_list("0:1,1:3", c);
   ASSERT_EQ(heads.size(), 2u);
   EXPECT_EQ(heads[1], (std::pair{1, 3}));

@@ -115,7 +115,7 @@ TEST(McEval, ReadsHellaswagText) {
 }
 
 // parse_mc_task(text) throws InputError whose message starts with "f.jsonl: <prefix>".
-void expect_error(const std::string& text, const std::string& prefix) {
+void expect_mc_task_error(const std::string& text, const std::string& prefix) {
   try {
     parse_mc_task(text, "f.jsonl");
     ADD_FAILURE() << "no error for: " << text;
@@ -127,29 +127,34 @@ void expect_error(const std::string& text, const std::string& prefix) {
 TEST(McEval, RejectsMalformedInput) {
   const std::string good = R"({"query": "Q", "choices": ["a", "b"], "gold": 0})"
                            "\n";
-  expect_error(good + "{\"query\": \"Q\", \n", "line 2: invalid JSON");
-  expect_error(good + "[1, 2]\n", "line 2: expected a JSON object");
-  expect_error(good + R"({"query": "Q", "choices": ["a", "b"]})", "line 2: missing \"gold\"");
-  expect_error(good + R"({"choices": ["a", "b"], "gold": 0})", "line 2: missing \"query\"");
-  expect_error(good + good + R"({"query": "Q", "choices": ["a", "b"], "gold": 2})",
-               "line 3: \"gold\" is 2, out of range 0..1");
-  expect_error(R"({"query": "Q", "choices": ["a", "b"], "gold": -1})", "line 1: \"gold\" is -1");
-  expect_error(R"({"query": "Q", "choices": ["a", "b"], "gold": "0"})",
-               "line 1: \"gold\" must be an integer");
-  expect_error(R"({"query": "Q", "choices": "a", "gold": 0})", "line 1: \"choices\" must be");
-  expect_error(R"({"query": "Q", "choices": ["a", ""], "gold": 0})", "line 1: \"choices\" holds");
-  expect_error(R"({"query": 3, "choices": ["a", "b"], "gold": 0})",
-               "line 1: \"query\" must be a string");
-  expect_error(R"({"question": "Q"})", "line 1: unknown schema");
-  expect_error(R"({"context_options": ["a", "b"], "continuation": "c", "gold": 5})",
-               "line 1: \"gold\" is 5");
-  expect_error(R"({"context": "a", "continuation": ""})", "line 1: \"continuation\" is empty");
-  expect_error("\n  \n", "no items");
-  expect_error("BZh91AY&SY", "bzip2-compressed");
+  expect_mc_task_error(good + "{\"query\": \"Q\", \n", "line 2: invalid JSON");
+  expect_mc_task_error(good + "[1, 2]\n", "line 2: expected a JSON object");
+  expect_mc_task_error(good + R"({"query": "Q", "choices": ["a", "b"]})",
+                       "line 2: missing \"gold\"");
+  expect_mc_task_error(good + R"({"choices": ["a", "b"], "gold": 0})", "line 2: missing \"query\"");
+  expect_mc_task_error(good + good + R"({"query": "Q", "choices": ["a", "b"], "gold": 2})",
+                       "line 3: \"gold\" is 2, out of range 0..1");
+  expect_mc_task_error(R"({"query": "Q", "choices": ["a", "b"], "gold": -1})",
+                       "line 1: \"gold\" is -1");
+  expect_mc_task_error(R"({"query": "Q", "choices": ["a", "b"], "gold": "0"})",
+                       "line 1: \"gold\" must be an integer");
+  expect_mc_task_error(R"({"query": "Q", "choices": "a", "gold": 0})",
+                       "line 1: \"choices\" must be");
+  expect_mc_task_error(R"({"query": "Q", "choices": ["a", ""], "gold": 0})",
+                       "line 1: \"choices\" holds");
+  expect_mc_task_error(R"({"query": 3, "choices": ["a", "b"], "gold": 0})",
+                       "line 1: \"query\" must be a string");
+  expect_mc_task_error(R"({"question": "Q"})", "line 1: unknown schema");
+  expect_mc_task_error(R"({"context_options": ["a", "b"], "continuation": "c", "gold": 5})",
+                       "line 1: \"gold\" is 5");
+  expect_mc_task_error(R"({"context": "a", "continuation": ""})",
+                       "line 1: \"continuation\" is empty");
+  expect_mc_task_error("\n  \n", "no items");
+  expect_mc_task_error("BZh91AY&SY", "bzip2-compressed");
   // HellaSwag: a truncated block, a bad label, an empty line inside a task.
-  expect_error("c\n1\ne0\ne1\ne2\ne3\nc2\n1\ne0\n", "line 7: HellaSwag task truncated");
-  expect_error("c\n7\ne0\ne1\ne2\ne3\n", "line 2: gold label must be 0, 1, 2 or 3");
-  expect_error("c\n1\ne0\n\ne2\ne3\n", "line 4: empty line");
+  expect_mc_task_error("c\n1\ne0\ne1\ne2\ne3\nc2\n1\ne0\n", "line 7: HellaSwag task truncated");
+  expect_mc_task_error("c\n7\ne0\ne1\ne2\ne3\n", "line 2: gold label must be 0, 1, 2 or 3");
+  expect_mc_task_error("c\n1\ne0\n\ne2\ne3\n", "line 4: empty line");
 }
 
 TEST(McEval, RejectsEmptyAndMissingFiles) {

@@ -260,10 +260,7 @@ TEST(Mechanism, KeyCosinesAndSharesOverWindows) {
   }
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 TEST(Cli, AnalyzeMechanismFilesAreThreadCountFree) {
   const std::string dir = test::temp_dir();

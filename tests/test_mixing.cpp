@@ -18,7 +18,7 @@
 namespace ss {
 namespace {
 
-const std::string kDefaultModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using test::kDefaultModel;
 
 TEST(Mixing, OverMixingKnownValues) {
   const float same[] = {0.1f, -2.5f, 0.1f, -2.5f, 0.1f, -2.5f};
@@ -98,10 +98,10 @@ TEST(Mixing, WordPairsParseAndTokenize) {
 }
 
 // A random two-layer llama and a token stream with a known word (id 9) in it.
-struct Fixture {
+struct MixingFixture {
   Model model;
   std::vector<int> ids;
-  Fixture() {
+  MixingFixture() {
     ModelConfig c = synth_shape("llama", "tiny");
     c.vocab_size = 64;
     model = make_random_model(c, 11);
@@ -126,7 +126,7 @@ MixingOptions small_options() {
 }
 
 TEST(Mixing, CausalSpreadPositionsAndConditions) {
-  Fixture f;
+  MixingFixture f;
   ThreadPool pool(2);
   const MixingResult r = run_mixing(f.model, pool, f.ids, small_options());
   EXPECT_EQ(r.windows, 3u);
@@ -171,7 +171,7 @@ TEST(Mixing, CausalSpreadPositionsAndConditions) {
 }
 
 TEST(Mixing, ZeroDeltaAndAllHeadsAblatedDoNotSpread) {
-  Fixture f;
+  MixingFixture f;
   ThreadPool pool(1);
   MixingOptions opt = small_options();
   opt.delta = 0;
@@ -196,7 +196,7 @@ TEST(Mixing, ZeroDeltaAndAllHeadsAblatedDoNotSpread) {
 }
 
 TEST(Mixing, IdenticalForAnyThreadCount) {
-  Fixture f;
+  MixingFixture f;
   ThreadPool one(1), two(2);
   MixingOptions opt = small_options();
   opt.ablate_sinks = true;
@@ -206,7 +206,7 @@ TEST(Mixing, IdenticalForAnyThreadCount) {
 }
 
 TEST(Mixing, BadOptions) {
-  Fixture f;
+  MixingFixture f;
   ThreadPool pool(1);
   MixingOptions opt = small_options();
   opt.position = 22;  // no later token with BOS first
@@ -229,10 +229,7 @@ TEST(Mixing, BadOptions) {
 }
 
 // The command: files, identical for 1 and 2 threads, and one-line errors.
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 std::string text_file() {
   static const std::string path = [] {
@@ -267,7 +264,7 @@ TEST(Cli, MixingFilesIdenticalForOneAndTwoThreads) {
   EXPECT_EQ(j["conditions"][0]["spread"][0]["delta_before_max"], 0.0);
 }
 
-void expect_one_line_error(const std::string& args, const std::string& start) {
+void expect_mixing_error(const std::string& args, const std::string& start) {
   auto r = test::run_cli("mixing -m " + kDefaultModel + " -f " + text_file() + " --quiet --out " +
                          test::temp_dir() + " " + args);
   EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
@@ -276,20 +273,20 @@ void expect_one_line_error(const std::string& args, const std::string& start) {
 }
 
 TEST(Cli, MixingBadOptionsAreOneLineErrors) {
-  expect_one_line_error("--ctx 2", "--ctx: must be in 3..1048576, not 2");
-  expect_one_line_error("--ctx 5000", "--ctx: the text has");
-  expect_one_line_error("--chunks 0", "--chunks: must be at least 1");
-  expect_one_line_error("--ctx 24 --position 22", "--position: must be in 0..21");
-  expect_one_line_error("--position -2", "--position: must be a text token index");
-  expect_one_line_error("--delta 0", "--delta: must be a positive number");
-  expect_one_line_error("--delta nan", "--delta: must be a positive number");
-  expect_one_line_error("--substitute greatest=best", "--substitute: 'greatest' is 2 tokens");
-  expect_one_line_error("--substitute greatest", "--substitute: 'greatest' is not a word pair");
-  expect_one_line_error("--ctx 24 --substitute peace=war",
-                        "--substitute: no window of the text holds");
-  expect_one_line_error("--ablate 9:0", "--ablate:");
-  expect_one_line_error("--perturb embedding --substitute great=good",
-                        "--substitute: needs --perturb substitute or both");
+  expect_mixing_error("--ctx 2", "--ctx: must be in 3..1048576, not 2");
+  expect_mixing_error("--ctx 5000", "--ctx: the text has");
+  expect_mixing_error("--chunks 0", "--chunks: must be at least 1");
+  expect_mixing_error("--ctx 24 --position 22", "--position: must be in 0..21");
+  expect_mixing_error("--position -2", "--position: must be a text token index");
+  expect_mixing_error("--delta 0", "--delta: must be a positive number");
+  expect_mixing_error("--delta nan", "--delta: must be a positive number");
+  expect_mixing_error("--substitute greatest=best", "--substitute: 'greatest' is 2 tokens");
+  expect_mixing_error("--substitute greatest", "--substitute: 'greatest' is not a word pair");
+  expect_mixing_error("--ctx 24 --substitute peace=war",
+                      "--substitute: no window of the text holds");
+  expect_mixing_error("--ablate 9:0", "--ablate:");
+  expect_mixing_error("--perturb embedding --substitute great=good",
+                      "--substitute: needs --perturb substitute or both");
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 namespace ss {
 namespace {
 
-std::vector<float> decode(const std::vector<uint8_t>& row) {
+std::vector<float> decode_mxfp4(const std::vector<uint8_t>& row) {
   std::vector<float> y(row.size() / 17 * 32);
   dequantize_row(DType::MXFP4, row.data(), y.data(), y.size());
   return y;
@@ -72,7 +72,7 @@ TEST(Mxfp4, HandDerivedBlocks) {
   b[51] = 252;
   b[52] = 0x07;
   e[96] = std::ldexp(1.5f, 127);
-  const std::vector<float> y = decode(b);
+  const std::vector<float> y = decode_mxfp4(b);
   ASSERT_EQ(y.size(), e.size());
   for (size_t i = 0; i < y.size(); ++i) EXPECT_EQ(y[i], e[i]) << "element " << i;
   EXPECT_TRUE(std::isfinite(y[96]));
@@ -103,7 +103,7 @@ TEST(Mxfp4, QuantizerScaleAndRounding) {
   EXPECT_EQ(q[17], 126);
   EXPECT_EQ(q[18], 0x06);
   EXPECT_EQ(q[19], 0x0A);
-  const std::vector<float> y = decode(q);
+  const std::vector<float> y = decode_mxfp4(q);
   EXPECT_EQ(y[0], 3.0f);
   EXPECT_EQ(y[1], 0.0f);
   EXPECT_EQ(y[2], -0.25f);
@@ -133,7 +133,7 @@ TEST(Mxfp4, GridValuesComeBackExactly) {
     std::vector<uint8_t> q(17);
     quantize_row(DType::MXFP4, x.data(), q.data(), 32);
     EXPECT_EQ(q[0], k + 127);
-    EXPECT_EQ(decode(q), x) << "scale 2^" << k;
+    EXPECT_EQ(decode_mxfp4(q), x) << "scale 2^" << k;
   }
 }
 
@@ -150,7 +150,7 @@ TEST(Mxfp4, MalformedScalesAreFound) {
     std::vector<uint8_t> blk(17, 0x77);
     blk[0] = static_cast<uint8_t>(s);
     blk[1] = 0xFF;
-    for (float v : decode(blk)) ASSERT_TRUE(std::isfinite(v)) << "scale byte " << s;
+    for (float v : decode_mxfp4(blk)) ASSERT_TRUE(std::isfinite(v)) << "scale byte " << s;
   }
 }
 
@@ -169,7 +169,7 @@ TEST(Mxfp4, HuggingFaceBlockByHand) {
   for (int i = 0; i < 17; ++i) EXPECT_EQ(g[i], want[i]) << "byte " << i;
   std::vector<float> e(32, 0.0f);  // scale 2^(128 - 127) = 2
   e[0] = 1, e[1] = 2, e[2] = -12, e[3] = -1, e[16] = 8, e[31] = 12;
-  EXPECT_EQ(decode(std::vector<uint8_t>(g, g + 17)), e);
+  EXPECT_EQ(decode_mxfp4(std::vector<uint8_t>(g, g + 17)), e);
   uint8_t back[16], scale = 0;
   mxfp4_block_to_hf(g, scale, back);
   EXPECT_EQ(scale, 128);
@@ -188,7 +188,7 @@ TEST(Mxfp4, HuggingFaceRepackRoundTripsAndDecodesAsTransformers) {
     mxfp4_block_to_hf(g, scale, back);
     ASSERT_EQ(scale, s);
     ASSERT_EQ(std::memcmp(back, hf, 16), 0);
-    const std::vector<float> y = decode(std::vector<uint8_t>(g, g + 17));
+    const std::vector<float> y = decode_mxfp4(std::vector<uint8_t>(g, g + 17));
     for (int j = 0; j < 16; ++j) {
       ASSERT_EQ(y[2 * j], std::ldexp(fp4[hf[j] & 15], s - 127)) << "element " << 2 * j;
       ASSERT_EQ(y[2 * j + 1], std::ldexp(fp4[hf[j] >> 4], s - 127)) << "element " << 2 * j + 1;

@@ -135,10 +135,7 @@ TEST(Prune, ExportedGgufEqualsRuntimeAblation) {
   EXPECT_GT(std::fabs(runtime - nll(m, nullptr)), 1e-4);  // mean replacement changed something
 }
 
-std::string slurp(const std::string& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 // A sweep killed with SIGKILL midway and resumed writes the same sweep.csv as an uninterrupted run.
 TEST(Prune, SweepResumesAfterSigkill) {

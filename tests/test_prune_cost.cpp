@@ -21,15 +21,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kDefaultModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::kDefaultModel;
+using test::slurp;
 
 // sweep.csv as rows of {column: text}.
-std::vector<std::map<std::string, std::string>> csv_rows(const std::string& path) {
+std::vector<std::map<std::string, std::string>> csv_keyed_rows(const std::string& path) {
   std::istringstream in(slurp(path));
   std::string line;
   std::vector<std::string> header;
@@ -86,7 +82,8 @@ TEST(Cli, PruneCostCountsTheExportedModel) {
   ASSERT_EQ(r.code, 0) << r.err;
   r = test::run_cli(sweep_args("--scope per-layer --cost --out " + dir + "/cost") + kCostOptions);
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto plain = csv_rows(dir + "/plain/sweep.csv"), cost = csv_rows(dir + "/cost/sweep.csv");
+  const auto plain = csv_keyed_rows(dir + "/plain/sweep.csv"),
+             cost = csv_keyed_rows(dir + "/cost/sweep.csv");
   ASSERT_EQ(plain.size(), 4u);
   ASSERT_EQ(cost.size(), 4u);
   const Model dense = load_model(kDefaultModel);
@@ -132,7 +129,7 @@ TEST(Cli, PruneCostCountsTheExportedModel) {
   // Resume: --cost on the finished sweep without it adds the columns; quality unchanged.
   r = test::run_cli(sweep_args("--scope per-layer --cost --out " + dir + "/plain") + kCostOptions);
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto resumed = csv_rows(dir + "/plain/sweep.csv");
+  const auto resumed = csv_keyed_rows(dir + "/plain/sweep.csv");
   ASSERT_EQ(resumed.size(), 4u);
   for (size_t i = 0; i < resumed.size(); ++i) {
     for (const auto& [column, value] : plain[i]) EXPECT_EQ(resumed[i].at(column), value) << column;

@@ -28,7 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kDefaultModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using test::kDefaultModel;
 
 // Skips layers at run time: the inputs of W_O and W_down of a skipped layer are zeroed, so the
 // block adds nothing to the residual stream (architectures without attn_output or ffn_down
@@ -48,7 +48,7 @@ class SkipLayers : public LinearInputTransform {
   std::vector<int> layers_;
 };
 
-std::vector<float> logits_of(const Model& m, LinearInputTransform* t) {
+std::vector<float> transformed_logits(const Model& m, LinearInputTransform* t) {
   ThreadPool pool(2);
   Runtime rt(m, pool, 64);
   rt.set_linear_input(t);
@@ -64,10 +64,11 @@ void expect_drop_equals_skip(const std::string& path, const std::vector<int>& la
   const Model dropped = load_model(out);
   EXPECT_EQ(dropped.config.n_layers, m.config.n_layers - static_cast<int>(layers.size()));
   SkipLayers skip(layers);
-  const std::vector<float> want = logits_of(m, &skip), got = logits_of(dropped, nullptr);
+  const std::vector<float> want = transformed_logits(m, &skip),
+                           got = transformed_logits(dropped, nullptr);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << i;
-  EXPECT_NE(want, logits_of(m, nullptr));  // the skipped layers did something
+  EXPECT_NE(want, transformed_logits(m, nullptr));  // the skipped layers did something
   EXPECT_LT(fs::file_size(out), fs::file_size(path));
   EXPECT_EQ(GgufFile(out).get_int_array("sinkscope.dropped_layers"),
             std::vector<int32_t>(layers.begin(), layers.end()));
@@ -124,7 +125,7 @@ TEST(PruneLayers, RuntimeSkipEqualsDroppedModel) {
     for (int l : layers) skip[l] = true;
     rt.set_skipped_layers(skip);
     const std::vector<float> want = rt.forward(test::prompt_ids(20), 0, Logits::All);
-    const std::vector<float> got = logits_of(load_model(out), nullptr);
+    const std::vector<float> got = transformed_logits(load_model(out), nullptr);
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << path;
   }

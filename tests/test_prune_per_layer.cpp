@@ -83,14 +83,14 @@ std::string expect_per_layer_removal(const std::string& path, const Heads& heads
 // layer; the pruned model equals ablation, and ablating a kept head of a narrower layer in the
 // pruned model equals ablating both heads in the full one (the head mask in a narrower layer).
 TEST(PrunePerLayer, GlobalScopeMhaEqualsAblation) {
-  const Model m = load_model(kDefaultModel);
+  const Model m = load_model(test::kDefaultModel);
   const ModelConfig& c = m.config;
   const Heads heads = select_heads(weight_magnitude(m), c, 0.25, PruneScope::Global);
   std::vector<int> q(c.n_layers, c.n_heads);
   for (auto [l, h] : heads) --q[l];
   ASSERT_NE(*std::min_element(q.begin(), q.end()), *std::max_element(q.begin(), q.end()))
       << "the global set happens to be uniform";
-  const std::string out = expect_per_layer_removal(kDefaultModel, heads, q, q, "global 25%");
+  const std::string out = expect_per_layer_removal(test::kDefaultModel, heads, q, q, "global 25%");
 
   // Layer l keeps its heads in order: the pruned model's head 0 of the narrowest layer is the
   // full model's first kept head there.
@@ -254,7 +254,7 @@ TEST(PrunePerLayer, BadCountsRefusedInOneLine) {
 // readers load the file; --zero-only keeps every head count for any reader.
 TEST(Cli, ExportPerLayerHeadCounts) {
   const std::string dir = test::temp_dir();
-  auto r = test::run_cli("export -m " + kDefaultModel +
+  auto r = test::run_cli("export -m " + test::kDefaultModel +
                          " --criterion weight-magnitude --ratio 0.25 --scope global -o " + dir +
                          "/g.gguf");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -262,7 +262,7 @@ TEST(Cli, ExportPerLayerHeadCounts) {
   EXPECT_NE(r.err.find("sinkscope reads it; llama.cpp"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--zero-only"), std::string::npos) << r.err;
   EXPECT_FALSE(load_model(dir + "/g.gguf").config.uniform_heads());
-  r = test::run_cli("export -m " + kDefaultModel +
+  r = test::run_cli("export -m " + test::kDefaultModel +
                     " --criterion weight-magnitude --ratio 0.25 --scope global --zero-only -o " +
                     dir + "/z.gguf");
   ASSERT_EQ(r.code, 0) << r.err;

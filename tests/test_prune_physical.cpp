@@ -60,17 +60,18 @@ Heads every_layer(const ModelConfig& c, const std::vector<int>& per_layer) {
 }
 
 TEST(PrunePhysical, DefaultModelEqualsAblation) {
-  const Model m = load_model(kDefaultModel);
+  const Model m = load_model(test::kDefaultModel);
   const ModelConfig& c = m.config;
   ASSERT_EQ(c.n_heads, 8);
   ASSERT_EQ(c.n_kv_heads, 8);
   const Heads heads = select_heads(weight_magnitude(m), c, 0.25, PruneScope::PerLayer);
   ASSERT_EQ(heads.size(), 2u * c.n_layers);
-  expect_removal_equals_ablation(kDefaultModel, heads, 6, 6, "weight-magnitude 25% per layer");
+  expect_removal_equals_ablation(test::kDefaultModel, heads, 6, 6,
+                                 "weight-magnitude 25% per layer");
   // And smaller than the zero-only export of the same heads, which keeps every head.
   const std::string dir = test::temp_dir();
   const HeadMask mask = mask_of(c, heads);
-  const GgufMetadata tok = tokenizer_metadata(GgufFile(kDefaultModel));
+  const GgufMetadata tok = tokenizer_metadata(GgufFile(test::kDefaultModel));
   export_pruned_gguf(m, tok, mask, dir + "/zero.gguf", "test", false);
   export_pruned_gguf(m, tok, mask, dir + "/removed.gguf", "test", true);
   EXPECT_LT(fs::file_size(dir + "/removed.gguf"), fs::file_size(dir + "/zero.gguf"));
@@ -79,7 +80,7 @@ TEST(PrunePhysical, DefaultModelEqualsAblation) {
 
 // Mean mode: the removed heads' constant output stays in attn_output.bias.
 TEST(PrunePhysical, MeanModeKeepsTheConstant) {
-  const Model m = load_model(kDefaultModel);
+  const Model m = load_model(test::kDefaultModel);
   const ModelConfig& c = m.config;
   const Heads heads = every_layer(c, {0});
   HeadMask mask(c);
@@ -88,7 +89,7 @@ TEST(PrunePhysical, MeanModeKeepsTheConstant) {
   for (size_t i = 0; i < means.size(); ++i) means[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
   mask.set_means(means);
   const std::string out = test::temp_dir() + "/mean.gguf";
-  export_pruned_gguf(m, tokenizer_metadata(GgufFile(kDefaultModel)), mask, out, "test", true);
+  export_pruned_gguf(m, tokenizer_metadata(GgufFile(test::kDefaultModel)), mask, out, "test", true);
   const Model pruned = load_model(out);
   EXPECT_EQ(pruned.config.n_heads, c.n_heads - 1);
   const std::vector<int> ids = test::prompt_ids(20);
@@ -243,7 +244,7 @@ TEST(Cli, ExportEveryHeadOfALayer) {
     all += "1:";
     all += std::to_string(h);
   }
-  auto r = test::run_cli("export -m " + kDefaultModel + " --prune-heads " + all +
+  auto r = test::run_cli("export -m " + test::kDefaultModel + " --prune-heads " + all +
                          " --physical -o " + dir + "/x.gguf");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("layer 1 would lose all its 8 heads; use --drop-layers 1 or --zero-only"),
@@ -251,7 +252,7 @@ TEST(Cli, ExportEveryHeadOfALayer) {
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_FALSE(fs::exists(dir + "/x.gguf"));
-  r = test::run_cli("export -m " + kDefaultModel + " --prune-heads " + all + " -o " + dir +
+  r = test::run_cli("export -m " + test::kDefaultModel + " --prune-heads " + all + " -o " + dir +
                     "/z.gguf");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("note: "), std::string::npos) << r.err;

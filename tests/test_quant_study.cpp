@@ -20,17 +20,17 @@
 namespace ss {
 namespace {
 
-const std::string kModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using test::kDefaultModel;
 
 const Model& tiny() {
-  static const Model m = load_model(kModel);
+  static const Model m = load_model(kDefaultModel);
   return m;
 }
 
 // Tokens of a Shakespeare passage (BOS first), as the CLI reads a text.
-const std::vector<int>& text_ids() {
+const std::vector<int>& shakespeare_ids() {
   static const std::vector<int> ids = [] {
-    auto tok = load_text_tokenizer(kModel, "");
+    auto tok = load_text_tokenizer(kDefaultModel, "");
     const std::string text = read_text(test::shared("data/text/tinyshakespeare-input.txt")).text;
     return tok->encode(text.substr(0, 20000), true);
   }();
@@ -99,7 +99,7 @@ TEST(FakeQuant, Int8BehavesAsSpecifiedOnAHandMadeLayer) {
 double max_logit_error(int bits) {
   const Model& m = tiny();
   ThreadPool pool(2);
-  const auto windows = text_windows(text_ids(), 128, 1, 2);
+  const auto windows = text_windows(shakespeare_ids(), 128, 1, 2);
   Runtime fp(m, pool, 128);
   const std::vector<float> ref = fp.forward(windows[1], 0);
   const Calibrated cal = calibrate_inputs(fp, pool, {windows[1]}, {}, 0);
@@ -167,7 +167,7 @@ class DirectMaxima : public Observer {
 TEST(QuantStudy, CalibrationMaximaMatchADirectComputation) {
   const Model& m = tiny();
   ThreadPool pool(2);
-  const auto windows = text_windows(text_ids(), 96, 1, 2);
+  const auto windows = text_windows(shakespeare_ids(), 96, 1, 2);
   const std::vector<int> prefix{13, 13};
   Runtime rt(m, pool, 96 + kMaxPrefix);
   const Calibrated cal = calibrate_inputs(rt, pool, windows, prefix, 3);
@@ -192,11 +192,11 @@ TEST(QuantStudy, CalibrationMaximaMatchADirectComputation) {
 TEST(QuantStudy, PrefixPositionsAreNotScored) {
   const Model& m = tiny();
   ThreadPool pool(2);
-  const auto windows = text_windows(text_ids(), 64, 1, 3);
+  const auto windows = text_windows(shakespeare_ids(), 64, 1, 3);
   Runtime rt(m, pool, 64 + kMaxPrefix);
   // No prefix: eval/perplexity.h's figure, bit for bit.
   Runtime plain(m, pool, 64);
-  const PerplexityResult ref = perplexity(plain, text_ids(), 64, 1, 3);
+  const PerplexityResult ref = perplexity(plain, shakespeare_ids(), 64, 1, 3);
   const PerplexityResult none = prefixed_perplexity(rt, windows, {});
   EXPECT_EQ(none.nll_mean, ref.nll_mean);
   EXPECT_EQ(none.tokens_scored, ref.tokens_scored);
@@ -229,7 +229,7 @@ QuantStudyResult small_study(int threads) {
   opt.chunks = 2;
   opt.prefix_len = 2;
   opt.candidates = 4;
-  const std::span<const int> ids = text_ids();
+  const std::span<const int> ids = shakespeare_ids();
   return quant_study(tiny(), pool, ids.first(1000), ids.subspan(1000), {{"dot", {13}}}, opt);
 }
 
@@ -260,7 +260,7 @@ TEST(QuantStudy, GreedySearchAndSettingsAreDeterministic) {
 }
 
 // Bad input: one line naming the file or option.
-void expect_one_line_error(const std::string& args, const std::string& what) {
+void expect_quant_study_error(const std::string& args, const std::string& what) {
   auto r = test::run_cli("quant-study " + args);
   EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
   EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
@@ -272,12 +272,14 @@ TEST(QuantStudy, BadInputIsAOneLineError) {
   const std::string dir = test::temp_dir(), empty = dir + "/empty.txt", text = dir + "/t.txt";
   std::ofstream(empty).close();
   std::ofstream(text) << "Some text to evaluate, long enough for a few tokens.";
-  expect_one_line_error("--calib " + empty + " --eval " + text, empty);
-  expect_one_line_error("--calib " + text + " --eval " + dir + "/missing.txt", "missing.txt");
-  expect_one_line_error("--calib " + text + " --eval " + text + " --prefix-len 0", "--prefix-len");
-  expect_one_line_error("--calib " + text + " --eval " + text + " --prefix-len 9", "--prefix-len");
-  expect_one_line_error("--calib " + text + " --eval " + text + " --bits 1", "--bits");
-  expect_one_line_error("--calib " + text, "--eval");
+  expect_quant_study_error("--calib " + empty + " --eval " + text, empty);
+  expect_quant_study_error("--calib " + text + " --eval " + dir + "/missing.txt", "missing.txt");
+  expect_quant_study_error("--calib " + text + " --eval " + text + " --prefix-len 0",
+                           "--prefix-len");
+  expect_quant_study_error("--calib " + text + " --eval " + text + " --prefix-len 9",
+                           "--prefix-len");
+  expect_quant_study_error("--calib " + text + " --eval " + text + " --bits 1", "--bits");
+  expect_quant_study_error("--calib " + text, "--eval");
 }
 
 TEST(QuantStudy, CommandWritesJsonAndCsv) {

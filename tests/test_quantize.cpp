@@ -22,7 +22,7 @@
 namespace ss {
 namespace {
 
-const std::string kTiny = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using test::kDefaultModel;
 
 // A llama with rows of 256 and 512 values (every K-quant fits), `layers` layers, 2 KV heads for
 // 8 query heads (GQA 4).
@@ -62,7 +62,7 @@ bool has(const std::string& name, const char* part) {
 // The default model: rows of 128 (dim) and 352 (FFN), 6 layers, no GQA, tied embedding. No
 // K-quant block fits, so every K-quant choice shows its legacy fallback.
 TEST(QuantizePlan, DefaultModelTableShowsTheFallbacks) {
-  const Model m = load_model(kTiny);
+  const Model m = load_model(kDefaultModel);
   ASSERT_EQ(m.config.dim, 128);
   ASSERT_EQ(m.config.hidden_dim, 352);
   ASSERT_EQ(m.config.n_layers, 6);
@@ -255,7 +255,7 @@ void expect_reference_weights(const std::string& src, const std::string& type) {
 
 TEST(Cli, QuantizedFileReloadsWithTheReferenceQuantizersWeights) {
   for (const FileType& ft : file_types()) {
-    expect_reference_weights(kTiny, ft.name);
+    expect_reference_weights(kDefaultModel, ft.name);
     expect_reference_weights(wide_file(), ft.name);
   }
   // Fused tensors (phi3's attn_qkv and gate+up ffn_up) take one type for all their parts.
@@ -277,9 +277,9 @@ bool same_value(const GgufValue& a, const GgufValue& b) {
 // general.file_type is llama.cpp's id, and both files tokenize alike.
 TEST(Cli, QuantizeKeepsMetadataAndTokenizer) {
   // The default model with an extra key, as `export` adds for a pruned head set.
-  const Model m = load_model(kTiny);
+  const Model m = load_model(kDefaultModel);
   const std::string src = test::temp_dir() + "/extra.gguf";
-  const GgufFile tiny(kTiny);
+  const GgufFile tiny(kDefaultModel);
   GgufMetadata extra;
   for (const auto& [key, value] : tiny.metadata())
     if (key.rfind("tokenizer.", 0) != 0) extra.emplace_back(key, value);
@@ -310,7 +310,7 @@ bool one_line(const std::string& s) {
 
 TEST(Cli, QuantizeUnsupportedTypeListsTheSupportedOnes) {
   const std::string out = test::temp_dir() + "/x.gguf";
-  auto r = test::run_cli("quantize -m " + kTiny + " -o " + out + " --type Q3_K_L");
+  auto r = test::run_cli("quantize -m " + kDefaultModel + " -o " + out + " --type Q3_K_L");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("unsupported type 'Q3_K_L'"), std::string::npos) << r.err;
@@ -320,7 +320,7 @@ TEST(Cli, QuantizeUnsupportedTypeListsTheSupportedOnes) {
 }
 
 TEST(Cli, QuantizeRefusesAQuantizedModel) {
-  const std::string q8 = quantize(kTiny, "Q8_0");
+  const std::string q8 = quantize(kDefaultModel, "Q8_0");
   const std::string out = test::temp_dir() + "/again.gguf";
   auto r = test::run_cli("quantize -m " + q8 + " -o " + out + " --type Q4_0");
   EXPECT_EQ(r.code, 2);

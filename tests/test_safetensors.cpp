@@ -35,20 +35,21 @@ using json = nlohmann::json;
 namespace {
 
 // Every architecture with Hugging Face folders.
-const std::vector<std::string> kArchs = [] {
+const std::vector<std::string> kHfArchs = [] {
   std::vector<std::string> names;
   for (const ArchSpec* a : arch_specs())
     if (a->hf_write_type) names.emplace_back(a->name);
   return names;
 }();
 
-std::string synth(const std::string& arch, const std::string& extra = "") {
+// A synthesized model per architecture, seed 11.
+std::string synth_seed11(const std::string& arch, const std::string& extra = "") {
   return test::synth_model(arch, extra, 11);
 }
 
 using test::prompt_ids;
 
-std::vector<float> logits_of(const Model& m, int n = 20) {
+std::vector<float> prompt_logits(const Model& m, int n = 20) {
   ThreadPool pool(2);
   Runtime rt(m, pool, 64);
   return rt.forward(prompt_ids(n), 0, Logits::All);
@@ -61,29 +62,14 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return d;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-// The message of the InputError f throws ("" if none).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::input_error;
+using test::slurp;
+using test::spit;
 
 // An error names the file first and stays on one line.
 void expect_error(const std::function<void()>& f, const std::string& file,
                   const std::string& part) {
-  const std::string e = error_of(f);
+  const std::string e = input_error(f);
   EXPECT_EQ(e.rfind(file + ": ", 0), 0u) << "error: " << e << "\nexpected file: " << file;
   EXPECT_NE(e.find(part), std::string::npos) << "error: " << e << "\nexpected: " << part;
   EXPECT_EQ(e.find('\n'), std::string::npos) << e;
@@ -139,7 +125,7 @@ TEST(Safetensors, MalformedHeadersGiveOneLineErrors) {
   };
   const std::string file = dir + "/bad.safetensors";
   const std::string ok = R"({"x":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}})";
-  EXPECT_EQ(error_of(parse(image(ok, data))), "");
+  EXPECT_EQ(input_error(parse(image(ok, data))), "");
 
   struct Case {
     std::string bytes, part;
@@ -249,9 +235,9 @@ void check_layout_folder(const std::string& arch, const Model& g, const Safetens
 }
 
 TEST(HfModel, EveryArchitectureMatchesItsGguf) {
-  for (const std::string& arch : kArchs) {
+  for (const std::string& arch : kHfArchs) {
     SCOPED_TRACE(arch);
-    const Model g = load_model(synth(arch));
+    const Model g = load_model(synth_seed11(arch));
     const std::string dir = test::temp_dir() + "/" + arch;
     write_hf_model(g, dir);
     EXPECT_TRUE(fs::exists(dir + "/config.json"));
@@ -270,7 +256,7 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     EXPECT_EQ(h.config.norm_eps, g.config.norm_eps);
     EXPECT_EQ(h.config.rope_theta, g.config.rope_theta);
     EXPECT_EQ(h.tied_output, g.tied_output);
-    EXPECT_EQ(logits_of(h), logits_of(g));
+    EXPECT_EQ(prompt_logits(h), prompt_logits(g));
     // Matrices that need no reordering are read from the mapping.
     EXPECT_EQ(h.layers[0].wv.type, DType::F32);
 
@@ -327,13 +313,13 @@ TEST(HfModel, EveryArchitectureMatchesItsGguf) {
     // And back to GGUF with identical logits.
     const std::string back = dir + "/back.gguf";
     write_model_gguf(h, tokenizer_metadata(GgufFile(g.path)), back);
-    EXPECT_EQ(logits_of(load_model(back)), logits_of(g));
+    EXPECT_EQ(prompt_logits(load_model(back)), prompt_logits(g));
   }
 }
 
 TEST(HfModel, LlamaRopeScalingAndSoftcap) {
   // Llama-3 rope: the divisors become rope_scaling "llama3" and are recomputed on load.
-  const Model a = load_model(synth("llama", "--llama3-rope 8,1,4,64"));
+  const Model a = load_model(synth_seed11("llama", "--llama3-rope 8,1,4,64"));
   ASSERT_TRUE(a.rope_freqs.data);
   const std::string dir = test::temp_dir() + "/l3";
   write_hf_model(a, dir);
@@ -343,20 +329,20 @@ TEST(HfModel, LlamaRopeScalingAndSoftcap) {
   const Model b = load_model(dir);
   ASSERT_TRUE(b.rope_freqs.data);
   EXPECT_EQ(std::memcmp(a.rope_freqs.data, b.rope_freqs.data, a.rope_freqs.row_bytes()), 0);
-  EXPECT_EQ(logits_of(a), logits_of(b));
+  EXPECT_EQ(prompt_logits(a), prompt_logits(b));
   // Final logit soft-capping and a gemma3 without sliding layers.
-  const Model c = load_model(synth("gemma3", "--softcap 3 --sliding-window 0"));
+  const Model c = load_model(synth_seed11("gemma3", "--softcap 3 --sliding-window 0"));
   const std::string dir2 = test::temp_dir() + "/g";
   write_hf_model(c, dir2);
   const Model d = load_model(dir2);
   EXPECT_EQ(d.config.final_logit_softcap, 3.0f);
   EXPECT_EQ(d.config.sliding_window, 0);
-  EXPECT_EQ(logits_of(c), logits_of(d));
+  EXPECT_EQ(prompt_logits(c), prompt_logits(d));
 }
 
 TEST(HfModel, ShardedFolderWithIndex) {
   for (const std::string& arch : {std::string("llama"), std::string("gemma3")}) {
-    const Model g = load_model(synth(arch));
+    const Model g = load_model(synth_seed11(arch));
     const std::string dir = test::temp_dir() + "/sharded";
     HfWriteOptions o;
     o.shards = 2;
@@ -368,16 +354,16 @@ TEST(HfModel, ShardedFolderWithIndex) {
     std::set<std::string> files;
     for (const auto& [name, file] : index["weight_map"].items()) files.insert(file);
     EXPECT_EQ(files.size(), 2u);
-    EXPECT_EQ(logits_of(load_model(dir)), logits_of(g));
+    EXPECT_EQ(prompt_logits(load_model(dir)), prompt_logits(g));
     // Rewritten as one file, the folder keeps no stale index (and the other way round).
     write_hf_model(g, dir);
     EXPECT_FALSE(fs::exists(dir + "/model.safetensors.index.json"));
-    EXPECT_EQ(logits_of(load_model(dir)), logits_of(g));
+    EXPECT_EQ(prompt_logits(load_model(dir)), prompt_logits(g));
     o.shards = 3;
     write_hf_model(g, dir, o);
     EXPECT_FALSE(fs::exists(dir + "/model.safetensors"));
     EXPECT_TRUE(fs::exists(dir + "/model-00003-of-00003.safetensors"));
-    EXPECT_EQ(logits_of(load_model(dir)), logits_of(g));
+    EXPECT_EQ(prompt_logits(load_model(dir)), prompt_logits(g));
   }
 }
 
@@ -385,7 +371,7 @@ TEST(HfModel, HalfPrecisionTensors) {
   for (const std::string dtype : {"bf16", "f16"}) {
     SCOPED_TRACE(dtype);
     // Half-precision matrices stay as they are: the same computation as the GGUF.
-    const Model g = load_model(synth("qwen3", "--dtype " + dtype));
+    const Model g = load_model(synth_seed11("qwen3", "--dtype " + dtype));
     const DType type = dtype == "bf16" ? DType::BF16 : DType::F16;
     ASSERT_EQ(g.layers[0].wq.type, type);
     const std::string dir = test::temp_dir() + "/" + dtype;
@@ -394,12 +380,12 @@ TEST(HfModel, HalfPrecisionTensors) {
     EXPECT_EQ(h.layers[0].wq.type, type);
     EXPECT_EQ(json::parse(slurp(dir + "/config.json"))["torch_dtype"],
               dtype == "bf16" ? "bfloat16" : "float16");
-    EXPECT_EQ(logits_of(h), logits_of(g));
+    EXPECT_EQ(prompt_logits(h), prompt_logits(g));
   }
   // Checkpoints as published: every tensor BF16, norms and biases too (and Gemma's norms as w).
   for (const std::string arch : {"gemma3", "qwen2", "llama"}) {
     SCOPED_TRACE(arch);
-    const Model g = load_model(synth(arch));
+    const Model g = load_model(synth_seed11(arch));
     const std::string dir = test::temp_dir() + "/all-bf16";
     HfWriteOptions o;
     o.weight_type = DType::BF16;
@@ -419,25 +405,25 @@ TEST(HfModel, HalfPrecisionTensors) {
       EXPECT_EQ(h.layers[0].bq.type, DType::F32);
     }
     // BF16 rounding moves the logits a little, not more.
-    const float diff = max_abs_diff(logits_of(h), logits_of(g));
+    const float diff = max_abs_diff(prompt_logits(h), prompt_logits(g));
     EXPECT_GT(diff, 0.0f);
     EXPECT_LT(diff, 0.2f);
   }
 }
 
 TEST(HfModel, QuantizedModelsAreWrittenAsFloat) {
-  const Model g = load_model(synth("llama", "--shape small --dtype q8_0"));
+  const Model g = load_model(synth_seed11("llama", "--shape small --dtype q8_0"));
   const std::string dir = test::temp_dir() + "/q8";
   write_hf_model(g, dir);
   const Model h = load_model(dir);
   EXPECT_EQ(h.layers[0].wq.type, DType::F32);
-  EXPECT_LT(max_abs_diff(logits_of(h), logits_of(g)), 1e-4f);
+  EXPECT_LT(max_abs_diff(prompt_logits(h), prompt_logits(g)), 1e-4f);
 }
 
 // Multimodal Gemma 3 configs nest the text model's config and prefix its tensors; configs
 // leave out what equals transformers' defaults.
 TEST(HfModel, Gemma3MultimodalLayoutAndDefaults) {
-  const Model g = load_model(synth("gemma3"));
+  const Model g = load_model(synth_seed11("gemma3"));
   const std::string dir = test::temp_dir() + "/mm";
   write_hf_model(g, dir);
   json text = json::parse(slurp(dir + "/config.json"));
@@ -466,13 +452,13 @@ TEST(HfModel, Gemma3MultimodalLayoutAndDefaults) {
   fs::rename(dir + "/model2.safetensors", dir + "/model.safetensors");
   const Model h = load_model(dir);
   EXPECT_EQ(h.config.sliding_window, 8);
-  EXPECT_EQ(logits_of(h), logits_of(g));
+  EXPECT_EQ(prompt_logits(h), prompt_logits(g));
 }
 
 // Gemma2Config's defaults where a config.json leaves keys out: caps 50 and 30, a 4096 window on
 // alternating layers, query_pre_attn_scalar 256; an explicit null cap means none.
 TEST(HfModel, Gemma2DefaultsAndNullCaps) {
-  const Model g = load_model(synth("gemma2"));
+  const Model g = load_model(synth_seed11("gemma2"));
   const std::string dir = test::temp_dir() + "/gemma2-defaults";
   write_hf_model(g, dir);
   json config = json::parse(slurp(dir + "/config.json"));
@@ -506,7 +492,7 @@ TEST(HfModel, Gemma2DefaultsAndNullCaps) {
 
 // A query_pre_attn_scalar other than llama.cpp's rule survives the GGUF in sinkscope.query_scale.
 TEST(HfModel, Gemma2QueryScaleOutsideTheGgufRuleIsKept) {
-  const Model g = load_model(synth("gemma2"));
+  const Model g = load_model(synth_seed11("gemma2"));
   const std::string dir = test::temp_dir() + "/gemma2-scalar";
   write_hf_model(g, dir);
   json config = json::parse(slurp(dir + "/config.json"));
@@ -520,12 +506,12 @@ TEST(HfModel, Gemma2QueryScaleOutsideTheGgufRuleIsKept) {
   EXPECT_EQ(file.get_float("sinkscope.query_scale", 0), h.config.query_scale);
   const Model b = load_model(back);
   EXPECT_EQ(b.config.query_scale, h.config.query_scale);
-  EXPECT_EQ(logits_of(b), logits_of(h));
-  EXPECT_NE(logits_of(b), logits_of(g));
+  EXPECT_EQ(prompt_logits(b), prompt_logits(h));
+  EXPECT_NE(prompt_logits(b), prompt_logits(g));
 }
 
 TEST(HfModel, MalformedFoldersGiveOneLineErrorsNamingTheFile) {
-  const Model g = load_model(synth("qwen2"));
+  const Model g = load_model(synth_seed11("qwen2"));
   const std::string dir = test::temp_dir() + "/bad";
   write_hf_model(g, dir);
   const std::string config = slurp(dir + "/config.json");
@@ -676,11 +662,12 @@ TEST(HfModel, CliRunsOnAFolder) {
     while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0x80)) text.pop_back();
     spit(text_path, text);
   }
-  for (const std::string& arch : kArchs) {
+  for (const std::string& arch : kHfArchs) {
     SCOPED_TRACE(arch);
     const std::string dir = tmp + "/" + arch;
-    auto r = test::run_cli("convert -m " + synth(arch) + " --format safetensors --shards 2 -o " +
-                           dir + " --tokenizer " + tok + " --quiet");
+    auto r =
+        test::run_cli("convert -m " + synth_seed11(arch) + " --format safetensors --shards 2 -o " +
+                      dir + " --tokenizer " + tok + " --quiet");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_TRUE(fs::exists(dir + "/tokenizer.json"));
     r = test::run_cli("info -m " + dir);
@@ -691,7 +678,7 @@ TEST(HfModel, CliRunsOnAFolder) {
     ASSERT_EQ(r.code, 0) << r.err;
     const json ppl = json::parse(r.out);
     // The GGUF with the same tokenizer gives the same perplexity.
-    auto g = test::run_cli("perplexity -m " + synth(arch) + " --tokenizer " + tok + " -f " +
+    auto g = test::run_cli("perplexity -m " + synth_seed11(arch) + " --tokenizer " + tok + " -f " +
                            text_path + " --ctx 32 --chunks 2 --json");
     ASSERT_EQ(g.code, 0) << g.err;
     EXPECT_EQ(ppl["ppl"], json::parse(g.out)["ppl"]);
@@ -713,7 +700,8 @@ TEST(HfModel, CliRunsOnAFolder) {
   r = test::run_cli("convert -m " + tmp + "/llama --tokenizer " + test::tok_bin() + " -o " + tmp +
                     "/llama.gguf --quiet");
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(logits_of(load_model(tmp + "/llama.gguf")), logits_of(load_model(synth("llama"))));
+  EXPECT_EQ(prompt_logits(load_model(tmp + "/llama.gguf")),
+            prompt_logits(load_model(synth_seed11("llama"))));
   // A folder without tokenizer.json needs --tokenizer; a broken one is a one-line error, exit 2.
   fs::remove(tmp + "/qwen3/tokenizer.json");
   r = test::run_cli("perplexity -m " + tmp + "/qwen3 -f " + text_path + " --ctx 32");
@@ -732,7 +720,7 @@ TEST(HfModel, CliRunsOnAFolder) {
 // experts as U8 blocks [E, out, in/32, 16] (input 2j in byte j's low nibble) and scales; YaRN,
 // experts and layer types in config.json.
 TEST(HfModel, GptOssExpertsInterleavedAndMxfp4) {
-  const Model g = load_model(synth("gpt-oss"));
+  const Model g = load_model(synth_seed11("gpt-oss"));
   const ModelConfig& c = g.config;
   const int64_t E = c.n_experts, D = c.dim, F = c.hidden_dim;
   const std::string dir = test::temp_dir() + "/gpt-oss-layout";
@@ -771,10 +759,10 @@ TEST(HfModel, GptOssExpertsInterleavedAndMxfp4) {
   edited["rope_scaling"]["truncate"] = false;
   spit(dir + "/config.json", edited.dump());
   EXPECT_FALSE(load_model(dir).config.yarn_truncate);
-  EXPECT_TRUE(load_model(synth("gpt-oss")).config.yarn_truncate);
+  EXPECT_TRUE(load_model(synth_seed11("gpt-oss")).config.yarn_truncate);
 
   // MXFP4 experts stay MXFP4, byte for byte, and read back to the same logits.
-  const Model q = load_model(synth("gpt-oss", "--shape small --dtype mxfp4"));
+  const Model q = load_model(synth_seed11("gpt-oss", "--shape small --dtype mxfp4"));
   ASSERT_EQ(q.layers[0].exp_up.type, DType::MXFP4);
   const std::string qdir = test::temp_dir() + "/gpt-oss-mxfp4";
   write_hf_model(q, qdir);
@@ -805,7 +793,7 @@ TEST(HfModel, GptOssExpertsInterleavedAndMxfp4) {
   EXPECT_EQ(
       std::memcmp(qh.layers[0].exp_up.data, q.layers[0].exp_up.data, q.layers[0].exp_up.nbytes()),
       0);
-  EXPECT_EQ(logits_of(qh), logits_of(q));
+  EXPECT_EQ(prompt_logits(qh), prompt_logits(q));
 
   // Blocks that are not U8, and a missing scales tensor: one-line errors naming the file.
   const std::string weights = slurp(qdir + "/model.safetensors");

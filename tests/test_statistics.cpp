@@ -16,15 +16,10 @@
 namespace ss {
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::slurp;
 
 TEST(Statistics, EveryNameIsInSpecAndEveryRowIsWhole) {
-  const std::string spec = read_all(test::shared("SPEC.md"));
+  const std::string spec = slurp(test::shared("SPEC.md"));
   ASSERT_FALSE(spec.empty());
   std::set<std::string_view> names;
   for (const Statistic& s : statistics()) {
@@ -88,7 +83,7 @@ TEST(Statistics, HeadStatNamesAreTheRegistryInOrder) {
 }
 
 TEST(Statistics, DocsPageIsGeneratedFromTheRegistry) {
-  const std::string doc = read_all(std::string(SINKSCOPE_SOURCE_DIR) + "/docs/statistics.md");
+  const std::string doc = slurp(std::string(SINKSCOPE_SOURCE_DIR) + "/docs/statistics.md");
   EXPECT_EQ(doc, statistics_markdown())
       << "regenerate: build/release/sinkscope info --statistics > docs/statistics.md";
 }

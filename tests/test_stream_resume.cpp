@@ -14,17 +14,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+using ss::test::kDefaultModel;
 using ss::test::run_cli;
-
-std::string slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-const std::string kModel = std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+using ss::test::slurp;
 
 std::string stream_args(int tokens, const std::string& policies) {
-  return "stream -m " + kModel + " -f " +
+  return "stream -m " + kDefaultModel + " -f " +
          ss::test::shared("data/text/tinystories-valid-sample.txt") + " --tokens " +
          std::to_string(tokens) + " " + policies + " --threads 2";
 }

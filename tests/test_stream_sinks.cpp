@@ -24,24 +24,21 @@ using namespace ss;
 namespace {
 
 // Every attention row of every step, per head: rows[layer * H + head][step].
-struct RowRecorder : Observer {
+struct StreamRowRecorder : Observer {
   int H;
   std::vector<std::vector<std::vector<float>>> rows;
-  RowRecorder(int L, int heads) : H(heads), rows(static_cast<size_t>(L) * heads) {}
+  StreamRowRecorder(int L, int heads) : H(heads), rows(static_cast<size_t>(L) * heads) {}
   bool wants_pattern(int) const override { return true; }
   void on_pattern(int layer, int head, int, std::span<const float> row) override {
     rows[static_cast<size_t>(layer) * H + head].emplace_back(row.begin(), row.end());
   }
 };
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using ss::test::slurp;
 
-StreamSinksResult run(const Model& m, const std::vector<int>& ids, const std::string& policy,
-                      RowRecorder* rec = nullptr, int threads = 2,
-                      StreamPositions positions = StreamPositions::Cache) {
+StreamSinksResult run_stream(const Model& m, const std::vector<int>& ids, const std::string& policy,
+                             StreamRowRecorder* rec = nullptr, int threads = 2,
+                             StreamPositions positions = StreamPositions::Cache) {
   ThreadPool pool(threads);
   StreamSinksOptions opt;
   opt.policy = CachePolicy::parse(policy);
@@ -144,8 +141,8 @@ TEST(StreamSinks, WindowOldestSlotIsSlotZeroOfThePlainRows) {
   const Model m = load_model(test::synth_model("llama", "", 7));
   const int L = m.config.n_layers, H = m.config.n_heads, W = 6;
   const std::vector<int> ids = test::prompt_ids(40);
-  RowRecorder rec(L, H);
-  const StreamSinksResult r = run(m, ids, "window:6", &rec);
+  StreamRowRecorder rec(L, H);
+  const StreamSinksResult r = run_stream(m, ids, "window:6", &rec);
   EXPECT_EQ(r.tokens, 39);
   EXPECT_EQ(r.capacity, W);
   EXPECT_EQ(r.first_eviction, W);
@@ -206,9 +203,9 @@ TEST(StreamSinks, SinkCacheThatNeverFillsIsTheDenseRun) {
     const Model m = load_model(test::synth_model(arch, "", 7));
     const int L = m.config.n_layers, H = m.config.n_heads, K = 4;
     const std::vector<int> ids = test::prompt_ids(25);
-    RowRecorder dense_rows(L, H);
-    const StreamSinksResult dense = run(m, ids, "dense", &dense_rows);
-    const StreamSinksResult sink = run(m, ids, "sink:4+window:40");
+    StreamRowRecorder dense_rows(L, H);
+    const StreamSinksResult dense = run_stream(m, ids, "dense", &dense_rows);
+    const StreamSinksResult sink = run_stream(m, ids, "sink:4+window:40");
     EXPECT_EQ(sink.first_eviction, -1);
     EXPECT_EQ(sink.eviction.steps, 0);
     EXPECT_TRUE(sink.heads.empty());
@@ -247,8 +244,8 @@ TEST(StreamSinks, MassesAreProbabilities) {
     SCOPED_TRACE(arch);
     const Model m = load_model(test::synth_model(arch, "", 11));
     const int L = m.config.n_layers, H = m.config.n_heads;
-    RowRecorder rec(L, H);
-    const StreamSinksResult r = run(m, test::prompt_ids(50), "sink:2+window:7", &rec);
+    StreamRowRecorder rec(L, H);
+    const StreamSinksResult r = run_stream(m, test::prompt_ids(50), "sink:2+window:7", &rec);
     const bool learned = m.layers[0].attn_sinks.data != nullptr;
     for (const auto& rows : rec.rows)
       for (const auto& row : rows) {
@@ -292,8 +289,8 @@ TEST(StreamSinks, IdenticalForAnyThreadCount) {
   const Model m = load_model(test::synth_model("qwen3", "", 7));
   const std::vector<int> ids = test::prompt_ids(60);
   for (const std::string policy : {"window:9", "sink:3+window:9"}) {
-    const StreamSinksResult one = run(m, ids, policy, nullptr, 1);
-    const StreamSinksResult four = run(m, ids, policy, nullptr, 4);
+    const StreamSinksResult one = run_stream(m, ids, policy, nullptr, 1);
+    const StreamSinksResult four = run_stream(m, ids, policy, nullptr, 4);
     EXPECT_EQ(stream_sinks_csv({{"on", one}}), stream_sinks_csv({{"on", four}}));
     nlohmann::json a = stream_sinks_json({{"on", one}}, 64, nullptr);
     nlohmann::json b = stream_sinks_json({{"on", four}}, 64, nullptr);
@@ -306,7 +303,7 @@ TEST(StreamSinks, IdenticalForAnyThreadCount) {
 TEST(StreamSinks, RecomputeIsRefused) {
   const Model m = load_model(test::synth_model("llama", "", 7));
   try {
-    run(m, test::prompt_ids(10), "recompute:4");
+    run_stream(m, test::prompt_ids(10), "recompute:4");
     ADD_FAILURE();
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()).rfind("--cache: 'recompute:4'", 0), 0u) << e.what();

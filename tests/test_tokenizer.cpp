@@ -17,15 +17,12 @@
 
 #include "base/error.h"
 #include "format/gguf.h"
+#include "test_util.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/vocab.h"
 
 namespace ss {
 namespace {
-
-std::string shared_path(const std::string& rel) {
-  return std::string(SINKSCOPE_SHARED_DIR) + "/" + rel;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -36,7 +33,7 @@ std::string read_file(const std::string& path) {
 }
 
 const SpmTokenizer& tok512() {
-  static const SpmTokenizer t(load_llama2c_vocab(shared_path("models/tok512.bin")));
+  static const SpmTokenizer t(load_llama2c_vocab(test::shared("models/tok512.bin")));
   return t;
 }
 
@@ -171,7 +168,7 @@ TEST(TokenizerVocab, Llama2cFileLayout) {
 }
 
 TEST(TokenizerLlama2c, GoldenCases) {
-  std::ifstream in(shared_path("golden/stories260K.json"));
+  std::ifstream in(test::shared("golden/stories260K.json"));
   const auto golden = nlohmann::json::parse(in);
   ASSERT_FALSE(golden["tokenizer_cases"].empty());
   for (const auto& c : golden["tokenizer_cases"]) {
@@ -209,7 +206,7 @@ TEST(TokenizerLlama2c, DecodeTokenRules) {
 // Inputs are separated by "\n__ggml_vocab_test__\n" (the file also ends with one); the .out file
 // has one line of ids per input, without BOS.
 TEST(TokenizerLlamaSpm, LlamaCppVectors) {
-  const std::string base = shared_path("models/vocab/ggml-vocab-llama-spm.gguf");
+  const std::string base = test::shared("models/vocab/ggml-vocab-llama-spm.gguf");
   const SpmTokenizer t(vocab_from_gguf(GgufFile(base)));
   EXPECT_EQ(t.vocab().size(), 32000u);
 
@@ -243,7 +240,7 @@ TEST(TokenizerLlamaSpm, LlamaCppVectors) {
 // padding of type UNKNOWN up to 32064. Built from the Llama-2 vocabulary of llama.cpp's tests.
 std::string write_phi3_vocab(const std::string& dir, const std::string& general_name) {
   const Vocab llama =
-      vocab_from_gguf(GgufFile(shared_path("models/vocab/ggml-vocab-llama-spm.gguf")));
+      vocab_from_gguf(GgufFile(test::shared("models/vocab/ggml-vocab-llama-spm.gguf")));
   std::vector<std::string> tokens = llama.tokens;
   std::vector<float> scores = llama.scores;
   std::vector<int32_t> types;
@@ -284,7 +281,7 @@ TEST(TokenizerSpmAddedTokens, Phi3) {
   const SpmTokenizer phi3(vocab_from_gguf(GgufFile(write_phi3_vocab(dir, "Phi3"))));
   const SpmTokenizer plain(vocab_from_gguf(GgufFile(write_phi3_vocab(dir, "Other"))));
   const SpmTokenizer llama2(
-      vocab_from_gguf(GgufFile(shared_path("models/vocab/ggml-vocab-llama-spm.gguf"))));
+      vocab_from_gguf(GgufFile(test::shared("models/vocab/ggml-vocab-llama-spm.gguf"))));
   std::filesystem::remove_all(dir);
   using Ids = std::vector<int>;
   const int user = 32010, end = 32007, assistant = 32001, eot = 32000;
@@ -308,7 +305,7 @@ TEST(TokenizerSpmAddedTokens, Phi3) {
 }
 
 TEST(TokenizerVocab, Gpt2VocabIsRejected) {
-  const Vocab v = vocab_from_gguf(GgufFile(shared_path("models/vocab/ggml-vocab-gpt-2.gguf")));
+  const Vocab v = vocab_from_gguf(GgufFile(test::shared("models/vocab/ggml-vocab-gpt-2.gguf")));
   EXPECT_EQ(v.model, "gpt2");
   EXPECT_THROW(SpmTokenizer{v}, InputError);
 }
@@ -318,7 +315,7 @@ TEST(TokenizerLlama2c, RoundTripCorpora) {
   size_t n = 0;
   for (const char* name : {"tinystories-valid-sample.txt", "tinyshakespeare-input.txt",
                            "pg2600-war-and-peace.txt", "wikitext2-test-hfrows-crlf.raw"}) {
-    for (const std::string& line : lines_of(shared_path("data/text/") + name, 1500)) {
+    for (const std::string& line : lines_of(test::shared("data/text/") + name, 1500)) {
       ASSERT_EQ(t.decode(t.encode(line, true)), line) << name << ": " << line;
       ++n;
     }
@@ -338,7 +335,7 @@ TEST(TokenizerLlama2c, RoundTripCorpora) {
 }
 
 TEST(TokenizerLlama2c, WholeFileFastAndExact) {
-  const std::string text = read_file(shared_path("data/text/tinystories-valid-sample.txt"));
+  const std::string text = read_file(test::shared("data/text/tinystories-valid-sample.txt"));
   ASSERT_GT(text.size(), 500000u);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int> ids = tok512().encode(text, true);
@@ -356,7 +353,7 @@ TEST(TokenizerLlama2c, MatchesReferenceAlgorithm) {
   const SpmTokenizer& t = tok512();
   // Real lines, whole.
   for (const std::string& line :
-       lines_of(shared_path("data/text/tinyshakespeare-input.txt"), 300)) {
+       lines_of(test::shared("data/text/tinyshakespeare-input.txt"), 300)) {
     ASSERT_EQ(t.encode(line, false), reference_encode(t.vocab(), line)) << line;
   }
   // Random strings over an alphabet with spaces, multibyte characters and bad bytes.

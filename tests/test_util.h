@@ -4,11 +4,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "base/error.h"
 
 namespace ss::test {
 
@@ -20,6 +23,32 @@ inline std::string model_bin() {
 }
 inline std::string tok_bin() {
   return shared("models/tok512.bin");
+}
+
+// The repository's default model (the one `sinkscope` uses when given no -m).
+inline const std::string kDefaultModel =
+    std::string(SINKSCOPE_SOURCE_DIR) + "/models/sinkscope-tiny.gguf";
+
+// The whole file as bytes ("" if it cannot be read).
+inline std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Writes `bytes` as the whole file.
+inline void spit(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+// The InputError message of f, or "" when it throws none.
+template <typename F>
+std::string input_error(F&& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 inline const nlohmann::json& golden() {
@@ -63,10 +92,6 @@ inline CliResult run_cli(const std::string& args, const std::string& env = "") {
   std::string out = dir + "/out.txt", err = dir + "/err.txt";
   std::string cmd = env + " " + std::string(SINKSCOPE_BIN) + " " + args + " >" + out + " 2>" + err;
   int status = std::system(cmd.c_str());
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
 

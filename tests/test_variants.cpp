@@ -20,10 +20,7 @@ std::string env_for(Isa isa) {
   return std::string("SINKSCOPE_ISA=") + isa_name(isa);
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::slurp;
 
 int count_lines(const std::string& s) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
