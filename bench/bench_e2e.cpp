@@ -248,6 +248,6 @@ int register_e2e() {
   return 0;
 }
 
-const int registered = register_e2e();
+const int e2e_registered = register_e2e();
 
 }  // namespace

@@ -579,6 +579,6 @@ int register_all() {
   return 0;
 }
 
-const int registered = register_all();
+const int kernels_registered = register_all();
 
 }  // namespace

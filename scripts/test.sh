@@ -2,8 +2,9 @@
 # The whole test suite: release build, then the AddressSanitizer + UBSan build. The sanitizer
 # preset compiles at -O1 with line tables only (-g1): enough for ASan's reports, and half the
 # compile time of -O2 -g (two of its translation units: 129 and 162 s against 65 and 59 s, on a
-# shared 2-core machine), to keep CI under 30 minutes; it is also a unity build (CMakeLists.txt):
-# ss_report's 16 files took 196 s of CPU one by one (12 s each), a batch of 8 of them 48 s (6 s each).
+# shared 2-core machine), to keep CI under 30 minutes. Both presets are unity builds
+# (CMakeLists.txt): ss_report's 16 files took 196 s of CPU one by one (12 s each) under the
+# sanitizer flags, a batch of 8 of them 48 s (6 s each).
 #   --fast   release build only, without the tests labelled slow or external (ctest -LE):
 #            the quick check before a commit
 # Labels (tests/CMakeLists.txt): unit, golden, cli, slow, external, python, mpi, bench; e.g. `ctest --preset release
