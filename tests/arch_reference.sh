@@ -6,13 +6,7 @@
 set -euo pipefail
 bin=$1 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-if ! "$py" -c "import numpy" 2>/dev/null; then
-  echo "skipped: $py has no numpy (apt-get install python3-numpy)"
-  exit 77
-fi
-dir=$(mktemp -d /tmp/sinkscope-arch-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+source "$here/reference/setup.sh" arch
 prompt="Once upon a time there was a little girl named Lily who loved to play"
 printf '%s' "$prompt" >"$dir/prompt.txt"
 # A longer prompt (193 tokens): the first 400 bytes of a TinyStories sample, no trailing newline.

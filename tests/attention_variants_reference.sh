@@ -7,13 +7,7 @@
 set -euo pipefail
 bin=$1 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-if ! "$py" -c "import numpy" 2>/dev/null; then
-  echo "skipped: $py has no numpy (apt-get install python3-numpy)"
-  exit 77
-fi
-dir=$(mktemp -d /tmp/sinkscope-variants-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+source "$here/reference/setup.sh" variants
 # 193 tokens: the first 400 bytes of a TinyStories sample, no trailing newline.
 printf '%s' "$(head -c 400 "$shared/data/text/tinystories-valid-sample.txt")" >"$dir/long.txt"
 check() {  # name, synth options

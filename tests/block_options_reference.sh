@@ -7,13 +7,7 @@
 set -euo pipefail
 bin=$1 shared=$2
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-if ! "$py" -c "import numpy" 2>/dev/null; then
-  echo "skipped: $py has no numpy (apt-get install python3-numpy)"
-  exit 77
-fi
-dir=$(mktemp -d /tmp/sinkscope-block-options-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+source "$here/reference/setup.sh" block-options
 head -c 60000 "$shared/data/text/tinystories-valid-sample.txt" >"$dir/train.txt"
 # 68 tokens: the first 120 bytes of the sample (within the models' context of 96).
 printf '%s' "$(head -c 120 "$shared/data/text/tinystories-valid-sample.txt")" >"$dir/short.txt"

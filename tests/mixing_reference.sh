@@ -6,13 +6,7 @@
 set -euo pipefail
 bin=$1 shared=$2 vocab=$3
 here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-if ! "$py" -c "import numpy" 2>/dev/null; then
-  echo "skipped: $py has no numpy (apt-get install python3-numpy)"
-  exit 77
-fi
-dir=$(mktemp -d /tmp/sinkscope-mixing-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
+source "$here/reference/setup.sh" mixing
 "$bin" synth --arch llama --seed 21 --vocab "$vocab" -o "$dir/llama.gguf" -q
 head -c 202000 "$shared/data/text/pg2600-war-and-peace.txt" | tail -c 2000 >"$dir/text.txt"
 # delta 0.5: a perturbation far above float32 rounding, so that 1e-5 measures the arithmetic.
