@@ -291,98 +291,42 @@ Batch tiny_batch(const ModelConfig& c, int batch, int seq, uint64_t seed) {
   return b;
 }
 
-// Every parameter tensor of a tied and an untied GQA model, against central differences.
-TEST(TrainGrad, WholeModel) {
-  for (bool tied : {true, false}) {
-    ThreadPool pool(2);
-    const ModelConfig c = tiny_config();
-    ParamLayout l = make_layout(c, tied);
-    auto p = init_params(l, 3);
-    // Larger weights than the 0.02 init so every path carries a visible gradient.
-    std::mt19937_64 rng(4);
-    std::normal_distribution<float> nd(0.0f, 0.3f);
-    for (float& x : p) x += nd(rng);
-    Network net(l, pool);
-    Batch b = tiny_batch(c, 2, 8, 5);
-    std::vector<float> g(l.total, 0.0f);
-    net.step(p.data(), g.data(), b);
-    auto loss = [&] { return net.step(p.data(), nullptr, b); };
-    for (const ParamTensor& t : l.tensors) {
-      std::vector<size_t> which;  // up to 24 coordinates of each tensor
-      for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
-        which.push_back(t.offset + i);
-      const double err = grad_error(p, g, loss, 1e-2f, which);
-      EXPECT_LT(err, 1e-2) << t.name << (tied ? " tied" : " untied");
-    }
-  }
-}
-
-// Every tensor of a model of each attention variant, its sink parameters included.
-TEST(TrainGrad, WholeModelOfEveryAttentionVariant) {
-  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
-                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
-    ThreadPool pool(2);
-    ModelConfig c = tiny_config();
-    c.attention = kind;
-    ParamLayout l = make_layout(c, true);
-    auto p = init_params(l, 3);
-    std::mt19937_64 rng(4);
-    std::normal_distribution<float> nd(0.0f, 0.3f);
-    for (float& x : p) x += nd(rng);
-    Network net(l, pool);
-    Batch b = tiny_batch(c, 2, 8, 5);
-    std::vector<float> g(l.total, 0.0f);
-    net.step(p.data(), g.data(), b);
-    auto loss = [&] { return net.step(p.data(), nullptr, b); };
-    int sink_tensors = 0;
-    for (const ParamTensor& t : l.tensors) {
-      sink_tensors += t.name.find("attn_sink") != std::string::npos;
-      std::vector<size_t> which;
-      for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
-        which.push_back(t.offset + i);
-      const double err = grad_error(p, g, loss, 1e-2f, which);
-      EXPECT_LT(err, 1e-2) << t.name << " " << static_cast<int>(kind);
-    }
-    const int want = kind == AttentionKind::SinkLogit ? 2 : kind == AttentionKind::SinkKv ? 4 : 0;
-    EXPECT_EQ(sink_tensors, want);
-  }
-}
-
-// The training forward of each attention variant gives the inference runtime's logits.
-TEST(TrainGrad, ForwardOfEveryAttentionVariantMatchesRuntime) {
-  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
-                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
-    ThreadPool pool(2);
-    ModelConfig c = tiny_config();
-    c.max_seq_len = 16;
-    c.attention = kind;
-    ParamLayout l = make_layout(c, false);
-    auto p = init_params(l, 6);
-    std::mt19937_64 rng(7);
-    std::normal_distribution<float> nd(0.0f, 0.3f);
-    for (float& x : p) x += nd(rng);
-    Network net(l, pool);
-    Batch b = tiny_batch(c, 1, 16, 8);
-    net.step(p.data(), nullptr, b);
-    Model m = model_view(l, p.data());
-    Runtime rt(m, pool);
-    auto ref = rt.forward(b.tokens, 0, Logits::All);
-    ASSERT_EQ(ref.size(), net.logits().size());
-    for (size_t i = 0; i < ref.size(); ++i)
-      ASSERT_NEAR(net.logits()[i], ref[i], 1e-5) << i << " " << static_cast<int>(kind);
-  }
-}
-
-// The training forward gives the inference runtime's logits.
-TEST(TrainGrad, ForwardMatchesRuntime) {
-  ThreadPool pool(2);
-  ModelConfig c = tiny_config();
-  c.max_seq_len = 16;
-  ParamLayout l = make_layout(c, false);
-  auto p = init_params(l, 6);
-  std::mt19937_64 rng(7);
+// init_params(l, init_seed) plus N(0, 0.3) noise: larger weights than the 0.02 init, so every
+// path carries a visible gradient and a visible difference.
+std::vector<float> perturbed_params(const ParamLayout& l, uint64_t init_seed, uint64_t noise_seed) {
+  auto p = init_params(l, init_seed);
+  std::mt19937_64 rng(noise_seed);
   std::normal_distribution<float> nd(0.0f, 0.3f);
   for (float& x : p) x += nd(rng);
+  return p;
+}
+
+// Up to 24 coordinates of every parameter tensor of the model of c against central differences
+// of the loss on a batch of 2 × 8 (one position padded).
+void expect_gradients_of_every_tensor(const ModelConfig& c, bool tied, const std::string& label) {
+  ThreadPool pool(2);
+  ParamLayout l = make_layout(c, tied);
+  auto p = perturbed_params(l, 3, 4);
+  Network net(l, pool);
+  Batch b = tiny_batch(c, 2, 8, 5);
+  std::vector<float> g(l.total, 0.0f);
+  net.step(p.data(), g.data(), b);
+  auto loss = [&] { return net.step(p.data(), nullptr, b); };
+  for (const ParamTensor& t : l.tensors) {
+    std::vector<size_t> which;
+    for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
+      which.push_back(t.offset + i);
+    const double err = grad_error(p, g, loss, 1e-2f, which);
+    EXPECT_LT(err, 1e-2) << t.name << " " << label;
+  }
+}
+
+// The training forward of the model of c on one window of 16 gives the inference runtime's
+// logits within 1e-5.
+void expect_forward_matches_runtime(const ModelConfig& c, const std::string& label) {
+  ThreadPool pool(2);
+  ParamLayout l = make_layout(c, false);
+  auto p = perturbed_params(l, 6, 7);
   Network net(l, pool);
   Batch b = tiny_batch(c, 1, 16, 8);
   net.step(p.data(), nullptr, b);
@@ -390,7 +334,48 @@ TEST(TrainGrad, ForwardMatchesRuntime) {
   Runtime rt(m, pool);
   auto ref = rt.forward(b.tokens, 0, Logits::All);
   ASSERT_EQ(ref.size(), net.logits().size());
-  for (size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(net.logits()[i], ref[i], 1e-5) << i;
+  for (size_t i = 0; i < ref.size(); ++i)
+    ASSERT_NEAR(net.logits()[i], ref[i], 1e-5) << i << " " << label;
+}
+
+// Every parameter tensor of a tied and an untied GQA model, against central differences.
+TEST(TrainGrad, WholeModel) {
+  for (bool tied : {true, false})
+    expect_gradients_of_every_tensor(tiny_config(), tied, tied ? "tied" : "untied");
+}
+
+// Every tensor of a model of each attention variant, its sink parameters included.
+TEST(TrainGrad, WholeModelOfEveryAttentionVariant) {
+  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
+                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
+    ModelConfig c = tiny_config();
+    c.attention = kind;
+    const std::string label = std::to_string(static_cast<int>(kind));
+    expect_gradients_of_every_tensor(c, true, label);
+    int sink_tensors = 0;
+    for (const ParamTensor& t : make_layout(c, true).tensors)
+      sink_tensors += t.name.find("attn_sink") != std::string::npos;
+    const int want = kind == AttentionKind::SinkLogit ? 2 : kind == AttentionKind::SinkKv ? 4 : 0;
+    EXPECT_EQ(sink_tensors, want) << label;
+  }
+}
+
+// The training forward of each attention variant gives the inference runtime's logits.
+TEST(TrainGrad, ForwardOfEveryAttentionVariantMatchesRuntime) {
+  for (AttentionKind kind : {AttentionKind::Softmax1, AttentionKind::Sigmoid,
+                             AttentionKind::SinkLogit, AttentionKind::SinkKv}) {
+    ModelConfig c = tiny_config();
+    c.max_seq_len = 16;
+    c.attention = kind;
+    expect_forward_matches_runtime(c, std::to_string(static_cast<int>(kind)));
+  }
+}
+
+// The training forward gives the inference runtime's logits.
+TEST(TrainGrad, ForwardMatchesRuntime) {
+  ModelConfig c = tiny_config();
+  c.max_seq_len = 16;
+  expect_forward_matches_runtime(c, "softmax");
 }
 
 // The block options of train --norm and --positional, each alone and Post-LN with learned
@@ -411,28 +396,11 @@ std::string name_of(const BlockOptions& o) {
 // differences.
 TEST(TrainGrad, WholeModelOfEveryBlockOption) {
   for (const BlockOptions& opt : kBlockOptions) {
-    ThreadPool pool(2);
     ModelConfig c = tiny_config();
     c.norm_placement = opt.norm;
     c.positional = opt.positional;
-    ParamLayout l = make_layout(c, false);
-    EXPECT_EQ(l.position != kNoParam, opt.positional == PositionKind::Learned);
-    auto p = init_params(l, 3);
-    std::mt19937_64 rng(4);
-    std::normal_distribution<float> nd(0.0f, 0.3f);
-    for (float& x : p) x += nd(rng);
-    Network net(l, pool);
-    Batch b = tiny_batch(c, 2, 8, 5);
-    std::vector<float> g(l.total, 0.0f);
-    net.step(p.data(), g.data(), b);
-    auto loss = [&] { return net.step(p.data(), nullptr, b); };
-    for (const ParamTensor& t : l.tensors) {
-      std::vector<size_t> which;
-      for (size_t i = 0; i < t.size; i += std::max<size_t>(1, t.size / 24))
-        which.push_back(t.offset + i);
-      const double err = grad_error(p, g, loss, 1e-2f, which);
-      EXPECT_LT(err, 1e-2) << t.name << " " << name_of(opt);
-    }
+    EXPECT_EQ(make_layout(c, false).position != kNoParam, opt.positional == PositionKind::Learned);
+    expect_gradients_of_every_tensor(c, false, name_of(opt));
   }
 }
 
@@ -446,10 +414,7 @@ TEST(TrainGrad, NoPositionsSeeThePrefixAsASet) {
     c.n_layers = 1;
     c.positional = kind;
     ParamLayout l = make_layout(c, false);
-    auto p = init_params(l, 6);
-    std::mt19937_64 rng(7);
-    std::normal_distribution<float> nd(0.0f, 0.3f);
-    for (float& x : p) x += nd(rng);
+    auto p = perturbed_params(l, 6, 7);
     Network net(l, pool);
     Batch b = tiny_batch(c, 1, 8, 8);
     b.tokens[1] = 3, b.tokens[4] = 11;
@@ -480,10 +445,7 @@ TEST(TrainGrad, ForwardOfEveryBlockOptionMatchesRuntimeFromGguf) {
     c.norm_placement = opt.norm;
     c.positional = opt.positional;
     ParamLayout l = make_layout(c, true);
-    auto p = init_params(l, 6);
-    std::mt19937_64 rng(7);
-    std::normal_distribution<float> nd(0.0f, 0.3f);
-    for (float& x : p) x += nd(rng);
+    auto p = perturbed_params(l, 6, 7);
     Network net(l, pool);
     Batch b = tiny_batch(c, 1, 16, 8);
     net.step(p.data(), nullptr, b);
