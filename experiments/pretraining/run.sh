@@ -114,6 +114,12 @@ if ((quick)); then
 else
   variants attention --attention softmax softmax1 sigmoid sink-logit sink-kv
   variants norm --norm pre post
+  # Post-LN stays near the unigram loss at the baseline's peak lr (RESULTS.md), so both
+  # placements also run at a tenth of it, where Post-LN trains.
+  if has_flag --norm; then
+    add norm norm-pre-lr-2e-3 --lr 2e-3
+    add norm norm-post-lr-2e-3 --norm post --lr 2e-3
+  fi
   variants positional --positional rope none learned
   for c in 32 64 96; do add min-context "minctx-$c" --min-context "$c"; done
   for w in 0 0.3; do add weight-decay "wd-$w" --wd "$w"; done
