@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import statistics
 import sys
 
 EPS = 0.3  # sink head: bos_sink_score > EPS (Gu et al.)
@@ -19,6 +20,7 @@ EPS = 0.3  # sink head: bos_sink_score > EPS (Gu et al.)
 # Per-run metrics: column name and its heading in tables.md (None: summary.csv only).
 METRICS = [
     ("sink_rate", "sink rate"),
+    ("sinks_beyond_layer_0", "sink heads beyond layer 0"),
     ("bos_sink_max", "strongest BOS score"),
     ("first_token_max_bos_off", "strongest first token, BOS off"),
     ("learned_sink_mass_max", "learned sink mass"),
@@ -56,6 +58,9 @@ def run_metrics(d):
     scores = [float(h["bos_sink_score"]) for h in on]
     if scores:
         m["sink_rate"] = sum(s > EPS for s in scores) / len(scores)
+        # The sink heads of layers 1 and up (issue 17 asks the default model for some).
+        m["sinks_beyond_layer_0"] = sum(
+            float(h["bos_sink_score"]) > EPS for h in on if int(h["layer"]) > 0)
         m["bos_sink_max"] = max(scores)
     if off:
         m["first_token_max_bos_off"] = max(float(h["bos_sink_score"]) for h in off)
@@ -116,6 +121,39 @@ def fmt(x, digits=3):
     if x != 0 and (abs(x) < 1e-2 or abs(x) >= 1e4):
         return f"{x:.2e}"
     return f"{x:.{digits}f}"
+
+
+def sinks_against_mixing(runs):
+    """Barbero et al.'s claim across settings: does BOS, where a model has sink heads, change
+    over-mixing (µ) and the spread of a perturbation at the last layer? Runs are split by whether
+    they have a sink head; runs trained without BOS are apart (BOS is new to them), and so is
+    Post-LN at the baseline's lr, which did not train (RESULTS.md)."""
+    def kind(setting, m):
+        if setting == "norm-post":
+            return None
+        if setting == "bos-none":
+            return "trained without BOS"
+        return "with a sink head" if (m["sink_rate"] or 0) > 0 else "trained with BOS, no sink head"
+    lines = ["### sinks against mixing", "",
+             "All runs but `norm-post` (lr 2e-2, did not train), by whether the model has a sink "
+             "head. Last layer, BOS on against off: the difference of µ and the ratio of the "
+             "embedding perturbation's relative spread; mean ± sd over runs, and the median ratio.",
+             "", "| runs | count | µ on − µ off | spread on / off | median spread on / off |",
+             "|---|---|---|---|---|"]
+    for name in ("with a sink head", "trained with BOS, no sink head", "trained without BOS"):
+        ms = [m for s, _, m in runs if kind(s, m) == name]
+        dmu = [m["mu_last_bos_on"] - m["mu_last_bos_off"] for m in ms
+               if m["mu_last_bos_on"] is not None and m["mu_last_bos_off"] is not None]
+        ratio = [m["spread_last_bos_on"] / m["spread_last_bos_off"] for m in ms
+                       if m["spread_last_bos_on"] is not None and m["spread_last_bos_off"]]
+        if not ms:
+            continue
+        mu_mean, mu_sd = mean_sd(dmu)
+        r_mean, r_sd = mean_sd(ratio)
+        lines.append(f"| {name} | {len(ms)} | {fmt(mu_mean)} ± {fmt(mu_sd)} | "
+                     f"{fmt(r_mean)} ± {fmt(r_sd)} | {fmt(statistics.median(ratio))} |")
+    lines.append("")
+    return lines
 
 
 def main():
@@ -187,6 +225,7 @@ def main():
             opts = f"`{p['options']}`" if p["options"] else "(baseline)"
             lines.append(f"| {p['setting']} | {opts} | {len(seeds)} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += sinks_against_mixing(runs)
     with open(os.path.join(out, "tables.md"), "w") as f:
         f.write("\n".join(lines))
 
