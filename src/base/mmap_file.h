@@ -1,5 +1,6 @@
 #pragma once
-// A read-only memory-mapped file. Empty files map to an empty span.
+// A read-only memory-mapped file. Empty files map to an empty span. With SINKSCOPE_NO_MMAP=1 the
+// file is read into anonymous memory instead (same bytes, same lifetime).
 #include <cstddef>
 #include <cstdint>
 #include <span>
