@@ -35,7 +35,9 @@ const uint8_t* read_into_anonymous_memory(int fd, const std::string& path, size_
   if (p == MAP_FAILED)
     throw InputError(path,
                      std::string("cannot allocate memory to read it: ") + std::strerror(errno));
-  ::madvise(p, size, MADV_HUGEPAGE);
+#ifdef MADV_HUGEPAGE
+  ::madvise(p, size, MADV_HUGEPAGE);  // a hint: refused where huge pages are off
+#endif
   auto* bytes = static_cast<uint8_t*>(p);
   for (size_t done = 0; done < size;) {
     const ssize_t n = ::pread(fd, bytes + done, size - done, static_cast<off_t>(done));
