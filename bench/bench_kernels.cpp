@@ -245,6 +245,26 @@ void BM_Matmul(benchmark::State& state, ss::DType type, int rows, int cols) {
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Decode's matmul: one to a few tokens against a weight matrix far larger than any L3 (32768 ×
+// 2048: 71 MB of Q8_0, 268 MB of F32), so every weight comes from memory once per call, as in a
+// model's decode. GB/s is the weight bytes read per wall-clock second, to set beside memory/read.
+void BM_MatmulDecode(benchmark::State& state, ss::DType type, bool all_threads) {
+  static ss::ThreadPool one_thread(1);
+  ss::ThreadPool& p = all_threads ? pool() : one_thread;
+  constexpr int kRows = 32768, kCols = 2048;
+  const size_t n = static_cast<size_t>(state.range(0));
+  const Weights& w = weights(type, kRows, kCols);
+  const std::vector<float> x = random_floats(n * kCols, 1.0f, 11);
+  std::vector<float> y(n * kRows);
+  for (auto _ : state) {
+    ss::matmul(w.t, x.data(), n, y.data(), p);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(w.bytes.size()) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Adds pct_fma_peak to F32 GEMMs: done as a second benchmark family so the peak is measured
 // before any matmul and the ratio is computed from the same run's figures.
 // GEMM efficiency: the f32 matmul's FLOPs per CPU-second of the whole process (all pool threads;
@@ -552,6 +572,17 @@ int register_all() {
           ->Arg(1)
           ->Arg(64)
           ->Arg(512)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+  for (ss::DType t : {ss::DType::F32, ss::DType::BF16, ss::DType::F16, ss::DType::Q8_0,
+                      ss::DType::Q4_0, ss::DType::Q4_K, ss::DType::Q6_K})
+    for (bool all : {false, true})
+      benchmark::RegisterBenchmark(
+          ("matmul_decode/" + ss::dtype_name(t) + (all ? "/pool" : "/1thread")).c_str(),
+          BM_MatmulDecode, t, all)
+          ->ArgName("tokens")
+          ->Arg(1)
+          ->Arg(4)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
   const std::pair<const char*, Extra> extras[] = {

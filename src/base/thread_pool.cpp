@@ -1,7 +1,12 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "base/interrupt.h"
 
@@ -10,6 +15,31 @@ namespace ss {
 namespace {
 thread_local const std::function<void()>* t_interrupt_check = nullptr;
 int default_threads = 0;  // 0: every core
+
+// How long a thread spins for the next job, or for the workers to finish, before it sleeps. Long
+// enough to bridge the gaps between one token's jobs in decode, short enough that an idle pool
+// (or one sharing its cores with other processes) costs little: the spin yields the core.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#endif
+}
+
+// Spins until done() or kSpin has passed; true if done().
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if (i % 64 == 0) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+  }
+}
 }  // namespace
 
 InterruptScope::InterruptScope(std::function<void()> check)
@@ -81,13 +111,17 @@ void ThreadPool::run(size_t n, size_t grain, const std::function<void(size_t, si
     job_n_ = n;
     job_grain_ = grain;
     next_.store(0, std::memory_order_relaxed);
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    pending_.store(static_cast<int>(workers_.size()));
+    generation_.fetch_add(1);
   }
-  start_cv_.notify_all();
+  start_cv_.notify_all();  // (cheap when every worker is spinning: no waiter to wake)
   work(fn, n, grain, 0);
-  std::unique_lock lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  const auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(all_done)) {
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, all_done);
+  }
+  std::lock_guard lock(mu_);
   job_ = nullptr;
 }
 
@@ -104,19 +138,22 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     const std::function<void(size_t, size_t, int)>* job;
     size_t n, grain;
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     {
+      // The job's fields are read under the lock whether the spin saw it or not.
       std::unique_lock lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      start_cv_.wait(lock, [&] { return stop_ || generation_.load() != seen; });
       if (stop_) return;
-      seen = generation_;
+      seen = generation_.load();
       job = job_;
       n = job_n_;
       grain = job_grain_;
     }
     work(*job, n, grain, index);
-    {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Under the lock, so the caller cannot check pending_ and then miss this notification.
       std::lock_guard lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+      done_cv_.notify_one();
     }
   }
 }

@@ -2,6 +2,10 @@
 // A fixed pool of worker threads. parallel_for splits [0, n) into contiguous chunks; each index is
 // processed by exactly one thread with the same code path whatever the thread count, so results
 // do not depend on it.
+//
+// Between jobs a thread spins for a short while (kSpin) before it sleeps on a condition variable:
+// decode runs over a hundred short jobs per token, and a futex wake-up per job (tens of
+// microseconds on a VM) cost it a tenth of its time.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -48,8 +52,9 @@ class ThreadPool {
   size_t job_n_ = 0;
   size_t job_grain_ = 0;  // 0: contiguous chunks (parallel_for); else pieces of job_grain_
   std::atomic<size_t> next_{0};
-  size_t generation_ = 0;
-  int pending_ = 0;
+  // Written under mu_, read by spinning threads without it.
+  std::atomic<size_t> generation_{0};
+  std::atomic<int> pending_{0};
   bool stop_ = false;
 };
 

@@ -14,10 +14,9 @@
 
 inline constexpr size_t kDecodeChunk = 1024;
 
-// F32: the row itself, four rows (AVX2: three) to a register tile, as before the loaders.
+// F32: the row itself, four rows (AVX2: three) to a register tile.
 struct F32Rows {
   static constexpr size_t kRows = kTileRows;
-  static constexpr bool kPrefetch = false;
   static constexpr size_t kChunk = kDecodeChunk;
   struct Scales {};
   static void prepare(DType, const uint8_t*, size_t, size_t, Scales&) {}
@@ -29,7 +28,6 @@ struct F32Rows {
 // Any type, expanded a chunk at a time (the chunk's elements, from element e0 on).
 struct ExpandedRows {
   static constexpr size_t kRows = kTileRows;
-  static constexpr bool kPrefetch = true;
   static constexpr size_t kChunk = kDecodeChunk;
   struct Scales {
     size_t g0;
@@ -137,13 +135,12 @@ inline float block_scale(const uint8_t* p) {
 // In the loaders, g is a 16-element group of the row and h the first lane wanted (0, or 8 for
 // AVX2's second half).
 //
-// One row to a register tile where making the lanes costs little (on Zen 4, 1B synth models, 2
-// threads: decode 1.3x faster for BF16 and Q8_0 than with four rows; each thread then reads one
-// stream of weights, prefetched ahead). The K-quants decode their scales once per super-block
-// and row, and went 1.3-1.5x faster with four.
+// Loaders without per-chunk scales. A whole register tile of rows: one row's FMAs form one
+// dependent chain (ops/dot.h's lane order), 4 cycles a group on Zen 4, which held one row to
+// about 10 GB/s a thread; with four rows and decode_tile's prefetch the Q8_0 matmul_decode bench
+// reads 1.5-2x faster.
 struct StreamRows {
-  static constexpr size_t kRows = 1;
-  static constexpr bool kPrefetch = true;
+  static constexpr size_t kRows = kTileRows;
   static constexpr size_t kChunk = kDecodeChunk;
   struct Scales {};
   static void prepare(DType, const uint8_t*, size_t, size_t, Scales&) {}
@@ -184,7 +181,6 @@ struct Q4_0Rows : StreamRows {
 // 64-element part c = j / 4, low nibbles of qs[32c ..] for j % 4 < 2, high nibbles else.
 struct Q4_KRows {
   static constexpr size_t kRows = kTileRows;
-  static constexpr bool kPrefetch = true;
   static constexpr size_t kChunk = kQK;
   struct Scales {
     float sc[8], mn[8];
@@ -207,7 +203,6 @@ struct Q4_KRows {
 // Q6_K: sc[t] * (q - 32) over 16-element sub-blocks t, one per group (layout in ops/quants.h).
 struct Q6_KRows {
   static constexpr size_t kRows = kTileRows;
-  static constexpr bool kPrefetch = true;
   static constexpr size_t kChunk = kQK;
   struct Scales {
     float sc[16];
@@ -231,17 +226,26 @@ struct Q6_KRows {
 #endif
 
 // How far ahead of the group being read each row is prefetched.
-inline constexpr size_t kDecodeAheadBytes = 1024;
+inline constexpr size_t kDecodeAheadBytes = 2048;
 
 // M rows × N tokens, groups [g0, g1) (lanes_tile's accumulators in acc); a group of a row is
-// group_bytes long.
+// group_bytes long, a row row_bytes.
+//
+// Each row is prefetched kDecodeAheadBytes ahead of the group being read. Past the row's end the
+// prefetch moves on to the same row of the next tile, M rows further, which the next call reads
+// first: the hardware prefetchers follow one long stream well, but lose M short interleaved ones
+// at every tile's start (Q8_0, 2 rows to a tile, without this: 0.6× the speed of one row).
 template <class L, int M, int N>
 void decode_tile(const uint8_t* const* rows, const typename L::Scales* sc, size_t group_bytes,
-                 const float* x, size_t ldx, size_t g0, size_t g1, float* acc, bool accumulate) {
+                 size_t row_bytes, const float* x, size_t ldx, size_t g0, size_t g1, float* acc,
+                 bool accumulate) {
   lanes_tile<M, N>(
       [=](int r, size_t g, int h) {
-        if (L::kPrefetch && h == 0)
-          __builtin_prefetch(rows[r] + g * group_bytes + kDecodeAheadBytes, 0, 3);
+        if (h == 0) {
+          const size_t ahead = g * group_bytes + kDecodeAheadBytes;
+          __builtin_prefetch(rows[r] + ahead + (ahead >= row_bytes ? (M - 1) * row_bytes : 0), 0,
+                             3);
+        }
         return L::load(rows[r], sc[r], g, h);
       },
       [=](int t, size_t g, int h) { return x + t * ldx + g * kDotLanes + h; }, g0, g1, acc,
@@ -253,8 +257,8 @@ inline constexpr size_t kDecodeMaxTokens = 8;  // matmul sends fewer than kPackM
 // Rows [r0, r1) of w against n_tokens (< kDecodeMaxTokens) tokens.
 template <class L>
 void decode_rows(const Tensor& w, const float* x, size_t n_tokens, float* y, size_t r0, size_t r1) {
-  using TileFn = void (*)(const uint8_t* const*, const typename L::Scales*, size_t, const float*,
-                          size_t, size_t, size_t, float*, bool);
+  using TileFn = void (*)(const uint8_t* const*, const typename L::Scales*, size_t, size_t,
+                          const float*, size_t, size_t, size_t, float*, bool);
   static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
     return std::array<TileFn, sizeof...(I)>{&decode_tile<L, static_cast<int>(I / kTileCols) + 1,
                                                          static_cast<int>(I % kTileCols) + 1>...};
@@ -263,7 +267,8 @@ void decode_rows(const Tensor& w, const float* x, size_t n_tokens, float* y, siz
   constexpr size_t kSlot = kTileRows * kTileCols * kDotLanes;  // one token tile's accumulators
   const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
   const size_t groups = cols / kDotLanes, cols16 = groups * kDotLanes;
-  const size_t group_bytes = dtype_row_bytes(w.type, cols) / std::max<size_t>(groups, 1);
+  const size_t row_bytes = dtype_row_bytes(w.type, cols);
+  const size_t group_bytes = row_bytes / std::max<size_t>(groups, 1);
   alignas(64) float acc[kSlot * ((kDecodeMaxTokens + kTileCols - 1) / kTileCols)];
   if (groups == 0) std::fill(std::begin(acc), std::end(acc), 0.0f);  // (no tile call zeroes it)
   thread_local typename L::Scales sc[kTileRows];
@@ -277,7 +282,7 @@ void decode_rows(const Tensor& w, const float* x, size_t n_tokens, float* y, siz
       for (size_t i = 0; i < nr; ++i) L::prepare(w.type, row[i], e0, n, sc[i]);
       for (size_t t = 0; t < n_tokens; t += kTileCols) {
         const size_t nt = std::min<size_t>(kTileCols, n_tokens - t);
-        kTiles[(nr - 1) * kTileCols + (nt - 1)](row, sc, group_bytes, x + t * cols, cols,
+        kTiles[(nr - 1) * kTileCols + (nt - 1)](row, sc, group_bytes, row_bytes, x + t * cols, cols,
                                                 e0 / kDotLanes, (e0 + n) / kDotLanes,
                                                 acc + t / kTileCols * kSlot, e0 > 0);
       }
