@@ -182,6 +182,55 @@ struct Q4_0Rows : StreamRows {
 struct Q4_KRows {
   static constexpr size_t kRows = kTileRows;
   static constexpr size_t kChunk = kQK;
+#if SS_ISA_LEVEL >= 2
+  // AVX-512: a nibble takes 16 values, so each sub-block's values sc[t] * q - mn[t] for q = 0..15
+  // are made once per super-block (the same two roundings as the dequantizer), and a group's
+  // lanes are looked up with one vpermps, which reads only the low 4 bits of each index: the
+  // arithmetic per group drops from five vector operations to two or three.
+  struct Scales {
+    alignas(64) float value[8][16];
+  };
+  // k4_scale_min's 6-bit scales and mins of a super-block, sc[t] in lane t and mn[t] in lane
+  // 8 + t (the 16-byte load reads past the 12 scale bytes into the block's qs).
+  static LanesI scale_min_lanes(const uint8_t* scales) {
+    const LanesI b = widen_u8(scales);
+    const LanesI low = _mm512_maskz_permutexvar_epi32(
+        kAll, _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11), b);
+    const LanesI top = _mm512_maskz_permutexvar_epi32(
+        kAll, _mm512_setr_epi32(0, 0, 0, 0, 0, 1, 2, 3, 0, 0, 0, 0, 4, 5, 6, 7), b);
+    const LanesI low_bits = _mm512_and_si512(
+        _mm512_maskz_srlv_epi32(kAll, low,
+                                _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4)),
+        _mm512_setr_epi32(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+    const LanesI top_bits =
+        _mm512_and_si512(_mm512_maskz_slli_epi32(kAll, _mm512_maskz_srli_epi32(kAll, top, 6), 4),
+                         _mm512_setr_epi32(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48));
+    return _mm512_or_si512(low_bits, top_bits);
+  }
+  static void prepare(DType, const uint8_t* row, size_t e0, size_t, Scales& s) {
+    const uint8_t* b = row + e0 / kQK * sizeof(BlockQ4_K);
+    const float d = block_scale(b + offsetof(BlockQ4_K, d)),
+                dmin = block_scale(b + offsetof(BlockQ4_K, dmin));
+    // d * s and dmin * m, as k4_group_scales rounds them
+    const Lanes sc_mn = _mm512_mul_ps(
+        _mm512_maskz_cvtepi32_ps(kAll, scale_min_lanes(b + offsetof(BlockQ4_K, scales))),
+        _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(d), _mm512_set1_ps(dmin)));
+    const Lanes q = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int t = 0; t < 8; ++t) {
+      const Lanes sc = _mm512_maskz_permutexvar_ps(kAll, _mm512_set1_epi32(t), sc_mn);
+      const Lanes mn = _mm512_maskz_permutexvar_ps(kAll, _mm512_set1_epi32(8 + t), sc_mn);
+      _mm512_store_ps(s.value[t], _mm512_sub_ps(_mm512_mul_ps(sc, q), mn));
+    }
+  }
+  static Lanes load(const uint8_t* row, const Scales& s, size_t g, int h) {
+    const size_t j = g % 16, c = j / 4;
+    const uint8_t* b = row + g / 16 * sizeof(BlockQ4_K);
+    const LanesI bytes = widen_u8(b + offsetof(BlockQ4_K, qs) + 32 * c + 16 * (j % 2) + h);
+    const bool high = j % 4 >= 2;
+    return _mm512_maskz_permutexvar_ps(kAll, high ? high_nibbles(bytes) : bytes,
+                                       _mm512_load_ps(s.value[2 * c + high]));
+  }
+#else
   struct Scales {
     float sc[8], mn[8];
   };
@@ -198,6 +247,7 @@ struct Q4_KRows {
     const size_t t = 2 * c + high;
     return scaled_less(s.sc[t], high ? high_nibbles(bytes) : low_nibbles(bytes), s.mn[t]);
   }
+#endif
 };
 
 // Q6_K: sc[t] * (q - 32) over 16-element sub-blocks t, one per group (layout in ops/quants.h).

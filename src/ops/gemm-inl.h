@@ -214,7 +214,9 @@ inline void matmul(const Tensor& w, const float* x, size_t n_tokens, float* y, T
   if (n_tokens >= kPackMinTokens) return gemm_batched<F32Gemm>(w, x, n_tokens, y, pool);
   constexpr size_t kRowBlock = GemmBlocking<F32Gemm>::kRowBlock;
   const size_t n_blocks = (static_cast<size_t>(w.rows()) + kRowBlock - 1) / kRowBlock;
-  pool.parallel_for(n_blocks, [&](size_t b0, size_t b1, int) {
+  // Pieces to whichever thread is free, as in gemm_batched: decode waits on the slowest thread.
+  const size_t grain = std::max<size_t>(1, n_blocks / (8 * static_cast<size_t>(pool.size())));
+  pool.parallel_for_dynamic(n_blocks, grain, [&](size_t b0, size_t b1, int) {
     matmul_few(w, x, n_tokens, y, b0 * kRowBlock, std::min<size_t>(w.rows(), b1 * kRowBlock));
   });
 }
