@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -65,15 +66,22 @@ void BM_Read(benchmark::State& state) {
   std::vector<float> partial(static_cast<size_t>(memory_pool().size()) * 16);
   for (auto _ : state) {
     memory_pool().parallel_for(kElems, [&](size_t i0, size_t i1, int thread) {
-      // Eight independent sums, so the adds never wait on each other.
-      float s[8] = {};
+      // Eight independent 4-float sums, 128 bytes a step, so the adds never wait on each other.
+      // (Eight float sums written as scalars became two 4-deep chains of vector adds, and held
+      // one thread to about 25 GB/s, below what decode itself reads.)
+      using Floats4 = float __attribute__((vector_size(16)));
+      Floats4 s[8] = {};
       const float* b = m.b.data();
       size_t i = i0;
-      for (; i + 8 <= i1; i += 8)
-        for (int k = 0; k < 8; ++k) s[k] += b[i + k];
-      for (; i < i1; ++i) s[0] += b[i];
+      for (; i + 32 <= i1; i += 32)
+        for (int k = 0; k < 8; ++k) {
+          Floats4 v;
+          std::memcpy(&v, b + i + 4 * k, sizeof v);
+          s[k] += v;
+        }
       float total = 0;
-      for (float v : s) total += v;
+      for (; i < i1; ++i) total += b[i];
+      for (const Floats4& v : s) total += v[0] + v[1] + v[2] + v[3];
       partial[static_cast<size_t>(thread) * 16] = total;
     });
     benchmark::DoNotOptimize(partial.data());

@@ -50,13 +50,8 @@ std::string synth(const std::string& arch, const std::string& extra = "") {
   return test::synth_model(arch, extra, 7);
 }
 
+using test::logits_of;
 using test::prompt_ids;
-
-std::vector<float> forward_logits(const Model& m, const std::vector<int>& ids) {
-  ThreadPool pool(2);
-  Runtime rt(m, pool, 64);
-  return rt.forward(ids, 0, Logits::All);
-}
 
 // Attention rows by (layer, head, pos) for positions < T; rows of different heads arrive from
 // different threads, so each goes to its own preallocated slot.
@@ -367,7 +362,7 @@ TEST(Arch, ConvertReloadsWithIdenticalLogits) {
     Model a = load_model(src), b = load_model(dst);
     EXPECT_EQ(b.config.arch, arch);
     EXPECT_EQ(b.all_tensors().size(), a.all_tensors().size());
-    EXPECT_EQ(forward_logits(a, prompt_ids(20)), forward_logits(b, prompt_ids(20))) << arch;
+    EXPECT_EQ(logits_of(a, prompt_ids(20)), logits_of(b, prompt_ids(20))) << arch;
   }
   // A byte-level BPE vocabulary (GPT-2's) survives conversion, merges and all.
   const std::string gpt2 = test::temp_dir() + "/qwen2-gpt2.gguf", out = gpt2 + ".converted";
@@ -378,8 +373,7 @@ TEST(Arch, ConvertReloadsWithIdenticalLogits) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(GgufFile(out).get_string_array("tokenizer.ggml.merges"),
             GgufFile(gpt2).get_string_array("tokenizer.ggml.merges"));
-  EXPECT_EQ(forward_logits(load_model(gpt2), prompt_ids(8)),
-            forward_logits(load_model(out), prompt_ids(8)));
+  EXPECT_EQ(logits_of(load_model(gpt2), prompt_ids(8)), logits_of(load_model(out), prompt_ids(8)));
   // Llama-3 rope divisors travel as rope_freqs.weight.
   Model a = load_model(synth("llama", "--llama3-rope 8,1,4,64"));
   ASSERT_TRUE(a.rope_freqs.data);
@@ -387,9 +381,8 @@ TEST(Arch, ConvertReloadsWithIdenticalLogits) {
   write_model_gguf(a, tokenizer_metadata(GgufFile(a.path)), dst);
   Model b = load_model(dst);
   ASSERT_TRUE(b.rope_freqs.data);
-  EXPECT_EQ(forward_logits(a, prompt_ids(20)), forward_logits(b, prompt_ids(20)));
-  EXPECT_NE(forward_logits(a, prompt_ids(20)),
-            forward_logits(load_model(synth("llama")), prompt_ids(20)));
+  EXPECT_EQ(logits_of(a, prompt_ids(20)), logits_of(b, prompt_ids(20)));
+  EXPECT_NE(logits_of(a, prompt_ids(20)), logits_of(load_model(synth("llama")), prompt_ids(20)));
 }
 
 // A qwen2 model with GPT-2's byte-level BPE vocabulary: the CLI tokenizes with BPE and adds no
@@ -441,7 +434,7 @@ TEST(Arch, IncrementalDecodingMatchesBatch) {
   for (const auto& arch : kArchs) {
     Model m = load_model(synth(arch));
     const std::vector<int> ids = prompt_ids(20);
-    std::vector<float> all = forward_logits(m, ids);
+    std::vector<float> all = logits_of(m, ids);
     ThreadPool pool(2);
     Runtime rt(m, pool, 64);
     rt.forward(std::span(ids).first(13), 0, Logits::None);
@@ -560,8 +553,8 @@ TEST(Arch, AblatedSinksAreMinusInfinitySinks) {
   Runtime rt(m, pool, 64);
   rt.set_head_mask(&mask);
   const std::vector<float> ablated = rt.forward(ids, 0, Logits::All);
-  EXPECT_EQ(ablated, forward_logits(no_sinks, ids));
-  EXPECT_NE(ablated, forward_logits(m, ids));
+  EXPECT_EQ(ablated, logits_of(no_sinks, ids));
+  EXPECT_NE(ablated, logits_of(m, ids));
   // One head through the CLI.
   auto r =
       test::run_cli("forward -m " + src + " -p \"Once upon a time\" --json --ablate-sinks 1:2");
@@ -691,13 +684,13 @@ TEST(Arch, HeadMaskZeroesOneHeadOnEachArch) {
     Runtime rt(m, pool, 64);
     rt.set_head_mask(&mask);
     std::vector<float> masked = rt.forward(ids, 0, Logits::All);
-    EXPECT_NE(masked, forward_logits(m, ids)) << arch;
+    EXPECT_NE(masked, logits_of(m, ids)) << arch;
     // Zeroing W_O's columns of the head gives the same model (pruned export).
     std::string path = test::temp_dir() + "/pruned.gguf";
     auto r =
         test::run_cli("export -m " + synth(arch) + " --prune-heads 1:2 -o " + path + " --quiet");
     ASSERT_EQ(r.code, 0) << r.err;
-    std::vector<float> exported = forward_logits(load_model(path), ids);
+    std::vector<float> exported = logits_of(load_model(path), ids);
     for (size_t i = 0; i < masked.size(); ++i) ASSERT_NEAR(exported[i], masked[i], 1e-5) << arch;
   }
 }

@@ -3,6 +3,7 @@
 // architecture, a fixed prompt, and a byte-level BPE tokenizer.json.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -14,9 +15,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "model/arch.h"
 #include "model/model.h"
 #include "model/synth.h"
+#include "runtime/head_mask.h"
+#include "runtime/runtime.h"
 #include "test_util.h"
 #include "tokenizer/pretokenizer.h"
 
@@ -51,6 +55,15 @@ inline std::vector<std::tuple<std::string, std::string, int>> shared_synth_model
   for (const char* arch : {"llama", "qwen2", "qwen3", "gemma3"})
     for (int seed : {7, 11}) out.emplace_back(arch, "", seed);
   return out;
+}
+
+// Every position's logits of `ids` on 2 threads, with `mask` (may be null) applied.
+inline std::vector<float> logits_of(const Model& m, const std::vector<int>& ids,
+                                    const HeadMask* mask = nullptr) {
+  ThreadPool pool(2);
+  Runtime rt(m, pool, std::max(64, static_cast<int>(ids.size())));
+  rt.set_head_mask(mask);
+  return rt.forward(ids, 0, Logits::All);
 }
 
 // A random model of arch's "tiny" shape with `vocab` tokens, in F32.

@@ -7,6 +7,7 @@
 #include "model/synth.h"
 #include "runtime/head_mask.h"
 #include "runtime/runtime.h"
+#include "test_fixtures.h"
 #include "test_util.h"
 
 namespace ss {
@@ -25,14 +26,6 @@ ModelConfig tiny_mask_config() {
   return c;
 }
 
-std::vector<float> masked_logits(const Model& m, const HeadMask* mask,
-                                 const std::vector<int>& ids) {
-  ThreadPool pool(2);
-  Runtime rt(m, pool);
-  rt.set_head_mask(mask);
-  return rt.forward(ids, 0, Logits::All);
-}
-
 TEST(HeadMask, ZeroingEqualsRemovingOutputProjectionSlice) {
   Model m = load_model(test::model_bin());
   const ModelConfig& c = m.config;
@@ -40,7 +33,7 @@ TEST(HeadMask, ZeroingEqualsRemovingOutputProjectionSlice) {
   HeadMask mask(c);
   mask.set(2, 6, HeadAction::Zero);
   mask.set(4, 1, HeadAction::Zero);
-  std::vector<float> masked = masked_logits(m, &mask, ids);
+  std::vector<float> masked = test::logits_of(m, ids, &mask);
 
   Model cut = clone_model(m);
   for (auto [l, h] : {std::pair{2, 6}, std::pair{4, 1}}) {
@@ -48,8 +41,8 @@ TEST(HeadMask, ZeroingEqualsRemovingOutputProjectionSlice) {
     for (int r = 0; r < c.dim; ++r)
       for (int d = 0; d < c.head_dim; ++d) wo[r * c.q_dim() + h * c.head_dim + d] = 0.0f;
   }
-  std::vector<float> removed = masked_logits(cut, nullptr, ids);
-  std::vector<float> dense = masked_logits(m, nullptr, ids);
+  std::vector<float> removed = test::logits_of(cut, ids);
+  std::vector<float> dense = test::logits_of(m, ids);
   ASSERT_EQ(masked.size(), removed.size());
   double max_diff = 0, effect = 0;
   for (size_t i = 0; i < masked.size(); ++i) {

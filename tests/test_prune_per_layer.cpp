@@ -69,7 +69,7 @@ std::string expect_per_layer_removal(const std::string& path, const Heads& heads
   EXPECT_EQ(pruned.config.layer_n_kv_heads, kv);
   EXPECT_EQ(pruned.config.n_heads, *std::max_element(q.begin(), q.end()));
   const std::vector<int> ids = test::prompt_ids(20);
-  expect_near(logits_of(pruned, nullptr, ids), logits_of(m, &mask, ids), 1e-5);
+  expect_near(logits_of(pruned, ids), logits_of(m, ids, &mask), 1e-5);
   EXPECT_LT(fs::file_size(out), fs::file_size(path));
   GgufFile g(out);
   const GgufValue* v = g.find(m.config.arch + ".attention.head_count");
@@ -103,7 +103,7 @@ TEST(PrunePerLayer, GlobalScopeMhaEqualsAblation) {
   const Model pruned = load_model(out);
   const HeadMask one = mask_of(pruned.config, {{l, 0}}), full = mask_of(c, both);
   const std::vector<int> ids = test::prompt_ids(16);
-  expect_near(logits_of(pruned, &one, ids), logits_of(m, &full, ids), 1e-5);
+  expect_near(logits_of(pruned, ids, &one), logits_of(m, ids, &full), 1e-5);
   // The pruned model's attention rows reach observers under the kept heads' new indices, the
   // same rows as the full model's heads; absent heads send none.
   const std::vector<int> ids16 = test::prompt_ids(16);
@@ -179,7 +179,7 @@ TEST(PrunePerLayer, CountsRoundTripGgufAndHfFolder) {
   EXPECT_EQ(b.config.layer_n_heads, (std::vector<int>{2, 4}));
   EXPECT_EQ(b.config.layer_n_kv_heads, (std::vector<int>{1, 2}));
   const std::vector<int> ids = test::prompt_ids(12);
-  EXPECT_EQ(logits_of(b, nullptr, ids), logits_of(a, nullptr, ids));
+  EXPECT_EQ(logits_of(b, ids), logits_of(a, ids));
 
   write_hf_model(a, dir + "/a.hf");
   const json config = json::parse(std::ifstream(dir + "/a.hf/config.json"));
@@ -189,7 +189,7 @@ TEST(PrunePerLayer, CountsRoundTripGgufAndHfFolder) {
   const Model h = load_model(dir + "/a.hf");
   EXPECT_EQ(h.config.layer_n_heads, a.config.layer_n_heads);
   EXPECT_EQ(h.config.layer_n_kv_heads, a.config.layer_n_kv_heads);
-  EXPECT_EQ(logits_of(h, nullptr, ids), logits_of(a, nullptr, ids));
+  EXPECT_EQ(logits_of(h, ids), logits_of(a, ids));
 
   // Through the CLI: analyze and perplexity run the pruned file.
   const std::string text = dir + "/t.txt";

@@ -42,7 +42,7 @@ void expect_removal_equals_ablation(const std::string& path, const Heads& heads,
   EXPECT_EQ(pruned.config.n_heads, n_heads);
   EXPECT_EQ(pruned.config.n_kv_heads, n_kv_heads);
   const std::vector<int> ids = test::prompt_ids(20);
-  const std::vector<float> want = logits_of(m, &mask, ids), got = logits_of(pruned, nullptr, ids);
+  const std::vector<float> want = logits_of(m, ids, &mask), got = logits_of(pruned, ids);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << i;
   EXPECT_LT(fs::file_size(out), fs::file_size(path));
@@ -93,7 +93,7 @@ TEST(PrunePhysical, MeanModeKeepsTheConstant) {
   const Model pruned = load_model(out);
   EXPECT_EQ(pruned.config.n_heads, c.n_heads - 1);
   const std::vector<int> ids = test::prompt_ids(20);
-  const std::vector<float> want = logits_of(m, &mask, ids), got = logits_of(pruned, nullptr, ids);
+  const std::vector<float> want = logits_of(m, ids, &mask), got = logits_of(pruned, ids);
   for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-5) << i;
 }
 
@@ -230,8 +230,8 @@ TEST(Cli, ExportRemovesHeadsWhenItCan) {
                     "/group.hf --quiet");
   ASSERT_EQ(r.code, 0) << r.err;
   const std::vector<int> ids = test::prompt_ids(12);
-  EXPECT_EQ(logits_of(load_model(dir + "/group.hf"), nullptr, ids),
-            logits_of(load_model(dir + "/group.gguf"), nullptr, ids));
+  EXPECT_EQ(logits_of(load_model(dir + "/group.hf"), ids),
+            logits_of(load_model(dir + "/group.gguf"), ids));
 }
 
 // Bad input: every head of a layer cannot be removed (the layer would have none): --physical is a

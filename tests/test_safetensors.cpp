@@ -49,10 +49,8 @@ std::string synth_seed11(const std::string& arch, const std::string& extra = "")
 
 using test::prompt_ids;
 
-std::vector<float> prompt_logits(const Model& m, int n = 20) {
-  ThreadPool pool(2);
-  Runtime rt(m, pool, 64);
-  return rt.forward(prompt_ids(n), 0, Logits::All);
+std::vector<float> prompt_logits(const Model& m) {
+  return test::logits_of(m, prompt_ids(20));
 }
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
