@@ -111,19 +111,23 @@ TEST(Kernels, DecodeOfEveryTypeAndVariantIsTheReferenceBitForBit) {
                   DType::Q5_1, DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,
                   DType::Q5_K, DType::Q6_K, DType::Q8_K, DType::MXFP4}) {
     const size_t block = dtype_info(static_cast<uint32_t>(t))->block_elems;
-    const size_t rows = 27, cols = block == 1 ? 2061 : block * (2560 / block + 1);
-    Weights w(t, rows, cols, static_cast<unsigned>(t) + 11);
-    for (size_t tokens = 1; tokens < 8; ++tokens) {
-      const std::vector<float> x = uniform(tokens * cols, static_cast<unsigned>(tokens));
-      std::vector<float> ref(tokens * rows);
-      matmul_reference(w.tensor, x.data(), tokens, ref.data());
-      for (Isa isa : supported_isas()) {
-        ThreadPool pool(2);
-        std::vector<float> y(ref.size(), NAN);
-        kernels_for(isa).matmul(w.tensor, x.data(), tokens, y.data(), pool);
-        for (size_t i = 0; i < ref.size(); ++i)
-          ASSERT_EQ(y[i], ref[i]) << isa_name(isa) << " " << dtype_name(t) << " tokens " << tokens
-                                  << ": token " << i / rows << " row " << i % rows;
+    const size_t cols = block == 1 ? 2061 : block * (2560 / block + 1);
+    // A row block of 24 and 1, 2 or 3 rows after it: every row count of a register tile.
+    for (size_t rows : {25, 26, 27}) {
+      Weights w(t, rows, cols, static_cast<unsigned>(t) + 11);
+      for (size_t tokens = 1; tokens < 8; ++tokens) {
+        const std::vector<float> x = uniform(tokens * cols, static_cast<unsigned>(tokens));
+        std::vector<float> ref(tokens * rows);
+        matmul_reference(w.tensor, x.data(), tokens, ref.data());
+        for (Isa isa : supported_isas()) {
+          ThreadPool pool(2);
+          std::vector<float> y(ref.size(), NAN);
+          kernels_for(isa).matmul(w.tensor, x.data(), tokens, y.data(), pool);
+          for (size_t i = 0; i < ref.size(); ++i)
+            ASSERT_EQ(y[i], ref[i])
+                << isa_name(isa) << " " << dtype_name(t) << " tokens " << tokens << ": token "
+                << i / rows << " row " << i % rows << " of " << rows;
+        }
       }
     }
   }

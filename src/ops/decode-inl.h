@@ -13,6 +13,8 @@
 // the second pass reads it from L1.
 
 inline constexpr size_t kDecodeChunk = 1024;
+// How far ahead of the group being read each row is prefetched.
+inline constexpr size_t kDecodeAheadBytes = 2048;
 
 // F32: the row itself, four rows (AVX2: three) to a register tile.
 struct F32Rows {
@@ -165,6 +167,29 @@ struct Q8_0Rows : StreamRows {
     const LanesI q = widen_i8(b + offsetof(BlockQ8_0, qs) + 16 * (g % 2) + h);
     return scaled(block_scale(b + offsetof(BlockQ8_0, d)), q);
   }
+#if SS_ISA_LEVEL >= 2
+  // One token, M rows, a block (two groups) a step: the scale is made once per block, and the
+  // index arithmetic is once per block rather than per group (the same FMAs in the same order).
+  template <int M>
+  static void one_token(const uint8_t* const* rows, const Scales*, size_t row_bytes, const float* x,
+                        size_t g0, size_t g1, float* acc, bool accumulate) {
+    __m512 a[M];
+    for (int r = 0; r < M; ++r)
+      a[r] = accumulate ? _mm512_loadu_ps(acc + r * 16) : _mm512_setzero_ps();
+    for (size_t b = g0 / 2; b < g1 / 2; ++b) {
+      const size_t at = b * sizeof(BlockQ8_0), ahead = at + kDecodeAheadBytes;
+      const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+      for (int r = 0; r < M; ++r) {
+        const uint8_t* p = rows[r] + at;
+        __builtin_prefetch(rows[r] + ahead + (ahead >= row_bytes ? (M - 1) * row_bytes : 0), 0, 3);
+        const float d = block_scale(p + offsetof(BlockQ8_0, d));
+        a[r] = _mm512_fmadd_ps(scaled(d, widen_i8(p + offsetof(BlockQ8_0, qs))), x0, a[r]);
+        a[r] = _mm512_fmadd_ps(scaled(d, widen_i8(p + offsetof(BlockQ8_0, qs) + 16)), x1, a[r]);
+      }
+    }
+    for (int r = 0; r < M; ++r) _mm512_storeu_ps(acc + r * 16, a[r]);
+  }
+#endif
 };
 
 // Q4_0: d * (q - 8), group 0 of a block the low nibbles of its 16 bytes, group 1 the high ones.
@@ -230,6 +255,38 @@ struct Q4_KRows {
     return _mm512_maskz_permutexvar_ps(kAll, high ? high_nibbles(bytes) : bytes,
                                        _mm512_load_ps(s.value[2 * c + high]));
   }
+  // One token, M rows, a super-block a step (decode_rows calls it once per super-block): load's
+  // lanes with every offset a constant, the same FMAs in the same order.
+  template <int M>
+  static void one_token(const uint8_t* const* rows, const Scales* sc, size_t row_bytes,
+                        const float* x, size_t g0, size_t g1, float* acc, bool accumulate) {
+    __m512 a[M];
+    for (int r = 0; r < M; ++r)
+      a[r] = accumulate ? _mm512_loadu_ps(acc + r * 16) : _mm512_setzero_ps();
+    for (size_t sb = g0 / 16; sb < g1 / 16; ++sb) {
+      const size_t at = sb * sizeof(BlockQ4_K), ahead = at + kDecodeAheadBytes;
+      for (int r = 0; r < M; ++r)
+        for (size_t line = 0; line < sizeof(BlockQ4_K); line += 64)
+          __builtin_prefetch(
+              rows[r] + ahead + line + (ahead + line >= row_bytes ? (M - 1) * row_bytes : 0), 0, 3);
+      for (int c = 0; c < 4; ++c) {
+        const float* xc = x + kQK * sb + 64 * c;
+        const __m512 x0 = _mm512_loadu_ps(xc), x1 = _mm512_loadu_ps(xc + 16),
+                     x2 = _mm512_loadu_ps(xc + 32), x3 = _mm512_loadu_ps(xc + 48);
+        for (int r = 0; r < M; ++r) {
+          const uint8_t* q = rows[r] + at + offsetof(BlockQ4_K, qs) + 32 * c;
+          const LanesI b0 = widen_u8(q), b1 = widen_u8(q + 16);
+          const __m512 lo = _mm512_load_ps(sc[r].value[2 * c]),
+                       hi = _mm512_load_ps(sc[r].value[2 * c + 1]);
+          a[r] = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(kAll, b0, lo), x0, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(kAll, b1, lo), x1, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(kAll, high_nibbles(b0), hi), x2, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_maskz_permutexvar_ps(kAll, high_nibbles(b1), hi), x3, a[r]);
+        }
+      }
+    }
+    for (int r = 0; r < M; ++r) _mm512_storeu_ps(acc + r * 16, a[r]);
+  }
 #else
   struct Scales {
     float sc[8], mn[8];
@@ -275,9 +332,6 @@ struct Q6_KRows {
 };
 #endif
 
-// How far ahead of the group being read each row is prefetched.
-inline constexpr size_t kDecodeAheadBytes = 2048;
-
 // M rows × N tokens, groups [g0, g1) (lanes_tile's accumulators in acc); a group of a row is
 // group_bytes long, a row row_bytes.
 //
@@ -289,6 +343,9 @@ template <class L, int M, int N>
 void decode_tile(const uint8_t* const* rows, const typename L::Scales* sc, size_t group_bytes,
                  size_t row_bytes, const float* x, size_t ldx, size_t g0, size_t g1, float* acc,
                  bool accumulate) {
+  if constexpr (N == 1 && requires { &L::template one_token<M>; }) {
+    return L::template one_token<M>(rows, sc, row_bytes, x, g0, g1, acc, accumulate);
+  }
   lanes_tile<M, N>(
       [=](int r, size_t g, int h) {
         if (h == 0) {
