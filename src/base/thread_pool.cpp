@@ -16,9 +16,9 @@ namespace {
 thread_local const std::function<void()>* t_interrupt_check = nullptr;
 int default_threads = 0;  // 0: every core
 
-// How long a thread spins for the next job, or for the workers to finish, before it sleeps. Long
-// enough to bridge the gaps between one token's jobs in decode, short enough that an idle pool
-// (or one sharing its cores with other processes) costs little: the spin yields the core.
+// How long a thread spins (under a Spin) for the next job, or for the workers to finish, before
+// it sleeps: long enough to bridge the gaps between one token's jobs in decode. The spin yields
+// the core every 64 pauses.
 constexpr auto kSpin = std::chrono::microseconds(200);
 
 void cpu_relax() {
@@ -27,9 +27,12 @@ void cpu_relax() {
 #endif
 }
 
-// Spins until done() or kSpin has passed; true if done().
+}  // namespace
+
+// Spins until done() or kSpin has passed, if a Spin lives; true if done().
 template <class Done>
-bool spin_until(Done done) {
+bool ThreadPool::spin_until(Done done) const {
+  if (spinners_.load(std::memory_order_relaxed) == 0) return done();
   const auto deadline = std::chrono::steady_clock::now() + kSpin;
   for (int i = 1;; ++i) {
     if (done()) return true;
@@ -40,7 +43,6 @@ bool spin_until(Done done) {
     }
   }
 }
-}  // namespace
 
 InterruptScope::InterruptScope(std::function<void()> check)
     : check_(std::move(check)), previous_(t_interrupt_check) {

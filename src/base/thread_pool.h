@@ -3,9 +3,11 @@
 // processed by exactly one thread with the same code path whatever the thread count, so results
 // do not depend on it.
 //
-// Between jobs a thread spins for a short while (kSpin) before it sleeps on a condition variable:
-// decode runs over a hundred short jobs per token, and a futex wake-up per job (tens of
-// microseconds on a VM) cost it a tenth of its time.
+// While a ThreadPool::Spin lives, a thread spins for a short while between jobs before it sleeps
+// on a condition variable: decode runs over a hundred short jobs per token, and a futex wake-up
+// per job (tens of microseconds on a VM) cost it a tenth of its time. Otherwise threads sleep at
+// once, so processes that share cores (ctest -j, MPI ranks) do not burn them: spinning always
+// doubled the run time of some tests under ctest -j2.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -29,6 +31,22 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // Spinning between jobs, for as long as one of these lives (nested ones count).
+  class Spin {
+   public:
+    Spin(ThreadPool& pool, bool on) : pool_(on ? &pool : nullptr) {
+      if (pool_) pool_->spinners_.fetch_add(1);
+    }
+    ~Spin() {
+      if (pool_) pool_->spinners_.fetch_sub(1);
+    }
+    Spin(const Spin&) = delete;
+    Spin& operator=(const Spin&) = delete;
+
+   private:
+    ThreadPool* pool_;
+  };
+
   // Calls fn(begin, end, thread_index) on disjoint chunks covering [0, n); returns when all are
   // done.
   void parallel_for(size_t n, const std::function<void(size_t, size_t, int)>& fn);
@@ -42,6 +60,8 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  template <class Done>
+  bool spin_until(Done done) const;
   void run(size_t n, size_t grain, const std::function<void(size_t, size_t, int)>& fn);
   void work(const std::function<void(size_t, size_t, int)>& fn, size_t n, size_t grain, int index);
 
@@ -55,6 +75,7 @@ class ThreadPool {
   // Written under mu_, read by spinning threads without it.
   std::atomic<size_t> generation_{0};
   std::atomic<int> pending_{0};
+  std::atomic<int> spinners_{0};  // live Spin objects
   bool stop_ = false;
 };
 

@@ -9,8 +9,13 @@
 //
 // A row tile works through its rows a chunk of columns at a time, spilling its accumulators
 // between chunks (acc, as lanes_tile allows): a K-quant super-block, whose scales are decoded once
-// per chunk, or 1024 elements. AVX2 passes over a chunk twice (once per half of the lanes), and
-// the second pass reads it from L1.
+// per chunk, or 1024 elements. With several tokens AVX2 passes over a chunk twice (once per half
+// of the lanes), and the second pass reads it from L1; with one, both halves go in one pass.
+//
+// For one token a loader may also define one_token<M>: its own step over a whole block or
+// super-block with constant offsets (the same FMAs in the same order), which decode_tile calls
+// instead of lanes_tile. Measurements behind these choices: bench/README.md, "Decode against
+// llama.cpp, in turn".
 
 inline constexpr size_t kDecodeChunk = 1024;
 // How far ahead of the group being read each row is prefetched.

@@ -596,9 +596,14 @@ void Runtime::check_finite(const float* x, size_t n_tokens, size_t width, int po
                                     ": the weights or hyper-parameters give no finite result");
 }
 
+// Decode-sized steps run many short jobs: the pool's threads spin between them
+// (base/thread_pool.h).
+constexpr size_t kSpinBelowTokens = 8;
+
 const float* Runtime::hidden(std::span<const int> tokens, int pos0) {
   const ModelConfig& c = model_.config;
   const int n = static_cast<int>(tokens.size());
+  const ThreadPool::Spin spin(pool_, tokens.size() < kSpinBelowTokens);
   if (pos0 < 0 || pos0 + n > max_ctx_)
     throw std::invalid_argument("positions " + std::to_string(pos0) + ".." +
                                 std::to_string(pos0 + n - 1) + " exceed the KV cache of " +
@@ -654,6 +659,7 @@ void Runtime::logits(size_t row0, size_t rows, float* out) {
   if (!last_hidden_ || row0 + rows > last_n_)
     throw std::logic_error("Runtime::logits: rows outside the last forward_hidden");
   const size_t V = model_.config.vocab_size;
+  const ThreadPool::Spin spin(pool_, rows < kSpinBelowTokens);
   project(model_.output, last_hidden_ + row0 * model_.config.dim, rows, out);
   if (model_.config.final_logit_softcap > 0)
     softcap(out, rows * V, model_.config.final_logit_softcap);
