@@ -112,7 +112,8 @@ TEST(Kernels, DecodeOfEveryTypeAndVariantIsTheReferenceBitForBit) {
                   DType::Q5_K, DType::Q6_K, DType::Q8_K, DType::MXFP4}) {
     const size_t block = dtype_info(static_cast<uint32_t>(t))->block_elems;
     const size_t cols = block == 1 ? 2061 : block * (2560 / block + 1);
-    // A row block of 24 and 1, 2 or 3 rows after it: every row count of a register tile.
+    // A whole row block (AVX-512 24, AVX2 12, scalar 8 rows) and 1, 2 or 3 rows after it: every
+    // row count of a register tile in every variant.
     for (size_t rows : {25, 26, 27}) {
       Weights w(t, rows, cols, static_cast<unsigned>(t) + 11);
       for (size_t tokens = 1; tokens < 8; ++tokens) {

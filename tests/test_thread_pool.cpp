@@ -49,6 +49,30 @@ TEST(ThreadPool, DynamicPiecesCoverEveryIndexOnce) {
     }
 }
 
+// Under a Spin the threads wait for the next job spinning, not sleeping: thousands of tiny jobs
+// (decode's pattern) still cover every index once, and the pool runs on and shuts down after the
+// Spin is gone, while its threads may still be spinning.
+TEST(ThreadPool, TinyJobsUnderASpinCoverEveryIndexOnce) {
+  for (int threads : {2, 4}) {
+    ThreadPool pool(threads);
+    {
+      const ThreadPool::Spin spin(pool, true);
+      for (int round = 0; round < 2000; ++round) {
+        const size_t n = 1 + static_cast<size_t>(round) % 9;
+        Coverage c(n);
+        if (round % 2)
+          pool.parallel_for(n, [&](size_t lo, size_t hi, int) { c.visit(lo, hi); });
+        else
+          pool.parallel_for_dynamic(n, 1, [&](size_t lo, size_t hi, int) { c.visit(lo, hi); });
+        c.expect_each_once("under a spin");
+      }
+    }
+    Coverage after(5);
+    pool.parallel_for(5, [&](size_t lo, size_t hi, int) { after.visit(lo, hi); });
+    after.expect_each_once("after the spin");
+  }
+}
+
 TEST(ThreadPool, ContiguousAndDynamicJobsAlternateOnOnePool) {
   ThreadPool pool(3);
   for (int round = 0; round < 50; ++round) {

@@ -6,8 +6,9 @@
 // While a ThreadPool::Spin lives, a thread spins for a short while between jobs before it sleeps
 // on a condition variable: decode runs over a hundred short jobs per token, and a futex wake-up
 // per job (tens of microseconds on a VM) cost it a tenth of its time. Otherwise threads sleep at
-// once, so processes that share cores (ctest -j, MPI ranks) do not burn them: spinning always
-// doubled the run time of some tests under ctest -j2.
+// once: spinning after every job doubled the run time of some tests under ctest -j2, whose
+// processes share the cores. A spin lasts at most 200 µs per gap and yields the core as it goes,
+// so decode under a Spin in processes that share cores (tests, MPI ranks) costs little.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>

@@ -260,15 +260,16 @@ struct Q4_KRows {
     return _mm512_maskz_permutexvar_ps(kAll, high ? high_nibbles(bytes) : bytes,
                                        _mm512_load_ps(s.value[2 * c + high]));
   }
-  // One token, M rows, a super-block a step (decode_rows calls it once per super-block): load's
-  // lanes with every offset a constant, the same FMAs in the same order.
+  // One token, M rows, the chunk's one super-block (sc holds its tables): load's lanes with every
+  // offset a constant, the same FMAs in the same order.
   template <int M>
   static void one_token(const uint8_t* const* rows, const Scales* sc, size_t row_bytes,
                         const float* x, size_t g0, size_t g1, float* acc, bool accumulate) {
+    static_assert(kChunk == kQK, "the tables in sc are one super-block's");
     __m512 a[M];
     for (int r = 0; r < M; ++r)
       a[r] = accumulate ? _mm512_loadu_ps(acc + r * 16) : _mm512_setzero_ps();
-    for (size_t sb = g0 / 16; sb < g1 / 16; ++sb) {
+    for (size_t sb = g0 / 16; sb < g1 / 16; ++sb) {  // (one step: g1 - g0 is 16)
       const size_t at = sb * sizeof(BlockQ4_K), ahead = at + kDecodeAheadBytes;
       for (int r = 0; r < M; ++r)
         for (size_t line = 0; line < sizeof(BlockQ4_K); line += 64)

@@ -597,7 +597,8 @@ void Runtime::check_finite(const float* x, size_t n_tokens, size_t width, int po
 }
 
 // Decode-sized steps run many short jobs: the pool's threads spin between them
-// (base/thread_pool.h).
+// (base/thread_pool.h). The matmul's decode path takes fewer than 8 tokens too (ops/gemm-inl.h,
+// kPackMinTokens).
 constexpr size_t kSpinBelowTokens = 8;
 
 const float* Runtime::hidden(std::span<const int> tokens, int pos0) {

@@ -138,7 +138,7 @@ inline void lanes_tile(Row row, Tok tok, size_t g0, size_t g1, float* acc, bool 
         __m256 wv[M];
         for (int r = 0; r < M; ++r) {
           wv[r] = lanes_of(row(r, g, h));
-          __asm__("" : "+x"(wv[r]));  // as below
+          __asm__("" : "+x"(wv[r]));  // (see the AVX-512 branch)
         }
         __m256 xv = _mm256_loadu_ps(tok(0, g, h));
         __asm__("" : "+x"(xv));
