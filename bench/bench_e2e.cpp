@@ -20,7 +20,8 @@
 //
 // SINKSCOPE_BENCH_CTX (default "512,2048") and SINKSCOPE_BENCH_DECODE (default 64) set the sizes;
 // SINKSCOPE_BENCH_THREADS the threads; SINKSCOPE_BENCH_BF16_ACTIVATIONS (set) loads the model as
-// --bf16-activations does. Token ids are a fixed pseudo-random sequence (speed does
+// --bf16-activations does, SINKSCOPE_BENCH_INT8_ACTIVATIONS as --int8-activations does. Token ids
+// are a fixed pseudo-random sequence (speed does
 // not depend on them). Run with --benchmark_repetitions=3 and compare medians. Counters: tok/s
 // (wall clock) and tok/s_cpu (per main-thread CPU-second: see Timer).
 #include <benchmark/benchmark.h>
@@ -75,6 +76,7 @@ std::vector<int> token_ids(const ss::ModelConfig& c, int n) {
 std::unique_ptr<ss::Model> load_warm(const char* path) {
   auto p = std::make_unique<ss::Model>(ss::load_model(path));
   p->bf16_activations = std::getenv("SINKSCOPE_BENCH_BF16_ACTIVATIONS") != nullptr;
+  p->int8_activations = std::getenv("SINKSCOPE_BENCH_INT8_ACTIVATIONS") != nullptr;
   ss::Runtime rt(*p, e2e_pool(), 8);
   rt.forward(token_ids(p->config, 8), 0, ss::Logits::Last);
   return p;

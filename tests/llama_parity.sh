@@ -3,8 +3,11 @@
 # position of about 200 tokens of TinyStories, from sinkscope's logits (`forward --json`) and from
 # llama.cpp's (tests/tools/llama_oracle.cpp), with llama.cpp's default f16 KV cache and with an
 # f32 one. Fails when the mean nll differs by more than 3e-4 with the f32 cache, where the
-# arithmetic agrees: for Q8_0 and MXFP4 weights llama.cpp also rounds the activations to 8 bits,
-# so those rows are printed and not held to the tolerance.
+# arithmetic agrees: for Q8_0, Q4_K and MXFP4 weights llama.cpp also rounds the activations to 8
+# bits, so those rows are printed and not held to the tolerance. Q4_K is printed also under
+# --int8-activations, which rounds them as llama.cpp does; it is not held to the tolerance either:
+# its matrix products agree with llama.cpp's to 1.3e-5 (bench/README.md), but per token the
+# model's nll still differs by about 2e-2, for a reason not found.
 # Then pruned exports of the default model and of GQA synth models: heads removed from the
 # weights (a smaller head_count) and whole layers dropped. With `pruned`, only those.
 #   llama_parity.sh SINKSCOPE LLAMA_ORACLE SHARED_DIR [pruned]
@@ -19,9 +22,10 @@ dir=$(mktemp -d /tmp/sinkscope-parity-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 text=$(head -c 400 "$shared/data/text/tinystories-valid-sample.txt")
 status=0
-check() {  # name, GGUF, strict (1: held to the tolerance)
-  local name=$1 model=$2 strict=${3:-1}
-  "$bin" forward -m "$model" -p "$text" --json --threads 2 >"$dir/$name.json"
+check() {  # name, GGUF, strict (1: held to the tolerance), further forward options
+  local name=$1 model=$2 strict=${3:-1} options=${4:-}
+  # shellcheck disable=SC2086
+  "$bin" forward -m "$model" -p "$text" --json --threads 2 $options >"$dir/$name.json"
   "$py" -c 'import json, sys; print(" ".join(map(str, json.load(open(sys.argv[1]))["ids"])))' \
     "$dir/$name.json" >"$dir/$name.ids"
   # gpt-oss needs a llama.cpp from 2025-08 or later; an older tree cannot load it.
@@ -84,6 +88,10 @@ for spec in "llama --seed 1" "qwen2 --seed 3" "qwen3 --seed 4" "gemma2 --seed 8"
   "$bin" synth --arch $spec --vocab "$shared/models/tok512.bin" -o "$dir/$name.gguf" -q
   case $spec in *q8_0* | *mxfp4*) check "$name" "$dir/$name.gguf" 0 ;; *) check "$name" "$dir/$name.gguf" ;; esac
 done
+"$bin" synth --arch llama --seed 6 --shape small --dtype q4_k --vocab "$shared/models/tok512.bin" \
+  -o "$dir/llama_q4_k.gguf" -q
+check llama_q4_k "$dir/llama_q4_k.gguf" 0
+check llama_q4_k_int8 "$dir/llama_q4_k.gguf" 0 --int8-activations
 # GGUFs that convert wrote from Hugging Face folders (GPT-2's transposed Conv1D, GPT-NeoX's
 # per-head qkv and Phi-3's fused tensors repacked on the way).
 for spec in "gemma2 --seed 10" "gpt2 --seed 23" "gptneox --seed 24" "phi3 --seed 25 --shape small"; do

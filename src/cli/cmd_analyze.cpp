@@ -76,7 +76,7 @@ void add_analyze(CLI::App& root) {
       "heads.csv/json, layers.csv, massive.csv, stability.csv, moe.csv (models with experts) and "
       "report.html to --out");
   add_common(cmd, *a, true, true);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   cmd->add_option("-f,--file", a->files, "Text files (UTF-8), tokenized and concatenated")
       ->required();
   cmd->add_option("--ctx", a->contexts, "Window lengths, comma-separated")

@@ -71,7 +71,7 @@ void add_eval(CLI::App& root) {
       "sum, acc_norm the best sum per UTF-8 byte of the choice. Cloze tasks (LAMBADA) report "
       "greedy exact-match accuracy and perplexity. Formats and prompts: docs/tasks.md");
   add_common(cmd, *a, true, true);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   cmd->add_option("--task", a->tasks,
                   "Task file (repeatable): ARC/PIQA/BoolQ/WinoGrande/LAMBADA jsonl or llama.cpp "
                   "HellaSwag text")

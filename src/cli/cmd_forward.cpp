@@ -57,7 +57,7 @@ void add_forward(CLI::App& root) {
   auto a = std::make_shared<ForwardArgs>();
   CLI::App* cmd = root.add_subcommand("forward", "One forward pass over a prompt, printed as JSON");
   add_common(cmd, *a);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt,
                   "Prompt text (BOS is added when the tokenizer asks for it)")

@@ -27,7 +27,7 @@ void add_generate(CLI::App& root) {
   auto a = std::make_shared<GenerateArgs>();
   CLI::App* cmd = root.add_subcommand("generate", "Generate text from a prompt");
   add_common(cmd, *a, true, true);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   add_ablate(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text (BOS is added)")->capture_default_str();
   cmd->add_option("-n,--n-new", a->n_new, "Number of new tokens")

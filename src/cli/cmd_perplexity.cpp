@@ -56,7 +56,7 @@ void add_perplexity(CLI::App& root) {
       "scored, bits per byte, byte and word perplexity (lm-evaluation-harness). Optionally zeroes "
       "dormant heads (Sandoval-Segura et al.) chosen per window or from calibration text.");
   add_common(cmd, *a, true, true);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   cmd->add_option("-f,--file", a->file, "Text file (UTF-8)")->required();
   cmd->add_option("--ctx", a->ctx, "Window length in tokens (0: the model's context)")
       ->capture_default_str()

@@ -60,7 +60,7 @@ void add_prune(CLI::App& root) {
       "Sweep pruning criteria × ratios; each point is evaluated and saved at once, and a rerun "
       "with the same --out resumes. Writes sweep.csv, sweep.json, scores.json and report.html");
   add_common(cmd, *a, true, true);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   CLI::Option* criteria =
       cmd->add_option(
              "--criteria", a->criteria,

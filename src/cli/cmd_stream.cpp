@@ -67,6 +67,7 @@ void add_stream(CLI::App& root) {
       "KV cache policy (dense, window:W, sink:K+window:W, recompute:W) and write the nll of every "
       "position, tokens/s and the cache's size (stream.csv, stream.json, report.html)");
   add_common(cmd, *a, true, true);
+  add_activation_modes(cmd, *a);
   cmd->add_option("-f,--file", a->file, "Long text file (UTF-8)")->required();
   cmd->add_option("--policy", a->policies, "A cache policy (repeatable)")->required();
   cmd->add_option("--tokens", a->tokens, "Tokens of the text to run (0: all)")

@@ -25,7 +25,7 @@ void add_view(CLI::App& root) {
       "An interactive attention viewer for one prompt of up to 512 tokens, as one self-contained "
       "HTML file: every head's pattern with BOS first and without, and with some heads zeroed");
   add_common(cmd, *a, true, true);
-  add_bf16_activations(cmd, *a);
+  add_activation_modes(cmd, *a);
   cmd->add_option("-p,--prompt", a->prompt, "The prompt text");
   cmd->add_option("-f,--file", a->file, "Or a text file (UTF-8)");
   cmd->add_option("-o,--out", a->out, "The HTML file to write")->capture_default_str();

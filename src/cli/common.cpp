@@ -192,11 +192,15 @@ void add_ablate(CLI::App* cmd, CommonArgs& a) {
                   "JSON file, or all (models with learned sinks, e.g. gpt-oss)");
 }
 
-void add_bf16_activations(CLI::App* cmd, CommonArgs& a) {
+void add_activation_modes(CLI::App* cmd, CommonArgs& a) {
   cmd->add_flag("--bf16-activations", a.bf16_activations,
                 "BF16 weights: round activations to BF16 and use the CPU's BF16 dot products, as "
                 "llama.cpp does (about 2x faster prefill with AVX512-BF16; results then carry "
                 "BF16 rounding instead of exact f32 arithmetic)");
+  cmd->add_flag("--int8-activations", a.int8_activations,
+                "Q4_K weights: quantize activations to 8 bits per 256 (llama.cpp's Q8_K) and use "
+                "integer dot products, as llama.cpp does (faster decode; results then carry that "
+                "quantization instead of exact f32 arithmetic; other weight types stay exact)");
 }
 
 Model load_cli_model(const CommonArgs& a) {
@@ -204,6 +208,7 @@ Model load_cli_model(const CommonArgs& a) {
   return on_every_rank(cluster(), [&] {
     Model m = load_model(a.model);
     m.bf16_activations = a.bf16_activations;
+    m.int8_activations = a.int8_activations;
     return m;
   });
 }

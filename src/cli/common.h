@@ -24,6 +24,7 @@ struct CommonArgs {
   std::string ablate;        // heads to zero: "L:H,..." or a JSON file
   std::string ablate_sinks;  // heads whose learned sink logit becomes −∞: "L:H,...", a file, "all"
   bool bf16_activations = false;
+  bool int8_activations = false;
 };
 
 // -m/--model, --tokenizer, --threads, --quiet. With default_model, --model may be left out and
@@ -34,8 +35,8 @@ void add_common(CLI::App* cmd, CommonArgs& a, bool with_tokenizer = true,
 std::string default_model_path();
 // --ablate L:H,...|FILE.json
 void add_ablate(CLI::App* cmd, CommonArgs& a);
-// --bf16-activations, for commands that run the model.
-void add_bf16_activations(CLI::App* cmd, CommonArgs& a);
+// --bf16-activations and --int8-activations, for commands that run the model.
+void add_activation_modes(CLI::App* cmd, CommonArgs& a);
 // load_model(a.model) with the options above applied, on every rank of the cluster (an error on
 // any rank is every rank's, base/cluster.h).
 Model load_cli_model(const CommonArgs& a);

@@ -68,6 +68,7 @@ Model fake_quant_weights(const Model& m, int bits) {
   quant_qmax(bits);  // checks bits
   Model q = clone_model(m);
   q.bf16_activations = m.bf16_activations;
+  q.int8_activations = m.int8_activations;
   for (LayerWeights& w : q.layers)
     for (Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
       if (t->data)

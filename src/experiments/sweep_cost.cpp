@@ -134,6 +134,7 @@ std::map<std::string, double> CostMeter::measure(const HeadMask& mask,
     export_pruned_gguf(dense_, opt_.tokenizer, HeadMask(c), dense_file_, "dense", false);
     dense_model_ = std::make_unique<Model>(load_model(dense_file_));
     dense_model_->bf16_activations = dense_.bf16_activations;
+    dense_model_->int8_activations = dense_.int8_activations;
     dense_timing_ =
         std::make_unique<Timing>(*dense_model_, pool_, opt_.ctx, opt_.decode, std::vector<bool>{});
     // Repetitions per sample, from the dense model's time (fastest of 3), so that a sample of a
@@ -170,6 +171,7 @@ std::map<std::string, double> CostMeter::measure(const HeadMask& mask,
   {
     Model m = load_model(file);
     m.bf16_activations = dense_.bf16_activations;
+    m.int8_activations = dense_.int8_activations;
     cost["cost.physical"] = physical ? 1 : 0;
     cost["cost.params"] = gguf_parameter_count(m);
     cost["cost.file_bytes"] = static_cast<double>(fs::file_size(file));

@@ -9,7 +9,7 @@
 namespace ss {
 namespace {
 
-constexpr size_t kQ = 32;  // elements per block
+constexpr size_t kMxfp4Block = 32;  // elements per block
 
 // Midpoints between neighbouring E2M1 magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6.
 constexpr float kMid[7] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
@@ -36,13 +36,13 @@ uint8_t e2m1_code(float q, bool negative) {
 }  // namespace
 
 void quantize_mxfp4(const float* src, uint8_t* dst, size_t nb) {
-  for (size_t b = 0; b < nb; ++b, src += kQ, dst += sizeof(BlockMXFP4)) {
+  for (size_t b = 0; b < nb; ++b, src += kMxfp4Block, dst += sizeof(BlockMXFP4)) {
     float amax = 0;
-    for (size_t j = 0; j < kQ; ++j) amax = std::fmax(amax, std::fabs(src[j]));
+    for (size_t j = 0; j < kMxfp4Block; ++j) amax = std::fmax(amax, std::fabs(src[j]));
     const int e = mxfp4_scale(amax);
     const float inv = std::ldexp(1.0f, 127 - e);  // 1 / S, a power of two: x * inv is exact
-    uint8_t code[kQ];
-    for (size_t j = 0; j < kQ; ++j) code[j] = e2m1_code(std::fabs(src[j]) * inv, src[j] < 0);
+    uint8_t code[kMxfp4Block];
+    for (size_t j = 0; j < kMxfp4Block; ++j) code[j] = e2m1_code(std::fabs(src[j]) * inv, src[j] < 0);
     dst[offsetof(BlockMXFP4, e)] = static_cast<uint8_t>(e);
     uint8_t* qs = dst + offsetof(BlockMXFP4, qs);
     for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>(code[j] | (code[j + 16] << 4));
@@ -56,7 +56,7 @@ size_t check_mxfp4_scales(const uint8_t* data, size_t n_blocks) {
 }
 
 void mxfp4_block_from_hf(uint8_t scale, const uint8_t hf[16], uint8_t out[17]) {
-  uint8_t code[kQ];
+  uint8_t code[kMxfp4Block];
   for (int j = 0; j < 16; ++j) {
     code[2 * j] = hf[j] & 15;
     code[2 * j + 1] = hf[j] >> 4;
@@ -67,7 +67,7 @@ void mxfp4_block_from_hf(uint8_t scale, const uint8_t hf[16], uint8_t out[17]) {
 }
 
 void mxfp4_block_to_hf(const uint8_t in[17], uint8_t& scale, uint8_t hf[16]) {
-  uint8_t code[kQ];
+  uint8_t code[kMxfp4Block];
   const uint8_t* qs = in + offsetof(BlockMXFP4, qs);
   for (int j = 0; j < 16; ++j) {
     code[j] = qs[j] & 15;

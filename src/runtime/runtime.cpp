@@ -17,6 +17,7 @@
 #include "ops/dot.h"
 #include "ops/matmul.h"
 #include "ops/matmul_bf16.h"
+#include "ops/matmul_int8.h"
 
 namespace ss {
 
@@ -262,6 +263,8 @@ void norm_rows(float* x, const Tensor& weight, size_t n, size_t w, float eps) {
 void Runtime::project(const Tensor& w, const float* x, size_t n, float* y) {
   if (model_.bf16_activations && w.type == DType::BF16)
     matmul_bf16(w, x, n, y, pool_);
+  else if (model_.int8_activations && int8_dot_type(w.type))
+    matmul_int8(w, x, n, y, pool_);
   else
     matmul(w, x, n, y, pool_);
 }

@@ -8,6 +8,7 @@
 #include "ops/dequant-inl.h"
 #include "ops/decode-inl.h"
 #include "ops/gemm-inl.h"
+#include "ops/int8dot-inl.h"
 #include "ops/attention-inl.h"
 #include "ops/gemm_acc-inl.h"
 // clang-format on
@@ -16,6 +17,7 @@ constexpr Kernels variant_kernels(Isa isa) {
   return Kernels{isa,
                  &matmul,
                  &matmul_bf16_statement,
+                 &matmul_int8,
                  &attend_head,
                  &gemm_accumulate,
                  &dot,

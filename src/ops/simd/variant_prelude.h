@@ -19,6 +19,7 @@
 #include "ops/exp.h"
 #include "ops/gemm_acc.h"
 #include "ops/matmul_bf16.h"
+#include "ops/matmul_int8.h"
 #include "ops/quants.h"
 #include "ops/simd/kernels.h"
 #include "ops/simd/target.h"

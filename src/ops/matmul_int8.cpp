@@ -1,0 +1,99 @@
+#include "ops/matmul_int8.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ops/quants.h"
+#include "ops/simd/kernels.h"
+
+namespace ss {
+namespace {
+
+void require_covered(const Tensor& w, const char* who) {
+  if (!int8_dot_type(w.type) || w.cols() % static_cast<int64_t>(kQK) != 0)
+    throw std::invalid_argument(std::string(who) + ": " + w.name + " is not Q4_K");
+}
+
+}  // namespace
+
+bool int8_dot_type(DType type) {
+  return type == DType::Q4_K;
+}
+
+void quantize_act_q8(const float* x, size_t n, ActQ8* out) {
+  for (size_t b = 0; b < n / kQK; ++b, x += kQK) {
+    ActQ8& a = out[b];
+    float amax = 0, m = 0;
+    bool nan = false;
+    for (size_t i = 0; i < kQK; ++i) {
+      nan |= std::isnan(x[i]);
+      if (std::fabs(x[i]) > amax) {
+        amax = std::fabs(x[i]);
+        m = x[i];
+      }
+    }
+    a = ActQ8{};
+    if (nan) a.d = std::nanf("");  // so the outputs are NaN, as the exact product's would be
+    if (nan || amax == 0) continue;
+    const float s = -127.0f / m;
+    for (size_t i = 0; i < kQK; ++i) {
+      const float v = std::nearbyint(x[i] * s);  // |v| <= 127; NaN only for x = inf (then m is)
+      a.q[i] = std::isnan(v) ? 0 : static_cast<int8_t>(v);
+    }
+    a.d = 1.0f / s;
+    for (int t = 0; t < 8; ++t) {
+      int sum = 0;
+      for (int i = 0; i < 32; ++i) sum += a.q[32 * t + i];
+      a.bsums[t] = static_cast<int16_t>(sum);
+    }
+  }
+}
+
+// The fast path is ops/int8dot-inl.h, in the AVX2 and AVX-512 variants.
+void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
+  require_covered(w, "matmul_int8");
+  kernels().matmul_int8(w, x, n_tokens, y, pool);
+}
+
+void matmul_int8_reference(const Tensor& w, const float* x, size_t n_tokens, float* y) {
+  require_covered(w, "matmul_int8_reference");
+  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
+  const size_t blocks = cols / kQK;
+  std::vector<ActQ8> act(blocks);
+  std::vector<double> terms(blocks);
+  for (size_t t = 0; t < n_tokens; ++t) {
+    quantize_act_q8(x + t * cols, cols, act.data());
+    for (size_t r = 0; r < rows; ++r) {
+      const uint8_t* row = w.row(static_cast<int64_t>(r));
+      for (size_t b = 0; b < blocks; ++b) {
+        const uint8_t* blk = row + b * sizeof(BlockQ4_K);
+        const uint8_t* qs = blk + offsetof(BlockQ4_K, qs);
+        int32_t sumi = 0, summ = 0;
+        for (int sub = 0; sub < 8; ++sub) {
+          int sc = 0, mn = 0;
+          k4_scale_min(blk + offsetof(BlockQ4_K, scales), sub, sc, mn);
+          int32_t dot = 0;
+          for (int l = 0; l < 32; ++l) {
+            // sub-block 2c holds the low nibbles of qs[32c ..], 2c + 1 the high ones
+            const uint8_t byte = qs[32 * (sub / 2) + l];
+            dot += (sub % 2 ? byte >> 4 : byte & 15) * act[b].q[32 * sub + l];
+          }
+          sumi += sc * dot;
+          summ += mn * act[b].bsums[sub];
+        }
+        terms[b] = q4k_block_term(act[b].d, load_u16(blk + offsetof(BlockQ4_K, d)),
+                                  load_u16(blk + offsetof(BlockQ4_K, dmin)), sumi, summ);
+      }
+      const size_t whole = blocks / 4 * 4;
+      double lanes[4] = {};
+      for (size_t b = 0; b < whole; ++b) lanes[b % 4] += terms[b];
+      double sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+      for (size_t b = whole; b < blocks; ++b) sum += terms[b];
+      y[t * rows + r] = static_cast<float>(sum);
+    }
+  }
+}
+
+}  // namespace ss

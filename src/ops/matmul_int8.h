@@ -1,0 +1,60 @@
+#pragma once
+// Y = X · Wᵀ for Q4_K weights with the activations quantized to 8 bits, as llama.cpp computes a
+// K-quant model: integer products of 4-bit weights and 8-bit activations, many to an instruction,
+// and no float per weight. It is an opt-in approximation (--int8-activations); matmul() stays the
+// exact product of f32 activations. Other weight types are not covered and keep matmul().
+//
+// The arithmetic of every output, whatever the path, token count or thread count:
+//   1. each token's x is quantized per 256 elements (llama.cpp's Q8_K rule, quantize_act_q8):
+//      m = the element of largest |x| (the first such), s = -127 / m in f32, q_i = x_i · s rounded
+//      to nearest even, d = 1 / s in f32; d = 0 and q = 0 where the block is all zeros;
+//   2. per super-block b of a row, in integers (exact, any order):
+//        sumi = Σ_t sc[t] · Σ_{i in sub-block t} w_i · q_i,   summ = Σ_t mn[t] · Σ_{i in t} q_i
+//      with w_i the 4-bit codes and sc/mn the 6-bit scales and mins (ops/quants.h);
+//   3. the row's sum, in double, of the super-blocks' terms
+//        term_b = d_x · (d_w · sumi − dmin_w · summ)
+//      (d_w, dmin_w the block's f16 scales; each product and difference rounded to double in
+//      that order, no fused multiply-add): term_b goes to lane b % 4 of four lanes for the whole
+//      groups of 4 super-blocks, the lanes are summed as (l0 + l1) + (l2 + l3), the terms of the
+//      last blocks % 4 super-blocks are added in order, and the sum is rounded to f32 once.
+// So every variant, and prefill against decode, give the same bits.
+#include <cstddef>
+#include <cstdint>
+
+#include "base/dtype.h"
+#include "base/fp16.h"
+#include "base/tensor.h"
+#include "base/thread_pool.h"
+
+namespace ss {
+
+// One quantized block of 256 activations: q in element order, bsums[t] = Σ q over sub-block t of
+// 32 elements, d the step (step 1).
+struct alignas(32) ActQ8 {
+  int8_t q[256];
+  int16_t bsums[8];
+  float d;
+};
+
+// Whether matmul_int8 covers weights of this type.
+bool int8_dot_type(DType type);
+
+// Step 1 for n elements (n a multiple of 256): n / 256 blocks into out.
+void quantize_act_q8(const float* x, size_t n, ActQ8* out);
+
+// Step 3's term of one super-block, d_w and dmin_w as f16 bits.
+// (Inline, so each SIMD variant computes it in its loop; -ffp-contract=off keeps it unfused.)
+inline double q4k_block_term(float d_x, uint16_t d_w, uint16_t dmin_w, int32_t sumi,
+                             int32_t summ) {
+  const double scaled = static_cast<double>(f16_to_f32(d_w)) * sumi;
+  const double mins = static_cast<double>(f16_to_f32(dmin_w)) * summ;
+  return static_cast<double>(d_x) * (scaled - mins);
+}
+
+// w of a covered type (int8_dot_type), cols a multiple of 256.
+void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool);
+
+// The plain statement of the arithmetic above, one thread.
+void matmul_int8_reference(const Tensor& w, const float* x, size_t n_tokens, float* y);
+
+}  // namespace ss
