@@ -21,9 +21,9 @@
 // SINKSCOPE_BENCH_CTX (default "512,2048") and SINKSCOPE_BENCH_DECODE (default 64) set the sizes;
 // SINKSCOPE_BENCH_THREADS the threads; SINKSCOPE_BENCH_BF16_ACTIVATIONS (set) loads the model as
 // --bf16-activations does, SINKSCOPE_BENCH_INT8_ACTIVATIONS as --int8-activations does. Token ids
-// are a fixed pseudo-random sequence (speed does
-// not depend on them). Run with --benchmark_repetitions=3 and compare medians. Counters: tok/s
-// (wall clock) and tok/s_cpu (per main-thread CPU-second: see Timer).
+// are a fixed pseudo-random sequence (speed does not depend on them). Run with
+// --benchmark_repetitions=3 and compare medians. Counters: tok/s (wall clock) and tok/s_cpu (per
+// main-thread CPU-second: see Timer).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>

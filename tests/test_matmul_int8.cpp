@@ -41,8 +41,8 @@ struct Q4KWeights {
       quantize_row(DType::Q4_K, f.data() + r * cols, bytes.data() + r * rb, cols);
       dequantize_row(DType::Q4_K, bytes.data() + r * rb, values.data() + r * cols, cols);
     }
-    tensor = Tensor{"w", DType::Q4_K,
-                    {static_cast<int64_t>(cols), static_cast<int64_t>(rows)}, bytes.data()};
+    tensor = Tensor{
+        "w", DType::Q4_K, {static_cast<int64_t>(cols), static_cast<int64_t>(rows)}, bytes.data()};
   }
 };
 
@@ -64,9 +64,9 @@ TEST(MatmulInt8, EveryVariantIsTheStatementBitForBit) {
             std::vector<float> y(ref.size(), NAN);
             kernels_for(isa).matmul_int8(w.tensor, x.data(), tokens, y.data(), pool);
             for (size_t i = 0; i < ref.size(); ++i)
-              ASSERT_EQ(y[i], ref[i]) << isa_name(isa) << " cols " << cols << " rows " << rows
-                                      << " tokens " << tokens << " threads " << threads
-                                      << ": token " << i / rows << " row " << i % rows;
+              ASSERT_EQ(y[i], ref[i])
+                  << isa_name(isa) << " cols " << cols << " rows " << rows << " tokens " << tokens
+                  << " threads " << threads << ": token " << i / rows << " row " << i % rows;
           }
       }
     }
@@ -76,10 +76,10 @@ TEST(MatmulInt8, EveryVariantIsTheStatementBitForBit) {
 // s = -127 / -2 = 63.5; values round to nearest even.
 TEST(MatmulInt8, QuantizerFollowsLlamaCppsRule) {
   std::vector<float> x(kBlock, 0.0f);
-  x[0] = 1.0f;     // 63.5 -> 64 (even)
-  x[1] = -2.0f;    // -127
-  x[2] = 0.5f;     // 31.75 -> 32
-  x[33] = -0.25f;  // -15.875 -> -16
+  x[0] = 1.0f;            // 63.5 -> 64 (even)
+  x[1] = -2.0f;           // -127
+  x[2] = 0.5f;            // 31.75 -> 32
+  x[33] = -0.25f;         // -15.875 -> -16
   x[40] = 1.0f / 127.0f;  // 0.5 (up to rounding of x) -> 0 or 1
   ActQ8 a;
   quantize_act_q8(x.data(), kBlock, &a);
@@ -154,7 +154,10 @@ TEST(MatmulInt8, OtherTypesAreRefused) {
   EXPECT_FALSE(int8_dot_type(DType::Q8_0));
   EXPECT_FALSE(int8_dot_type(DType::F32));
   const std::vector<float> f(kBlock, 0.0f);
-  Tensor t{"w", DType::F32, {static_cast<int64_t>(kBlock), 1}, reinterpret_cast<const uint8_t*>(f.data())};
+  Tensor t{"w",
+           DType::F32,
+           {static_cast<int64_t>(kBlock), 1},
+           reinterpret_cast<const uint8_t*>(f.data())};
   std::vector<float> y(1);
   ThreadPool pool(1);
   EXPECT_THROW(matmul_int8(t, f.data(), 1, y.data(), pool), std::invalid_argument);
@@ -177,7 +180,8 @@ TEST(MatmulInt8, DecodeEqualsPrefillOnAQ4KModel) {
   const size_t V = static_cast<size_t>(c.vocab_size);
   double diff = 0, scale = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
-    const std::vector<float> step = rt.forward(std::vector<int>{ids[i]}, static_cast<int>(i), Logits::All);
+    const std::vector<float> step =
+        rt.forward(std::vector<int>{ids[i]}, static_cast<int>(i), Logits::All);
     ASSERT_EQ(step.size(), V);
     for (size_t v = 0; v < V; ++v) {
       ASSERT_EQ(step[v], prefill[i * V + v]) << "position " << i << " token " << v;
@@ -185,8 +189,8 @@ TEST(MatmulInt8, DecodeEqualsPrefillOnAQ4KModel) {
       scale = std::max(scale, std::fabs(static_cast<double>(exact[i * V + v])));
     }
   }
-  EXPECT_GT(diff, 0.0);             // the mode is on
-  EXPECT_LT(diff, 0.05 * scale);    // and near the exact product
+  EXPECT_GT(diff, 0.0);           // the mode is on
+  EXPECT_LT(diff, 0.05 * scale);  // and near the exact product
 }
 
 }  // namespace

@@ -96,10 +96,10 @@ void int8_rows_q4k(const Tensor& w, const ActQ8* act, size_t blocks, size_t toke
       __m256d d, dmin;
       q4k_scales_x4(blk, d, dmin);
       for (int k = 0; k < N; ++k) {
-        const __m128i sumi = _mm_hadd_epi32(_mm_hadd_epi32(s[0][k], s[1][k]),
-                                            _mm_hadd_epi32(s[2][k], s[3][k]));
-        const __m128i summ = _mm_hadd_epi32(_mm_hadd_epi32(m[0][k], m[1][k]),
-                                            _mm_hadd_epi32(m[2][k], m[3][k]));
+        const __m128i sumi =
+            _mm_hadd_epi32(_mm_hadd_epi32(s[0][k], s[1][k]), _mm_hadd_epi32(s[2][k], s[3][k]));
+        const __m128i summ =
+            _mm_hadd_epi32(_mm_hadd_epi32(m[0][k], m[1][k]), _mm_hadd_epi32(m[2][k], m[3][k]));
         const __m256d dx =
             _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
         const __m256d scaled = _mm256_mul_pd(d, _mm256_cvtepi32_pd(sumi));
@@ -138,7 +138,8 @@ inline void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float*
   const size_t blocks = cols / kQK;
   thread_local std::vector<ActQ8> act;
   act.resize(n_tokens * blocks);
-  for (size_t t = 0; t < n_tokens; ++t) quantize_act_q8(x + t * cols, cols, act.data() + t * blocks);
+  for (size_t t = 0; t < n_tokens; ++t)
+    quantize_act_q8(x + t * cols, cols, act.data() + t * blocks);
   const ActQ8* const acts = act.data();
   const size_t n_blocks = (rows + kRowBlock - 1) / kRowBlock;
   const size_t grain = std::max<size_t>(1, n_blocks / (8 * static_cast<size_t>(pool.size())));

@@ -44,8 +44,7 @@ void quantize_act_q8(const float* x, size_t n, ActQ8* out);
 
 // Step 3's term of one super-block, d_w and dmin_w as f16 bits.
 // (Inline, so each SIMD variant computes it in its loop; -ffp-contract=off keeps it unfused.)
-inline double q4k_block_term(float d_x, uint16_t d_w, uint16_t dmin_w, int32_t sumi,
-                             int32_t summ) {
+inline double q4k_block_term(float d_x, uint16_t d_w, uint16_t dmin_w, int32_t sumi, int32_t summ) {
   const double scaled = static_cast<double>(f16_to_f32(d_w)) * sumi;
   const double mins = static_cast<double>(f16_to_f32(dmin_w)) * summ;
   return static_cast<double>(d_x) * (scaled - mins);

@@ -42,7 +42,8 @@ void quantize_mxfp4(const float* src, uint8_t* dst, size_t nb) {
     const int e = mxfp4_scale(amax);
     const float inv = std::ldexp(1.0f, 127 - e);  // 1 / S, a power of two: x * inv is exact
     uint8_t code[kMxfp4Block];
-    for (size_t j = 0; j < kMxfp4Block; ++j) code[j] = e2m1_code(std::fabs(src[j]) * inv, src[j] < 0);
+    for (size_t j = 0; j < kMxfp4Block; ++j)
+      code[j] = e2m1_code(std::fabs(src[j]) * inv, src[j] < 0);
     dst[offsetof(BlockMXFP4, e)] = static_cast<uint8_t>(e);
     uint8_t* qs = dst + offsetof(BlockMXFP4, qs);
     for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>(code[j] | (code[j + 16] << 4));
