@@ -47,9 +47,10 @@ struct Q4KWeights {
 };
 
 // Rows that end inside a row block (16) and a thread's share; 1 to 9 tokens, so groups of 4
-// tokens with each remainder; 1, 4 and 9 super-blocks to a row (groups of 4 and the tail).
+// tokens with each remainder; 1 to 9 super-blocks to a row: groups of 4 with tails of 0 to 3.
 TEST(MatmulInt8, EveryVariantIsTheStatementBitForBit) {
-  for (size_t cols : {kBlock, 4 * kBlock, 9 * kBlock})
+  for (size_t cols :
+       {kBlock, 2 * kBlock, 3 * kBlock, 4 * kBlock, 6 * kBlock, 7 * kBlock, 9 * kBlock})
     for (size_t rows : {1, 17, 40}) {
       Q4KWeights w(rows, cols, static_cast<unsigned>(rows + cols));
       for (size_t tokens = 1; tokens <= 9; ++tokens) {
@@ -72,40 +73,55 @@ TEST(MatmulInt8, EveryVariantIsTheStatementBitForBit) {
     }
 }
 
-// llama.cpp's Q8_K rule, worked by hand: the element of largest magnitude (-2) sets the step,
-// s = -127 / -2 = 63.5; values round to nearest even.
+// llama.cpp's Q8_K rule, worked by hand. The element of largest magnitude (-127) makes the step
+// s = -127 / -127 = 1, so q is x rounded to nearest even: 2.5 -> 2 and -0.5 -> 0, where rounding
+// half away from zero would give 3 and -1.
 TEST(MatmulInt8, QuantizerFollowsLlamaCppsRule) {
   std::vector<float> x(kBlock, 0.0f);
-  x[0] = 1.0f;            // 63.5 -> 64 (even)
-  x[1] = -2.0f;           // -127
-  x[2] = 0.5f;            // 31.75 -> 32
-  x[33] = -0.25f;         // -15.875 -> -16
-  x[40] = 1.0f / 127.0f;  // 0.5 (up to rounding of x) -> 0 or 1
+  x[0] = 2.5f;
+  x[1] = -127.0f;
+  x[2] = -0.5f;
+  x[3] = 3.5f;
+  x[33] = -1.5f;
+  x[34] = 100.25f;
   ActQ8 a;
   quantize_act_q8(x.data(), kBlock, &a);
-  EXPECT_EQ(a.q[0], 64);
+  EXPECT_EQ(a.q[0], 2);
   EXPECT_EQ(a.q[1], -127);
-  EXPECT_EQ(a.q[2], 32);
-  EXPECT_EQ(a.q[33], -16);
-  EXPECT_EQ(a.q[40], static_cast<int8_t>(std::nearbyint(x[40] * 63.5f)));
-  EXPECT_EQ(a.d, 1.0f / 63.5f);
-  EXPECT_EQ(a.bsums[0], 64 - 127 + 32);
-  EXPECT_EQ(a.bsums[1], -16 + a.q[40]);
+  EXPECT_EQ(a.q[2], 0);
+  EXPECT_EQ(a.q[3], 4);
+  EXPECT_EQ(a.q[33], -2);
+  EXPECT_EQ(a.q[34], 100);
+  EXPECT_EQ(a.d, 1.0f);
+  EXPECT_EQ(a.bsums[0], 2 - 127 + 0 + 4);
+  EXPECT_EQ(a.bsums[1], -2 + 100);
   for (int t = 2; t < 8; ++t) EXPECT_EQ(a.bsums[t], 0);
 
-  std::vector<float> zeros(kBlock, 0.0f);
-  quantize_act_q8(zeros.data(), kBlock, &a);
-  EXPECT_EQ(a.d, 0.0f);
-  for (int8_t q : a.q) ASSERT_EQ(q, 0);
-
-  // The first element of largest magnitude wins a tie: the step's sign follows it.
-  std::vector<float> tie(kBlock, 0.0f);
-  tie[5] = 3.0f;
-  tie[9] = -3.0f;
-  quantize_act_q8(tie.data(), kBlock, &a);
+  // A positive extreme makes the step negative: q = -127 there, d < 0, d * q = x.
+  std::vector<float> pos(kBlock, 0.0f);
+  pos[5] = 3.0f;
+  pos[9] = -3.0f;  // a tie in magnitude: the first element wins
+  pos[10] = 1.5f;  // -63.5 -> -64
+  quantize_act_q8(pos.data(), kBlock, &a);
   EXPECT_EQ(a.q[5], -127);
   EXPECT_EQ(a.q[9], 127);
-  EXPECT_LT(a.d, 0.0f);
+  EXPECT_EQ(a.q[10], -64);
+  EXPECT_EQ(a.d, 1.0f / (-127.0f / 3.0f));
+
+  // Blocks of zeros, and of values so small that s overflows, quantize to zero with d = 0;
+  // a NaN or an infinity makes d NaN.
+  for (float v : {0.0f, 1e-40f, -3e-38f}) {
+    std::vector<float> tiny(kBlock, v);
+    quantize_act_q8(tiny.data(), kBlock, &a);
+    EXPECT_EQ(a.d, 0.0f) << v;
+    for (int8_t q : a.q) ASSERT_EQ(q, 0) << v;
+  }
+  for (float v : {NAN, INFINITY, -INFINITY}) {
+    std::vector<float> bad(kBlock, 1.0f);
+    bad[7] = v;
+    quantize_act_q8(bad.data(), kBlock, &a);
+    EXPECT_TRUE(std::isnan(a.d)) << v;
+  }
 }
 
 // Rounding the activations is the only approximation: per block, each activation moves by at
@@ -137,14 +153,16 @@ TEST(MatmulInt8, WithinTheActivationRoundingOfTheExactProduct) {
   EXPECT_GT(worst, 0.0);  // (the activations were rounded at all)
 }
 
+// In a group of 4 super-blocks and in the tail after it.
 TEST(MatmulInt8, NanActivationsGiveNan) {
-  Q4KWeights w(3, kBlock, 7);
-  std::vector<float> x = normal(kBlock, 8);
+  Q4KWeights w(3, 5 * kBlock, 7);
+  std::vector<float> x = normal(2 * 5 * kBlock, 8);
   x[17] = NAN;
+  x[5 * kBlock + 4 * kBlock + 3] = INFINITY;
   for (Isa isa : supported_isas()) {
     ThreadPool pool(1);
-    std::vector<float> y(3, 0.0f);
-    kernels_for(isa).matmul_int8(w.tensor, x.data(), 1, y.data(), pool);
+    std::vector<float> y(6, 0.0f);
+    kernels_for(isa).matmul_int8(w.tensor, x.data(), 2, y.data(), pool);
     for (float v : y) EXPECT_TRUE(std::isnan(v)) << isa_name(isa);
   }
 }

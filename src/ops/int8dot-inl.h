@@ -1,7 +1,7 @@
-// Q4_K weights × 8-bit activations (ops/matmul_int8.h) for one SIMD variant, included after
-// ops/gemm-inl.h. The integer sums are exact, so any order of them gives the reference's bits;
-// step 3's double terms take the stated order: 4 super-blocks at a time in the 4 lanes of a
-// vector, which also shares one horizontal reduction of the integer sums between them.
+// Q4_K weights × 8-bit activations (ops/matmul_int8.h) for one SIMD variant. The integer sums are
+// exact, so any order of them gives the reference's bits; step 3's double terms take the stated
+// order: 4 super-blocks at a time in the 4 lanes of a vector, which also shares one horizontal
+// reduction of the integer sums between them.
 //
 // AVX2 and AVX-512 run the same 256-bit code (AVX-512 cores split 512-bit integer work in two
 // anyway): per 64 weights of a row, one 32-byte load gives two sub-blocks of 4-bit codes (low and
@@ -39,7 +39,8 @@ inline void q4k_block_sums(const uint8_t* blk, const ActQ8* const* a, __m128i* s
     const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * c));
     const __m256i low = _mm256_and_si256(bytes, nibble);
     const __m256i high = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), nibble);
-    // sc[2c] and sc[2c + 1] in every word: the byte pairs (4c, 4c + 1) and (4c + 2, 4c + 3)
+    // sc[2c] in every word of sc_low, sc[2c + 1] in every word of sc_high: the byte pairs
+    // (4c, 4c + 1) and (4c + 2, 4c + 3) of the scale words
     const __m256i sc_low =
         _mm256_shuffle_epi8(scales, _mm256_set1_epi16(static_cast<short>(0x0100 + 0x0404 * c)));
     const __m256i sc_high =
@@ -102,6 +103,7 @@ void int8_rows_q4k(const Tensor& w, const ActQ8* act, size_t blocks, size_t toke
             _mm_hadd_epi32(_mm_hadd_epi32(m[0][k], m[1][k]), _mm_hadd_epi32(m[2][k], m[3][k]));
         const __m256d dx =
             _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
+        // q4k_block_term's operations, lane by lane (unfused: the build has -ffp-contract=off)
         const __m256d scaled = _mm256_mul_pd(d, _mm256_cvtepi32_pd(sumi));
         const __m256d mins = _mm256_mul_pd(dmin, _mm256_cvtepi32_pd(summ));
         lanes[k] = _mm256_add_pd(lanes[k], _mm256_mul_pd(dx, _mm256_sub_pd(scaled, mins)));

@@ -13,7 +13,16 @@ namespace {
 
 void require_covered(const Tensor& w, const char* who) {
   if (!int8_dot_type(w.type) || w.cols() % static_cast<int64_t>(kQK) != 0)
-    throw std::invalid_argument(std::string(who) + ": " + w.name + " is not Q4_K");
+    throw std::invalid_argument(std::string(who) + ": " + w.name +
+                                " is not Q4_K with a multiple of 256 columns");
+}
+
+// v rounded to the nearest integer, ties to even, for |v| < 2^22: adding 1.5 · 2^23 leaves no
+// fraction bits (rounded to nearest even, the default mode), and subtracting it again is exact.
+// nearbyint's result without a library call per element.
+float round_even(float v) {
+  constexpr float kShift = 12582912.0f;
+  return (v + kShift) - kShift;
 }
 
 }  // namespace
@@ -25,23 +34,24 @@ bool int8_dot_type(DType type) {
 void quantize_act_q8(const float* x, size_t n, ActQ8* out) {
   for (size_t b = 0; b < n / kQK; ++b, x += kQK) {
     ActQ8& a = out[b];
+    a = ActQ8{};
     float amax = 0, m = 0;
-    bool nan = false;
+    bool finite = true;
     for (size_t i = 0; i < kQK; ++i) {
-      nan |= std::isnan(x[i]);
+      finite &= std::isfinite(x[i]);
       if (std::fabs(x[i]) > amax) {
         amax = std::fabs(x[i]);
         m = x[i];
       }
     }
-    a = ActQ8{};
-    if (nan) a.d = std::nanf("");  // so the outputs are NaN, as the exact product's would be
-    if (nan || amax == 0) continue;
-    const float s = -127.0f / m;
-    for (size_t i = 0; i < kQK; ++i) {
-      const float v = std::nearbyint(x[i] * s);  // |v| <= 127; NaN only for x = inf (then m is)
-      a.q[i] = std::isnan(v) ? 0 : static_cast<int8_t>(v);
+    if (!finite) {
+      a.d = std::nanf("");  // so the block's outputs are NaN
+      continue;
     }
+    const float s = -127.0f / m;
+    if (!std::isfinite(s)) continue;  // all zero, or below 127 / FLT_MAX: d = 0, q = 0
+    for (size_t i = 0; i < kQK; ++i)
+      a.q[i] = static_cast<int8_t>(round_even(x[i] * s));  // |x_i · s| <= 127 (+ rounding)
     a.d = 1.0f / s;
     for (int t = 0; t < 8; ++t) {
       int sum = 0;

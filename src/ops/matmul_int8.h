@@ -7,7 +7,9 @@
 // The arithmetic of every output, whatever the path, token count or thread count:
 //   1. each token's x is quantized per 256 elements (llama.cpp's Q8_K rule, quantize_act_q8):
 //      m = the element of largest |x| (the first such), s = -127 / m in f32, q_i = x_i · s rounded
-//      to nearest even, d = 1 / s in f32; d = 0 and q = 0 where the block is all zeros;
+//      to nearest even, d = 1 / s in f32; d = 0 and q = 0 where s is not finite (a block of
+//      zeros, or of values below 127 / FLT_MAX); d = NaN where the block holds a NaN or an
+//      infinity, so that the outputs are NaN;
 //   2. per super-block b of a row, in integers (exact, any order):
 //        sumi = Σ_t sc[t] · Σ_{i in sub-block t} w_i · q_i,   summ = Σ_t mn[t] · Σ_{i in t} q_i
 //      with w_i the 4-bit codes and sc/mn the 6-bit scales and mins (ops/quants.h);
@@ -42,8 +44,8 @@ bool int8_dot_type(DType type);
 // Step 1 for n elements (n a multiple of 256): n / 256 blocks into out.
 void quantize_act_q8(const float* x, size_t n, ActQ8* out);
 
-// Step 3's term of one super-block, d_w and dmin_w as f16 bits.
-// (Inline, so each SIMD variant computes it in its loop; -ffp-contract=off keeps it unfused.)
+// Step 3's term of one super-block, d_w and dmin_w as f16 bits. (The SIMD kernels compute the same
+// operations four blocks at a time; -ffp-contract=off keeps both unfused.)
 inline double q4k_block_term(float d_x, uint16_t d_w, uint16_t dmin_w, int32_t sumi, int32_t summ) {
   const double scaled = static_cast<double>(f16_to_f32(d_w)) * sumi;
   const double mins = static_cast<double>(f16_to_f32(dmin_w)) * summ;
