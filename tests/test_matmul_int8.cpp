@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -15,26 +14,21 @@
 #include "ops/simd/kernels.h"
 #include "runtime/runtime.h"
 #include "test_fixtures.h"
+#include "test_util.h"
 
 namespace ss {
 namespace {
 
 constexpr size_t kBlock = 256;
 
-std::vector<float> normal(size_t n, unsigned seed, float sd = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0, sd);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 struct Q4KWeights {
   std::vector<uint8_t> bytes;
   std::vector<float> values;  // the dequantized weights
   Tensor tensor;
   Q4KWeights(size_t rows, size_t cols, unsigned seed) : values(rows * cols) {
-    const std::vector<float> f = normal(rows * cols, seed, 0.05f);
+    const std::vector<float> f = randn(rows * cols, seed, 0.05f);
     const size_t rb = dtype_row_bytes(DType::Q4_K, cols);
     bytes.resize(rb * rows);
     for (size_t r = 0; r < rows; ++r) {
@@ -54,7 +48,7 @@ TEST(MatmulInt8, EveryVariantIsTheStatementBitForBit) {
     for (size_t rows : {1, 17, 40}) {
       Q4KWeights w(rows, cols, static_cast<unsigned>(rows + cols));
       for (size_t tokens = 1; tokens <= 9; ++tokens) {
-        std::vector<float> x = normal(tokens * cols, static_cast<unsigned>(tokens));
+        std::vector<float> x = randn(tokens * cols, static_cast<unsigned>(tokens));
         x[3] = 0;  // a zero and an all-zero block
         if (tokens > 1) std::fill(x.begin() + cols, x.begin() + cols + kBlock, 0.0f);
         std::vector<float> ref(tokens * rows);
@@ -130,7 +124,7 @@ TEST(MatmulInt8, QuantizerFollowsLlamaCppsRule) {
 TEST(MatmulInt8, WithinTheActivationRoundingOfTheExactProduct) {
   const size_t rows = 23, cols = 4 * kBlock, tokens = 3;
   Q4KWeights w(rows, cols, 5);
-  const std::vector<float> x = normal(tokens * cols, 6);
+  const std::vector<float> x = randn(tokens * cols, 6);
   std::vector<float> y(tokens * rows);
   matmul_int8_reference(w.tensor, x.data(), tokens, y.data());
   std::vector<ActQ8> act(cols / kBlock);
@@ -156,7 +150,7 @@ TEST(MatmulInt8, WithinTheActivationRoundingOfTheExactProduct) {
 // In a group of 4 super-blocks and in the tail after it.
 TEST(MatmulInt8, NanActivationsGiveNan) {
   Q4KWeights w(3, 5 * kBlock, 7);
-  std::vector<float> x = normal(2 * 5 * kBlock, 8);
+  std::vector<float> x = randn(2 * 5 * kBlock, 8);
   x[17] = NAN;
   x[5 * kBlock + 4 * kBlock + 3] = INFINITY;
   for (Isa isa : supported_isas()) {

@@ -19,13 +19,7 @@
 namespace ss::train {
 namespace {
 
-std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 double dotd(const std::vector<float>& a, const std::vector<float>& b) {
   double s = 0;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -23,6 +24,15 @@ inline std::string model_bin() {
 }
 inline std::string tok_bin() {
   return shared("models/tok512.bin");
+}
+
+// n values drawn from N(0, scale²) by a generator seeded with seed.
+inline std::vector<float> randn(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
 }
 
 // The repository's default model (the one `sinkscope` uses when given no -m).
