@@ -41,7 +41,12 @@ int main(int argc, char** argv) {
   llama_context_params cp = llama_context_default_params();
   cp.n_ctx = cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(n);
   cp.n_threads = cp.n_threads_batch = 2;
-  if (f32_cache) cp.type_k = cp.type_v = GGML_TYPE_F32;
+  if (f32_cache) {
+    cp.type_k = cp.type_v = GGML_TYPE_F32;
+    // The CPU's flash attention rounds K and V to f16 whatever the cache type (the f16 and f32
+    // runs gave the same bits with it on), so exact arithmetic needs it off.
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+  }
   llama_context* ctx = llama_init_from_model(model, cp);
   if (!ctx) {
     std::fprintf(stderr, "%s: no llama.cpp context\n", argv[1]);
