@@ -16,7 +16,7 @@ same round's read bandwidth.
 Model files are read into memory by both (SINKSCOPE_NO_MMAP=1, llama-bench --mmap 0): with mmap,
 where the page cache placed a file moved decode by 20-50% on the VM of bench/README.md.
 
-Usage: bench/decode_vs_llama.py --llama-bench BIN [-t 2] [-r 5] [--tokens 32] [--mmap] [--int8-activations]
+Usage: bench/decode_vs_llama.py --llama-bench BIN [-t 2] [-r 5] [--tokens 32] [--mmap] [--int8-activations] [--bf16-activations]
        MODEL.gguf...
 Environment: SINKSCOPE_BUILD (default build/release).
 """
@@ -35,11 +35,13 @@ def run_json(cmd, env=None):
     return json.loads(out.stdout)
 
 
-def sinkscope_decode(bench, model, threads, tokens, mmap, int8):
+def sinkscope_decode(bench, model, threads, tokens, mmap, int8, bf16):
     env = dict(os.environ, SINKSCOPE_BENCH_MODEL=model, SINKSCOPE_BENCH_THREADS=str(threads),
                SINKSCOPE_BENCH_CTX="512", SINKSCOPE_BENCH_DECODE=str(tokens))
     if int8:
         env["SINKSCOPE_BENCH_INT8_ACTIVATIONS"] = "1"
+    if bf16:
+        env["SINKSCOPE_BENCH_BF16_ACTIVATIONS"] = "1"
     if not mmap:
         env["SINKSCOPE_NO_MMAP"] = "1"
     runs = run_json([bench, "--benchmark_filter=^e2e/decode/plain/", "--benchmark_format=json"],
@@ -75,6 +77,9 @@ def main():
     p.add_argument("--int8-activations", action="store_true",
                    help="sinkscope as with --int8-activations (Q4_K: 8-bit activations, integer dot "
                         "products, as llama.cpp)")
+    p.add_argument("--bf16-activations", action="store_true",
+                   help="sinkscope as with --bf16-activations (BF16: activations rounded to BF16, "
+                        "BF16 dot products, as llama.cpp)")
     a = p.parse_args()
     build = os.environ.get("SINKSCOPE_BUILD", "build/release")
     bench = os.path.join(build, "bench", "sinkscope_bench")
@@ -96,10 +101,12 @@ def main():
         for r in range(a.rounds):
             first_ours = r % 2 == 0
             if first_ours:
-                s = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, a.int8_activations)
+                s = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, a.int8_activations,
+                                     a.bf16_activations)
             ll = llama_decode(a.llama_bench, model, a.threads, a.tokens, a.mmap)
             if not first_ours:
-                s = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, a.int8_activations)
+                s = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, a.int8_activations,
+                                     a.bf16_activations)
             bw = read_bandwidth(bench, a.threads)
             ours.append(s)
             theirs.append(ll)

@@ -154,6 +154,28 @@ TEST(Kernels, Bf16MatmulOfEveryVariantIsItsStatementBitForBit) {
   }
 }
 
+// Decode's path (fewer than 8 tokens): rows straight from W in tiles of 4 rows × 4 tokens, so 1 to
+// 3 rows after the whole tiles of a 16-row block, 1 to 3 tokens after a whole token tile, and a
+// 20-element tail.
+TEST(Kernels, Bf16DecodeOfEveryVariantIsItsStatementBitForBit) {
+  for (size_t rows : {1, 5, 38, 39})
+    for (size_t tokens = 1; tokens < 8; ++tokens) {
+      const size_t cols = 2100;
+      Weights w(DType::BF16, rows, cols, static_cast<unsigned>(rows));
+      const std::vector<float> x = uniform(tokens * cols, static_cast<unsigned>(tokens));
+      std::vector<float> ref(tokens * rows);
+      matmul_bf16_reference(w.tensor, x.data(), tokens, ref.data());
+      for (Isa isa : supported_isas()) {
+        ThreadPool pool(2);
+        std::vector<float> y(ref.size(), NAN);
+        kernels_for(isa).matmul_bf16(w.tensor, x.data(), tokens, y.data(), pool);
+        for (size_t i = 0; i < ref.size(); ++i)
+          ASSERT_EQ(y[i], ref[i]) << isa_name(isa) << " rows " << rows << " tokens " << tokens
+                                  << " i=" << i;
+      }
+    }
+}
+
 TEST(Kernels, DotAndLaneSumsOfEveryVariantAreTheReference) {
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0, 1);

@@ -266,8 +266,77 @@ struct Bf16Gemm {
   }
 };
 
+// Decode with BF16 activations: M rows × N tokens of rows read straight from W (no packing, which
+// for one token doubled the weights' trips through the caches), each row prefetched as
+// ops/decode-inl.h's tiles do. out[(r * N + t) * 16 ..] takes the 16 lanes of row r, token t.
+template <int M, int N>
+void bf16_decode_tile(const uint16_t* const* rows, size_t row_bytes, const uint16_t* xb,
+                      size_t cols, size_t groups, float* out) {
+  constexpr size_t kGroup = Bf16Gemm::kGroup;
+  __m512 a[M][N];
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) a[r][t] = _mm512_setzero_ps();
+  for (size_t g = 0; g < groups; ++g) {
+    __m512i wv[M];
+    for (int r = 0; r < M; ++r) {
+      prefetch_row<M>(reinterpret_cast<const uint8_t*>(rows[r]),
+                      g * kGroup * sizeof(uint16_t) + kDecodeAheadBytes, row_bytes);
+      wv[r] = _mm512_loadu_si512(rows[r] + g * kGroup);
+    }
+    for (int t = 0; t < N; ++t) {
+      const __m512i xv = _mm512_loadu_si512(xb + t * cols + g * kGroup);
+      for (int r = 0; r < M; ++r)
+        a[r][t] = _mm512_dpbf16_ps(a[r][t], (__m512bh)xv, (__m512bh)wv[r]);
+    }
+  }
+  for (int r = 0; r < M; ++r)
+    for (int t = 0; t < N; ++t) _mm512_storeu_ps(out + (r * N + t) * kDotLanes, a[r][t]);
+}
+
+// Rows [r0, r1) against n_tokens (< kPackMinTokens) tokens, xb their BF16-rounded inputs.
+inline void bf16_decode_rows(const Tensor& w, const uint16_t* xb, size_t n_tokens, float* y,
+                             size_t r0, size_t r1) {
+  constexpr int kRows = 4, kCols = 4;  // 16 accumulators, 4 row vectors
+  using TileFn = void (*)(const uint16_t* const*, size_t, const uint16_t*, size_t, size_t, float*);
+  static constexpr auto kTiles = []<size_t... I>(std::index_sequence<I...>) {
+    return std::array<TileFn, sizeof...(I)>{
+        &bf16_decode_tile<static_cast<int>(I / kCols) + 1, static_cast<int>(I % kCols) + 1>...};
+  }
+  (std::make_index_sequence<kRows * kCols>());
+  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
+  const size_t groups = cols / Bf16Gemm::kGroup, colsg = groups * Bf16Gemm::kGroup;
+  const size_t row_bytes = w.row_bytes();
+  alignas(64) float acc[kRows * kCols * kDotLanes];
+  const uint16_t* row[kRows];
+  for (size_t r = r0; r < r1; r += kRows) {
+    const size_t nr = std::min<size_t>(kRows, r1 - r);
+    for (size_t i = 0; i < nr; ++i)
+      row[i] = reinterpret_cast<const uint16_t*>(w.row(static_cast<int64_t>(r + i)));
+    for (size_t t0 = 0; t0 < n_tokens; t0 += kCols) {
+      const size_t nt = std::min<size_t>(kCols, n_tokens - t0);
+      kTiles[(nr - 1) * kCols + (nt - 1)](row, row_bytes, xb + t0 * cols, cols, groups, acc);
+      for (size_t i = 0; i < nr; ++i)
+        for (size_t t = 0; t < nt; ++t)
+          y[(t0 + t) * rows + r + i] = Bf16Gemm::finish(sum_lanes(acc + (i * nt + t) * kDotLanes),
+                                                        row[i], xb + (t0 + t) * cols, colsg, cols);
+    }
+  }
+}
+
 inline void matmul_bf16(const Tensor& w, const float* x, size_t n_tokens, float* y,
                         ThreadPool& pool) {
-  gemm_batched<Bf16Gemm>(w, x, n_tokens, y, pool);
+  if (n_tokens >= kPackMinTokens) return gemm_batched<Bf16Gemm>(w, x, n_tokens, y, pool);
+  const size_t cols = static_cast<size_t>(w.cols()), rows = static_cast<size_t>(w.rows());
+  thread_local std::vector<uint16_t> xb;
+  xb.resize(n_tokens * cols);
+  Bf16Gemm::inputs(x, n_tokens * cols, xb.data());
+  const uint16_t* const xs = xb.data();
+  constexpr size_t kRowBlock = 16;
+  const size_t n_blocks = (rows + kRowBlock - 1) / kRowBlock;
+  // Pieces to whichever thread is free, as matmul's decode.
+  const size_t grain = std::max<size_t>(1, n_blocks / (8 * static_cast<size_t>(pool.size())));
+  pool.parallel_for_dynamic(n_blocks, grain, [&](size_t b0, size_t b1, int) {
+    bf16_decode_rows(w, xs, n_tokens, y, b0 * kRowBlock, std::min(rows, b1 * kRowBlock));
+  });
 }
 #endif
