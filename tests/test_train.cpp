@@ -364,6 +364,44 @@ TEST(Train, CliNormAndPositional) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
+// train --rope-theta: the trainer's rotary base is the one the model records
+// (llama.rope.freq_base), so the logged validation loss is what `perplexity` computes from the
+// file, and it differs from the default base's; --resume keeps the base and refuses another; 0 is a
+// one-line error.
+TEST(Train, CliRopeTheta) {
+  const std::string base = "train --data " + corpus_file() + " --tokenizer " + test::tok_bin() +
+                           " --dim 32 --layers 1 --heads 2 --ctx 32 --batch 2 --threads 2 --quiet";
+  double val[2];
+  std::string wide;
+  for (int i = 0; i < 2; ++i) {
+    const std::string dir = test::temp_dir();
+    auto r = test::run_cli(base + " -o " + dir + " --steps 3 --checkpoint-every 2 --json" +
+                           (i ? " --rope-theta 500000" : ""));
+    ASSERT_EQ(r.code, 0) << r.err;
+    val[i] = nlohmann::json::parse(r.out)["val_loss"].get<double>();
+    EXPECT_EQ(load_model(dir + "/model.gguf").config.rope_theta, i ? 500000.0f : 10000.0f);
+    r = test::run_cli("perplexity -m " + dir + "/model.gguf -f " + dir +
+                      "/val.txt --ctx 32 --chunks 16 --json --quiet");
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NEAR(nlohmann::json::parse(r.out)["nll_mean"].get<double>(), val[i], 1e-12);
+    if (i) wide = dir;
+  }
+  EXPECT_NE(val[0], val[1]);
+  const std::string ckpt = wide + "/checkpoints/step-000002.gguf";
+  auto r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 3 --resume " + ckpt +
+                         " --rope-theta 10000");
+  EXPECT_NE(one_line_error(r).find(ckpt + ": was trained with --rope-theta 500000"),
+            std::string::npos);
+  const std::string resumed = test::temp_dir();
+  r = test::run_cli(base + " -o " + resumed + " --steps 3 --resume " + ckpt);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(load_model(resumed + "/model.gguf").config.rope_theta, 500000.0f);
+  r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 1 --rope-theta 0");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("--rope-theta"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
 // The saved model, reloaded, gives the logged validation loss through `perplexity`.
 TEST(Train, ReloadGivesSameValidationLoss) {
   TrainRun a = run_training(2, 4);

@@ -20,6 +20,7 @@ struct TrainArgs {
   std::vector<std::string> data;
   std::string tokenizer, out, resume, name = "sinkscope-trained";
   int dim = 128, layers = 4, heads = 4, kv_heads = 0, ffn = 0, ctx = 256, min_ctx = 0;
+  double rope_theta = 10000;
   bool untied = false;
   std::string bos = "fixed", packing = "packed", attention = "softmax", schedule = "cosine";
   std::string norm = "pre", positional = "rope";
@@ -77,6 +78,12 @@ void add_train(CLI::App& root) {
                       "embedding, as GPT-2)")
           ->check(CLI::IsMember({"rope", "none", "learned"}))
           ->capture_default_str();
+  CLI::Option* rope_theta =
+      cmd->add_option("--rope-theta", a->rope_theta,
+                      "RoPE base θ: pair i of a head turns by θ^(-2i/head_dim) per position; a "
+                      "larger base leaves more pairs nearly still over the context")
+          ->capture_default_str()
+          ->check(between(1.0, 1e9));
   cmd->add_flag("--untied", a->untied, "Separate classifier instead of the embedding's transpose");
   cmd->add_option("--bos", a->bos, "fixed: every window starts with BOS; none: never")
       ->check(CLI::IsMember({"fixed", "none"}))
@@ -142,7 +149,7 @@ void add_train(CLI::App& root) {
       ->check(at_least(0));
   cmd->add_flag("--quiet", a->quiet, "No progress output on stderr");
   cmd->add_flag("--json", a->json, "Print a JSON summary");
-  cmd->callback([a, attention, norm, positional] {
+  cmd->callback([a, attention, norm, positional, rope_theta] {
     require(a->opt.steps > 0, "--steps", "must be positive");
     require(a->opt.batch > 0, "--batch", "must be positive");
     require(a->opt.lr > 0 && std::isfinite(a->opt.lr), "--lr", "must be positive");
@@ -173,8 +180,13 @@ void add_train(CLI::App& root) {
               a->resume,
               std::string("was trained with --positional ") + position_kind_name(sc.positional) +
                   ", not " + a->positional);
+      char theta[32];
+      std::snprintf(theta, sizeof theta, "%g", static_cast<double>(sc.rope_theta));
+      require(rope_theta->count() == 0 || static_cast<float>(a->rope_theta) == sc.rope_theta,
+              a->resume, std::string("was trained with --rope-theta ") + theta);
       a->norm = norm_placement_name(sc.norm_placement);
       a->positional = position_kind_name(sc.positional);
+      a->rope_theta = sc.rope_theta;
     } else {
       require(a->dim > 0 && a->layers > 0 && a->heads > 0, "--dim/--layers/--heads",
               "must be positive");
@@ -195,6 +207,7 @@ void add_train(CLI::App& root) {
       c.attention = attention_kind_option(a->attention, "--attention");
       c.norm_placement = *parse_norm_placement(a->norm);  // IsMember checked the names
       c.positional = *parse_position_kind(a->positional);
+      c.rope_theta = static_cast<float>(a->rope_theta);
       state.layout = train::make_layout(c, !a->untied);
       state.params = train::init_params(state.layout, a->opt.seed);
     }

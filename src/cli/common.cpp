@@ -193,14 +193,16 @@ void add_ablate(CLI::App* cmd, CommonArgs& a) {
 }
 
 void add_activation_modes(CLI::App* cmd, CommonArgs& a) {
-  cmd->add_flag("--bf16-activations", a.bf16_activations,
-                "BF16 weights: round activations to BF16 and use the CPU's BF16 dot products, as "
-                "llama.cpp does (with AVX512-BF16 about 1.6x faster prefill and 1.1x faster decode; "
-                "results then carry BF16 rounding instead of exact f32 arithmetic)");
+  cmd->add_flag(
+      "--bf16-activations", a.bf16_activations,
+      "BF16 weights: round activations to BF16 and use the CPU's BF16 dot products, as "
+      "llama.cpp does (with AVX512-BF16 about 1.6x faster prefill and 1.1x faster decode; "
+      "results then carry BF16 rounding instead of exact f32 arithmetic)");
   cmd->add_flag("--int8-activations", a.int8_activations,
-                "Q4_K weights: quantize activations to 8 bits per 256 (llama.cpp's Q8_K) and use "
-                "integer dot products, as llama.cpp does (faster decode; results then carry that "
-                "quantization instead of exact f32 arithmetic; other weight types stay exact)");
+                "Q4_K and Q8_0 weights: quantize activations to 8 bits (as llama.cpp: Q8_K, per "
+                "256, for Q4_K; Q8_0, per 32, for Q8_0) and use integer dot products (faster "
+                "decode; results then carry that quantization instead of exact f32 arithmetic; "
+                "other weight types stay exact)");
 }
 
 Model load_cli_model(const CommonArgs& a) {

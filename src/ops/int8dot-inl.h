@@ -1,13 +1,16 @@
-// Q4_K weights × 8-bit activations (ops/matmul_int8.h) for one SIMD variant. The integer sums are
-// exact, so any order of them gives the reference's bits; step 3's double terms take the stated
-// order: 4 super-blocks at a time in the 4 lanes of a vector, which also shares one horizontal
+// Q4_K and Q8_0 weights × 8-bit activations (ops/matmul_int8.h) for one SIMD variant. The integer
+// sums are exact, so any order of them gives the reference's bits; step 3's double terms take the
+// stated order: 4 blocks at a time in the 4 lanes of a vector, which also shares one horizontal
 // reduction of the integer sums between them.
 //
 // AVX2 and AVX-512 run the same 256-bit code (AVX-512 cores split 512-bit integer work in two
-// anyway): per 64 weights of a row, one 32-byte load gives two sub-blocks of 4-bit codes (low and
-// high nibbles), vpmaddubsw multiplies them by the activations in pairs (at most 2·15·127, no
+// anyway). Q4_K: per 64 weights of a row, one 32-byte load gives two sub-blocks of 4-bit codes (low
+// and high nibbles), vpmaddubsw multiplies them by the activations in pairs (at most 2·15·127, no
 // saturation), and vpmaddwd multiplies those by the sub-block's scale and adds pairs into 8 int32
-// lanes. Rows are read one after another, so each thread's weights are one stream of memory.
+// lanes. Q8_0: vpmaddubsw takes unsigned × signed bytes, so a block's |w| meets its activations
+// with w's signs moved onto them (q ∈ [-127, 127] negates safely; |-128| = 128 as unsigned), at
+// most 2·128·127 a pair. Rows are read one after another, so each thread's weights are one stream
+// of memory.
 
 #if SS_ISA_LEVEL >= 1
 // Q4_K's 6-bit scales (bytes 0-7) and mins (bytes 8-15) of sub-blocks 0-7, from the 12 packed
@@ -132,38 +135,133 @@ void int8_rows_q4k(const Tensor& w, const ActQ8* act, size_t blocks, size_t toke
   }
 }
 
-inline void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float* y,
-                        ThreadPool& pool) {
-  constexpr size_t kGroup = 4;  // tokens that share one read of the weights
+// Σ w_i · q_i of one Q8_0 block's 32 codes for N tokens, in 8 int32 lanes each.
+template <int N>
+inline void q8_0_block_sums(const uint8_t* blk, const ActQ8_0* const* a, __m256i* s) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i w =
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + offsetof(BlockQ8_0, qs)));
+  const __m256i magnitude = _mm256_sign_epi8(w, w);
+  for (int k = 0; k < N; ++k) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[k]->q));
+    s[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(x, w)), ones);
+  }
+}
+
+// The sums of four 8-lane vectors, in lanes 0-3.
+inline __m128i sum_lanes_x4(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+  const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+// Q8_0 rows [r0, r1) against N tokens' quantized activations act[k * blocks ..]; sums into y.
+template <int N>
+void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t token0, float* y,
+                    size_t r0, size_t r1) {
+  constexpr size_t kAhead = 4096;  // bytes of the stream prefetched ahead, as for Q4_K
+  constexpr size_t kBytes = sizeof(BlockQ8_0);
+  const size_t rows = static_cast<size_t>(w.rows()), whole = blocks / 4 * 4;
+  for (size_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.row(static_cast<int64_t>(r));
+    __m256d lanes[N];
+    for (int k = 0; k < N; ++k) lanes[k] = _mm256_setzero_pd();
+    for (size_t b = 0; b < whole; b += 4) {
+      const uint8_t* blk = row + b * kBytes;
+      for (size_t line = 0; line < 4 * kBytes; line += 64)
+        __builtin_prefetch(blk + kAhead + line, 0, 3);
+      const ActQ8_0* a[4][N];
+      for (int j = 0; j < 4; ++j)
+        for (int k = 0; k < N; ++k) a[j][k] = act + k * blocks + b + j;
+      __m256i s[4][N];
+      for (int j = 0; j < 4; ++j) q8_0_block_sums<N>(blk + j * kBytes, a[j], s[j]);
+      const __m256d dw = _mm256_cvtps_pd(_mm_cvtph_ps(_mm_setr_epi16(
+          static_cast<short>(load_u16(blk)), static_cast<short>(load_u16(blk + kBytes)),
+          static_cast<short>(load_u16(blk + 2 * kBytes)),
+          static_cast<short>(load_u16(blk + 3 * kBytes)), 0, 0, 0, 0)));
+      for (int k = 0; k < N; ++k) {
+        const __m256d dx =
+            _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
+        const __m128i sumi = sum_lanes_x4(s[0][k], s[1][k], s[2][k], s[3][k]);
+        // q8_0_block_term's operations, lane by lane
+        lanes[k] =
+            _mm256_add_pd(lanes[k], _mm256_mul_pd(_mm256_mul_pd(dw, dx), _mm256_cvtepi32_pd(sumi)));
+      }
+    }
+    double sum[N];
+    for (int k = 0; k < N; ++k) {
+      alignas(32) double l[4];
+      _mm256_store_pd(l, lanes[k]);
+      sum[k] = (l[0] + l[1]) + (l[2] + l[3]);
+    }
+    for (size_t b = whole; b < blocks; ++b) {  // the last blocks % 4, in order
+      const uint8_t* blk = row + b * kBytes;
+      const ActQ8_0* a[N];
+      for (int k = 0; k < N; ++k) a[k] = act + k * blocks + b;
+      __m256i s[N];
+      q8_0_block_sums<N>(blk, a, s);
+      for (int k = 0; k < N; ++k) {
+        const __m128i t = sum_lanes_x4(s[k], s[k], s[k], s[k]);
+        sum[k] += q8_0_block_term(a[k]->d, load_u16(blk), _mm_cvtsi128_si32(t));
+      }
+    }
+    for (int k = 0; k < N; ++k) y[(token0 + k) * rows + r] = static_cast<float>(sum[k]);
+  }
+}
+
+// Rows of w in blocks of 16, handed out dynamically; tokens 4 at a time, which share one read of
+// the weights: rows<N>(a, token0, r0, r1) does N tokens' share.
+template <typename Act, typename Rows>
+void int8_parallel(const Tensor& w, const Act* acts, size_t blocks, size_t n_tokens,
+                   ThreadPool& pool, Rows rows_of) {
+  constexpr size_t kGroup = 4;
   constexpr size_t kRowBlock = 16;
-  const size_t rows = static_cast<size_t>(w.rows()), cols = static_cast<size_t>(w.cols());
-  const size_t blocks = cols / kQK;
-  thread_local std::vector<ActQ8> act;
-  act.resize(n_tokens * blocks);
-  for (size_t t = 0; t < n_tokens; ++t)
-    quantize_act_q8(x + t * cols, cols, act.data() + t * blocks);
-  const ActQ8* const acts = act.data();
+  const size_t rows = static_cast<size_t>(w.rows());
   const size_t n_blocks = (rows + kRowBlock - 1) / kRowBlock;
   const size_t grain = std::max<size_t>(1, n_blocks / (8 * static_cast<size_t>(pool.size())));
   pool.parallel_for_dynamic(n_blocks, grain, [&](size_t b0, size_t b1, int) {
     const size_t r0 = b0 * kRowBlock, r1 = std::min(rows, b1 * kRowBlock);
     for (size_t t = 0; t < n_tokens; t += kGroup) {
-      const ActQ8* a = acts + t * blocks;
+      const Act* a = acts + t * blocks;
       switch (std::min(kGroup, n_tokens - t)) {
         case 1:
-          int8_rows_q4k<1>(w, a, blocks, t, y, r0, r1);
+          rows_of(std::integral_constant<int, 1>{}, a, t, r0, r1);
           break;
         case 2:
-          int8_rows_q4k<2>(w, a, blocks, t, y, r0, r1);
+          rows_of(std::integral_constant<int, 2>{}, a, t, r0, r1);
           break;
         case 3:
-          int8_rows_q4k<3>(w, a, blocks, t, y, r0, r1);
+          rows_of(std::integral_constant<int, 3>{}, a, t, r0, r1);
           break;
         default:
-          int8_rows_q4k<4>(w, a, blocks, t, y, r0, r1);
+          rows_of(std::integral_constant<int, 4>{}, a, t, r0, r1);
       }
     }
   });
+}
+
+inline void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float* y,
+                        ThreadPool& pool) {
+  const size_t cols = static_cast<size_t>(w.cols());
+  if (w.type == DType::Q8_0) {
+    const size_t blocks = cols / 32;
+    thread_local std::vector<ActQ8_0> act;
+    act.resize(n_tokens * blocks);
+    quantize_act_q8_0(x, n_tokens * cols, act.data());
+    int8_parallel(w, act.data(), blocks, n_tokens, pool,
+                  [&](auto n, const ActQ8_0* a, size_t t, size_t r0, size_t r1) {
+                    int8_rows_q8_0<decltype(n)::value>(w, a, blocks, t, y, r0, r1);
+                  });
+    return;
+  }
+  const size_t blocks = cols / kQK;
+  thread_local std::vector<ActQ8> act;
+  act.resize(n_tokens * blocks);
+  for (size_t t = 0; t < n_tokens; ++t)
+    quantize_act_q8(x + t * cols, cols, act.data() + t * blocks);
+  int8_parallel(w, act.data(), blocks, n_tokens, pool,
+                [&](auto n, const ActQ8* a, size_t t, size_t r0, size_t r1) {
+                  int8_rows_q4k<decltype(n)::value>(w, a, blocks, t, y, r0, r1);
+                });
 }
 #else
 // The scalar variant: the statement, one thread.
