@@ -75,7 +75,7 @@ def main():
     p.add_argument("--tokens", type=int, default=32)
     p.add_argument("--mmap", action="store_true", help="let both map the files (default: read)")
     p.add_argument("--int8-activations", action="store_true",
-                   help="sinkscope as with --int8-activations (Q4_K: 8-bit activations, integer dot "
+                   help="sinkscope as with --int8-activations (Q4_K, Q8_0: 8-bit activations, integer dot "
                         "products, as llama.cpp)")
     p.add_argument("--bf16-activations", action="store_true",
                    help="sinkscope as with --bf16-activations (BF16: activations rounded to BF16, "

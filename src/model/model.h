@@ -73,8 +73,8 @@ struct Model {
   // --bf16-activations: BF16 weights multiply activations rounded to BF16 with the CPU's BF16
   // dot products (ops/matmul_bf16.h), as llama.cpp does; off, every product is exact f32 math.
   bool bf16_activations = false;
-  // --int8-activations: Q4_K weights multiply activations quantized to 8 bits with integer dot
-  // products (ops/matmul_int8.h), as llama.cpp does.
+  // --int8-activations: Q4_K and Q8_0 weights multiply activations quantized to 8 bits with integer
+  // dot products (ops/matmul_int8.h), as llama.cpp does.
   bool int8_activations = false;
 
   std::shared_ptr<const void> storage;  // keeps the mapping / buffers alive

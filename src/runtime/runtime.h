@@ -119,7 +119,7 @@ class Runtime {
   // waking it (each token's arithmetic is the same whichever thread does it).
   void per_token(size_t n, const std::function<void(size_t, size_t)>& fn);
   // y = x · wᵀ for n rows: matmul, or matmul_bf16 for BF16 weights of a model loaded with
-  // bf16_activations, or matmul_int8 for Q4_K weights of one loaded with int8_activations.
+  // bf16_activations, or matmul_int8 for Q4_K and Q8_0 weights of one loaded with int8_activations.
   void project(const Tensor& w, const float* x, size_t n, float* y);
   // x, or what the linear-input transform makes of it (in linear_scratch_).
   const float* linear_input(int layer, LinearSite site, int pos0, int n, size_t width,

@@ -25,8 +25,8 @@ struct Kernels {
   // ops/matmul_bf16.h: BF16 weights × BF16-rounded activations (the scalar statement where the
   // variant has no BF16 dot products).
   void (*matmul_bf16)(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool);
-  // ops/matmul_int8.h: Q4_K weights × activations quantized to 8 bits, integer dot products (the
-  // scalar statement in the scalar variant).
+  // ops/matmul_int8.h: Q4_K and Q8_0 weights × activations quantized to 8 bits, integer dot
+  // products (the scalar statement in the scalar variant).
   void (*matmul_int8)(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool);
   // ops/attention.h.
   void (*attend_head)(const float* q, const float* k, const float* v, int pos0, int n,
