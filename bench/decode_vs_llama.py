@@ -11,12 +11,15 @@ ratio. Here every round runs, back to back:
 The order of 1 and 2 alternates from round to round. Reported per model: the median tokens/s of
 each, the ratio sinkscope / llama.cpp pair by pair (min, median, max), and decode's weight bytes
 per second (the file's size x tokens/s, as bench/e2e --bandwidth counts it) as a fraction of the
-same round's read bandwidth.
+same round's read bandwidth. With --both, every round runs sinkscope twice, the exact path and the
+one the activation flags choose, one before llama.cpp and one after (swapped each round), and the
+gain of the mode over the exact path is reported pair by pair too.
 
 Model files are read into memory by both (SINKSCOPE_NO_MMAP=1, llama-bench --mmap 0): with mmap,
 where the page cache placed a file moved decode by 20-50% on the VM of bench/README.md.
 
 Usage: bench/decode_vs_llama.py --llama-bench BIN [-t 2] [-r 5] [--tokens 32] [--mmap] [--int8-activations] [--bf16-activations]
+       [--both]
        MODEL.gguf...
 Environment: SINKSCOPE_BUILD (default build/release).
 """
@@ -77,6 +80,9 @@ def main():
     p.add_argument("--int8-activations", action="store_true",
                    help="sinkscope as with --int8-activations (Q4_K, Q8_0: 8-bit activations, integer dot "
                         "products, as llama.cpp)")
+    p.add_argument("--both", action="store_true",
+                   help="also run the exact path in every round, beside the one the activation "
+                        "flags choose, and report both and their ratio")
     p.add_argument("--bf16-activations", action="store_true",
                    help="sinkscope as with --bf16-activations (BF16: activations rounded to BF16, "
                         "BF16 dot products, as llama.cpp)")
@@ -95,30 +101,42 @@ def main():
           f"SIMD variant {variant}, files {'mapped' if a.mmap else 'read into memory'}")
     print(f"{'model':28} {'sinkscope':>10} {'llama.cpp':>10} {'ratio min/median/max':>22} "
           f"{'read GB/s':>10} {'decode / read min/median/max':>30}")
+    # The sinkscope paths of each round: the one the flags choose, and with --both the exact one
+    # beside it, so the mode's gain over the exact path is measured pair by pair too.
+    modes = [("", a.int8_activations, a.bf16_activations)]
+    if a.both:
+        modes = [(" exact", False, False), (" mode", a.int8_activations, a.bf16_activations)]
     for model in a.models:
         size = os.path.getsize(model)
-        ours, theirs, ratios, reads, fractions = [], [], [], [], []
+        ours = {m[0]: [] for m in modes}
+        theirs, reads = [], []
         for r in range(a.rounds):
-            first_ours = r % 2 == 0
-            if first_ours:
-                s = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, a.int8_activations,
-                                     a.bf16_activations)
+            # Alternate sinkscope before and after llama.cpp (and the order of the two paths).
+            order = modes if r % 2 == 0 else modes[::-1]
+            before = (len(order) + 1) // 2 if r % 2 == 0 else len(order) // 2
+            got = {}
+            for label, int8, bf16 in order[:before]:
+                got[label] = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, int8, bf16)
             ll = llama_decode(a.llama_bench, model, a.threads, a.tokens, a.mmap)
-            if not first_ours:
-                s = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, a.int8_activations,
-                                     a.bf16_activations)
+            for label, int8, bf16 in order[before:]:
+                got[label] = sinkscope_decode(bench, model, a.threads, a.tokens, a.mmap, int8, bf16)
             bw = read_bandwidth(bench, a.threads)
-            ours.append(s)
             theirs.append(ll)
-            ratios.append(s / ll)
             reads.append(bw)
-            fractions.append(size * s / 1e9 / bw)
-            print(f"  round {r + 1}: sinkscope {s:.2f}, llama.cpp {ll:.2f}, ratio {s / ll:.3f}, "
-                  f"read {bw:.1f} GB/s", file=sys.stderr, flush=True)
-        print(f"{os.path.basename(model):28} {statistics.median(ours):10.2f} "
-              f"{statistics.median(theirs):10.2f} {spread(ratios):>22} "
-              f"{statistics.median(reads):10.1f} {spread(fractions):>30}", flush=True)
-
+            line = f"  round {r + 1}:"
+            for label, _, _ in modes:
+                ours[label].append(got[label])
+                line += f" sinkscope{label} {got[label]:.2f},"
+            print(f"{line} llama.cpp {ll:.2f}, read {bw:.1f} GB/s", file=sys.stderr, flush=True)
+        for label, _, _ in modes:
+            ratios = [s / ll for s, ll in zip(ours[label], theirs)]
+            fractions = [size * s / 1e9 / bw for s, bw in zip(ours[label], reads)]
+            print(f"{os.path.basename(model) + label:28} {statistics.median(ours[label]):10.2f} "
+                  f"{statistics.median(theirs):10.2f} {spread(ratios):>22} "
+                  f"{statistics.median(reads):10.1f} {spread(fractions):>30}", flush=True)
+        if a.both:
+            gains = [m / e for m, e in zip(ours[" mode"], ours[" exact"])]
+            print(f"{'  mode / exact, pair by pair':28} {spread(gains):>45}", flush=True)
 
 if __name__ == "__main__":
     main()

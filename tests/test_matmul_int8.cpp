@@ -36,8 +36,9 @@ struct QuantWeights {
     bytes.resize(rb * rows);
     for (size_t r = 0; r < rows; ++r) {
       quantize_row(type, f.data() + r * cols, bytes.data() + r * rb, cols);
-      if (type == DType::Q8_0 && cols >= 64)  // the code -128, which no quantizer writes
-        bytes[r * rb + sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs) + r % 32] = 0x80;
+      if (type == DType::Q8_0)  // the code -128 in the last block, which no quantizer writes
+        bytes[r * rb + (cols / 32 - 1) * sizeof(BlockQ8_0) + offsetof(BlockQ8_0, qs) + r % 32] =
+            0x80;
       dequantize_row(type, bytes.data() + r * rb, values.data() + r * cols, cols);
     }
     tensor =
@@ -115,8 +116,9 @@ TEST(MatmulInt8, ActivationsForQ8WeightsFollowLlamaCppsRule) {
   x[31] = 126.5f;
   // Block 2: a = 1, so d = f16(1 / 127), s = 127 (not 1 / d: llama.cpp divides 127 by a).
   x[32] = 1.0f;
-  x[33] = -0.5f;  // -63.5 -> -64
-  x[34] = 0.25f;  // 31.75 -> 32
+  x[33] = -0.5f;        // -63.5 -> -64
+  x[34] = 0.25f;        // 31.75 -> 32
+  x[35] = 0.99603939f;  // 126.497 -> 126; times 1 / d = 127.0078 it would be 126.505 -> 127
   ActQ8_0 a[2];
   quantize_act_q8_0(x.data(), 64, a);
   EXPECT_EQ(a[0].q[0], 2);
@@ -128,8 +130,16 @@ TEST(MatmulInt8, ActivationsForQ8WeightsFollowLlamaCppsRule) {
   EXPECT_EQ(a[1].q[0], 127);
   EXPECT_EQ(a[1].q[1], -64);
   EXPECT_EQ(a[1].q[2], 32);
+  EXPECT_EQ(a[1].q[3], 126);
   EXPECT_EQ(a[1].d, f16_to_f32(f32_to_f16(1.0f / 127.0f)));
   EXPECT_NE(a[1].d, 1.0f / 127.0f);  // (the step is rounded to f16)
+
+  // A block beyond f16's range: d is infinite (the outputs then are too, as llama.cpp's).
+  std::vector<float> huge(32, 0.0f);
+  huge[4] = 1e7f;
+  quantize_act_q8_0(huge.data(), 32, a);
+  EXPECT_EQ(a[0].d, INFINITY);
+  EXPECT_EQ(a[0].q[4], 127);
 
   // Zeros and values so small that s overflows quantize to zero; a NaN or an infinity makes d
   // NaN.
@@ -201,8 +211,8 @@ TEST(MatmulInt8, QuantizerFollowsLlamaCppsRule) {
 // Rounding the activations is the only approximation: per block, each activation moves by at
 // most |d| / 2, so |y - exact| <= Σ_blocks |d| / 2 · Σ |w| (plus the final f32 rounding). The
 // bound is tight enough to catch a wrong scale, sub-block or nibble: those miss by far more.
-// For Q8_0 the step d is rounded to f16, so q_i · d moves from x_i by up to |q_i| · |d − a/127|
-// besides the |d| / 2 of rounding q_i.
+// For Q8_0, rounding q_i moves x_i by up to (a / 127) / 2, and the step d, rounded to f16, moves
+// q_i · d by |q_i| · |d − a / 127| more.
 TEST(MatmulInt8, WithinTheActivationRoundingOfTheExactProduct) {
   const size_t rows = 23, cols = 4 * kBlock, tokens = 3;
   for (DType type : {DType::Q4_K, DType::Q8_0}) {
@@ -230,7 +240,8 @@ TEST(MatmulInt8, WithinTheActivationRoundingOfTheExactProduct) {
             for (size_t i = c / 32 * 32; i < c / 32 * 32 + 32; ++i)
               amax = std::max(amax, std::fabs(xt[i]));
             const double off = std::fabs(a.d - static_cast<double>(amax) / 127);
-            bound += std::fabs(wv) * (std::fabs(a.d) / 2 + std::abs(a.q[c % 32]) * off);
+            bound +=
+                std::fabs(wv) * (static_cast<double>(amax) / 127 / 2 + std::abs(a.q[c % 32]) * off);
           }
         }
         const double got = y[t * rows + r];

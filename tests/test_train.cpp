@@ -390,12 +390,15 @@ TEST(Train, CliRopeTheta) {
   const std::string ckpt = wide + "/checkpoints/step-000002.gguf";
   auto r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 3 --resume " + ckpt +
                          " --rope-theta 10000");
-  EXPECT_NE(one_line_error(r).find(ckpt + ": was trained with --rope-theta 500000"),
+  EXPECT_NE(one_line_error(r).find(ckpt + ": was trained with --rope-theta 500000, not 10000"),
             std::string::npos);
   const std::string resumed = test::temp_dir();
   r = test::run_cli(base + " -o " + resumed + " --steps 3 --resume " + ckpt);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(load_model(resumed + "/model.gguf").config.rope_theta, 500000.0f);
+  r = test::run_cli(base + " -o " + test::temp_dir() +
+                    " --steps 1 --positional none --rope-theta 1e6");
+  EXPECT_NE(one_line_error(r).find("--rope-theta: needs --positional rope"), std::string::npos);
   r = test::run_cli(base + " -o " + test::temp_dir() + " --steps 1 --rope-theta 0");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("--rope-theta"), std::string::npos) << r.err;

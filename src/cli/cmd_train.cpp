@@ -180,10 +180,12 @@ void add_train(CLI::App& root) {
               a->resume,
               std::string("was trained with --positional ") + position_kind_name(sc.positional) +
                   ", not " + a->positional);
-      char theta[32];
-      std::snprintf(theta, sizeof theta, "%g", static_cast<double>(sc.rope_theta));
+      char saved_theta[32], given_theta[32];
+      std::snprintf(saved_theta, sizeof saved_theta, "%.9g", static_cast<double>(sc.rope_theta));
+      std::snprintf(given_theta, sizeof given_theta, "%.9g", a->rope_theta);
       require(rope_theta->count() == 0 || static_cast<float>(a->rope_theta) == sc.rope_theta,
-              a->resume, std::string("was trained with --rope-theta ") + theta);
+              a->resume,
+              std::string("was trained with --rope-theta ") + saved_theta + ", not " + given_theta);
       a->norm = norm_placement_name(sc.norm_placement);
       a->positional = position_kind_name(sc.positional);
       a->rope_theta = sc.rope_theta;
@@ -207,6 +209,8 @@ void add_train(CLI::App& root) {
       c.attention = attention_kind_option(a->attention, "--attention");
       c.norm_placement = *parse_norm_placement(a->norm);  // IsMember checked the names
       c.positional = *parse_position_kind(a->positional);
+      require(rope_theta->count() == 0 || c.positional == PositionKind::Rope, "--rope-theta",
+              "needs --positional rope");
       c.rope_theta = static_cast<float>(a->rope_theta);
       state.layout = train::make_layout(c, !a->untied);
       state.params = train::init_params(state.layout, a->opt.seed);

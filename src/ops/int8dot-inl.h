@@ -173,11 +173,13 @@ void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t t
       for (int j = 0; j < 4; ++j)
         for (int k = 0; k < N; ++k) a[j][k] = act + k * blocks + b + j;
       __m256i s[4][N];
+#pragma GCC unroll 4  // (so s stays in registers, as for Q4_K)
       for (int j = 0; j < 4; ++j) q8_0_block_sums<N>(blk + j * kBytes, a[j], s[j]);
-      const __m256d dw = _mm256_cvtps_pd(_mm_cvtph_ps(_mm_setr_epi16(
-          static_cast<short>(load_u16(blk)), static_cast<short>(load_u16(blk + kBytes)),
-          static_cast<short>(load_u16(blk + 2 * kBytes)),
-          static_cast<short>(load_u16(blk + 3 * kBytes)), 0, 0, 0, 0)));
+      const uint8_t* d = blk + offsetof(BlockQ8_0, d);
+      const __m256d dw = _mm256_cvtps_pd(_mm_cvtph_ps(
+          _mm_setr_epi16(static_cast<short>(load_u16(d)), static_cast<short>(load_u16(d + kBytes)),
+                         static_cast<short>(load_u16(d + 2 * kBytes)),
+                         static_cast<short>(load_u16(d + 3 * kBytes)), 0, 0, 0, 0)));
       for (int k = 0; k < N; ++k) {
         const __m256d dx =
             _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
@@ -201,7 +203,8 @@ void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t t
       q8_0_block_sums<N>(blk, a, s);
       for (int k = 0; k < N; ++k) {
         const __m128i t = sum_lanes_x4(s[k], s[k], s[k], s[k]);
-        sum[k] += q8_0_block_term(a[k]->d, load_u16(blk), _mm_cvtsi128_si32(t));
+        sum[k] +=
+            q8_0_block_term(a[k]->d, load_u16(blk + offsetof(BlockQ8_0, d)), _mm_cvtsi128_si32(t));
       }
     }
     for (int k = 0; k < N; ++k) y[(token0 + k) * rows + r] = static_cast<float>(sum[k]);
@@ -209,7 +212,7 @@ void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t t
 }
 
 // Rows of w in blocks of 16, handed out dynamically; tokens 4 at a time, which share one read of
-// the weights: rows<N>(a, token0, r0, r1) does N tokens' share.
+// the weights: rows_of(std::integral_constant<int, N>, a, token0, r0, r1) does N tokens' share.
 template <typename Act, typename Rows>
 void int8_parallel(const Tensor& w, const Act* acts, size_t blocks, size_t n_tokens,
                    ThreadPool& pool, Rows rows_of) {

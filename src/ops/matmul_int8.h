@@ -10,15 +10,16 @@
 //      Q8_K rule; quantize_act_q8_0: per 32 for Q8_0, llama.cpp's Q8_0 rule), to codes q_i and a
 //      step d_x with x_i ≈ d_x · q_i (the rules are stated at the functions);
 //   2. per block b of a row, in integers (exact, any order):
-//        Q4_K: sumi = Σ_t sc[t] · Σ_{i in sub-block t} w_i · q_i,   summ = Σ_t mn[t] · Σ_{i in t}
-//        q_i
-//              with w_i the 4-bit codes and sc/mn the 6-bit scales and mins (ops/quants.h);
+//        Q4_K: sumi = Σ_t sc[t] · Σ_{i in t} w_i · q_i,   summ = Σ_t mn[t] · Σ_{i in t} q_i
+//              over sub-blocks t of 32, with w_i the 4-bit codes and sc/mn the 6-bit scales and
+//              mins (ops/quants.h);
 //        Q8_0: sumi = Σ_i w_i · q_i over the block's 32 codes;
 //   3. the row's sum, in double, of the blocks' terms
 //        Q4_K: term_b = d_x · (d_w · sumi − dmin_w · summ)
 //              (d_w, dmin_w the block's f16 scales; each product and difference rounded to double
 //              in that order, no fused multiply-add);
-//        Q8_0: term_b = (d_w · d_x) · sumi, exact in double (11 + 11 + 20 significant bits);
+//        Q8_0: term_b = (d_w · d_x) · sumi, exact in double (11 + 11 + 19 significant bits:
+//              |sumi| <= 32 · 128 · 127);
 //      term_b goes to lane b % 4 of four lanes for the whole groups of 4 blocks, the lanes are
 //      summed as (l0 + l1) + (l2 + l3), the terms of the last blocks % 4 blocks are added in
 //      order, and the sum is rounded to f32 once.
@@ -59,8 +60,11 @@ void quantize_act_q8(const float* x, size_t n, ActQ8* out);
 
 // Step 1 for Q8_0, n a multiple of 32: n / 32 blocks into out. Per block, as llama.cpp's x86
 // quantize_row_q8_0: a = max |x_i| in f32, d = f16(a / 127) (nearest even), s = 127 / a in f32,
-// q_i = x_i · s rounded to nearest even; q = 0 where s is not finite (a = 0, or a below 127 /
-// FLT_MAX); d = NaN where the block holds a NaN or an infinity.
+// q_i = x_i · s rounded to nearest even; d = NaN where the block holds a NaN or an infinity.
+// At the ends of the range, as llama.cpp's outputs: a at or above 65520 · 127 makes d infinite
+// (the block's outputs infinite or NaN); a below about 3.8e-6 makes d = 0 with q ≠ 0 (the block
+// adds nothing); where s is not finite (a = 0, or a below 127 / FLT_MAX) q = 0 (llama.cpp's
+// codes are then -128, times d = 0).
 void quantize_act_q8_0(const float* x, size_t n, ActQ8_0* out);
 
 // Step 3's term of one super-block, d_w and dmin_w as f16 bits. (The SIMD kernels compute the same
