@@ -73,67 +73,47 @@ inline void q4k_scales_x4(const uint8_t* blk, __m256d& d, __m256d& dmin) {
   dmin = _mm256_cvtps_pd(_mm256_extractf128_ps(split, 1));
 }
 
-// Rows [r0, r1) against N tokens' quantized activations act[k * blocks ..]; sums into y. (Two
-// rows at a time, sharing the activations' loads, decoded 25% slower.)
-template <int N>
-void int8_rows_q4k(const Tensor& w, const ActQ8* act, size_t blocks, size_t token0, float* y,
-                   size_t r0, size_t r1) {
-  // Bytes of the stream prefetched ahead: 4096 decoded 5% faster than 2048 or 8192 (1B Q4_K
-  // synth, 2 threads, Zen 4; 1024 and 16384 were slower still).
-  constexpr size_t kAhead = 4096;
-  constexpr size_t kBytes = sizeof(BlockQ4_K);
-  const size_t rows = static_cast<size_t>(w.rows()), whole = blocks / 4 * 4;
-  for (size_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w.row(static_cast<int64_t>(r));
-    __m256d lanes[N];
-    for (int k = 0; k < N; ++k) lanes[k] = _mm256_setzero_pd();
-    for (size_t b = 0; b < whole; b += 4) {
-      const uint8_t* blk = row + b * kBytes;
-      for (size_t line = 0; line < 4 * kBytes; line += 64)
-        __builtin_prefetch(blk + kAhead + line, 0, 3);
-      const ActQ8* a[4][N];
-      for (int j = 0; j < 4; ++j)
-        for (int k = 0; k < N; ++k) a[j][k] = act + k * blocks + b + j;
-      __m128i s[4][N], m[4][N];
+// Q4_K, a super-block a step (for int8_rows).
+struct Q4KBlocks {
+  using Act = ActQ8;
+  static constexpr size_t kBytes = sizeof(BlockQ4_K);
+
+  // The terms of 4 consecutive blocks for N tokens (a[j][k]: block j, token k), block j's added to
+  // lane j of lanes[k].
+  template <int N>
+  static void add_four(const uint8_t* blk, const Act* const (*a)[N], __m256d* lanes) {
+    __m128i s[4][N], m[4][N];
 #pragma GCC unroll 4  // (so s and m stay in registers)
-      for (int j = 0; j < 4; ++j) q4k_block_sums<N>(blk + j * kBytes, a[j], s[j], m[j]);
-      __m256d d, dmin;
-      q4k_scales_x4(blk, d, dmin);
-      for (int k = 0; k < N; ++k) {
-        const __m128i sumi =
-            _mm_hadd_epi32(_mm_hadd_epi32(s[0][k], s[1][k]), _mm_hadd_epi32(s[2][k], s[3][k]));
-        const __m128i summ =
-            _mm_hadd_epi32(_mm_hadd_epi32(m[0][k], m[1][k]), _mm_hadd_epi32(m[2][k], m[3][k]));
-        const __m256d dx =
-            _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
-        // q4k_block_term's operations, lane by lane (unfused: the build has -ffp-contract=off)
-        const __m256d scaled = _mm256_mul_pd(d, _mm256_cvtepi32_pd(sumi));
-        const __m256d mins = _mm256_mul_pd(dmin, _mm256_cvtepi32_pd(summ));
-        lanes[k] = _mm256_add_pd(lanes[k], _mm256_mul_pd(dx, _mm256_sub_pd(scaled, mins)));
-      }
-    }
-    double sum[N];
+    for (int j = 0; j < 4; ++j) q4k_block_sums<N>(blk + j * kBytes, a[j], s[j], m[j]);
+    __m256d d, dmin;
+    q4k_scales_x4(blk, d, dmin);
     for (int k = 0; k < N; ++k) {
-      alignas(32) double l[4];
-      _mm256_store_pd(l, lanes[k]);
-      sum[k] = (l[0] + l[1]) + (l[2] + l[3]);
+      const __m128i sumi =
+          _mm_hadd_epi32(_mm_hadd_epi32(s[0][k], s[1][k]), _mm_hadd_epi32(s[2][k], s[3][k]));
+      const __m128i summ =
+          _mm_hadd_epi32(_mm_hadd_epi32(m[0][k], m[1][k]), _mm_hadd_epi32(m[2][k], m[3][k]));
+      const __m256d dx =
+          _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
+      // q4k_block_term's operations, lane by lane (unfused: the build has -ffp-contract=off)
+      const __m256d scaled = _mm256_mul_pd(d, _mm256_cvtepi32_pd(sumi));
+      const __m256d mins = _mm256_mul_pd(dmin, _mm256_cvtepi32_pd(summ));
+      lanes[k] = _mm256_add_pd(lanes[k], _mm256_mul_pd(dx, _mm256_sub_pd(scaled, mins)));
     }
-    for (size_t b = whole; b < blocks; ++b) {  // the last blocks % 4, in order
-      const uint8_t* blk = row + b * kBytes;
-      const ActQ8* a[N];
-      for (int k = 0; k < N; ++k) a[k] = act + k * blocks + b;
-      __m128i s[N], m[N];
-      q4k_block_sums<N>(blk, a, s, m);
-      for (int k = 0; k < N; ++k) {
-        const __m128i t = _mm_hadd_epi32(_mm_hadd_epi32(s[k], m[k]), _mm_setzero_si128());
-        sum[k] += q4k_block_term(a[k]->d, load_u16(blk + offsetof(BlockQ4_K, d)),
-                                 load_u16(blk + offsetof(BlockQ4_K, dmin)), _mm_cvtsi128_si32(t),
-                                 _mm_extract_epi32(t, 1));
-      }
-    }
-    for (int k = 0; k < N; ++k) y[(token0 + k) * rows + r] = static_cast<float>(sum[k]);
   }
-}
+
+  // One block's term for N tokens, added to sum[k].
+  template <int N>
+  static void add_one(const uint8_t* blk, const Act* const* a, double* sum) {
+    __m128i s[N], m[N];
+    q4k_block_sums<N>(blk, a, s, m);
+    for (int k = 0; k < N; ++k) {
+      const __m128i t = _mm_hadd_epi32(_mm_hadd_epi32(s[k], m[k]), _mm_setzero_si128());
+      sum[k] += q4k_block_term(a[k]->d, load_u16(blk + offsetof(BlockQ4_K, d)),
+                               load_u16(blk + offsetof(BlockQ4_K, dmin)), _mm_cvtsi128_si32(t),
+                               _mm_extract_epi32(t, 1));
+    }
+  }
+};
 
 // Σ w_i · q_i of one Q8_0 block's 32 codes for N tokens, in 8 int32 lanes each.
 template <int N>
@@ -154,12 +134,54 @@ inline __m128i sum_lanes_x4(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
   return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-// Q8_0 rows [r0, r1) against N tokens' quantized activations act[k * blocks ..]; sums into y.
-template <int N>
-void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t token0, float* y,
-                    size_t r0, size_t r1) {
-  constexpr size_t kAhead = 4096;  // bytes of the stream prefetched ahead, as for Q4_K
-  constexpr size_t kBytes = sizeof(BlockQ8_0);
+// Q8_0, a block a step (for int8_rows).
+struct Q8_0Blocks {
+  using Act = ActQ8_0;
+  static constexpr size_t kBytes = sizeof(BlockQ8_0);
+
+  template <int N>
+  static void add_four(const uint8_t* blk, const Act* const (*a)[N], __m256d* lanes) {
+    __m256i s[4][N];
+#pragma GCC unroll 4  // (so s stays in registers)
+    for (int j = 0; j < 4; ++j) q8_0_block_sums<N>(blk + j * kBytes, a[j], s[j]);
+    const uint8_t* d = blk + offsetof(BlockQ8_0, d);
+    const __m256d dw = _mm256_cvtps_pd(_mm_cvtph_ps(
+        _mm_setr_epi16(static_cast<short>(load_u16(d)), static_cast<short>(load_u16(d + kBytes)),
+                       static_cast<short>(load_u16(d + 2 * kBytes)),
+                       static_cast<short>(load_u16(d + 3 * kBytes)), 0, 0, 0, 0)));
+    for (int k = 0; k < N; ++k) {
+      const __m256d dx =
+          _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
+      const __m128i sumi = sum_lanes_x4(s[0][k], s[1][k], s[2][k], s[3][k]);
+      // q8_0_block_term's operations, lane by lane
+      lanes[k] =
+          _mm256_add_pd(lanes[k], _mm256_mul_pd(_mm256_mul_pd(dw, dx), _mm256_cvtepi32_pd(sumi)));
+    }
+  }
+
+  template <int N>
+  static void add_one(const uint8_t* blk, const Act* const* a, double* sum) {
+    __m256i s[N];
+    q8_0_block_sums<N>(blk, a, s);
+    for (int k = 0; k < N; ++k) {
+      const __m128i t = sum_lanes_x4(s[k], s[k], s[k], s[k]);
+      sum[k] +=
+          q8_0_block_term(a[k]->d, load_u16(blk + offsetof(BlockQ8_0, d)), _mm_cvtsi128_si32(t));
+    }
+  }
+};
+
+// Rows [r0, r1) of Blocks-type weights against N tokens' quantized activations act[k * blocks ..];
+// sums into y in step 3's order: 4 blocks a step into 4 double lanes, then the last blocks % 4.
+// (Two rows at a time, sharing the activations' loads, decoded Q4_K 25% slower.)
+template <typename Blocks, int N>
+void int8_rows(const Tensor& w, const typename Blocks::Act* act, size_t blocks, size_t token0,
+               float* y, size_t r0, size_t r1) {
+  using Act = typename Blocks::Act;
+  // Bytes of the stream prefetched ahead: 4096 decoded Q4_K 5% faster than 2048 or 8192 (1B
+  // synth, 2 threads, Zen 4; 1024 and 16384 were slower still).
+  constexpr size_t kAhead = 4096;
+  constexpr size_t kBytes = Blocks::kBytes;
   const size_t rows = static_cast<size_t>(w.rows()), whole = blocks / 4 * 4;
   for (size_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.row(static_cast<int64_t>(r));
@@ -169,25 +191,10 @@ void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t t
       const uint8_t* blk = row + b * kBytes;
       for (size_t line = 0; line < 4 * kBytes; line += 64)
         __builtin_prefetch(blk + kAhead + line, 0, 3);
-      const ActQ8_0* a[4][N];
+      const Act* a[4][N];
       for (int j = 0; j < 4; ++j)
         for (int k = 0; k < N; ++k) a[j][k] = act + k * blocks + b + j;
-      __m256i s[4][N];
-#pragma GCC unroll 4  // (so s stays in registers, as for Q4_K)
-      for (int j = 0; j < 4; ++j) q8_0_block_sums<N>(blk + j * kBytes, a[j], s[j]);
-      const uint8_t* d = blk + offsetof(BlockQ8_0, d);
-      const __m256d dw = _mm256_cvtps_pd(_mm_cvtph_ps(
-          _mm_setr_epi16(static_cast<short>(load_u16(d)), static_cast<short>(load_u16(d + kBytes)),
-                         static_cast<short>(load_u16(d + 2 * kBytes)),
-                         static_cast<short>(load_u16(d + 3 * kBytes)), 0, 0, 0, 0)));
-      for (int k = 0; k < N; ++k) {
-        const __m256d dx =
-            _mm256_cvtps_pd(_mm_setr_ps(a[0][k]->d, a[1][k]->d, a[2][k]->d, a[3][k]->d));
-        const __m128i sumi = sum_lanes_x4(s[0][k], s[1][k], s[2][k], s[3][k]);
-        // q8_0_block_term's operations, lane by lane
-        lanes[k] =
-            _mm256_add_pd(lanes[k], _mm256_mul_pd(_mm256_mul_pd(dw, dx), _mm256_cvtepi32_pd(sumi)));
-      }
+      Blocks::template add_four<N>(blk, a, lanes);
     }
     double sum[N];
     for (int k = 0; k < N; ++k) {
@@ -196,16 +203,9 @@ void int8_rows_q8_0(const Tensor& w, const ActQ8_0* act, size_t blocks, size_t t
       sum[k] = (l[0] + l[1]) + (l[2] + l[3]);
     }
     for (size_t b = whole; b < blocks; ++b) {  // the last blocks % 4, in order
-      const uint8_t* blk = row + b * kBytes;
-      const ActQ8_0* a[N];
+      const Act* a[N];
       for (int k = 0; k < N; ++k) a[k] = act + k * blocks + b;
-      __m256i s[N];
-      q8_0_block_sums<N>(blk, a, s);
-      for (int k = 0; k < N; ++k) {
-        const __m128i t = sum_lanes_x4(s[k], s[k], s[k], s[k]);
-        sum[k] +=
-            q8_0_block_term(a[k]->d, load_u16(blk + offsetof(BlockQ8_0, d)), _mm_cvtsi128_si32(t));
-      }
+      Blocks::template add_one<N>(row + b * kBytes, a, sum);
     }
     for (int k = 0; k < N; ++k) y[(token0 + k) * rows + r] = static_cast<float>(sum[k]);
   }
@@ -252,7 +252,7 @@ inline void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float*
     quantize_act_q8_0(x, n_tokens * cols, act.data());
     int8_parallel(w, act.data(), blocks, n_tokens, pool,
                   [&](auto n, const ActQ8_0* a, size_t t, size_t r0, size_t r1) {
-                    int8_rows_q8_0<decltype(n)::value>(w, a, blocks, t, y, r0, r1);
+                    int8_rows<Q8_0Blocks, decltype(n)::value>(w, a, blocks, t, y, r0, r1);
                   });
     return;
   }
@@ -263,7 +263,7 @@ inline void matmul_int8(const Tensor& w, const float* x, size_t n_tokens, float*
     quantize_act_q8(x + t * cols, cols, act.data() + t * blocks);
   int8_parallel(w, act.data(), blocks, n_tokens, pool,
                 [&](auto n, const ActQ8* a, size_t t, size_t r0, size_t r1) {
-                  int8_rows_q4k<decltype(n)::value>(w, a, blocks, t, y, r0, r1);
+                  int8_rows<Q4KBlocks, decltype(n)::value>(w, a, blocks, t, y, r0, r1);
                 });
 }
 #else
