@@ -97,8 +97,14 @@ def main():
                              text=True).stdout
     variant = next((line.split()[1] for line in variant.splitlines()
                     if line.startswith("simd ")), "unknown")
+    flags = [f for f, on in (("--int8-activations", a.int8_activations),
+                             ("--bf16-activations", a.bf16_activations)) if on]
     print(f"decode_vs_llama: {cpu}, {a.threads} threads, {a.rounds} rounds of {a.tokens} tokens, "
-          f"SIMD variant {variant}, files {'mapped' if a.mmap else 'read into memory'}")
+          f"SIMD variant {variant}, files {'mapped' if a.mmap else 'read into memory'}, "
+          f"sinkscope {' '.join(flags) if flags else 'exact'}{' and exact' if a.both else ''}")
+    if a.bf16_activations and variant != "avx512bf16":
+        print("decode_vs_llama: warning: without the avx512bf16 variant, --bf16-activations runs "
+              "the scalar statement on one thread", file=sys.stderr)
     print(f"{'model':28} {'sinkscope':>10} {'llama.cpp':>10} {'ratio min/median/max':>22} "
           f"{'read GB/s':>10} {'decode / read min/median/max':>30}")
     # The sinkscope paths of each round: the one the flags choose, and with --both the exact one

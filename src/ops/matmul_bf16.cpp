@@ -34,7 +34,8 @@ bool bf16_dot_supported() {
   return active_isa() == Isa::Avx512Bf16;
 }
 
-// The fast path is ops/gemm-inl.h's Bf16Gemm, in the avx512bf16 variant.
+// The fast paths are in ops/gemm-inl.h, in the avx512bf16 variant: Bf16Gemm (W packed) from 8
+// tokens, bf16_decode_rows (rows read straight from W) below.
 void matmul_bf16(const Tensor& w, const float* x, size_t n_tokens, float* y, ThreadPool& pool) {
   require_bf16(w, "matmul_bf16");
   kernels().matmul_bf16(w, x, n_tokens, y, pool);
